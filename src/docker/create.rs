@@ -1,0 +1,172 @@
+//! Creating things: images present, the job's network, volumes and containers.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, Mount as DockerMount, MountType,
+    NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
+};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, CreateImageOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::{is_not_found, Engine};
+use crate::outcome::Failure;
+use crate::plan::{ContainerSpec, Mount, VolumeSpec};
+use crate::settings::PullPolicy;
+
+/// Make sure `image` is present, pulling it as the policy says.
+pub async fn ensure_image(engine: &Engine, image: &str, policy: PullPolicy) -> Result<(), Failure> {
+    let present = || async {
+        match engine.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(Failure::system(format!("inspect image {image}"), e)),
+        }
+    };
+    match policy {
+        PullPolicy::Never if present().await? => Ok(()),
+        PullPolicy::Never => Err(Failure::User(format!(
+            "image {image} is not on the engine and pull_policy is never; load it first or change pull_policy"
+        ))),
+        PullPolicy::IfNotPresent if present().await? => Ok(()),
+        PullPolicy::IfNotPresent | PullPolicy::Always => pull(engine, image).await,
+    }
+}
+
+/// Pull an image. A registry that says "no such image" (404) is the job's mistake; anything
+/// else (registry down, engine trouble) may pass on retry.
+async fn pull(engine: &Engine, image: &str) -> Result<(), Failure> {
+    let mut options = CreateImageOptionsBuilder::default().from_image(image);
+    if !image_has_tag(image) {
+        options = options.tag("latest");
+    }
+    let options = options.build();
+    let mut progress = engine.docker.create_image(Some(options), None, None);
+    while let Some(step) = progress.next().await {
+        match step {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {
+                return Err(Failure::User(format!(
+                    "image {image} does not exist or cannot be pulled ({e}); check the image name"
+                )))
+            }
+            Err(e) => return Err(Failure::system(format!("pull image {image}"), e)),
+        }
+    }
+    Ok(())
+}
+
+/// `name:tag` or `name@digest`, ignoring a registry port (`host:5000/name`).
+fn image_has_tag(image: &str) -> bool {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.contains(':') || last.contains('@')
+}
+
+pub async fn create_network(
+    engine: &Engine,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), Failure> {
+    let request = NetworkCreateRequest {
+        name: name.to_string(),
+        driver: Some("bridge".into()),
+        labels: Some(to_map(labels)),
+        ..Default::default()
+    };
+    engine
+        .docker
+        .create_network(request)
+        .await
+        .map_err(|e| Failure::system(format!("create network {name}"), e))?;
+    Ok(())
+}
+
+/// Create a volume; returns where the engine keeps its data on the engine's host.
+pub async fn create_volume(engine: &Engine, spec: &VolumeSpec) -> Result<String, Failure> {
+    let request = VolumeCreateRequest {
+        name: Some(spec.name.clone()),
+        labels: Some(to_map(&spec.labels)),
+        ..Default::default()
+    };
+    let volume = engine
+        .docker
+        .create_volume(request)
+        .await
+        .map_err(|e| Failure::system(format!("create volume {}", spec.name), e))?;
+    Ok(volume.mountpoint)
+}
+
+pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(), Failure> {
+    let endpoint = EndpointSettings {
+        aliases: Some(spec.aliases.clone()),
+        ..Default::default()
+    };
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        entrypoint: spec.entrypoint.clone(),
+        cmd: spec.cmd.clone(),
+        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        labels: Some(to_map(&spec.labels)),
+        host_config: Some(HostConfig {
+            privileged: Some(spec.privileged),
+            mounts: Some(spec.mounts.iter().map(to_docker_mount).collect()),
+            network_mode: Some(spec.network.clone()),
+            ..Default::default()
+        }),
+        // API 1.41 (Docker 20.10) accepts exactly one network at create time: ours.
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(spec.network.clone(), endpoint)])),
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::default()
+        .name(&spec.name)
+        .build();
+    engine
+        .docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(|e| Failure::system(format!("create container {}", spec.name), e))?;
+    Ok(())
+}
+
+pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure> {
+    engine
+        .docker
+        .start_container(name, None)
+        .await
+        .map_err(|e| Failure::system(format!("start container {name}"), e))
+}
+
+fn to_docker_mount(mount: &Mount) -> DockerMount {
+    let (typ, source, target) = match mount {
+        Mount::Volume { name, target } => (MountType::VOLUME, name, target),
+        // A bind mount (not a `Binds` entry) fails when the source is missing instead of
+        // quietly creating a directory where the socket should be.
+        Mount::Bind { source, target } => (MountType::BIND, source, target),
+    };
+    DockerMount {
+        typ: Some(typ),
+        source: Some(source.clone()),
+        target: Some(target.clone()),
+        ..Default::default()
+    }
+}
+
+fn to_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
+    labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_has_tag;
+
+    #[test]
+    fn tags_are_told_from_registry_ports() {
+        assert!(image_has_tag("docker:dind"));
+        assert!(image_has_tag("reg.example:5000/grp/img:1"));
+        assert!(image_has_tag("img@sha256:abc"));
+        assert!(!image_has_tag("reg.example:5000/grp/img"));
+        assert!(!image_has_tag("alpine"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The thin adapter over bollard: the only module that names it. One short async function per
+//! Docker operation; errors become [`Failure::System`] named by their verb, and 404 is handled
+//! on purpose where "already gone" means done.
+
+mod create;
+mod exec;
+mod query;
+
+use std::time::Duration;
+
+use bollard::errors::Error as BollardError;
+use bollard::Docker;
+
+use crate::outcome::Failure;
+use crate::settings::{DockerHost, Settings};
+
+pub use create::{create_container, create_network, create_volume, ensure_image, start_container};
+pub use exec::{exec_script, exec_status};
+pub use query::{container_running, logs_tail, remove_job_resources, wait_until_exit, Removed};
+
+/// A connection to the engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    host: String,
+}
+
+impl Engine {
+    /// Connect without a round trip; the first request shows whether the engine answers.
+    pub fn connect(settings: &Settings) -> Result<Engine, Failure> {
+        let timeout = settings.docker_timeout.as_secs().max(1);
+        let host = settings.docker_host.to_string();
+        let docker = match &settings.docker_host {
+            DockerHost::Unix(path) => Docker::connect_with_unix(
+                &path.to_string_lossy(),
+                timeout,
+                bollard::API_DEFAULT_VERSION,
+            ),
+            DockerHost::Tcp(addr) => Docker::connect_with_http(
+                &format!("tcp://{addr}"),
+                timeout,
+                bollard::API_DEFAULT_VERSION,
+            ),
+        }
+        .map_err(|e| unreachable_engine(&host, e))?;
+        Ok(Engine { docker, host })
+    }
+
+    /// Connect to a unix socket with a short request timeout, for readiness probes.
+    pub fn probe_unix(path: &str) -> Option<Engine> {
+        let docker = Docker::connect_with_unix(path, 2, bollard::API_DEFAULT_VERSION).ok()?;
+        Some(Engine {
+            docker,
+            host: format!("unix://{path}"),
+        })
+    }
+
+    /// Agree on the API version with the engine once and say which engine this is.
+    /// bollard 0.21 sends unversioned paths (bollard#736), so the engine answers in its own
+    /// newest API; negotiating keeps the client honest once that is fixed upstream.
+    pub async fn negotiate(self) -> Result<(Engine, String), Failure> {
+        let Engine { docker, host } = self;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| unreachable_engine(&host, e))?;
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| unreachable_engine(&host, e))?;
+        let about = format!(
+            "Docker engine {} (API {}) at {host}",
+            version.version.as_deref().unwrap_or("?"),
+            docker.client_version(),
+        );
+        Ok((Engine { docker, host }, about))
+    }
+
+    /// Whether the engine answers `/_ping` within the probe's timeout.
+    pub async fn ping(&self) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), self.docker.ping())
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+fn unreachable_engine(host: &str, e: BollardError) -> Failure {
+    Failure::System(format!(
+        "cannot reach the Docker engine at {host} ({e}); check docker.host in the config and that the engine runs"
+    ))
+}
+
+/// Whether an engine error says the object does not exist.
+fn is_not_found(e: &BollardError) -> bool {
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Whether an engine error is a conflict, e.g. removal already in progress.
+fn is_conflict(e: &BollardError) -> bool {
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 409,
+            ..
+        }
+    )
+}
+
+/// Make an engine error a system failure, unless it only says "not there" (then `Ok(false)`).
+fn gone_is_ok(result: Result<(), BollardError>, doing: &str) -> Result<bool, Failure> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(Failure::system(doing, e)),
+    }
+}

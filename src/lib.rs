@@ -1,0 +1,22 @@
+//! `executor`: a gitlab-runner custom executor driver that gives each job a container with
+//! Docker access in `dind`, `socket` or `none` mode.
+//!
+//! Data flows one way (`design.md`):
+//!
+//! - [`cli`], [`env`], [`settings`]: argv, the environment and the YAML config, read once;
+//! - [`plan`]: pure planning of every name, label, network, volume and container;
+//! - [`docker`]: the thin bollard adapter, the only module that names bollard;
+//! - [`stage`]: `config`, `prepare`, `run`, `cleanup`, each a recipe of named steps;
+//! - [`outcome`]: how a stage ended, mapped to the protocol's exit codes in one place.
+//!
+//! Imports go one way: `stage` may use `docker`, `plan`, `settings`, `env`; `docker` may use
+//! `plan`; `plan` uses only `settings` and `env`.
+
+pub mod app;
+pub mod cli;
+pub mod docker;
+pub mod env;
+pub mod outcome;
+pub mod plan;
+pub mod settings;
+pub mod stage;

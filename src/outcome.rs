@@ -1,0 +1,81 @@
+//! How a stage ended, and the one place that turns it into an exit code (`design.md` rule 1).
+//!
+//! gitlab-runner gives meaning to two codes only (`protocol.md` §6.1): `BUILD_FAILURE_EXIT_CODE`
+//! (the job failed; not retried) and `SYSTEM_FAILURE_EXIT_CODE` (infrastructure failed; prepare
+//! is retried). The script's own code travels in `BUILD_EXIT_CODE_FILE`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::env::JobEnv;
+
+/// Why a stage did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// A mistake in the job or config that retrying cannot fix (bad mode value, bad config).
+    #[error("{0}")]
+    User(String),
+    /// The job's script exited with this non-zero code.
+    #[error("the job script exited with code {0}")]
+    Script(i64),
+    /// The engine or a container failed; the runner may retry.
+    #[error("{0}")]
+    System(String),
+}
+
+impl Failure {
+    /// A system failure from an error, with what was being done: "failed to {doing}: {err}".
+    pub fn system(doing: impl std::fmt::Display, err: impl std::fmt::Display) -> Failure {
+        Failure::System(format!("failed to {doing}: {err}"))
+    }
+}
+
+/// The result every stage returns.
+pub type StageResult = Result<(), Failure>;
+
+/// Report the failure (if any) on stderr and pick the exit code. A build failure always writes
+/// `BUILD_EXIT_CODE_FILE` when the runner set it: the path is the same for every call of a job,
+/// so leaving an earlier stage's code there would report the wrong one.
+pub fn finish(result: StageResult, env: &JobEnv) -> ExitCode {
+    let build = env.build_failure_code();
+    let system = env.system_failure_code();
+    let code = match result {
+        Ok(()) => 0,
+        Err(Failure::Script(code)) => match write_build_exit_code(env, code) {
+            Ok(()) => build,
+            Err(e) => report_system(e, system),
+        },
+        Err(Failure::User(message)) => {
+            say(&format!("error: {message}"));
+            match write_build_exit_code(env, 1) {
+                Ok(()) => build,
+                Err(e) => report_system(e, system),
+            }
+        }
+        Err(Failure::System(message)) => report_system(message, system),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn report_system(message: String, code: i32) -> i32 {
+    say(&format!("system failure: {message}"));
+    code
+}
+
+/// One line on stderr, prefixed so it stands out in the job log.
+pub fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "executor: {line}");
+}
+
+fn write_build_exit_code(env: &JobEnv, code: i64) -> Result<(), String> {
+    let Some(path) = env.build_exit_code_file() else {
+        return Ok(());
+    };
+    std::fs::write(path, format!("{code}\n")).map_err(|e| {
+        format!(
+            "failed to write BUILD_EXIT_CODE_FILE {}: {e}",
+            path.display()
+        )
+    })
+}

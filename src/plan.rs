@@ -1,0 +1,273 @@
+//! Pure planning (`design.md` rule 4): from the job's environment and the settings, compute
+//! every name, label, network, volume and container the engine will be asked to create. No I/O
+//! and no async here; `--dry-run` prints a [`Plan`] and unit tests check it without a daemon.
+
+mod identity;
+mod render;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::env::{self, JobEnv};
+use crate::settings::{Mode, Settings};
+
+pub use identity::{JobIdentity, PlanError};
+
+/// Label every resource carries, so a sweep can tell ours from everything else.
+pub const LABEL_MANAGED: &str = "io.executor.managed";
+/// Label holding the job key; `cleanup` and the next `prepare` find the job's resources by it.
+pub const LABEL_JOB_KEY: &str = "io.executor.job-key";
+pub const LABEL_JOB_ID: &str = "io.executor.job-id";
+pub const LABEL_PROJECT_ID: &str = "io.executor.project-id";
+pub const LABEL_RUNNER_ID: &str = "io.executor.runner-id";
+pub const LABEL_PIPELINE_ID: &str = "io.executor.pipeline-id";
+pub const LABEL_ROLE: &str = "io.executor.role";
+pub const LABEL_MODE: &str = "io.executor.mode";
+
+/// Where the sidecar's daemon listens, in a per-job volume that the job container mounts too:
+/// no TCP, no certificates, no network exposure of a root API.
+pub const DIND_SOCKET_DIR: &str = "/var/run/dind";
+pub const DIND_SOCKET: &str = "/var/run/dind/docker.sock";
+/// Where docker:dind writes client certificates; shared so TLS jobs (tcp://docker:2376) work.
+pub const DIND_CLIENT_CERTS: &str = "/certs/client";
+/// Where the host socket appears in socket-mode jobs, the path every Docker client tries first.
+pub const SOCKET_TARGET: &str = "/var/run/docker.sock";
+
+/// Keeps the job container alive without the image's entrypoint or command, whatever they are;
+/// stages run through `exec`. In dind mode it also points the conventional socket path at the
+/// sidecar's socket, for jobs that hardcode /var/run/docker.sock.
+const KEEP_ALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+const LINK_DIND_SOCKET: &str =
+    "[ -e /var/run/docker.sock ] || ln -s /var/run/dind/docker.sock /var/run/docker.sock 2>/dev/null; ";
+
+/// What a container is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Job,
+    Dind,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Job => "job",
+            Role::Dind => "dind",
+        }
+    }
+}
+
+/// A mount in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// A per-job named volume.
+    Volume { name: String, target: String },
+    /// A host path; only ever the engine socket in socket mode.
+    Bind { source: String, target: String },
+}
+
+/// A container to create and start.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub role: Role,
+    pub image: String,
+    pub privileged: bool,
+    /// `None` keeps the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// `None` keeps the image's command.
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<(String, String)>,
+    pub mounts: Vec<Mount>,
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A per-job volume.
+#[derive(Debug, Clone)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything prepare creates for one job.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub identity: JobIdentity,
+    pub mode: Mode,
+    pub network: String,
+    pub network_labels: BTreeMap<String, String>,
+    pub volumes: Vec<VolumeSpec>,
+    /// The dind sidecar, started first so its daemon boots while the job container starts.
+    pub sidecar: Option<ContainerSpec>,
+    pub job: ContainerSpec,
+    /// The volume holding the sidecar's socket, polled for readiness.
+    pub dind_socket_volume: Option<String>,
+    pub dind_ready_timeout: Duration,
+}
+
+impl Plan {
+    /// Every container, sidecar first.
+    pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
+        self.sidecar.iter().chain(std::iter::once(&self.job))
+    }
+}
+
+/// The mode the job asked for, within what the runner allows.
+pub fn choose_mode(settings: &Settings, env: &JobEnv) -> Result<Mode, PlanError> {
+    let variable = &settings.mode_variable;
+    let Some(value) = env.job_var_non_empty(variable) else {
+        return Ok(settings.mode_default);
+    };
+    let allowed = settings
+        .modes_allowed
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let shown = identity::printable(value);
+    match Mode::parse(value) {
+        None => Err(PlanError(format!(
+            "{variable}={shown} is not a Docker mode; set it to one of: {allowed}"
+        ))),
+        Some(mode) if !settings.modes_allowed.contains(&mode) => Err(PlanError(format!(
+            "{variable}={shown} is not allowed on this runner; allowed modes: {allowed}"
+        ))),
+        Some(mode) => Ok(mode),
+    }
+}
+
+/// The image the job runs in: its own `image:`, else the configured default.
+pub fn job_image(settings: &Settings, env: &JobEnv) -> String {
+    env.job_var_non_empty(env::CI_JOB_IMAGE)
+        .unwrap_or(&settings.image)
+        .to_string()
+}
+
+/// Compute the whole plan. Fails only on user input (bad mode, bad identity).
+pub fn plan(settings: &Settings, env: &JobEnv) -> Result<Plan, PlanError> {
+    let identity = JobIdentity::from_env(env)?;
+    let mode = choose_mode(settings, env)?;
+    let key = identity.key();
+    let base = identity.labels(mode);
+    let labelled = |role: &str| {
+        let mut labels = base.clone();
+        labels.insert(LABEL_ROLE.into(), role.into());
+        labels
+    };
+    let volume = |suffix: &str| VolumeSpec {
+        name: format!("{key}-{suffix}"),
+        labels: labelled(suffix),
+    };
+
+    let builds = volume("builds");
+    let mut job_mounts = vec![Mount::Volume {
+        name: builds.name.clone(),
+        target: settings.builds_dir.clone(),
+    }];
+    let mut job_env = Vec::new();
+    let mut keep_alive = KEEP_ALIVE.to_string();
+    let mut volumes = vec![builds.clone()];
+    let mut sidecar = None;
+    let mut dind_socket_volume = None;
+
+    match mode {
+        Mode::None => {}
+        Mode::Socket => job_mounts.push(Mount::Bind {
+            source: settings.socket_host_path.clone(),
+            target: SOCKET_TARGET.into(),
+        }),
+        Mode::Dind => {
+            let (data, sock, certs) = (volume("dind-data"), volume("dind-sock"), volume("certs"));
+            job_mounts.push(volume_mount(&sock, DIND_SOCKET_DIR));
+            job_mounts.push(volume_mount(&certs, DIND_CLIENT_CERTS));
+            job_env.extend(job_docker_env(env));
+            keep_alive = format!("{LINK_DIND_SOCKET}{keep_alive}");
+            sidecar = Some(ContainerSpec {
+                name: format!("{key}-dind"),
+                role: Role::Dind,
+                image: settings.dind_image.clone(),
+                privileged: settings.dind_privileged,
+                entrypoint: None,
+                cmd: None,
+                env: sidecar_env(env),
+                mounts: vec![
+                    volume_mount(&data, "/var/lib/docker"),
+                    volume_mount(&sock, DIND_SOCKET_DIR),
+                    volume_mount(&certs, DIND_CLIENT_CERTS),
+                    volume_mount(&builds, &settings.builds_dir),
+                ],
+                network: key.clone(),
+                aliases: vec!["docker".into()],
+                labels: labelled(Role::Dind.as_str()),
+            });
+            dind_socket_volume = Some(sock.name.clone());
+            volumes.extend([data, sock, certs]);
+        }
+    }
+
+    let job = ContainerSpec {
+        name: identity.job_container(),
+        role: Role::Job,
+        image: job_image(settings, env),
+        privileged: false,
+        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), keep_alive]),
+        cmd: None,
+        env: job_env,
+        mounts: job_mounts,
+        network: key.clone(),
+        aliases: vec!["build".into()],
+        labels: labelled(Role::Job.as_str()),
+    };
+
+    Ok(Plan {
+        identity,
+        mode,
+        network: key.clone(),
+        network_labels: labelled("network"),
+        volumes,
+        sidecar,
+        job,
+        dind_socket_volume,
+        dind_ready_timeout: settings.dind_ready_timeout,
+    })
+}
+
+fn volume_mount(volume: &VolumeSpec, target: &str) -> Mount {
+    Mount::Volume {
+        name: volume.name.clone(),
+        target: target.into(),
+    }
+}
+
+/// The job container reaches the sidecar through the shared socket. Its own `DOCKER_HOST`
+/// (exported by the stage script) still wins, so jobs written for gitlab-runner's docker
+/// executor (`tcp://docker:2375` or `:2376`) keep working. For `:2376` the docker:cli image's
+/// entrypoint would also turn on TLS verification; stages run through exec, not the
+/// entrypoint, so do what it would have done.
+fn job_docker_env(env: &JobEnv) -> Vec<(String, String)> {
+    let mut vars = vec![("DOCKER_HOST".to_string(), format!("unix://{DIND_SOCKET}"))];
+    let wants_tls = env
+        .job_var("DOCKER_HOST")
+        .is_some_and(|h| h.trim_end_matches('/').ends_with(":2376"));
+    if wants_tls {
+        vars.push(("DOCKER_TLS_VERIFY".into(), "1".into()));
+        vars.push(("DOCKER_CERT_PATH".into(), DIND_CLIENT_CERTS.into()));
+    }
+    vars
+}
+
+/// The sidecar's environment: where to put its socket, plus the job's own dind knobs, as
+/// gitlab-runner passes job variables to services. Nothing else of the job's (no tokens).
+fn sidecar_env(env: &JobEnv) -> Vec<(String, String)> {
+    let mut vars = vec![("DOCKER_HOST".to_string(), format!("unix://{DIND_SOCKET}"))];
+    for name in [env::DOCKER_TLS_CERTDIR, env::DOCKER_TLS_SAN] {
+        if let Some(value) = env.job_var(name) {
+            vars.push((name.to_string(), value.to_string()));
+        }
+    }
+    vars
+}
+
+#[cfg(test)]
+mod tests;

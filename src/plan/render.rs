@@ -1,0 +1,53 @@
+//! How a plan reads for a person (`--dry-run` and prepare's summary). Environment variables are
+//! shown by name only: values may be secrets.
+
+use std::fmt;
+
+use super::{ContainerSpec, Mount, Plan};
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "mode: {}", self.mode)?;
+        writeln!(f, "network: {}", self.network)?;
+        for volume in &self.volumes {
+            writeln!(f, "volume: {}", volume.name)?;
+        }
+        for container in self.containers() {
+            write!(f, "{container}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ContainerSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "container: {} ({})", self.name, self.role.as_str())?;
+        writeln!(f, "  image: {}", self.image)?;
+        writeln!(
+            f,
+            "  privileged: {}",
+            if self.privileged { "yes" } else { "no" }
+        )?;
+        writeln!(
+            f,
+            "  network: {} as {}",
+            self.network,
+            self.aliases.join(", ")
+        )?;
+        for mount in &self.mounts {
+            match mount {
+                Mount::Volume { name, target } => {
+                    writeln!(f, "  mount: volume {name} at {target}")?
+                }
+                Mount::Bind { source, target } => {
+                    writeln!(f, "  mount: host path {source} at {target}")?
+                }
+            }
+        }
+        if !self.env.is_empty() {
+            let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+            writeln!(f, "  env: {}", names.join(", "))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! The plan without a daemon: names, labels, mounts, privilege and the mode rules.
+
+use super::*;
+use crate::settings::Settings;
+
+fn settings(text: &str) -> Settings {
+    Settings::from_text(text, "test.yaml").unwrap()
+}
+
+fn job(extra: &[(&str, &str)]) -> JobEnv {
+    let mut vars = vec![
+        ("CUSTOM_ENV_CI_RUNNER_ID", "7"),
+        ("CUSTOM_ENV_CI_PROJECT_ID", "42"),
+        ("CUSTOM_ENV_CI_CONCURRENT_ID", "3"),
+        ("CUSTOM_ENV_CI_JOB_ID", "1001"),
+        ("CUSTOM_ENV_CI_PIPELINE_ID", "55"),
+        ("CUSTOM_ENV_CI_JOB_TOKEN", "secret-token-value"),
+    ];
+    vars.extend_from_slice(extra);
+    JobEnv::from_vars(
+        vars.into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+}
+
+fn mode_var(value: &str) -> (&'static str, &str) {
+    ("CUSTOM_ENV_EXECUTOR_DOCKER_MODE", value)
+}
+
+#[test]
+fn names_derive_from_runner_project_slot_and_job() {
+    let p = plan(&settings(""), &job(&[])).unwrap();
+    assert_eq!(p.network, "executor-r7-p42-c3-j1001");
+    assert_eq!(p.job.name, "executor-r7-p42-c3-j1001-job");
+    assert_eq!(
+        p.sidecar.as_ref().unwrap().name,
+        "executor-r7-p42-c3-j1001-dind"
+    );
+    let volumes: Vec<&str> = p.volumes.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(
+        volumes,
+        [
+            "executor-r7-p42-c3-j1001-builds",
+            "executor-r7-p42-c3-j1001-dind-data",
+            "executor-r7-p42-c3-j1001-dind-sock",
+            "executor-r7-p42-c3-j1001-certs",
+        ]
+    );
+}
+
+#[test]
+fn every_resource_is_labelled_with_the_job() {
+    let p = plan(&settings(""), &job(&[])).unwrap();
+    let key = p.identity.key();
+    let all_labels = p
+        .containers()
+        .map(|c| &c.labels)
+        .chain(p.volumes.iter().map(|v| &v.labels))
+        .chain(std::iter::once(&p.network_labels));
+    for labels in all_labels {
+        assert_eq!(labels[LABEL_JOB_KEY], key);
+        assert_eq!(labels[LABEL_MANAGED], "true");
+        assert_eq!(labels[LABEL_JOB_ID], "1001");
+        assert_eq!(labels[LABEL_PIPELINE_ID], "55");
+        assert!(labels.contains_key(LABEL_ROLE));
+    }
+}
+
+#[test]
+fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged() {
+    let p = plan(&settings(""), &job(&[])).unwrap();
+    let sidecar = p.sidecar.as_ref().unwrap();
+    assert!(sidecar.privileged);
+    assert!(!p.job.privileged);
+    assert_eq!(sidecar.aliases, ["docker"]);
+    assert_eq!(sidecar.image, "docker:dind");
+    let targets = |c: &ContainerSpec| -> Vec<String> {
+        c.mounts
+            .iter()
+            .map(|m| match m {
+                Mount::Volume { target, .. } | Mount::Bind { target, .. } => target.clone(),
+            })
+            .collect()
+    };
+    assert_eq!(
+        targets(sidecar),
+        [
+            "/var/lib/docker",
+            DIND_SOCKET_DIR,
+            DIND_CLIENT_CERTS,
+            "/builds"
+        ]
+    );
+    assert_eq!(
+        targets(&p.job),
+        ["/builds", DIND_SOCKET_DIR, DIND_CLIENT_CERTS]
+    );
+    assert!(p.job.env.contains(&(
+        "DOCKER_HOST".into(),
+        "unix:///var/run/dind/docker.sock".into()
+    )));
+    assert!(!p.job.mounts.iter().any(|m| matches!(m, Mount::Bind { .. })));
+}
+
+#[test]
+fn socket_mode_binds_the_host_socket_and_starts_no_sidecar() {
+    let p = plan(&settings(""), &job(&[mode_var("socket")])).unwrap();
+    assert!(p.sidecar.is_none());
+    assert_eq!(p.volumes.len(), 1);
+    assert!(p.job.mounts.contains(&Mount::Bind {
+        source: "/var/run/docker.sock".into(),
+        target: "/var/run/docker.sock".into(),
+    }));
+    assert!(!p.job.privileged);
+}
+
+#[test]
+fn none_mode_has_no_docker_at_all() {
+    let p = plan(&settings(""), &job(&[mode_var("none")])).unwrap();
+    assert!(p.sidecar.is_none());
+    assert!(p.job.env.is_empty());
+    assert!(!p.job.mounts.iter().any(|m| matches!(m, Mount::Bind { .. })));
+}
+
+#[test]
+fn job_tls_and_plain_tcp_settings_reach_the_sidecar_and_nothing_else_does() {
+    let p = plan(
+        &settings(""),
+        &job(&[
+            ("CUSTOM_ENV_DOCKER_TLS_CERTDIR", ""),
+            ("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2375"),
+        ]),
+    )
+    .unwrap();
+    let env = &p.sidecar.as_ref().unwrap().env;
+    assert!(env.contains(&("DOCKER_TLS_CERTDIR".into(), "".into())));
+    assert!(!env.iter().any(|(_, v)| v.contains("secret-token-value")));
+    assert!(!p.job.env.iter().any(|(k, _)| k == "DOCKER_TLS_VERIFY"));
+}
+
+#[test]
+fn a_tls_docker_host_gets_the_client_certificates() {
+    let p = plan(
+        &settings(""),
+        &job(&[("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2376")]),
+    )
+    .unwrap();
+    assert!(p
+        .job
+        .env
+        .contains(&("DOCKER_TLS_VERIFY".into(), "1".into())));
+    assert!(p
+        .job
+        .env
+        .contains(&("DOCKER_CERT_PATH".into(), DIND_CLIENT_CERTS.into())));
+}
+
+#[test]
+fn the_job_image_wins_over_the_default() {
+    let s = settings("image: default:img\n");
+    assert_eq!(plan(&s, &job(&[])).unwrap().job.image, "default:img");
+    let p = plan(&s, &job(&[("CUSTOM_ENV_CI_JOB_IMAGE", "mine:1")])).unwrap();
+    assert_eq!(p.job.image, "mine:1");
+}
+
+#[test]
+fn mode_errors_name_the_variable_value_and_allowed_modes() {
+    let s = settings("mode:\n  allowed: [dind, none]\n");
+    let err = plan(&s, &job(&[mode_var("docker")])).unwrap_err().0;
+    assert_eq!(
+        err,
+        "EXECUTOR_DOCKER_MODE=`docker` is not a Docker mode; set it to one of: dind, none"
+    );
+    let err = plan(&s, &job(&[mode_var("socket")])).unwrap_err().0;
+    assert_eq!(
+        err,
+        "EXECUTOR_DOCKER_MODE=`socket` is not allowed on this runner; allowed modes: dind, none"
+    );
+}
+
+#[test]
+fn the_mode_variable_name_is_configurable_and_empty_means_default() {
+    let s = settings("mode:\n  variable: DOCKER_MODE\n  default: none\n");
+    let env = job(&[("CUSTOM_ENV_DOCKER_MODE", "socket"), mode_var("dind")]);
+    assert_eq!(choose_mode(&s, &env), Ok(Mode::Socket));
+    assert_eq!(
+        choose_mode(&s, &job(&[("CUSTOM_ENV_DOCKER_MODE", "")])),
+        Ok(Mode::None)
+    );
+}
+
+#[test]
+fn ids_must_be_numbers() {
+    let err = plan(
+        &settings(""),
+        &job(&[("CUSTOM_ENV_CI_JOB_ID", "1; rm -rf /\n")]),
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        err.contains("CUSTOM_ENV_CI_JOB_ID=`1; rm -rf /\\n`"),
+        "{err}"
+    );
+    let missing = JobEnv::from_vars(Vec::<(String, String)>::new());
+    assert!(plan(&settings(""), &missing)
+        .unwrap_err()
+        .0
+        .contains("CUSTOM_ENV_CI_RUNNER_ID is not set"));
+}
+
+#[test]
+fn rendering_never_shows_variable_values() {
+    let p = plan(
+        &settings(""),
+        &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", "DNS:secret-san")]),
+    )
+    .unwrap();
+    let text = p.to_string();
+    assert!(
+        text.contains("container: executor-r7-p42-c3-j1001-dind (dind)"),
+        "{text}"
+    );
+    assert!(text.contains("privileged: yes"));
+    assert!(text.contains("DOCKER_TLS_SAN"));
+    assert!(!text.contains("secret-san"));
+}

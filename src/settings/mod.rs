@@ -1,0 +1,286 @@
+//! Driver settings: the admin's YAML file read in two steps (`design.md` rule 5). [`raw`] holds
+//! what the file says; [`Settings::from_text`] validates it once into real types, and every
+//! error names the file, the key and, where it can be found, the line.
+
+mod duration;
+mod locate;
+mod raw;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use raw::{RawModeName, RawPullPolicy, RawSettings};
+
+/// Where the config is read from when neither `--config` nor `EXECUTOR_CONFIG` names a file.
+/// A missing file at this default path means "all defaults"; a named file must exist.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/executor/executor.yaml";
+
+/// How a job gets Docker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A docker-in-docker sidecar on the job's network.
+    Dind,
+    /// The host engine's socket bind-mounted into the job container.
+    Socket,
+    /// No Docker access at all.
+    None,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Dind, Mode::Socket, Mode::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Dind => "dind",
+            Mode::Socket => "socket",
+            Mode::None => "none",
+        }
+    }
+
+    /// Parse a job's request; case and surrounding spaces do not matter.
+    pub fn parse(text: &str) -> Option<Mode> {
+        let t = text.trim().to_ascii_lowercase();
+        Mode::ALL.into_iter().find(|m| m.as_str() == t)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<RawModeName> for Mode {
+    fn from(raw: RawModeName) -> Mode {
+        match raw {
+            RawModeName::Dind => Mode::Dind,
+            RawModeName::Socket => Mode::Socket,
+            RawModeName::None => Mode::None,
+        }
+    }
+}
+
+/// When to pull an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl From<RawPullPolicy> for PullPolicy {
+    fn from(raw: RawPullPolicy) -> PullPolicy {
+        match raw {
+            RawPullPolicy::Always => PullPolicy::Always,
+            RawPullPolicy::IfNotPresent => PullPolicy::IfNotPresent,
+            RawPullPolicy::Never => PullPolicy::Never,
+        }
+    }
+}
+
+/// The engine the driver talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DockerHost {
+    /// `unix:///path/to/docker.sock`
+    Unix(PathBuf),
+    /// `tcp://host:port`, plain HTTP.
+    Tcp(String),
+}
+
+impl fmt::Display for DockerHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DockerHost::Unix(path) => write!(f, "unix://{}", path.display()),
+            DockerHost::Tcp(addr) => write!(f, "tcp://{addr}"),
+        }
+    }
+}
+
+/// Validated settings; see `config/executor.yaml` for what each one means.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub docker_host: DockerHost,
+    pub docker_timeout: Duration,
+    pub builds_dir: String,
+    pub cache_dir: String,
+    pub image: String,
+    pub pull_policy: PullPolicy,
+    pub mode_variable: String,
+    pub mode_default: Mode,
+    pub modes_allowed: Vec<Mode>,
+    pub dind_image: String,
+    pub dind_privileged: bool,
+    pub dind_ready_timeout: Duration,
+    pub socket_host_path: String,
+}
+
+/// A config file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("config {file}: {message}")]
+pub struct SettingsError {
+    file: String,
+    message: String,
+}
+
+impl Settings {
+    /// Read the config chosen by `--config`, else `EXECUTOR_CONFIG`, else the default path.
+    pub fn load(flag: Option<&Path>, env: Option<&Path>) -> Result<Settings, SettingsError> {
+        let (path, named) = match flag.or(env) {
+            Some(p) => (p, true),
+            None => (Path::new(DEFAULT_CONFIG_PATH), false),
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => Settings::from_text(&text, &path.display().to_string()),
+            Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => {
+                Settings::from_text("", DEFAULT_CONFIG_PATH)
+            }
+            Err(e) => Err(SettingsError {
+                file: path.display().to_string(),
+                message: format!(
+                    "cannot be read ({e}); pass an existing file with --config or EXECUTOR_CONFIG"
+                ),
+            }),
+        }
+    }
+
+    /// Parse and validate the text of a config file named `file` (used in messages).
+    pub fn from_text(text: &str, file: &str) -> Result<Settings, SettingsError> {
+        let raw = raw::load(text).map_err(|e| SettingsError {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        validate(raw).map_err(|(path, message)| {
+            let at = locate::line_of(text, &path)
+                .map(|l| format!(" at line {l}"))
+                .unwrap_or_default();
+            SettingsError {
+                file: file.to_string(),
+                message: format!("{}{at}: {message}", path.join(".")),
+            }
+        })
+    }
+}
+
+/// A validation failure: the key path and what is wrong with it.
+type Invalid = (Vec<&'static str>, String);
+
+fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
+    let docker = raw.docker.unwrap_or_default();
+    let mode = raw.mode.unwrap_or_default();
+    let dind = raw.dind.unwrap_or_default();
+    let socket = raw.socket.unwrap_or_default();
+
+    let modes_allowed: Vec<Mode> = match mode.allowed {
+        Some(list) => list.into_iter().map(Mode::from).collect(),
+        None => Mode::ALL.to_vec(),
+    };
+    if modes_allowed.is_empty() {
+        return Err((
+            vec!["mode", "allowed"],
+            "list at least one of dind, socket, none".into(),
+        ));
+    }
+    let mode_default = mode.default.map(Mode::from).unwrap_or(Mode::Dind);
+    if !modes_allowed.contains(&mode_default) {
+        return Err((
+            vec!["mode", "default"],
+            format!(
+                "`{mode_default}` is not in mode.allowed; add it there or pick an allowed mode"
+            ),
+        ));
+    }
+    let mode_variable = mode
+        .variable
+        .unwrap_or_else(|| "EXECUTOR_DOCKER_MODE".into());
+    if !is_variable_name(&mode_variable) {
+        return Err((
+            vec!["mode", "variable"],
+            format!("`{mode_variable}` is not a variable name (letters, digits, _)"),
+        ));
+    }
+
+    Ok(Settings {
+        docker_host: docker_host(docker.host.as_deref())?,
+        docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
+        builds_dir: absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,
+        cache_dir: absolute(raw.cache_dir, "/cache", vec!["cache_dir"])?,
+        image: non_empty(raw.image, "docker:cli", vec!["image"])?,
+        pull_policy: raw
+            .pull_policy
+            .map(PullPolicy::from)
+            .unwrap_or(PullPolicy::IfNotPresent),
+        mode_variable,
+        mode_default,
+        modes_allowed,
+        dind_image: non_empty(dind.image, "docker:dind", vec!["dind", "image"])?,
+        dind_privileged: dind.privileged.unwrap_or(true),
+        dind_ready_timeout: duration(dind.ready_timeout, "60s", vec!["dind", "ready_timeout"])?,
+        socket_host_path: absolute(
+            socket.host_path,
+            "/var/run/docker.sock",
+            vec!["socket", "host_path"],
+        )?,
+    })
+}
+
+fn docker_host(text: Option<&str>) -> Result<DockerHost, Invalid> {
+    let text = text.unwrap_or("unix:///var/run/docker.sock");
+    if let Some(path) = text.strip_prefix("unix://").filter(|p| p.starts_with('/')) {
+        return Ok(DockerHost::Unix(PathBuf::from(path)));
+    }
+    if let Some(addr) = text.strip_prefix("tcp://").filter(|a| !a.is_empty()) {
+        return Ok(DockerHost::Tcp(addr.trim_end_matches('/').to_string()));
+    }
+    Err((
+        vec!["docker", "host"],
+        format!("`{text}` is not unix:///absolute/path or tcp://host:port"),
+    ))
+}
+
+fn duration(
+    text: Option<String>,
+    default: &str,
+    key: Vec<&'static str>,
+) -> Result<Duration, Invalid> {
+    let d = duration::parse(text.as_deref().unwrap_or(default)).map_err(|m| (key.clone(), m))?;
+    if d.is_zero() {
+        return Err((key, "must be longer than zero".into()));
+    }
+    Ok(d)
+}
+
+fn absolute(
+    text: Option<String>,
+    default: &str,
+    key: Vec<&'static str>,
+) -> Result<String, Invalid> {
+    let path = text.unwrap_or_else(|| default.to_string());
+    if !path.starts_with('/') || path.contains(['\n', '\0', ':']) {
+        return Err((key, format!("`{path}` must be an absolute path")));
+    }
+    Ok(path)
+}
+
+fn non_empty(
+    text: Option<String>,
+    default: &str,
+    key: Vec<&'static str>,
+) -> Result<String, Invalid> {
+    let value = text.unwrap_or_else(|| default.to_string());
+    if value.trim().is_empty() {
+        return Err((key, "must not be empty".into()));
+    }
+    Ok(value)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests;

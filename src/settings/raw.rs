@@ -1,0 +1,72 @@
+//! The YAML file as written by the admin: plain serde structs, every field optional so the
+//! defaults live in one place ([`super::Settings`]), unknown keys rejected so a typo is an error
+//! and not a silently ignored setting. This is the only module that names `serde_yaml`.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub docker: Option<RawDocker>,
+    pub builds_dir: Option<String>,
+    pub cache_dir: Option<String>,
+    pub image: Option<String>,
+    pub pull_policy: Option<RawPullPolicy>,
+    pub mode: Option<RawModeSection>,
+    pub dind: Option<RawDind>,
+    pub socket: Option<RawSocket>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDocker {
+    pub host: Option<String>,
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawPullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+/// A mode name as written in the file (`none` is a string here, not YAML's null).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawModeName {
+    Dind,
+    Socket,
+    None,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModeSection {
+    pub variable: Option<String>,
+    pub default: Option<RawModeName>,
+    pub allowed: Option<Vec<RawModeName>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDind {
+    pub image: Option<String>,
+    pub privileged: Option<bool>,
+    pub ready_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSocket {
+    pub host_path: Option<String>,
+}
+
+/// Parse the file's text. An empty file means "all defaults".
+pub fn load(text: &str) -> Result<RawSettings, serde_yaml::Error> {
+    if text.trim().is_empty() {
+        return Ok(RawSettings::default());
+    }
+    serde_yaml::from_str(text)
+}

@@ -1,0 +1,90 @@
+//! Settings: defaults, the documented example, and the errors an admin sees.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Settings, String> {
+    Settings::from_text(text, "test.yaml").map_err(|e| e.to_string())
+}
+
+#[test]
+fn empty_file_gives_documented_defaults() {
+    let s = parse("").unwrap();
+    assert_eq!(
+        s.docker_host,
+        DockerHost::Unix("/var/run/docker.sock".into())
+    );
+    assert_eq!(s.builds_dir, "/builds");
+    assert_eq!(s.cache_dir, "/cache");
+    assert_eq!(s.image, "docker:cli");
+    assert_eq!(s.pull_policy, PullPolicy::IfNotPresent);
+    assert_eq!(s.mode_variable, "EXECUTOR_DOCKER_MODE");
+    assert_eq!(s.mode_default, Mode::Dind);
+    assert_eq!(s.modes_allowed, Mode::ALL.to_vec());
+    assert_eq!(s.dind_image, "docker:dind");
+    assert!(s.dind_privileged);
+    assert_eq!(s.socket_host_path, "/var/run/docker.sock");
+}
+
+#[test]
+fn the_shipped_example_parses() {
+    let text = include_str!("../../config/executor.yaml");
+    parse(text).unwrap();
+}
+
+#[test]
+fn none_is_a_mode_not_null() {
+    let s = parse("mode:\n  default: none\n  allowed: [none, dind]\n").unwrap();
+    assert_eq!(s.mode_default, Mode::None);
+    assert_eq!(s.modes_allowed, vec![Mode::None, Mode::Dind]);
+}
+
+#[test]
+fn errors_name_file_key_and_line() {
+    let cases = [
+        ("mode:\n  defualt: dind\n", "unknown field `defualt`"),
+        ("mode:\n  default: docker\n", "unknown variant `docker`"),
+        ("pull_policy: sometimes\n", "unknown variant `sometimes`"),
+        ("dind:\n  privileged: maybe\n", "dind.privileged"),
+        (
+            "mode:\n  allowed: [dind]\n  default: socket\n",
+            "mode.default at line 3: `socket` is not in mode.allowed",
+        ),
+        (
+            "builds_dir: builds\n",
+            "builds_dir at line 1: `builds` must be an absolute path",
+        ),
+        ("docker:\n  host: http://x\n", "docker.host at line 2"),
+        (
+            "dind:\n  ready_timeout: soon\n",
+            "dind.ready_timeout at line 2",
+        ),
+        ("mode:\n  variable: 'A-B'\n", "mode.variable at line 2"),
+        ("mode:\n  allowed: []\n", "mode.allowed at line 2"),
+        ("- just\n- a list\n", "invalid type"),
+    ];
+    for (text, want) in cases {
+        let err = parse(text).unwrap_err();
+        assert!(err.starts_with("config test.yaml: "), "{err}");
+        assert!(err.contains(want), "{text:?} gave {err:?}, wanted {want:?}");
+        assert!(!err.contains('\n'), "one line: {err:?}");
+    }
+}
+
+#[test]
+fn serde_errors_carry_the_line() {
+    let err = parse("image: x\nmode:\n  defualt: dind\n").unwrap_err();
+    assert!(err.contains("line 3"), "{err}");
+}
+
+#[test]
+fn a_named_missing_file_is_an_error_but_the_default_path_is_optional() {
+    let err = Settings::load(Some(Path::new("/nonexistent/x.yaml")), None).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/x.yaml"), "{err}");
+    assert!(err.to_string().contains("--config"), "{err}");
+}
+
+#[test]
+fn mode_parse_is_forgiving_about_case_only() {
+    assert_eq!(Mode::parse(" Socket "), Some(Mode::Socket));
+    assert_eq!(Mode::parse("docker"), None);
+}

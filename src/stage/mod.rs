@@ -1,0 +1,7 @@
+//! The four protocol calls, each a short recipe of named steps (`protocol.md` §2).
+
+pub mod cleanup;
+pub mod config;
+pub mod prepare;
+mod readiness;
+pub mod run;

@@ -1,0 +1,98 @@
+//! `prepare_exec`: create the job's world. Plan first, then a list of named steps; every
+//! resource carries the job's labels, so whatever a failed attempt leaves, the runner's
+//! following `cleanup` (and this stage's first step on retry) removes it (`design.md` rule 3).
+
+use std::time::Instant;
+
+use futures_util::future::try_join_all;
+
+use super::readiness;
+use crate::docker::{self, Engine};
+use crate::env::JobEnv;
+use crate::outcome::{say, Failure, StageResult};
+use crate::plan::{self, Plan};
+use crate::settings::Settings;
+
+pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
+    let started = Instant::now();
+    let plan = plan::plan(settings, env).map_err(|e| Failure::User(e.0))?;
+    let (engine, about) = Engine::connect(settings)?.negotiate().await?;
+    say(&about);
+    announce(&plan);
+    remove_leftovers(&engine, &plan).await?;
+    ensure_images(&engine, settings, &plan).await?;
+    let socket_dir = create_network_and_volumes(&engine, &plan).await?;
+    start_containers(&engine, &plan).await?;
+    if let Some(sidecar) = &plan.sidecar {
+        readiness::wait_for_dind(&engine, &sidecar.name, socket_dir, plan.dind_ready_timeout)
+            .await?;
+    }
+    say(&format!(
+        "job container {} ready in {:.1} s",
+        plan.job.name,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+fn announce(plan: &Plan) {
+    let mut line = format!("mode {}: job image {}", plan.mode, plan.job.image);
+    if let Some(sidecar) = &plan.sidecar {
+        let privileged = if sidecar.privileged {
+            ", privileged"
+        } else {
+            ""
+        };
+        line.push_str(&format!(", dind image {}{privileged}", sidecar.image));
+    }
+    say(&line);
+}
+
+/// The runner retries prepare up to three times; start each attempt from nothing.
+async fn remove_leftovers(engine: &Engine, plan: &Plan) -> StageResult {
+    let removed = docker::remove_job_resources(engine, &plan.identity.key()).await?;
+    if !removed.is_empty() {
+        say(&format!("removed what an earlier attempt left: {removed}"));
+    }
+    Ok(())
+}
+
+async fn ensure_images(engine: &Engine, settings: &Settings, plan: &Plan) -> StageResult {
+    let images: Vec<&str> = plan.containers().map(|c| c.image.as_str()).collect();
+    try_join_all(
+        images
+            .iter()
+            .map(|image| docker::ensure_image(engine, image, settings.pull_policy)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Returns the directory, on the engine's host, of the volume holding the dind socket.
+async fn create_network_and_volumes(
+    engine: &Engine,
+    plan: &Plan,
+) -> Result<Option<String>, Failure> {
+    docker::create_network(engine, &plan.network, &plan.network_labels).await?;
+    let mountpoints = try_join_all(
+        plan.volumes
+            .iter()
+            .map(|v| docker::create_volume(engine, v)),
+    )
+    .await?;
+    Ok(plan
+        .volumes
+        .iter()
+        .zip(mountpoints)
+        .find(|(v, _)| Some(&v.name) == plan.dind_socket_volume.as_ref())
+        .map(|(_, mountpoint)| mountpoint))
+}
+
+/// The sidecar starts first, so its daemon boots while the job container is being created.
+async fn start_containers(engine: &Engine, plan: &Plan) -> StageResult {
+    for container in plan.containers() {
+        docker::create_container(engine, container).await?;
+        docker::start_container(engine, &container.name).await?;
+    }
+    Ok(())
+}
