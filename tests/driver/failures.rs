@@ -1,0 +1,124 @@
+//! Exit codes and messages for failures, and that failures leave nothing behind.
+
+use crate::harness::Job;
+
+#[test]
+fn config_prints_one_json_object_and_nothing_else() {
+    let job = Job::new("");
+    let call = job.config();
+    call.ok();
+    let value: serde_json::Value = serde_json::from_str(&call.stdout).expect("stdout is JSON");
+    assert_eq!(call.stdout.trim_end().lines().count(), 1);
+    assert_eq!(value["builds_dir"], "/builds");
+    assert_eq!(value["cache_dir"], "/cache");
+    assert_eq!(value["builds_dir_is_shared"], false);
+    assert_eq!(value["shell"], "bash");
+    assert_eq!(value["driver"]["name"], "executor");
+    assert!(value["hostname"].is_string());
+}
+
+#[test]
+fn failing_script_reports_its_code() {
+    let job = Job::new("none");
+    job.prepare().ok();
+    let failed = job.run("build_script", "echo before\nexit 3\necho never");
+    failed.expect(1);
+    assert!(failed.stdout.contains("before") && !failed.stdout.contains("never"));
+    assert_eq!(job.build_exit_code().as_deref(), Some("3\n"));
+    // The next stage succeeds; the state of the container is intact.
+    job.run("after_script", "true").ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn bad_mode_value_is_a_build_failure_that_creates_nothing() {
+    let job = Job::new("docker-please");
+    let call = job.prepare();
+    call.expect(1);
+    assert!(
+        call.stderr.contains(
+            "EXECUTOR_DOCKER_MODE=`docker-please` is not a Docker mode; set it to one of: dind, socket, none"
+        ),
+        "{}",
+        call.stderr
+    );
+    assert_eq!(call.stderr.lines().count(), 1, "one line: {}", call.stderr);
+    job.assert_nothing_left();
+}
+
+#[test]
+fn mode_not_allowed_is_a_build_failure() {
+    let config = "image: executor-test/debian:1\nmode:\n  allowed: [dind, none]\n";
+    let job = Job::with_config("socket", config);
+    let call = job.prepare();
+    call.expect(1);
+    assert!(call
+        .stderr
+        .contains("is not allowed on this runner; allowed modes: dind, none"));
+    job.assert_nothing_left();
+}
+
+#[test]
+fn unreachable_engine_is_a_system_failure() {
+    for host in ["unix:///nonexistent/docker.sock", "tcp://127.0.0.1:1"] {
+        let job = Job::with_config("none", &format!("docker:\n  host: {host}\n"));
+        let call = job.prepare();
+        call.expect(2);
+        assert!(
+            call.stderr.contains("cannot reach the Docker engine"),
+            "{}",
+            call.stderr
+        );
+        job.assert_nothing_left();
+    }
+}
+
+#[test]
+fn run_without_prepare_is_a_system_failure_with_a_reason() {
+    let job = Job::new("none");
+    let call = job.run("build_script", "true");
+    call.expect(2);
+    assert!(
+        call.stderr.contains("does not exist; prepare did not run"),
+        "{}",
+        call.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn cleanup_is_idempotent_and_prepare_retries_start_clean() {
+    let job = Job::new("none");
+    job.cleanup().ok();
+    job.prepare().ok();
+    let again = job.prepare();
+    again.ok();
+    assert!(
+        again
+            .stderr
+            .contains("removed what an earlier attempt left"),
+        "{}",
+        again.stderr
+    );
+    job.cleanup().ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn secrets_never_reach_output() {
+    let job = Job::new("none");
+    let calls = [
+        job.config(),
+        job.prepare(),
+        job.run("build_script", "true"),
+        job.cleanup(),
+    ];
+    for call in &calls {
+        call.ok();
+        assert!(!call.stdout.contains("canary") && !call.stderr.contains("canary"));
+    }
+    job.assert_nothing_left();
+}

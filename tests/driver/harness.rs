@@ -1,0 +1,261 @@
+//! Drives the real `executor` binary through the protocol exactly as gitlab-runner would:
+//! a per-job temp dir as cwd and TMPDIR, the protocol variables, `CUSTOM_ENV_*` job variables,
+//! stage scripts in the runner's bash wrapper form (`protocol.md` §5.2), a fresh
+//! `scriptNNN/script` per call. Talks to the real engine; checks leftovers with the docker CLI.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tempfile::TempDir;
+
+pub const JOB_IMAGE: &str = "executor-test/debian:1";
+pub const DIND_IMAGE: &str = "executor-test/dind:1";
+pub const BUSYBOX_IMAGE: &str = "executor-test/busybox:1";
+const RUNNER_ID: &str = "900";
+const PROJECT_ID: &str = "77";
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// What one call of the binary did.
+pub struct Call {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Call {
+    fn from(output: Output) -> Call {
+        Call {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Call {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Call {
+        self.expect(0)
+    }
+}
+
+/// One synthetic job: its temp dir, its environment and its config.
+pub struct Job {
+    dir: TempDir,
+    vars: Vec<(String, String)>,
+    scripts: AtomicUsize,
+    pub job_id: String,
+}
+
+impl Job {
+    /// A job in `mode` ("" leaves the mode variable unset) with the test images.
+    pub fn new(mode: &str) -> Job {
+        Job::with_config(
+            mode,
+            &format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n"),
+        )
+    }
+
+    pub fn with_config(mode: &str, config: &str) -> Job {
+        let dir = tempfile::Builder::new()
+            .prefix("custom-executor")
+            .tempdir()
+            .unwrap();
+        std::fs::write(dir.path().join("executor.yaml"), config).unwrap();
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let job_id = format!("{}{:03}", std::process::id(), n);
+        let tmp = dir.path().display().to_string();
+        let mut job = Job {
+            vars: vec![
+                ("TMPDIR".into(), tmp.clone()),
+                ("BUILD_FAILURE_EXIT_CODE".into(), "1".into()),
+                ("SYSTEM_FAILURE_EXIT_CODE".into(), "2".into()),
+                (
+                    "BUILD_EXIT_CODE_FILE".into(),
+                    format!("{tmp}/build_exit_code"),
+                ),
+                ("EXECUTOR_CONFIG".into(), format!("{tmp}/executor.yaml")),
+            ],
+            dir,
+            scripts: AtomicUsize::new(0),
+            job_id: job_id.clone(),
+        };
+        for (k, v) in [
+            ("CI_RUNNER_ID", RUNNER_ID),
+            ("CI_PROJECT_ID", PROJECT_ID),
+            ("CI_CONCURRENT_ID", "0"),
+            ("CI_JOB_ID", &job_id),
+            ("CI_PIPELINE_ID", "5"),
+            ("CI_JOB_TOKEN", "glcbt-canary-token-never-printed"),
+            ("CI_PROJECT_DIR", "/builds/group/project"),
+        ] {
+            job = job.var(k, v);
+        }
+        if !mode.is_empty() {
+            job = job.var("EXECUTOR_DOCKER_MODE", mode);
+        }
+        job
+    }
+
+    /// Set a job variable (the runner passes it as `CUSTOM_ENV_<name>`).
+    pub fn var(mut self, name: &str, value: &str) -> Job {
+        self.vars.push((format!("CUSTOM_ENV_{name}"), value.into()));
+        self
+    }
+
+    pub fn key(&self) -> String {
+        format!("executor-r{RUNNER_ID}-p{PROJECT_ID}-c0-j{}", self.job_id)
+    }
+
+    pub fn container(&self) -> String {
+        format!("{}-job", self.key())
+    }
+
+    fn call(&self, args: &[&str]) -> Call {
+        let output = Command::new(env!("CARGO_BIN_EXE_executor"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("start executor");
+        Call::from(output)
+    }
+
+    pub fn config(&self) -> Call {
+        self.call(&["config"])
+    }
+
+    pub fn prepare(&self) -> Call {
+        self.call(&["prepare"])
+    }
+
+    pub fn cleanup(&self) -> Call {
+        self.call(&["cleanup"])
+    }
+
+    /// Run `body` as stage `stage`, wrapped and exported the way the runner's bash shell does.
+    pub fn run(&self, stage: &str, body: &str) -> Call {
+        let path = self.write_script(body);
+        self.call(&["run", &path.display().to_string(), stage])
+    }
+
+    fn write_script(&self, body: &str) -> PathBuf {
+        let n = self.scripts.fetch_add(1, Ordering::SeqCst);
+        let dir = self.dir.path().join(format!("script{n:03}"));
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("script");
+        let exports: String = self
+            .vars
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("CUSTOM_ENV_")?, v)))
+            .map(|(k, v)| format!("export {k}={}\n", ansi_c_quote(v)))
+            .collect();
+        let full =
+            format!("{exports}mkdir -p \"$CI_PROJECT_DIR\"\ncd \"$CI_PROJECT_DIR\"\n{body}\n");
+        let wrapped = format!(
+            "#!/usr/bin/env bash\n\ntrap 'exit 1' TERM\n\nset -o pipefail\nset -o errexit\n\
+             set +o noclobber\n(trap 'exit 1' TERM; eval {}) < /dev/null\nexit 0\n",
+            ansi_c_quote(&full)
+        );
+        std::fs::write(&path, wrapped).unwrap();
+        path
+    }
+
+    pub fn build_exit_code(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join("build_exit_code")).ok()
+    }
+
+    /// Assert the engine holds no container, network or volume labelled with this job.
+    #[track_caller]
+    pub fn assert_nothing_left(&self) {
+        let left = leftovers(&self.key());
+        assert!(left.is_empty(), "left behind for {}: {left:?}", self.key());
+    }
+}
+
+impl Drop for Job {
+    /// A failing test still removes what it created, so one failure does not leak into others.
+    fn drop(&mut self) {
+        if !leftovers(&self.key()).is_empty() {
+            let _ = self.cleanup();
+        }
+    }
+}
+
+/// Names of every container, network and volume labelled with `key`.
+pub fn leftovers(key: &str) -> Vec<String> {
+    let filter = format!("label=io.executor.job-key={key}");
+    let mut found = Vec::new();
+    for args in [
+        vec![
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "container {{.Names}}",
+        ],
+        vec![
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "network {{.Name}}",
+        ],
+        vec![
+            "volume",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "volume {{.Name}}",
+        ],
+    ] {
+        found.extend(docker(&args).lines().map(str::to_string));
+    }
+    found
+}
+
+/// Run the docker CLI against the test engine; panics if it fails.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Bash's `$'...'` quoting, as gitlab-runner's `ShellEscape` produces.
+fn ansi_c_quote(text: &str) -> String {
+    let mut out = String::from("$'");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}

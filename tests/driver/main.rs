@@ -1,0 +1,7 @@
+//! Integration tests: the real `executor` binary, the four protocol calls, a real Docker
+//! engine (brought up by `scripts/test`, see the README). Every test ends by asserting that
+//! nothing labelled with its job remains on the engine.
+
+mod failures;
+mod harness;
+mod modes;

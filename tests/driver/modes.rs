@@ -1,0 +1,131 @@
+//! Whole jobs in each mode: prepare, several stages, cleanup.
+
+use crate::harness::{docker, Job, BUSYBOX_IMAGE};
+
+/// Stage that leaves state in the builds dir and writes a Dockerfile needing no base image,
+/// so it builds the same on the host engine and on an empty dind daemon.
+const GET_SOURCES: &str = r#"echo "checked out" > state.txt
+mkdir -p ctx && cp /bin/busybox ctx/busybox
+printf 'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "echo", "built-image-ran"]\n' > ctx/Dockerfile"#;
+
+fn build_and_run(tag: &str) -> String {
+    format!(
+        r#"test "$(cat state.txt)" = "checked out"
+docker info --format 'server {{{{.ServerVersion}}}}'
+docker build -q -t {tag} ctx
+docker run --rm {tag}"#
+    )
+}
+
+#[test]
+fn dind_job_builds_and_runs_images_in_its_own_daemon() {
+    let job = Job::new("dind");
+    job.config().ok();
+    let prepared = job.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("dind daemon answered"),
+        "{}",
+        prepared.stderr
+    );
+    job.run("prepare_script", "echo preparing").ok();
+    job.run("get_sources", GET_SOURCES).ok();
+
+    let tag = format!("executor-e2e:{}", job.job_id);
+    let script = format!(
+        "{}\n\
+         docker ps -a --format '{{{{.Names}}}}' > inner.txt\n\
+         if grep -q '{container}' inner.txt; then echo 'host engine visible'; exit 9; fi\n\
+         docker run --rm -v \"$CI_PROJECT_DIR:/src\" {tag} /bin/busybox cat /src/state.txt\n\
+         ls -l /var/run/docker.sock",
+        build_and_run(&tag),
+        container = job.container(),
+    );
+    let built = job.run("build_script", &script);
+    built.ok();
+    assert!(built.stdout.contains("built-image-ran"), "{}", built.stdout);
+    assert!(
+        built.stdout.contains("checked out"),
+        "builds dir shared with dind: {}",
+        built.stdout
+    );
+    // The image lives in the sidecar's daemon only.
+    assert!(docker(&["images", "-q", &tag]).trim().is_empty());
+
+    job.run("after_script", "echo after").ok();
+    job.run("step_release", "echo any stage name works").ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn socket_job_uses_the_host_engine() {
+    let job = Job::new("socket");
+    job.prepare().ok();
+    job.run("get_sources", GET_SOURCES).ok();
+    let tag = format!("executor-e2e:{}", job.job_id);
+    let script = format!(
+        "{}\n\
+         docker rmi {tag}\n\
+         docker ps --format '{{{{.Names}}}}' | grep -x '{container}'\n\
+         docker run --rm {BUSYBOX_IMAGE} echo busybox-ran",
+        build_and_run(&tag),
+        container = job.container(),
+    );
+    let built = job.run("build_script", &script);
+    built.ok();
+    assert!(built.stdout.contains("built-image-ran"), "{}", built.stdout);
+    assert!(
+        built.stdout.contains(&job.container()),
+        "sees its own container on the host"
+    );
+    assert!(built.stdout.contains("busybox-ran"));
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn none_job_has_no_docker() {
+    let job = Job::new("none");
+    job.prepare().ok();
+    job.run(
+        "build_script",
+        "test ! -e /var/run/docker.sock\ntest -z \"${DOCKER_HOST:-}\"",
+    )
+    .ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// A job written for gitlab-runner's docker executor with plain TCP keeps working.
+#[test]
+fn dind_job_with_plain_tcp_docker_host() {
+    let job = Job::new("")
+        .var("DOCKER_HOST", "tcp://docker:2375")
+        .var("DOCKER_TLS_CERTDIR", "");
+    job.prepare().ok();
+    let out = job.run(
+        "build_script",
+        "echo \"$DOCKER_HOST\"\ndocker info --format '{{.ServerVersion}}'",
+    );
+    out.ok();
+    assert!(out.stdout.contains("tcp://docker:2375"));
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// ... and so does one that uses dind's default TLS on port 2376.
+#[test]
+fn dind_job_with_tls_docker_host() {
+    let job = Job::new("dind")
+        .var("DOCKER_HOST", "tcp://docker:2376")
+        .var("DOCKER_TLS_CERTDIR", "/certs");
+    job.prepare().ok();
+    job.run(
+        "build_script",
+        "ls /certs/client/ca.pem\ndocker info --format '{{.ServerVersion}}'",
+    )
+    .ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
