@@ -122,3 +122,82 @@ fn secrets_never_reach_output() {
     }
     job.assert_nothing_left();
 }
+
+#[test]
+fn a_sidecar_that_dies_fails_prepare_fast_with_its_logs() {
+    // busybox's sh exits at once without a terminal: a "dind" that never serves.
+    let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/busybox:1\n";
+    let job = Job::with_config("dind", config);
+    let call = job.prepare();
+    call.expect(2);
+    assert!(call.stderr.contains("exited with code"), "{}", call.stderr);
+    assert!(call.stderr.contains("log lines of"), "{}", call.stderr);
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn a_sidecar_that_is_not_ready_in_time_is_a_system_failure() {
+    let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n  ready_timeout: 50ms\n";
+    let job = Job::with_config("dind", config);
+    let call = job.prepare();
+    call.expect(2);
+    assert!(call.stderr.contains("did not answer"), "{}", call.stderr);
+    assert!(
+        call.stderr.contains("dind.ready_timeout"),
+        "{}",
+        call.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn a_missing_image_with_pull_policy_never_is_a_build_failure() {
+    let config = "image: executor-test/no-such-image:1\npull_policy: never\n";
+    let job = Job::with_config("none", config);
+    let call = job.prepare();
+    call.expect(1);
+    assert!(
+        call.stderr.contains(
+            "image executor-test/no-such-image:1 is not on the engine and pull_policy is never"
+        ),
+        "{}",
+        call.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// An image that declares a VOLUME gives its container an anonymous volume, which carries no
+/// label of ours; removing the container must take it along.
+#[test]
+fn anonymous_volumes_of_the_job_image_do_not_leak() {
+    let config = "image: executor-test/dind:1\n";
+    let job = Job::with_config("none", config);
+    job.prepare().ok();
+    let mounts = crate::harness::docker(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{if eq .Destination \"/var/lib/docker\"}}{{.Name}}{{end}}{{end}}",
+        &job.container(),
+    ]);
+    let anonymous = mounts.trim();
+    assert!(
+        !anonymous.is_empty(),
+        "the image's VOLUME made no anonymous volume"
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    let left = crate::harness::docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name={anonymous}"),
+    ]);
+    assert!(
+        left.trim().is_empty(),
+        "anonymous volume {anonymous} leaked"
+    );
+}
