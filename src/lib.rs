@@ -8,6 +8,7 @@
 //! - [`docker`]: the thin bollard adapter, the only module that names bollard;
 //! - [`stage`]: `config`, `prepare`, `run`, `cleanup`, each a recipe of named steps;
 //! - [`outcome`]: how a stage ended, mapped to the protocol's exit codes in one place.
+//! - [`yaml`]: the one module that names serde_yaml.
 //!
 //! Imports go one way: `stage` may use `docker`, `plan`, `settings`, `env`; `docker` may use
 //! `plan`; `plan` uses only `settings` and `env`.
@@ -20,3 +21,4 @@ pub mod outcome;
 pub mod plan;
 pub mod settings;
 pub mod stage;
+pub mod yaml;

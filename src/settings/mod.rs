@@ -3,7 +3,6 @@
 //! error names the file, the key and, where it can be found, the line.
 
 mod duration;
-mod locate;
 mod raw;
 
 use std::fmt;
@@ -151,7 +150,7 @@ impl Settings {
             message: e.to_string(),
         })?;
         validate(raw).map_err(|(path, message)| {
-            let at = locate::line_of(text, &path)
+            let at = crate::yaml::line_of(text, &path)
                 .map(|l| format!(" at line {l}"))
                 .unwrap_or_default();
             SettingsError {

@@ -1,6 +1,6 @@
 //! The YAML file as written by the admin: plain serde structs, every field optional so the
 //! defaults live in one place ([`super::Settings`]), unknown keys rejected so a typo is an error
-//! and not a silently ignored setting. This is the only module that names `serde_yaml`.
+//! and not a silently ignored setting. Parsed through `crate::yaml`, the one module naming serde_yaml.
 
 use serde::Deserialize;
 
@@ -64,9 +64,9 @@ pub struct RawSocket {
 }
 
 /// Parse the file's text. An empty file means "all defaults".
-pub fn load(text: &str) -> Result<RawSettings, serde_yaml::Error> {
+pub fn load(text: &str) -> Result<RawSettings, crate::yaml::Error> {
     if text.trim().is_empty() {
         return Ok(RawSettings::default());
     }
-    serde_yaml::from_str(text)
+    crate::yaml::from_str(text)
 }
