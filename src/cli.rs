@@ -1,9 +1,10 @@
 //! Command-line definitions only (clap). gitlab-runner calls `config`, `prepare`,
-//! `run <script> <stage>` and `cleanup` (`protocol.md` §2); see `config/gitlab-runner.toml`.
+//! `run <script> <stage>` and `cleanup` (`protocol.md` §2; see `config/gitlab-runner.toml`);
+//! a person runs `executor run [JOB]` in a checkout.
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,14 +29,74 @@ pub enum Command {
     /// config_exec: print the runner settings as one JSON object on stdout.
     Config,
     /// prepare_exec: create the job's network, volumes, dind sidecar and job container.
-    Prepare,
-    /// run_exec: run one stage script inside the job container.
-    Run {
-        /// The stage script gitlab-runner wrote.
-        script: PathBuf,
-        /// The stage name (build_script, after_script, ...); any name is accepted.
-        stage: String,
+    Prepare {
+        /// Print what would be created, without contacting the Docker engine.
+        #[arg(long)]
+        dry_run: bool,
     },
+    /// Run a .gitlab-ci.yml job locally, or (for gitlab-runner) one stage script.
+    #[command(after_long_help = RUN_FORMS)]
+    Run(RunArgs),
     /// cleanup_exec: remove every container, network and volume of the job.
     Cleanup,
+}
+
+const RUN_FORMS: &str = "\
+Two forms, told apart by the environment:
+
+  executor run SCRIPT STAGE
+      The protocol form, used when gitlab-runner's environment is present
+      (BUILD_FAILURE_EXIT_CODE or SYSTEM_FAILURE_EXIT_CODE is set, as the runner does
+      on every call). Exactly two arguments: the stage script and the stage name.
+
+  executor run [JOB] [--file PATH] [--mode MODE] [--var KEY=VALUE]... [--dry-run]
+      The local form, used otherwise: runs JOB from .gitlab-ci.yml in this checkout
+      through the same config/prepare/run/cleanup code gitlab-runner drives. Without
+      JOB, lists the jobs. Exits with the job script's own exit code.";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Local form: the job to run. Protocol form: SCRIPT STAGE.
+    #[arg(value_name = "JOB | SCRIPT STAGE", num_args = 0..=2)]
+    pub args: Vec<String>,
+
+    /// The pipeline file (local form).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Docker mode for this run, instead of the job's variable (local form).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+
+    /// Set a job variable, overriding the file's (local form; repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Print what would be created and which stages would run, without contacting Docker.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl RunArgs {
+    /// Whether any flag of the local form was given.
+    pub fn has_local_flags(&self) -> bool {
+        self.file.is_some() || self.mode.is_some() || !self.vars.is_empty() || self.dry_run
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Dind,
+    Socket,
+    None,
+}
+
+impl ModeArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModeArg::Dind => "dind",
+            ModeArg::Socket => "socket",
+            ModeArg::None => "none",
+        }
+    }
 }

@@ -19,6 +19,8 @@ pub const BUILD_EXIT_CODE_FILE: &str = "BUILD_EXIT_CODE_FILE";
 pub const JOB_RESPONSE_FILE: &str = "JOB_RESPONSE_FILE";
 /// Path of the driver's YAML config when `--config` is not given.
 pub const EXECUTOR_CONFIG: &str = "EXECUTOR_CONFIG";
+/// Set (non-empty) to turn colours off in a local run's output (no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";
 /// Prefix the runner puts before every job variable.
 pub const CUSTOM_ENV_PREFIX: &str = "CUSTOM_ENV_";
 
@@ -47,6 +49,8 @@ pub struct JobEnv {
     job_response_file: Option<PathBuf>,
     config_path: Option<PathBuf>,
     job_vars: HashMap<String, String>,
+    from_runner: bool,
+    no_color: Option<String>,
 }
 
 impl JobEnv {
@@ -64,6 +68,8 @@ impl JobEnv {
             job_response_file: None,
             config_path: None,
             job_vars: HashMap::new(),
+            from_runner: false,
+            no_color: None,
         };
         for (key, value) in vars {
             let (key, value) = (key.into(), value.into());
@@ -76,11 +82,13 @@ impl JobEnv {
                     env.build_failure_code = value.trim().parse().unwrap_or(DEFAULT_BUILD_FAILURE)
                 }
                 SYSTEM_FAILURE_EXIT_CODE => {
+                    env.from_runner = true;
                     env.system_failure_code = value.trim().parse().unwrap_or(DEFAULT_SYSTEM_FAILURE)
                 }
                 BUILD_EXIT_CODE_FILE => env.build_exit_code_file = non_empty_path(value),
                 JOB_RESPONSE_FILE => env.job_response_file = non_empty_path(value),
                 EXECUTOR_CONFIG => env.config_path = non_empty_path(value),
+                NO_COLOR => env.no_color = Some(value),
                 _ => {}
             }
         }
@@ -111,6 +119,17 @@ impl JobEnv {
 
     pub fn job_response_file(&self) -> Option<&PathBuf> {
         self.job_response_file.as_ref()
+    }
+
+    /// Whether gitlab-runner called us: it sets the failure exit codes on every call (12.1+).
+    /// This tells `executor run SCRIPT STAGE` from a person's `executor run JOB`.
+    pub fn from_runner(&self) -> bool {
+        self.from_runner
+    }
+
+    /// `NO_COLOR` as set, for a local run's output.
+    pub fn no_color(&self) -> Option<&str> {
+        self.no_color.as_deref()
     }
 
     /// `EXECUTOR_CONFIG`, when set and non-empty.
@@ -146,6 +165,12 @@ mod tests {
     fn exit_codes_default_to_one_and_two() {
         let e = env(&[]);
         assert_eq!((e.build_failure_code(), e.system_failure_code()), (1, 2));
+    }
+
+    #[test]
+    fn the_runner_is_recognised_by_its_exit_code_variables() {
+        assert!(!env(&[("CUSTOM_ENV_CI", "true")]).from_runner());
+        assert!(env(&[(SYSTEM_FAILURE_EXIT_CODE, "2")]).from_runner());
     }
 
     #[test]

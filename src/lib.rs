@@ -7,6 +7,7 @@
 //! - [`plan`]: pure planning of every name, label, network, volume and container;
 //! - [`docker`]: the thin bollard adapter, the only module that names bollard;
 //! - [`stage`]: `config`, `prepare`, `run`, `cleanup`, each a recipe of named steps;
+//! - [`local`]: `executor run` in a checkout: `.gitlab-ci.yml` parsing for local job runs;
 //! - [`outcome`]: how a stage ended, mapped to the protocol's exit codes in one place.
 //! - [`yaml`]: the one module that names serde_yaml.
 //!
@@ -17,6 +18,7 @@ pub mod app;
 pub mod cli;
 pub mod docker;
 pub mod env;
+pub mod local;
 pub mod outcome;
 pub mod plan;
 pub mod settings;

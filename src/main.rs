@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use executor::cli::Cli;
 use executor::env::JobEnv;
-use executor::outcome::{self, Failure};
+use executor::outcome::{self, Failure, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime.block_on(executor::app::run(cli, &env)),
-        Err(e) => Err(Failure::system("start the async runtime", e)),
+        Err(e) => Outcome::Stage(Err(Failure::system("start the async runtime", e))),
     };
     outcome::finish(result, &env)
 }

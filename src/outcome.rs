@@ -33,10 +33,23 @@ impl Failure {
 /// The result every stage returns.
 pub type StageResult = Result<(), Failure>;
 
+/// How the whole command ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A protocol call: mapped to the runner's exit codes.
+    Stage(StageResult),
+    /// A local run: exit with the job script's own code (already reported).
+    Local(i32),
+}
+
 /// Report the failure (if any) on stderr and pick the exit code. A build failure always writes
 /// `BUILD_EXIT_CODE_FILE` when the runner set it: the path is the same for every call of a job,
 /// so leaving an earlier stage's code there would report the wrong one.
-pub fn finish(result: StageResult, env: &JobEnv) -> ExitCode {
+pub fn finish(outcome: Outcome, env: &JobEnv) -> ExitCode {
+    let result = match outcome {
+        Outcome::Stage(result) => result,
+        Outcome::Local(code) => return ExitCode::from(u8::try_from(code).unwrap_or(1)),
+    };
     let build = env.build_failure_code();
     let system = env.system_failure_code();
     let code = match result {

@@ -6,25 +6,34 @@ use serde::Serialize;
 use crate::outcome::{Failure, StageResult};
 use crate::settings::Settings;
 
+/// What `config_exec` tells the runner (`protocol.md` §4); local runs read it the same way.
 #[derive(Serialize)]
-struct ConfigOutput<'a> {
-    builds_dir: &'a str,
-    cache_dir: &'a str,
+pub struct ConfigOutput<'a> {
+    pub builds_dir: &'a str,
+    pub cache_dir: &'a str,
     /// Every job has its own builds volume, so the runner need not separate jobs by path.
-    builds_dir_is_shared: bool,
-    hostname: String,
-    driver: Driver,
-    shell: &'static str,
+    pub builds_dir_is_shared: bool,
+    pub hostname: String,
+    pub driver: Driver,
+    pub shell: &'static str,
 }
 
 #[derive(Serialize)]
-struct Driver {
-    name: &'static str,
-    version: &'static str,
+pub struct Driver {
+    pub name: &'static str,
+    pub version: &'static str,
 }
 
 pub fn config(settings: &Settings) -> StageResult {
-    let output = ConfigOutput {
+    let output = config_output(settings);
+    let json = serde_json::to_string(&output)
+        .map_err(|e| Failure::system("encode the config output", e))?;
+    println!("{json}");
+    Ok(())
+}
+
+pub fn config_output(settings: &Settings) -> ConfigOutput<'_> {
+    ConfigOutput {
         builds_dir: &settings.builds_dir,
         cache_dir: &settings.cache_dir,
         builds_dir_is_shared: false,
@@ -34,11 +43,7 @@ pub fn config(settings: &Settings) -> StageResult {
             version: env!("CARGO_PKG_VERSION"),
         },
         shell: "bash",
-    };
-    let json = serde_json::to_string(&output)
-        .map_err(|e| Failure::system("encode the config output", e))?;
-    println!("{json}");
-    Ok(())
+    }
 }
 
 /// The machine the driver runs on, shown by the runner as "Running on ... via <hostname>".

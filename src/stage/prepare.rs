@@ -35,6 +35,13 @@ pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
     Ok(())
 }
 
+/// `prepare --dry-run`: print the plan; the engine is not contacted.
+pub fn dry_run(settings: &Settings, env: &JobEnv) -> StageResult {
+    let plan = plan::plan(settings, env).map_err(|e| Failure::User(e.0))?;
+    print!("{plan}");
+    Ok(())
+}
+
 fn announce(plan: &Plan) {
     let mut line = format!("mode {}: job image {}", plan.mode, plan.job.image);
     if let Some(sidecar) = &plan.sidecar {

@@ -1,0 +1,178 @@
+//! The local checkout a job runs from: where it is, its commit, and the files that reach the
+//! job (tracked plus untracked-but-not-ignored, as `git ls-files` lists them). The files travel
+//! as a tar archive inside the `get_sources` stage script, so they go through the same `run`
+//! path as every other stage.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Facts about the checkout, read once.
+pub struct Checkout {
+    pub root: PathBuf,
+    /// The directory's name: the project name in `CI_PROJECT_NAME`.
+    pub name: String,
+    pub sha: Option<String>,
+    pub branch: Option<String>,
+}
+
+impl Checkout {
+    /// The git work tree containing `dir`, or `dir` itself when it is not in one.
+    pub fn find(dir: &Path) -> Checkout {
+        let root = git(dir, &["rev-parse", "--show-toplevel"])
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.to_path_buf());
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "project".into());
+        Checkout {
+            sha: git(&root, &["rev-parse", "HEAD"]),
+            branch: git(&root, &["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD"),
+            root,
+            name,
+        }
+    }
+
+    /// Paths (relative to the root) of the files a job sees.
+    pub fn files(&self) -> Result<Vec<PathBuf>, String> {
+        let listed = Command::new("git")
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .current_dir(&self.root)
+            .output();
+        match listed {
+            Ok(out) if out.status.success() => Ok(out
+                .stdout
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+                // A tracked file deleted from the work tree is not there to copy.
+                .filter(|p| self.root.join(p).symlink_metadata().is_ok())
+                .collect()),
+            _ => walk(&self.root),
+        }
+    }
+
+    /// A tar archive of [`Checkout::files`], modes and symlinks kept.
+    pub fn archive(&self) -> Result<Vec<u8>, String> {
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.follow_symlinks(false);
+        for path in self.files()? {
+            builder
+                .append_path_with_name(self.root.join(&path), &path)
+                .map_err(|e| {
+                    format!("cannot add {} to the sources archive: {e}", path.display())
+                })?;
+        }
+        builder
+            .into_inner()
+            .map_err(|e| format!("cannot finish the sources archive: {e}"))
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// Every file under `root` except `.git`, for a directory that is not a git checkout.
+fn walk(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel) = pending.pop() {
+        let entries = std::fs::read_dir(root.join(&rel))
+            .map_err(|e| format!("cannot list {}: {e}", root.join(&rel).display()))?;
+        for entry in entries.flatten() {
+            let path = rel.join(entry.file_name());
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && entry.file_name() != ".git" => pending.push(path),
+                Ok(t) if !t.is_dir() => found.push(path),
+                _ => {}
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Standard base64 with padding, for the archive inside the stage script.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn files_are_tracked_and_untracked_but_not_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let sh = |cmd: &str| {
+            let ok = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(root)
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{cmd}");
+        };
+        sh("git init -q . && git config user.email t@t && git config user.name t");
+        sh("echo a > tracked && echo 'ignored*' > .gitignore && git add . && git commit -qm init");
+        sh("echo b > untracked && echo c > ignored.txt && mkdir sub && echo d > sub/new");
+        let checkout = Checkout::find(root);
+        let mut files = checkout.files().unwrap();
+        files.sort();
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(names, [".gitignore", "sub/new", "tracked", "untracked"]);
+        assert_eq!(checkout.sha.as_ref().map(String::len), Some(40));
+        let archive = checkout.archive().unwrap();
+        let mut entries: Vec<String> = tar::Archive::new(archive.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        entries.sort();
+        assert_eq!(entries, names);
+    }
+}

@@ -1,0 +1,421 @@
+//! `executor run [JOB]`: run one `.gitlab-ci.yml` job on this machine by playing gitlab-runner:
+//! synthesise the runner's environment, then call the very same `prepare`, `run` (once per
+//! stage, with scripts written as the runner writes them) and `cleanup` functions the protocol
+//! form uses. Cleanup always runs, also on Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tempfile::TempDir;
+
+use super::checkout::{self, Checkout};
+use super::gitlab_ci::{self, Job, Pipeline};
+use super::report::Report;
+use super::script::{self, ScriptContext};
+use super::vars::{self, JobFacts, LocalIds};
+use crate::cli::RunArgs;
+use crate::env::JobEnv;
+use crate::outcome::Failure;
+use crate::plan;
+use crate::settings::Settings;
+use crate::stage;
+
+/// Exit code when executor itself fails (bad file, engine trouble), as `docker run` uses 125.
+pub const EXIT_DRIVER: i32 = 125;
+/// Exit code after Ctrl-C or SIGTERM, as shells report SIGINT.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// A job ready to run: its scripts, its variables and the runner environment it runs in.
+struct LocalJob {
+    name: String,
+    file: String,
+    before_script: Vec<String>,
+    script: Vec<String>,
+    after_script: Vec<String>,
+    variables: Vec<(String, String)>,
+    env: JobEnv,
+    checkout: Checkout,
+    project_dir: String,
+    tmp: TempDir,
+}
+
+pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
+    let report = Report::detect(env.no_color());
+    let file = args
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".gitlab-ci.yml"));
+    let pipeline = match load(&file) {
+        Ok(pipeline) => pipeline,
+        Err(message) => return fail(&report, &message),
+    };
+    let name =
+        match args.args.as_slice() {
+            [] => return list(&pipeline, &file),
+            [name] => name,
+            _ => return fail(
+                &report,
+                "the local form takes one JOB; gitlab-runner's environment is absent, so this is \
+                 not the protocol form `run SCRIPT STAGE` (see executor run --help)",
+            ),
+        };
+    let job = match pipeline.job(name) {
+        Ok(job) => job,
+        Err(e) => return fail(&report, &e.to_string()),
+    };
+    report_ignored(&report, &pipeline, job);
+    let local = match LocalJob::new(settings, &args, &file, job) {
+        Ok(local) => local,
+        Err(message) => return fail(&report, &message),
+    };
+    if args.dry_run {
+        return local.dry_run(settings, &report);
+    }
+    local.execute(settings, &report).await
+}
+
+fn fail(report: &Report, message: &str) -> i32 {
+    report.error(message);
+    EXIT_DRIVER
+}
+
+fn load(file: &Path) -> Result<Pipeline, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "cannot read {} ({e}); run executor in a checkout with a .gitlab-ci.yml or pass --file",
+            file.display()
+        )
+    })?;
+    gitlab_ci::parse(&text, &file.display().to_string()).map_err(|e| e.to_string())
+}
+
+/// `executor run` without a job: what can be run.
+fn list(pipeline: &Pipeline, file: &Path) -> i32 {
+    println!(
+        "jobs in {} (run one with `executor run JOB`):",
+        file.display()
+    );
+    for job in &pipeline.jobs {
+        let image = job
+            .image
+            .as_ref()
+            .map(|i| i.name.as_str())
+            .unwrap_or("default image");
+        println!("  {:<24} stage {:<10} {image}", job.name, job.stage);
+    }
+    0
+}
+
+/// Say once which keys a local run does not act on, so nothing is silently dropped.
+fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
+    let mut keys: Vec<String> = pipeline
+        .ignored_global
+        .iter()
+        .map(|k| format!("{k} (global)"))
+        .collect();
+    keys.extend(job.ignored.iter().cloned());
+    if !keys.is_empty() {
+        report.note(&format!("ignored in a local run: {}", keys.join(", ")));
+    }
+}
+
+impl LocalJob {
+    fn new(
+        settings: &Settings,
+        args: &RunArgs,
+        file: &Path,
+        job: &Job,
+    ) -> Result<LocalJob, String> {
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let checkout = Checkout::find(dir);
+        let ids = LocalIds::new(&checkout);
+        let config = stage::config::config_output(settings);
+        let facts = JobFacts {
+            job_name: &job.name,
+            stage: &job.stage,
+            builds_dir: config.builds_dir,
+            image: "",
+        };
+
+        let mut variables = vars::predefined(&facts, &checkout, &ids);
+        vars::layer(&mut variables, &job.variables);
+        let mut overrides = args
+            .vars
+            .iter()
+            .map(|v| vars::parse_override(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(mode) = args.mode {
+            overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
+        }
+        vars::layer(&mut variables, &overrides);
+        let image = job
+            .image
+            .as_ref()
+            .map(|i| i.name.as_str())
+            .unwrap_or(&settings.image);
+        vars::layer(&mut variables, &[("CI_JOB_IMAGE".into(), image.into())]);
+
+        let tmp = tempfile::Builder::new()
+            .prefix("custom-executor")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temp dir: {e}"))?;
+        let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
+        let env = runner_env(&variables, tmp.path());
+        Ok(LocalJob {
+            name: job.name.clone(),
+            file: file.display().to_string(),
+            before_script: job.before_script.clone(),
+            script: job.script.clone(),
+            after_script: job.after_script.clone(),
+            variables,
+            env,
+            checkout,
+            project_dir,
+            tmp,
+        })
+    }
+
+    /// The stages gitlab-runner would send for this job, in order.
+    fn stages(&self) -> Vec<&'static str> {
+        let mut stages = vec!["prepare_script", "get_sources", "build_script"];
+        if !self.after_script.is_empty() {
+            stages.push("after_script");
+        }
+        stages.push("cleanup_file_variables");
+        stages
+    }
+
+    /// Print what prepare would create and which stages would run; Docker is not contacted.
+    fn dry_run(&self, settings: &Settings, report: &Report) -> i32 {
+        let plan = match plan::plan(settings, &self.env) {
+            Ok(plan) => plan,
+            Err(e) => return fail(report, &e.0),
+        };
+        println!("job: {} from {}", self.name, self.file);
+        print!("{plan}");
+        let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();
+        println!("job variables: {}", names.join(", "));
+        println!("stages: {}", self.stages().join(", "));
+        0
+    }
+
+    async fn execute(self, settings: &Settings, report: &Report) -> i32 {
+        let started = Instant::now();
+        report.info(&format!(
+            "running job {} from {} on {}",
+            self.name, self.file, settings.docker_host
+        ));
+        let outcome = tokio::select! {
+            outcome = self.steps(settings, report) => outcome,
+            signal = interrupted() => {
+                report.note(&format!("{signal}: stopping the job and cleaning up"));
+                Err(Stop::Interrupted)
+            }
+        };
+        self.cleanup(settings, report).await;
+        match outcome {
+            Ok(code) => {
+                report.verdict(&self.name, code, started.elapsed());
+                code
+            }
+            Err(Stop::Driver(failure)) => fail(report, &failure.to_string()),
+            Err(Stop::Interrupted) => EXIT_INTERRUPTED,
+        }
+    }
+
+    /// prepare, then the stages in the runner's order; returns the job's exit code.
+    async fn steps(&self, settings: &Settings, report: &Report) -> Result<i32, Stop> {
+        report.start("prepare");
+        let took = Instant::now();
+        if let Err(failure) = stage::prepare::prepare(settings, &self.env).await {
+            report.failed("prepare", "", took.elapsed());
+            return Err(Stop::Driver(failure));
+        }
+        report.passed("prepare", took.elapsed());
+
+        let driver = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+        let code = self
+            .stage(
+                settings,
+                report,
+                "prepare_script",
+                script::prepare_script(&driver),
+            )
+            .await?;
+        if code != 0 {
+            return Ok(code);
+        }
+        let ctx = self.context(report, "running");
+        let archive = self
+            .checkout
+            .archive()
+            .map_err(|e| Stop::Driver(Failure::User(e)))?;
+        let sources = script::get_sources(&ctx, &checkout::base64(&archive));
+        let mut code = self.stage(settings, report, "get_sources", sources).await?;
+        if code == 0 {
+            let build = script::build_script(&ctx, &self.before_script, &self.script);
+            code = self.stage(settings, report, "build_script", build).await?;
+            code = self.after_script(settings, report, code).await?;
+        }
+        self.stage(
+            settings,
+            report,
+            "cleanup_file_variables",
+            script::cleanup_file_variables(&ctx),
+        )
+        .await?;
+        Ok(code)
+    }
+
+    /// after_script sees the job's status; its failure is ignored unless the job asks
+    /// otherwise with `AFTER_SCRIPT_IGNORE_ERRORS: "false"` (`protocol.md` §6.3).
+    async fn after_script(
+        &self,
+        settings: &Settings,
+        report: &Report,
+        code: i32,
+    ) -> Result<i32, Stop> {
+        if self.after_script.is_empty() {
+            return Ok(code);
+        }
+        let status = if code == 0 { "success" } else { "failed" };
+        let ctx = self.context(report, status);
+        let after = self
+            .stage(
+                settings,
+                report,
+                "after_script",
+                script::after_script(&ctx, &self.after_script),
+            )
+            .await?;
+        let ignore =
+            lookup(&self.variables, "AFTER_SCRIPT_IGNORE_ERRORS").as_deref() != Some("false");
+        match after {
+            0 => Ok(code),
+            _ if ignore || code != 0 => {
+                report.note(&format!(
+                    "after_script failed with exit code {after}; ignored"
+                ));
+                Ok(code)
+            }
+            _ => Ok(after),
+        }
+    }
+
+    fn context(&self, report: &Report, status: &str) -> ScriptContext {
+        let mut variables = self.variables.clone();
+        vars::layer(&mut variables, &[("CI_JOB_STATUS".into(), status.into())]);
+        ScriptContext {
+            variables,
+            project_dir: self.project_dir.clone(),
+            color: report.color(),
+        }
+    }
+
+    /// Write the stage script where the runner would and call the protocol's `run`.
+    async fn stage(
+        &self,
+        settings: &Settings,
+        report: &Report,
+        name: &str,
+        text: String,
+    ) -> Result<i32, Stop> {
+        let path = write_script(self.tmp.path(), name, &text)
+            .map_err(|e| Stop::Driver(Failure::User(e)))?;
+        report.start(name);
+        let took = Instant::now();
+        match stage::run::run(settings, &self.env, &path, name).await {
+            Ok(()) => {
+                report.passed(name, took.elapsed());
+                Ok(0)
+            }
+            Err(Failure::Script(code)) => {
+                report.failed(
+                    name,
+                    &format!("failed with exit code {code}"),
+                    took.elapsed(),
+                );
+                Ok(i32::try_from(code).unwrap_or(1))
+            }
+            Err(failure) => {
+                report.failed(name, "", took.elapsed());
+                Err(Stop::Driver(failure))
+            }
+        }
+    }
+
+    async fn cleanup(&self, settings: &Settings, report: &Report) {
+        report.start("cleanup");
+        let took = Instant::now();
+        match stage::cleanup::cleanup(settings, &self.env).await {
+            Ok(()) => report.passed("cleanup", took.elapsed()),
+            Err(failure) => report.failed("cleanup", &failure.to_string(), took.elapsed()),
+        }
+    }
+}
+
+/// Why the steps stopped early.
+enum Stop {
+    Driver(Failure),
+    Interrupted,
+}
+
+/// The environment gitlab-runner gives a driver (`protocol.md` §3), for these variables.
+fn runner_env(variables: &[(String, String)], tmp: &Path) -> JobEnv {
+    let tmp = tmp.display().to_string();
+    let mut pairs = vec![
+        ("TMPDIR".to_string(), tmp.clone()),
+        ("BUILD_FAILURE_EXIT_CODE".to_string(), "1".to_string()),
+        ("SYSTEM_FAILURE_EXIT_CODE".to_string(), "2".to_string()),
+        (
+            "BUILD_EXIT_CODE_FILE".to_string(),
+            format!("{tmp}/build_exit_code"),
+        ),
+    ];
+    pairs.extend(
+        variables
+            .iter()
+            .map(|(k, v)| (format!("CUSTOM_ENV_{k}"), v.clone())),
+    );
+    JobEnv::from_vars(pairs)
+}
+
+fn lookup(variables: &[(String, String)], name: &str) -> Option<String> {
+    variables
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// A fresh `scriptNNN/script` per call, mode 0700, as the runner writes them.
+fn write_script(tmp: &Path, stage: &str, text: &str) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("script")
+        .tempdir_in(tmp)
+        .map_err(|e| format!("cannot write the {stage} script: {e}"))?
+        .keep();
+    let path = dir.join("script");
+    std::fs::write(&path, text).map_err(|e| format!("cannot write the {stage} script: {e}"))?;
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
+    Ok(path)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, naming which.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "interrupted",
+        _ = term.recv() => "terminated",
+    }
+}

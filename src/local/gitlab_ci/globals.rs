@@ -1,0 +1,101 @@
+//! The pipeline-wide keywords: `stages:`, `variables:`, `default:` and the deprecated
+//! top-level `image:`/`before_script:`/`after_script:`/`services:`/`cache:`, each read once
+//! (after `extends:` and `!reference` are resolved) so every job applies the same values.
+
+use crate::yaml::{Mapping, Value};
+
+use super::error::{GitlabCiError, Locator};
+use super::keywords::{DEFAULT_KEYS, DEPRECATED_GLOBALS, IGNORED_GLOBAL};
+use super::values::{self, check_keys, describe};
+use super::Image;
+
+/// GitLab's stages when `stages:` is not written.
+const DEFAULT_STAGES: &[&str] = &[".pre", "build", "test", "deploy", ".post"];
+
+/// What a job gets from `default:` (or a deprecated global) for each key it does not set.
+#[derive(Debug, Default)]
+pub(super) struct Defaults {
+    pub image: Option<Image>,
+    pub before_script: Option<Vec<String>>,
+    pub after_script: Option<Vec<String>>,
+    /// Default keys that are set but that a local run ignores (`cache`, `services`, ...).
+    pub ignored: Vec<&'static str>,
+}
+
+/// `stages:`, with `.pre` first and `.post` last as GitLab always has them.
+pub(super) fn stages(config: &Mapping, at: &Locator) -> Result<Vec<String>, GitlabCiError> {
+    let Some(value) = config.get("stages") else {
+        return Ok(DEFAULT_STAGES.iter().map(|s| s.to_string()).collect());
+    };
+    let mut stages = values::strings(value)
+        .map_err(|m| at.top_error("stages", format!("`stages:` {m}; list stage names")))?;
+    if !stages.iter().any(|s| s == ".pre") {
+        stages.insert(0, ".pre".into());
+    }
+    if !stages.iter().any(|s| s == ".post") {
+        stages.push(".post".into());
+    }
+    Ok(stages)
+}
+
+/// Top-level `variables:`, in file order.
+pub(super) fn variables(
+    config: &Mapping,
+    at: &Locator,
+) -> Result<Vec<(String, String)>, GitlabCiError> {
+    match config.get("variables") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(value) => values::variables(value).map_err(|m| at.top_error("variables", m)),
+    }
+}
+
+/// The top-level keywords a local run skips, in file order.
+pub(super) fn ignored(config: &Mapping) -> Vec<String> {
+    config
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|key| IGNORED_GLOBAL.contains(key))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `default:` merged over the deprecated globals, key by key.
+pub(super) fn defaults(config: &Mapping, at: &Locator) -> Result<Defaults, GitlabCiError> {
+    let empty = Mapping::new();
+    let default = match config.get("default") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Mapping(map)) => map,
+        Some(other) => {
+            return Err(at.top_error(
+                "default",
+                format!(
+                    "`default:` must be a mapping of job keys, found {}",
+                    describe(other)
+                ),
+            ))
+        }
+    };
+    check_keys(default, DEFAULT_KEYS)
+        .map_err(|m| at.top_error("default", format!("`default:` {m}")))?;
+
+    let mut defaults = Defaults::default();
+    for key in DEFAULT_KEYS {
+        let (value, in_default) = match (default.get(*key), config.get(*key)) {
+            (Some(v), _) => (v, true),
+            (None, Some(v)) if DEPRECATED_GLOBALS.contains(key) => (v, false),
+            _ => continue,
+        };
+        // Point at the line the value is written on: under `default:` or at the top level.
+        let fail = |m: String| match in_default {
+            true => at.key_error("default", key, format!("`default:{key}` {m}")),
+            false => at.top_error(key, format!("`{key}:` {m}")),
+        };
+        match *key {
+            "image" => defaults.image = Some(values::image(value).map_err(fail)?),
+            "before_script" => defaults.before_script = Some(values::script(value).map_err(fail)?),
+            "after_script" => defaults.after_script = Some(values::script(value).map_err(fail)?),
+            _ => defaults.ignored.push(key),
+        }
+    }
+    Ok(defaults)
+}

@@ -1,0 +1,189 @@
+//! A pure parser of `.gitlab-ci.yml` for local job runs: text in, [`Pipeline`] out, no I/O.
+//!
+//! It follows GitLab's own order (<https://docs.gitlab.com/ci/yaml/>): YAML with anchors and
+//! `<<` merge keys, then `extends:` (`extends.rs`), then `!reference` tags (`reference.rs`), then
+//! `default:`, global `variables:` and `inherit:` per job (`job.rs`). Keys that only matter on a
+//! GitLab server (`rules`, `cache`, `artifacts`, ...) are reported in [`Job::ignored`], never
+//! silently dropped; keys GitLab would reject are errors here too, with the file and line.
+//! Not supported: `include:` (reported in [`Pipeline::ignored_global`]) and files with a
+//! `spec:` header document.
+
+mod error;
+mod extends;
+mod globals;
+mod job;
+mod keywords;
+mod reference;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::GitlabCiError;
+
+use crate::yaml::{load_value, Mapping, Value};
+
+use error::Locator;
+use keywords::RESERVED;
+
+/// The parsed pipeline: what a local run needs to list and run jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    /// The file name given to [`parse`], for messages about the pipeline as a whole.
+    pub file: String,
+    /// `stages:`, with `.pre` and `.post` added as GitLab does, or GitLab's default stages.
+    pub stages: Vec<String>,
+    /// The real jobs, in file order; hidden jobs (names starting with `.`) are left out.
+    pub jobs: Vec<Job>,
+    /// Top-level keywords a local run skips (`include`, `workflow`), in file order.
+    pub ignored_global: Vec<String>,
+}
+
+/// One job, with `extends:`, `!reference`, `default:` and global variables applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub name: String,
+    /// `stage:`, `test` when not set.
+    pub stage: String,
+    /// The job's `image:`, else `default:image`, else the deprecated global `image:`.
+    pub image: Option<Image>,
+    /// Global `variables:` (as `inherit:variables` allows), then the job's own: a job value
+    /// replaces a global one in place. Values as written, not expanded.
+    pub variables: Vec<(String, String)>,
+    pub before_script: Vec<String>,
+    /// Empty only for `trigger:` and `run:` jobs, which a local run cannot execute.
+    pub script: Vec<String>,
+    pub after_script: Vec<String>,
+    /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
+    pub ignored: Vec<String>,
+    /// 1-based line of the job's key in the file, when it could be found.
+    pub line: Option<usize>,
+}
+
+/// A container image: `image: name` or `image: {name:, entrypoint:}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub name: String,
+    /// Overrides the image's entrypoint when set; an empty list clears it.
+    pub entrypoint: Option<Vec<String>>,
+}
+
+/// Parse the text of a `.gitlab-ci.yml`; `file` names it in error messages.
+pub fn parse(text: &str, file: &str) -> Result<Pipeline, GitlabCiError> {
+    let at = Locator { text, file };
+    let raw = load_top_level(text, &at)?;
+    let extended = extends::apply(&raw).map_err(|e| {
+        at.key_error(
+            &e.entry,
+            "extends",
+            format!("job `{}`: {}", e.entry, e.message),
+        )
+    })?;
+    let config = reference::resolve_all(&extended).map_err(|e| {
+        let place = match &e.key {
+            Some(key) => format!("`{}:{key}`", e.entry),
+            None => format!("`{}`", e.entry),
+        };
+        let message = format!("{place}: {}", e.message);
+        match &e.key {
+            Some(key) => at.key_error(&e.entry, key, message),
+            None => at.top_error(&e.entry, message),
+        }
+    })?;
+
+    let stages = globals::stages(&config, &at)?;
+    let variables = globals::variables(&config, &at)?;
+    let defaults = globals::defaults(&config, &at)?;
+    let cx = job::Context {
+        at: &at,
+        stages: &stages,
+        defaults: &defaults,
+        variables: &variables,
+    };
+    let jobs = config
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str()?, value)))
+        .filter(|(name, _)| !name.starts_with('.') && !RESERVED.contains(name))
+        .map(|(name, value)| job::build(name, value, &cx))
+        .collect::<Result<Vec<_>, _>>()?;
+    if jobs.is_empty() {
+        return Err(at.file_error(format!(
+            "defines no jobs{}; add a job with a `script:` (names starting with a dot are hidden)",
+            extends::include_hint(&config)
+        )));
+    }
+    Ok(Pipeline {
+        file: file.to_string(),
+        stages,
+        jobs,
+        ignored_global: globals::ignored(&config),
+    })
+}
+
+impl Pipeline {
+    /// The job called `name`, or an error listing the jobs there are.
+    pub fn job(&self, name: &str) -> Result<&Job, GitlabCiError> {
+        match self.jobs.iter().find(|j| j.name == name) {
+            Some(job) => Ok(job),
+            None => Err(self.unknown_job(name)),
+        }
+    }
+
+    fn unknown_job(&self, name: &str) -> GitlabCiError {
+        // A long pipeline would make a very long line; the hint says how to see them all.
+        const SHOWN: usize = 10;
+        let names: Vec<&str> = self
+            .jobs
+            .iter()
+            .take(SHOWN)
+            .map(|j| j.name.as_str())
+            .collect();
+        let more = match self.jobs.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let why = if name.starts_with('.') {
+            " (names starting with a dot are hidden jobs, which never run)"
+        } else {
+            ""
+        };
+        GitlabCiError::new(
+            &self.file,
+            None,
+            format!(
+                "there is no job `{name}`{why}; jobs: {}{more}; run `executor run` with no job to list them",
+                names.join(", ")
+            ),
+        )
+    }
+}
+
+/// The YAML as a top-level mapping with string keys.
+fn load_top_level(text: &str, at: &Locator) -> Result<Mapping, GitlabCiError> {
+    let value = load_value(text).map_err(|e| {
+        let hint = if e.to_string().contains("more than one document") {
+            "; local runs read a single YAML document, so remove the `spec:` header"
+        } else {
+            "; fix the YAML"
+        };
+        let line = e.location().map(|l| l.line());
+        GitlabCiError::new(at.file, line, format!("invalid YAML: {e}{hint}"))
+    })?;
+    match value {
+        Value::Mapping(map) => {
+            if let Some(key) = map.keys().find(|k| !k.is_string()) {
+                return Err(at.file_error(format!(
+                    "has a top-level key that is not a string ({}); quote job names",
+                    values::describe(key)
+                )));
+            }
+            Ok(map)
+        }
+        Value::Null => Err(at.file_error("is empty; add at least one job with a `script:`")),
+        other => Err(at.file_error(format!(
+            "must be a mapping of jobs and keywords at the top level, found {}; \
+             see https://docs.gitlab.com/ci/yaml/",
+            values::describe(&other)
+        ))),
+    }
+}

@@ -1,0 +1,190 @@
+//! Readers for the value shapes GitLab accepts: scripts, variables, images, lists of names.
+//!
+//! They know nothing of jobs or lines: each returns the problem as a message fragment that reads
+//! after "`key` ", and the caller adds the file, line, job and key.
+
+use crate::yaml::{Mapping, Value};
+
+use super::Image;
+
+/// GitLab flattens nested script lists up to this depth and rejects deeper ones
+/// (<https://docs.gitlab.com/ci/yaml/script/#split-long-commands>).
+const MAX_SCRIPT_NESTING: usize = 10;
+
+/// A script: one string, or a list of strings and nested lists (flattened in order). A nested
+/// list is also what a `!reference` to another script leaves behind.
+pub(super) fn script(value: &Value) -> Result<Vec<String>, String> {
+    let mut lines = Vec::new();
+    match value {
+        Value::String(s) => lines.push(s.clone()),
+        Value::Sequence(items) => flatten(items, 1, &mut lines)?,
+        other => {
+            return Err(format!(
+                "must be a string or a list of strings, found {}",
+                describe(other)
+            ))
+        }
+    }
+    Ok(lines)
+}
+
+fn flatten(items: &[Value], depth: usize, out: &mut Vec<String>) -> Result<(), String> {
+    if depth > MAX_SCRIPT_NESTING {
+        return Err(format!(
+            "nests lists deeper than {MAX_SCRIPT_NESTING} levels, which GitLab rejects"
+        ));
+    }
+    for item in items {
+        match item {
+            Value::String(s) => out.push(s.clone()),
+            Value::Sequence(inner) => flatten(inner, depth + 1, out)?,
+            // GitLab rejects `- 1` or `- true` in a script rather than guessing a string.
+            other => {
+                return Err(format!(
+                    "must hold only strings, found {}; quote it",
+                    describe(other)
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `variables:` mapping, in file order, values as written (not expanded). Messages are
+/// whole phrases ("`variables:` must be ...", "variable `A` must be ...").
+pub(super) fn variables(value: &Value) -> Result<Vec<(String, String)>, String> {
+    let Value::Mapping(map) = value else {
+        return Err(format!(
+            "`variables:` must be a mapping of names to values, found {}",
+            describe(value)
+        ));
+    };
+    let mut out = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        let Value::String(name) = name else {
+            return Err(format!(
+                "`variables:` has a name that is not a string ({}); quote it",
+                describe(name)
+            ));
+        };
+        let value = variable_value(value).map_err(|m| format!("variable `{name}` {m}"))?;
+        out.push((name.clone(), value));
+    }
+    Ok(out)
+}
+
+/// A variable's value: a scalar, or the long form `{value, description, expand, options}`.
+fn variable_value(value: &Value) -> Result<String, String> {
+    if let Some(text) = scalar_text(value) {
+        return Ok(text);
+    }
+    if value.is_null() {
+        return Err("has no value; write `\"\"` for an empty one".into());
+    }
+    let Value::Mapping(map) = value else {
+        return Err(format!(
+            "must be a string, a number, a boolean or a mapping with `value:`, found {}",
+            describe(value)
+        ));
+    };
+    check_keys(map, &["value", "description", "expand", "options"])?;
+    match map.get("value") {
+        // A variable with only a `description:` is a prefilled-form entry with an empty value.
+        None => Ok(String::new()),
+        Some(v) => scalar_text(v).ok_or_else(|| {
+            format!(
+                "has a `value:` that must be a string, a number or a boolean, found {}",
+                describe(v)
+            )
+        }),
+    }
+}
+
+/// The string form GitLab gives a scalar variable value (`3.10` is the number 3.1, as there).
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// An `image:`: a name, or `{name, entrypoint, docker, pull_policy, kubernetes}`.
+pub(super) fn image(value: &Value) -> Result<Image, String> {
+    match value {
+        Value::String(name) if !name.trim().is_empty() => Ok(Image {
+            name: name.clone(),
+            entrypoint: None,
+        }),
+        Value::Mapping(map) => {
+            check_keys(
+                map,
+                &["name", "entrypoint", "docker", "pull_policy", "kubernetes"],
+            )?;
+            let name = match map.get("name") {
+                Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
+                _ => return Err("needs a `name:` string".into()),
+            };
+            let entrypoint = match map.get("entrypoint") {
+                None => None,
+                Some(v) => Some(strings(v).map_err(|m| format!("`entrypoint` {m}"))?),
+            };
+            Ok(Image { name, entrypoint })
+        }
+        other => Err(format!(
+            "must be an image name or a mapping with `name:`, found {}",
+            describe(other)
+        )),
+    }
+}
+
+/// A flat list of strings (`stages:`, `entrypoint:`, `extends:` lists, `inherit:` lists).
+pub(super) fn strings(value: &Value) -> Result<Vec<String>, String> {
+    let Value::Sequence(items) = value else {
+        return Err(format!(
+            "must be a list of strings, found {}",
+            describe(value)
+        ));
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(format!(
+                "must be a list of strings, found {} in it",
+                describe(other)
+            )),
+        })
+        .collect()
+}
+
+/// Reject keys outside `allowed`, naming the first one.
+pub(super) fn check_keys(map: &Mapping, allowed: &[&str]) -> Result<(), String> {
+    for key in map.keys() {
+        match key {
+            Value::String(k) if allowed.contains(&k.as_str()) => {}
+            other => {
+                return Err(format!(
+                    "has an unknown key {}; use {}",
+                    describe(other),
+                    allowed.join(", ")
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A short description of a value for messages: its kind and, for scalars, the value itself.
+pub(super) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing (null)".into(),
+        Value::Bool(b) => format!("a boolean (`{b}`)"),
+        Value::Number(n) => format!("a number (`{n}`)"),
+        Value::String(s) => format!("`{s}`"),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(t) => format!("a `{}` tag", t.tag),
+    }
+}

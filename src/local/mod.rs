@@ -1,0 +1,18 @@
+//! Local runs: `executor run [JOB]` runs one `.gitlab-ci.yml` job on this machine through the
+//! same `prepare`/`run`/`cleanup` code gitlab-runner drives.
+//!
+//! - [`gitlab_ci`]: the pipeline file, parsed as GitLab reads it (pure);
+//! - [`script`]: stage scripts written as gitlab-runner's bash shell writes them (pure);
+//! - [`vars`]: predefined, file and `--var` variables, expanded in order (pure);
+//! - [`checkout`]: the local git checkout and the archive of its files;
+//! - [`report`]: step lines for a person;
+//! - [`driver`]: plays gitlab-runner with the above.
+
+mod checkout;
+mod driver;
+pub mod gitlab_ci;
+mod report;
+pub mod script;
+mod vars;
+
+pub use driver::{run, EXIT_DRIVER, EXIT_INTERRUPTED};

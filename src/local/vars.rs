@@ -1,0 +1,236 @@
+//! The variables of a local run: the predefined ones a job commonly reads (from the checkout
+//! where possible), then the file's, then `--var` overrides, each expanded against the ones
+//! before it the way the runner expands `$VAR` and `${VAR}` in job variables.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::checkout::Checkout;
+
+/// Ids that name a local job's resources; `--var CI_JOB_ID=...` and friends override them.
+pub struct LocalIds {
+    pub runner_id: String,
+    pub project_id: String,
+    pub job_id: String,
+}
+
+impl LocalIds {
+    /// Runner 0 marks local runs; the project id is stable per checkout; the job id is unique
+    /// per run (milliseconds plus pid), so two runs at once never share a name.
+    pub fn new(checkout: &Checkout) -> LocalIds {
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        LocalIds {
+            runner_id: "0".into(),
+            project_id: (fnv1a(checkout.root.to_string_lossy().as_bytes()) % 1_000_000_000)
+                .to_string(),
+            job_id: format!(
+                "{}{:05}",
+                millis % 10_000_000_000_000,
+                std::process::id() % 100_000
+            ),
+        }
+    }
+}
+
+/// What the predefined variables are made from.
+pub struct JobFacts<'a> {
+    pub job_name: &'a str,
+    pub stage: &'a str,
+    pub builds_dir: &'a str,
+    pub image: &'a str,
+}
+
+/// Predefined variables, as gitlab-runner and GitLab would set them for this job.
+pub fn predefined(facts: &JobFacts, checkout: &Checkout, ids: &LocalIds) -> Vec<(String, String)> {
+    let path = format!("local/{}", checkout.name);
+    let project_dir = format!("{}/{path}", facts.builds_dir.trim_end_matches('/'));
+    let sha = checkout.sha.clone().unwrap_or_else(|| "0".repeat(40));
+    let branch = checkout.branch.clone().unwrap_or_else(|| "local".into());
+    let pairs = [
+        ("CI", "true".to_string()),
+        ("GITLAB_CI", "true".into()),
+        ("CI_SERVER", "yes".into()),
+        ("CI_JOB_NAME", facts.job_name.into()),
+        ("CI_JOB_STAGE", facts.stage.into()),
+        ("CI_JOB_ID", ids.job_id.clone()),
+        ("CI_JOB_IMAGE", facts.image.into()),
+        ("CI_JOB_STATUS", "running".into()),
+        ("CI_PIPELINE_ID", ids.job_id.clone()),
+        ("CI_PIPELINE_SOURCE", "local".into()),
+        ("CI_RUNNER_ID", ids.runner_id.clone()),
+        ("CI_CONCURRENT_ID", "0".into()),
+        ("CI_CONCURRENT_PROJECT_ID", "0".into()),
+        ("CI_PROJECT_ID", ids.project_id.clone()),
+        ("CI_PROJECT_NAME", checkout.name.clone()),
+        ("CI_PROJECT_NAMESPACE", "local".into()),
+        ("CI_PROJECT_PATH", path.clone()),
+        ("CI_PROJECT_PATH_SLUG", slug(&path)),
+        ("CI_BUILDS_DIR", facts.builds_dir.into()),
+        ("CI_PROJECT_DIR", project_dir),
+        ("CI_COMMIT_SHA", sha.clone()),
+        ("CI_COMMIT_SHORT_SHA", sha.chars().take(8).collect()),
+        ("CI_COMMIT_REF_NAME", branch.clone()),
+        ("CI_COMMIT_REF_SLUG", slug(&branch)),
+        ("CI_COMMIT_BRANCH", branch),
+        ("CI_SHARED_ENVIRONMENT", "true".into()),
+    ];
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Layer `next` over `vars`: each value is expanded against what is set so far, and a name set
+/// again replaces the earlier value in place.
+pub fn layer(vars: &mut Vec<(String, String)>, next: &[(String, String)]) {
+    for (key, value) in next {
+        let expanded = expand(value, |name| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        });
+        match vars.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = expanded,
+            None => vars.push((key.clone(), expanded)),
+        }
+    }
+}
+
+/// Expand `$NAME` and `${NAME}`; `$$` is a literal `$`; unknown names expand to nothing.
+pub fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => {
+                    out.push_str(&lookup(&braced[..end]).unwrap_or_default());
+                    rest = &braced[end + 1..];
+                }
+                None => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        } else {
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if len == 0 {
+                out.push('$');
+            } else {
+                out.push_str(&lookup(&after[..len]).unwrap_or_default());
+            }
+            rest = &after[len..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parse `--var KEY=VALUE`.
+pub fn parse_override(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--var {text}: write it as KEY=VALUE"))?;
+    let valid = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!(
+            "--var {key}=...: `{key}` is not a variable name (letters, digits, _)"
+        ));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// GitLab's slug: lowercase, non-alphanumerics to `-`, trimmed, at most 63 characters.
+fn slug(text: &str) -> String {
+    let mapped: String = text
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63)
+        .collect();
+    mapped.trim_matches('-').to_string()
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn expansion_follows_the_runner() {
+        let lookup = |name: &str| match name {
+            "A" => Some("x".to_string()),
+            "LONG_NAME" => Some("y".to_string()),
+            _ => None,
+        };
+        for (input, want) in [
+            ("$A", "x"),
+            ("${A}b", "xb"),
+            ("$A-$LONG_NAME", "x-y"),
+            ("$$A", "$A"),
+            ("$MISSING.", "."),
+            ("cost: 5$", "cost: 5$"),
+            ("${A", "${A"),
+            ("no vars", "no vars"),
+        ] {
+            assert_eq!(expand(input, lookup), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn layers_expand_against_earlier_values_and_replace_in_place() {
+        let mut vars = pairs(&[("CI_PROJECT_DIR", "/builds/p"), ("X", "1")]);
+        layer(
+            &mut vars,
+            &pairs(&[("OUT", "$CI_PROJECT_DIR/out"), ("X", "2")]),
+        );
+        layer(&mut vars, &pairs(&[("X", "${X}3")]));
+        assert_eq!(
+            vars,
+            pairs(&[
+                ("CI_PROJECT_DIR", "/builds/p"),
+                ("X", "23"),
+                ("OUT", "/builds/p/out")
+            ])
+        );
+    }
+
+    #[test]
+    fn overrides_must_be_key_equals_value() {
+        assert_eq!(parse_override("A=b=c"), Ok(("A".into(), "b=c".into())));
+        assert_eq!(
+            parse_override("EMPTY="),
+            Ok(("EMPTY".into(), String::new()))
+        );
+        assert!(parse_override("novalue").is_err());
+        assert!(parse_override("1X=y").is_err());
+        assert!(parse_override("A-B=y").is_err());
+    }
+
+    #[test]
+    fn slugs_are_gitlab_shaped() {
+        assert_eq!(slug("Feature/My_Branch!"), "feature-my-branch");
+    }
+}

@@ -1,0 +1,235 @@
+//! `executor run [JOB]` in a checkout: the example jobs in `examples/docker-build` on the real
+//! engine, in both Docker modes, plus listing, errors, `--dry-run` and Ctrl-C.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::harness::{leftovers, JOB_IMAGE};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A throwaway git checkout of the example project plus a driver config using the test images.
+struct Checkout {
+    dir: TempDir,
+    job_id: String,
+}
+
+impl Checkout {
+    fn new() -> Checkout {
+        let dir = tempfile::tempdir().unwrap();
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/docker-build");
+        let sh = |cmd: &str| {
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{cmd}");
+        };
+        sh(&format!("cp -a {}/. .", example.display()));
+        sh("git init -q . && git add . && git -c user.email=t@t -c user.name=t commit -qm example");
+        std::fs::write(
+            dir.path().join("executor.yaml"),
+            "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n",
+        )
+        .unwrap();
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let job_id = format!("{}{:03}", std::process::id(), 500 + n);
+        Checkout { dir, job_id }
+    }
+
+    fn key(&self) -> String {
+        format!("executor-r900-p77-c0-j{}", self.job_id)
+    }
+
+    /// `executor run ARGS` as a person would type it: no runner environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_executor"));
+        cmd.arg("run")
+            .args(args)
+            .args(["--var", &format!("JOB_IMAGE={JOB_IMAGE}")])
+            .args(["--var", "CI_RUNNER_ID=900", "--var", "CI_PROJECT_ID=77"])
+            .args(["--var", &format!("CI_JOB_ID={}", self.job_id)])
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("EXECUTOR_CONFIG", self.dir.path().join("executor.yaml"));
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.command(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    #[track_caller]
+    fn assert_nothing_left(&self) {
+        let left = leftovers(&self.key());
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+#[test]
+fn build_jobs_pass_in_dind_and_socket_mode() {
+    for job in ["build-dind", "build-socket"] {
+        let checkout = Checkout::new();
+        let (code, stdout, stderr) = checkout.run(&[job]);
+        assert_eq!(code, 0, "{job}\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("hello from the image this job built"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("$ docker build -q -t \"$IMAGE_TAG\" ctx"),
+            "{stdout}"
+        );
+        let mode = job.trim_start_matches("build-");
+        assert!(stdout.contains(&format!("Docker mode {mode}")), "{stdout}");
+        for step in ["prepare", "get_sources", "build_script", "cleanup"] {
+            assert!(stderr.contains(&format!("✔ {step} (")), "{step}: {stderr}");
+        }
+        assert!(stderr.contains("ignored in a local run: cache"), "{stderr}");
+        assert!(
+            !stderr.contains('\x1b') && !stdout.contains('\x1b'),
+            "no colour when piped"
+        );
+        checkout.assert_nothing_left();
+    }
+}
+
+#[test]
+fn references_gitlab_env_and_after_script() {
+    let checkout = Checkout::new();
+    let (code, stdout, stderr) = checkout.run(&["referenced"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("hello through a !reference"), "{stdout}");
+    assert!(
+        stdout.contains("after_script sees status success, no GREETING and written to GITLAB_ENV"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("ignored in a local run: rules"), "{stderr}");
+    checkout.assert_nothing_left();
+}
+
+#[test]
+fn a_failing_job_exits_with_its_own_code_and_still_runs_after_script() {
+    let checkout = Checkout::new();
+    let (code, stdout, stderr) = checkout.run(&["failing"]);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(stdout.contains("about to fail") && !stdout.contains("never printed"));
+    assert!(
+        stdout.contains("after_script still runs, status failed"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("job failing failed with exit code 3"),
+        "{stderr}"
+    );
+    checkout.assert_nothing_left();
+}
+
+#[test]
+fn without_a_job_the_jobs_are_listed() {
+    let checkout = Checkout::new();
+    let (code, stdout, _) = checkout.run(&[]);
+    assert_eq!(code, 0);
+    for job in ["build-dind", "build-socket", "referenced", "failing"] {
+        assert!(stdout.contains(job), "{stdout}");
+    }
+    assert!(
+        !stdout.contains(".docker-build"),
+        "hidden jobs are not listed"
+    );
+}
+
+#[test]
+fn an_unknown_job_or_a_broken_file_is_a_clear_error() {
+    let checkout = Checkout::new();
+    let (code, _, stderr) = checkout.run(&["nope"]);
+    assert_eq!(code, 125);
+    assert!(
+        stderr.contains("nope") && stderr.contains("build-dind"),
+        "{stderr}"
+    );
+    std::fs::write(
+        checkout.dir.path().join("broken.yml"),
+        "job:\n  script: [a\n  x: y\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = checkout.run(&["job", "--file", "broken.yml"]);
+    assert_eq!(code, 125);
+    assert!(
+        stderr.contains("broken.yml") && stderr.contains("line"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = checkout.run(&["job", "--file", "missing.yml"]);
+    assert_eq!(code, 125);
+    assert!(stderr.contains("missing.yml"), "{stderr}");
+}
+
+/// The plan is printed without touching Docker: the configured engine does not even exist.
+#[test]
+fn dry_run_prints_the_plan_without_an_engine() {
+    let checkout = Checkout::new();
+    std::fs::write(
+        checkout.dir.path().join("executor.yaml"),
+        "docker:\n  host: unix:///nonexistent/docker.sock\ndind:\n  image: executor-test/dind:1\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        checkout.run(&["build-dind", "--dry-run", "--var", "SECRET=canary-value"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("canary-value") && !stderr.contains("canary-value"));
+    let stdout = stdout.replace(&checkout.job_id, "<job>");
+    insta::assert_snapshot!("dry_run_build_dind", stdout);
+    let (code, stdout, _) = checkout.run(&["build-socket", "--dry-run", "--mode", "none"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("mode: none"),
+        "--mode wins over the job's variable: {stdout}"
+    );
+}
+
+/// Ctrl-C in the middle of a job stops it, cleans up and exits 130.
+#[test]
+fn ctrl_c_cleans_up() {
+    let checkout = Checkout::new();
+    std::fs::write(
+        checkout.dir.path().join("slow.yml"),
+        "slow:\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  script:\n    - echo started\n    - sleep 60\n",
+    )
+    .unwrap();
+    let mut child = checkout
+        .command(&["slow", "--file", "slow.yml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let container = format!("{}-job", checkout.key());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !crate::harness::docker(&["ps", "-q", "--filter", &format!("name={container}")])
+        .contains(char::is_alphanumeric)
+    {
+        assert!(Instant::now() < deadline, "the job never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let interrupted = Instant::now();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(interrupted.elapsed() < Duration::from_secs(10));
+    checkout.assert_nothing_left();
+}
