@@ -201,3 +201,33 @@ fn anonymous_volumes_of_the_job_image_do_not_leak() {
         "anonymous volume {anonymous} leaked"
     );
 }
+
+/// `prepare --dry-run` in the runner's environment prints the plan and touches no engine.
+#[test]
+fn protocol_prepare_dry_run_needs_no_engine() {
+    let config = "docker:\n  host: unix:///nonexistent/docker.sock\n";
+    let job = Job::with_config("dind", config);
+    let call = job.call(&["prepare", "--dry-run"]);
+    call.ok();
+    assert!(call.stdout.contains("mode: dind"), "{}", call.stdout);
+    assert!(call
+        .stdout
+        .contains(&format!("container: {}-dind (dind)", job.key())));
+    assert!(call.stdout.contains("privileged: yes"));
+    assert!(!call.stdout.contains("canary"), "no variable values");
+    job.assert_nothing_left();
+}
+
+/// With the runner's environment, `run` is the protocol form and wants exactly two arguments.
+#[test]
+fn protocol_run_rejects_local_arguments() {
+    let job = Job::new("none");
+    let call = job.call(&["run", "build-job"]);
+    call.expect(1);
+    assert!(
+        call.stderr.contains("executor run SCRIPT STAGE"),
+        "{}",
+        call.stderr
+    );
+    job.assert_nothing_left();
+}

@@ -121,7 +121,7 @@ impl Job {
         format!("{}-job", self.key())
     }
 
-    fn call(&self, args: &[&str]) -> Call {
+    pub fn call(&self, args: &[&str]) -> Call {
         let output = Command::new(env!("CARGO_BIN_EXE_executor"))
             .args(args)
             .current_dir(self.dir.path())

@@ -233,3 +233,33 @@ fn ctrl_c_cleans_up() {
     assert!(interrupted.elapsed() < Duration::from_secs(10));
     checkout.assert_nothing_left();
 }
+
+/// On a terminal the step lines are coloured, unless NO_COLOR is set.
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let checkout = Checkout::new();
+    let on_terminal = |no_color: &str| {
+        let exe = env!("CARGO_BIN_EXE_executor");
+        let line = format!(
+            "{no_color} EXECUTOR_CONFIG=executor.yaml {exe} run build-dind --dry-run --var CI_JOB_ID={}",
+            checkout.job_id
+        );
+        // util-linux `script` gives the command a pseudo-terminal.
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(checkout.dir.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "a broken file is an error");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let broken = "default:\n  image: [oops\n";
+    std::fs::write(checkout.dir.path().join(".gitlab-ci.yml"), broken).unwrap();
+    // An error line is coloured on a terminal ...
+    let coloured = on_terminal("");
+    assert!(coloured.contains("\x1b[31m"), "{coloured:?}");
+    // ... and plain with NO_COLOR.
+    let plain = on_terminal("NO_COLOR=1");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}

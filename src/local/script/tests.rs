@@ -109,7 +109,8 @@ fn after_script_is_a_new_shell_that_sees_gitlab_env() {
     let ran = bash(&after);
     assert_eq!(ran.code, 0);
     assert!(
-        ran.stdout.contains("lost=unset kept=from build; $(not run)"),
+        ran.stdout
+            .contains("lost=unset kept=from build; $(not run)"),
         "{}",
         ran.stdout
     );
