@@ -10,7 +10,7 @@ use super::readiness;
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
-use crate::plan::{self, Plan};
+use crate::plan::{self, ContainerSpec, Plan};
 use crate::settings::Settings;
 
 pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
@@ -22,11 +22,12 @@ pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
     remove_leftovers(&engine, &plan).await?;
     ensure_images(&engine, settings, &plan).await?;
     let socket_dir = create_network_and_volumes(&engine, &plan).await?;
-    start_containers(&engine, &plan).await?;
-    if let Some(sidecar) = &plan.sidecar {
-        readiness::wait_for_dind(&engine, &sidecar.name, socket_dir, plan.dind_ready_timeout)
-            .await?;
-    }
+    start_sidecar(&engine, &plan).await?;
+    // The job container starts while the sidecar's daemon boots.
+    futures_util::try_join!(
+        start_container(&engine, &plan.job),
+        wait_for_sidecar(&engine, &plan, socket_dir),
+    )?;
     say(&format!(
         "job container {} ready in {:.1} s",
         plan.job.name,
@@ -80,13 +81,13 @@ async fn create_network_and_volumes(
     engine: &Engine,
     plan: &Plan,
 ) -> Result<Option<String>, Failure> {
-    docker::create_network(engine, &plan.network, &plan.network_labels).await?;
-    let mountpoints = try_join_all(
+    let network = docker::create_network(engine, &plan.network, &plan.network_labels);
+    let volumes = try_join_all(
         plan.volumes
             .iter()
             .map(|v| docker::create_volume(engine, v)),
-    )
-    .await?;
+    );
+    let ((), mountpoints) = futures_util::try_join!(network, volumes)?;
     Ok(plan
         .volumes
         .iter()
@@ -96,10 +97,24 @@ async fn create_network_and_volumes(
 }
 
 /// The sidecar starts first, so its daemon boots while the job container is being created.
-async fn start_containers(engine: &Engine, plan: &Plan) -> StageResult {
-    for container in plan.containers() {
-        docker::create_container(engine, container).await?;
-        docker::start_container(engine, &container.name).await?;
+async fn start_sidecar(engine: &Engine, plan: &Plan) -> StageResult {
+    match &plan.sidecar {
+        Some(sidecar) => start_container(engine, sidecar).await,
+        None => Ok(()),
     }
-    Ok(())
+}
+
+async fn start_container(engine: &Engine, container: &ContainerSpec) -> StageResult {
+    docker::create_container(engine, container).await?;
+    docker::start_container(engine, &container.name).await
+}
+
+async fn wait_for_sidecar(engine: &Engine, plan: &Plan, socket_dir: Option<String>) -> StageResult {
+    match &plan.sidecar {
+        Some(sidecar) => {
+            readiness::wait_for_dind(engine, &sidecar.name, socket_dir, plan.dind_ready_timeout)
+                .await
+        }
+        None => Ok(()),
+    }
 }
