@@ -4,6 +4,7 @@
 //! Data flows one way (`design.md`):
 //!
 //! - [`cli`], [`env`], [`settings`]: argv, the environment and the YAML config, read once;
+//! - [`payload`]: the trusted facts of `JOB_RESPONSE_FILE`;
 //! - [`plan`]: pure planning of every name, label, network, volume and container;
 //! - [`docker`]: the thin bollard adapter, the only module that names bollard;
 //! - [`stage`]: `config`, `prepare`, `run`, `cleanup`, each a recipe of named steps;
@@ -12,7 +13,7 @@
 //! - [`yaml`]: the one module that names serde_yaml.
 //!
 //! Imports go one way: `stage` may use `docker`, `plan`, `settings`, `env`; `docker` may use
-//! `plan`; `plan` uses only `settings` and `env`.
+//! `plan`; `plan` uses only `settings`, `env` and `payload`.
 
 pub mod app;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod docker;
 pub mod env;
 pub mod local;
 pub mod outcome;
+pub mod payload;
 pub mod plan;
 pub mod settings;
 pub mod stage;

@@ -3,15 +3,18 @@
 //! and no async here; `--dry-run` prints a [`Plan`] and unit tests check it without a daemon.
 
 mod identity;
+mod policy;
 mod render;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::env::{self, JobEnv};
+use crate::payload::TrustedFacts;
 use crate::settings::{Mode, Settings};
 
 pub use identity::{JobIdentity, PlanError};
+pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};
 
 /// Label every resource carries, so a sweep can tell ours from everything else.
 pub const LABEL_MANAGED: &str = "io.executor.managed";
@@ -113,30 +116,6 @@ impl Plan {
     }
 }
 
-/// The mode the job asked for, within what the runner allows.
-pub fn choose_mode(settings: &Settings, env: &JobEnv) -> Result<Mode, PlanError> {
-    let variable = &settings.mode_variable;
-    let Some(value) = env.job_var_non_empty(variable) else {
-        return Ok(settings.mode_default);
-    };
-    let allowed = settings
-        .modes_allowed
-        .iter()
-        .map(|m| m.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let shown = identity::printable(value);
-    match Mode::parse(value) {
-        None => Err(PlanError(format!(
-            "{variable}={shown} is not a Docker mode; set it to one of: {allowed}"
-        ))),
-        Some(mode) if !settings.modes_allowed.contains(&mode) => Err(PlanError(format!(
-            "{variable}={shown} is not allowed on this runner; allowed modes: {allowed}"
-        ))),
-        Some(mode) => Ok(mode),
-    }
-}
-
 /// The image the job runs in: its own `image:`, else the configured default.
 pub fn job_image(settings: &Settings, env: &JobEnv) -> String {
     env.job_var_non_empty(env::CI_JOB_IMAGE)
@@ -144,10 +123,17 @@ pub fn job_image(settings: &Settings, env: &JobEnv) -> String {
         .to_string()
 }
 
-/// Compute the whole plan. Fails only on user input (bad mode, bad identity).
-pub fn plan(settings: &Settings, env: &JobEnv) -> Result<Plan, PlanError> {
+/// Compute the whole plan. Fails only on user input (bad mode or image, bad identity).
+/// `facts` come from `JOB_RESPONSE_FILE`; without them policy rules with conditions never match.
+pub fn plan(
+    settings: &Settings,
+    env: &JobEnv,
+    facts: Option<&TrustedFacts>,
+) -> Result<Plan, PlanError> {
     let identity = JobIdentity::from_env(env)?;
-    let mode = choose_mode(settings, env)?;
+    let mode = choose_mode(settings, env, facts)?;
+    let image = job_image(settings, env);
+    policy::check_job_image(settings, &image)?;
     let key = identity.key();
     let base = identity.labels(mode);
     let labelled = |role: &str| {
@@ -186,7 +172,7 @@ pub fn plan(settings: &Settings, env: &JobEnv) -> Result<Plan, PlanError> {
             sidecar = Some(ContainerSpec {
                 name: format!("{key}-dind"),
                 role: Role::Dind,
-                image: settings.dind_image.clone(),
+                image: policy::dind_image(settings, env)?,
                 privileged: settings.dind_privileged,
                 entrypoint: None,
                 cmd: None,
@@ -209,7 +195,7 @@ pub fn plan(settings: &Settings, env: &JobEnv) -> Result<Plan, PlanError> {
     let job = ContainerSpec {
         name: identity.job_container(),
         role: Role::Job,
-        image: job_image(settings, env),
+        image,
         privileged: false,
         entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), keep_alive]),
         cmd: None,

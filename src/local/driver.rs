@@ -163,6 +163,7 @@ impl LocalJob {
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
+        write_payload(tmp.path(), &variables)?;
         let env = runner_env(&variables, tmp.path());
         Ok(LocalJob {
             name: job.name.clone(),
@@ -190,7 +191,11 @@ impl LocalJob {
 
     /// Print what prepare would create and which stages would run; Docker is not contacted.
     fn dry_run(&self, settings: &Settings, report: &Report) -> i32 {
-        let plan = match plan::plan(settings, &self.env) {
+        let facts = match stage::prepare::trusted_facts(&self.env) {
+            Ok(facts) => facts,
+            Err(failure) => return fail(report, &failure.to_string()),
+        };
+        let plan = match plan::plan(settings, &self.env, facts.as_ref()) {
             Ok(plan) => plan,
             Err(e) => return fail(report, &e.0),
         };
@@ -381,6 +386,23 @@ fn runner_env(variables: &[(String, String)], tmp: &Path) -> JobEnv {
             .map(|(k, v)| (format!("CUSTOM_ENV_{k}"), v.clone())),
     );
     JobEnv::from_vars(pairs)
+}
+
+/// The trusted facts gitlab-runner would put in `JOB_RESPONSE_FILE`, so a local run meets the
+/// config's policy as a runner job of this project on an unprotected ref would.
+fn write_payload(tmp: &Path, variables: &[(String, String)]) -> Result<(), String> {
+    let id: u64 = lookup(variables, "CI_PROJECT_ID")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    let payload = serde_json::json!({
+        "job_info": {
+            "project_id": id,
+            "project_full_path": lookup(variables, "CI_PROJECT_PATH"),
+        },
+        "git_info": { "protected": false },
+    });
+    std::fs::write(tmp.join("response.json"), payload.to_string())
+        .map_err(|e| format!("cannot write the job payload: {e}"))
 }
 
 fn lookup(variables: &[(String, String)], name: &str) -> Option<String> {

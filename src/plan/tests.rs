@@ -29,7 +29,7 @@ fn mode_var(value: &str) -> (&'static str, &str) {
 
 #[test]
 fn names_derive_from_runner_project_slot_and_job() {
-    let p = plan(&settings(""), &job(&[])).unwrap();
+    let p = plan(&settings(""), &job(&[]), None).unwrap();
     assert_eq!(p.network, "executor-r7-p42-c3-j1001");
     assert_eq!(p.job.name, "executor-r7-p42-c3-j1001-job");
     assert_eq!(
@@ -50,7 +50,7 @@ fn names_derive_from_runner_project_slot_and_job() {
 
 #[test]
 fn every_resource_is_labelled_with_the_job() {
-    let p = plan(&settings(""), &job(&[])).unwrap();
+    let p = plan(&settings(""), &job(&[]), None).unwrap();
     let key = p.identity.key();
     let all_labels = p
         .containers()
@@ -68,7 +68,7 @@ fn every_resource_is_labelled_with_the_job() {
 
 #[test]
 fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged() {
-    let p = plan(&settings(""), &job(&[])).unwrap();
+    let p = plan(&settings(""), &job(&[]), None).unwrap();
     let sidecar = p.sidecar.as_ref().unwrap();
     assert!(sidecar.privileged);
     assert!(!p.job.privileged);
@@ -104,7 +104,7 @@ fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged()
 
 #[test]
 fn socket_mode_binds_the_host_socket_and_starts_no_sidecar() {
-    let p = plan(&settings(""), &job(&[mode_var("socket")])).unwrap();
+    let p = plan(&settings(""), &job(&[mode_var("socket")]), None).unwrap();
     assert!(p.sidecar.is_none());
     assert_eq!(p.volumes.len(), 1);
     assert!(p.job.mounts.contains(&Mount::Bind {
@@ -116,7 +116,7 @@ fn socket_mode_binds_the_host_socket_and_starts_no_sidecar() {
 
 #[test]
 fn none_mode_has_no_docker_at_all() {
-    let p = plan(&settings(""), &job(&[mode_var("none")])).unwrap();
+    let p = plan(&settings(""), &job(&[mode_var("none")]), None).unwrap();
     assert!(p.sidecar.is_none());
     assert!(p.job.env.is_empty());
     assert!(!p.job.mounts.iter().any(|m| matches!(m, Mount::Bind { .. })));
@@ -130,6 +130,7 @@ fn job_tls_and_plain_tcp_settings_reach_the_sidecar_and_nothing_else_does() {
             ("CUSTOM_ENV_DOCKER_TLS_CERTDIR", ""),
             ("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2375"),
         ]),
+        None,
     )
     .unwrap();
     let env = &p.sidecar.as_ref().unwrap().env;
@@ -143,6 +144,7 @@ fn a_tls_docker_host_gets_the_client_certificates() {
     let p = plan(
         &settings(""),
         &job(&[("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2376")]),
+        None,
     )
     .unwrap();
     assert!(p
@@ -158,20 +160,20 @@ fn a_tls_docker_host_gets_the_client_certificates() {
 #[test]
 fn the_job_image_wins_over_the_default() {
     let s = settings("image: default:img\n");
-    assert_eq!(plan(&s, &job(&[])).unwrap().job.image, "default:img");
-    let p = plan(&s, &job(&[("CUSTOM_ENV_CI_JOB_IMAGE", "mine:1")])).unwrap();
+    assert_eq!(plan(&s, &job(&[]), None).unwrap().job.image, "default:img");
+    let p = plan(&s, &job(&[("CUSTOM_ENV_CI_JOB_IMAGE", "mine:1")]), None).unwrap();
     assert_eq!(p.job.image, "mine:1");
 }
 
 #[test]
 fn mode_errors_name_the_variable_value_and_allowed_modes() {
     let s = settings("mode:\n  allowed: [dind, none]\n");
-    let err = plan(&s, &job(&[mode_var("docker")])).unwrap_err().0;
+    let err = plan(&s, &job(&[mode_var("docker")]), None).unwrap_err().0;
     assert_eq!(
         err,
         "EXECUTOR_DOCKER_MODE=`docker` is not a Docker mode; set it to one of: dind, none"
     );
-    let err = plan(&s, &job(&[mode_var("socket")])).unwrap_err().0;
+    let err = plan(&s, &job(&[mode_var("socket")]), None).unwrap_err().0;
     assert_eq!(
         err,
         "EXECUTOR_DOCKER_MODE=`socket` is not allowed on this runner; allowed modes: dind, none"
@@ -182,9 +184,9 @@ fn mode_errors_name_the_variable_value_and_allowed_modes() {
 fn the_mode_variable_name_is_configurable_and_empty_means_default() {
     let s = settings("mode:\n  variable: DOCKER_MODE\n  default: none\n");
     let env = job(&[("CUSTOM_ENV_DOCKER_MODE", "socket"), mode_var("dind")]);
-    assert_eq!(choose_mode(&s, &env), Ok(Mode::Socket));
+    assert_eq!(choose_mode(&s, &env, None), Ok(Mode::Socket));
     assert_eq!(
-        choose_mode(&s, &job(&[("CUSTOM_ENV_DOCKER_MODE", "")])),
+        choose_mode(&s, &job(&[("CUSTOM_ENV_DOCKER_MODE", "")]), None),
         Ok(Mode::None)
     );
 }
@@ -194,6 +196,7 @@ fn ids_must_be_numbers() {
     let err = plan(
         &settings(""),
         &job(&[("CUSTOM_ENV_CI_JOB_ID", "1; rm -rf /\n")]),
+        None,
     )
     .unwrap_err()
     .0;
@@ -202,7 +205,7 @@ fn ids_must_be_numbers() {
         "{err}"
     );
     let missing = JobEnv::from_vars(Vec::<(String, String)>::new());
-    assert!(plan(&settings(""), &missing)
+    assert!(plan(&settings(""), &missing, None)
         .unwrap_err()
         .0
         .contains("CUSTOM_ENV_CI_RUNNER_ID is not set"));
@@ -213,6 +216,7 @@ fn rendering_never_shows_variable_values() {
     let p = plan(
         &settings(""),
         &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", "DNS:secret-san")]),
+        None,
     )
     .unwrap();
     let text = p.to_string();

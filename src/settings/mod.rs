@@ -3,12 +3,16 @@
 //! error names the file, the key and, where it can be found, the line.
 
 mod duration;
+mod glob;
+mod policy;
 mod raw;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use glob::Glob;
+pub use policy::{Policy, Rule};
 use raw::{RawModeName, RawPullPolicy, RawSettings};
 
 /// Where the config is read from when neither `--config` nor `EXECUTOR_CONFIG` names a file.
@@ -112,6 +116,7 @@ pub struct Settings {
     pub dind_privileged: bool,
     pub dind_ready_timeout: Duration,
     pub socket_host_path: String,
+    pub policy: Policy,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -162,7 +167,7 @@ impl Settings {
 }
 
 /// A validation failure: the key path and what is wrong with it.
-type Invalid = (Vec<&'static str>, String);
+pub(crate) type Invalid = (Vec<&'static str>, String);
 
 fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
     let docker = raw.docker.unwrap_or_default();
@@ -199,7 +204,9 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         ));
     }
 
+    let policy = policy::validate(raw.policy, &modes_allowed)?;
     Ok(Settings {
+        policy,
         docker_host: docker_host(docker.host.as_deref())?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
         builds_dir: absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,

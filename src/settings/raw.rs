@@ -15,6 +15,7 @@ pub struct RawSettings {
     pub mode: Option<RawModeSection>,
     pub dind: Option<RawDind>,
     pub socket: Option<RawSocket>,
+    pub policy: Option<RawPolicy>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +62,33 @@ pub struct RawDind {
 #[serde(deny_unknown_fields)]
 pub struct RawSocket {
     pub host_path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub rules: Option<Vec<RawRule>>,
+    pub default_modes: Option<Vec<RawModeName>>,
+    pub job_images: Option<Vec<String>>,
+    pub dind_images: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    #[serde(rename = "match")]
+    pub when: Option<RawMatch>,
+    pub modes: Option<Vec<RawModeName>>,
+    pub default: Option<RawModeName>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    pub projects: Option<Vec<String>>,
+    pub project_ids: Option<Vec<u64>>,
+    pub protected: Option<bool>,
+    pub runner_tags: Option<Vec<String>>,
 }
 
 /// Parse the file's text. An empty file means "all defaults".

@@ -88,3 +88,38 @@ fn mode_parse_is_forgiving_about_case_only() {
     assert_eq!(Mode::parse(" Socket "), Some(Mode::Socket));
     assert_eq!(Mode::parse("docker"), None);
 }
+
+#[test]
+fn policy_errors_name_the_rule() {
+    let cases = [
+        (
+            "policy:\n  rules:\n    - match: {projects: [a]}\n",
+            "policy.rules[0] needs `modes:`",
+        ),
+        (
+            "policy:\n  rules:\n    - modes: [dind]\n      default: none\n",
+            "policy.rules[0].default `none` is not in its modes",
+        ),
+        (
+            "mode:\n  allowed: [dind]\npolicy:\n  rules:\n    - modes: [socket]\n",
+            "policy.rules[0].modes grants `socket`, which is not in mode.allowed",
+        ),
+        (
+            "policy:\n  rules:\n    - match: {projects: [\"infra/[ab]\"]}\n      modes: [dind]\n",
+            "policy.rules[0].match.projects: `infra/[ab]`: `[` is not supported",
+        ),
+        (
+            "policy:\n  job_images: [\"\"]\n",
+            "policy.job_images at line 2: an empty pattern",
+        ),
+        (
+            "policy:\n  rules:\n    - match: {project: [x]}\n      modes: [dind]\n",
+            "unknown field `project`",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = parse(text).unwrap_err();
+        assert!(err.contains(want), "{text:?} gave {err:?}, wanted {want:?}");
+        assert!(!err.contains('\n'));
+    }
+}

@@ -10,12 +10,14 @@ use super::readiness;
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
+use crate::payload::{self, TrustedFacts};
 use crate::plan::{self, ContainerSpec, Plan};
 use crate::settings::Settings;
 
 pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
     let started = Instant::now();
-    let plan = plan::plan(settings, env).map_err(|e| Failure::User(e.0))?;
+    let facts = trusted_facts(env)?;
+    let plan = plan::plan(settings, env, facts.as_ref()).map_err(|e| Failure::User(e.0))?;
     let (engine, about) = Engine::connect(settings)?.negotiate().await?;
     say(&about);
     announce(&plan);
@@ -38,9 +40,18 @@ pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
 
 /// `prepare --dry-run`: print the plan; the engine is not contacted.
 pub fn dry_run(settings: &Settings, env: &JobEnv) -> StageResult {
-    let plan = plan::plan(settings, env).map_err(|e| Failure::User(e.0))?;
+    let facts = trusted_facts(env)?;
+    let plan = plan::plan(settings, env, facts.as_ref()).map_err(|e| Failure::User(e.0))?;
     print!("{plan}");
     Ok(())
+}
+
+/// The job's trusted facts from `JOB_RESPONSE_FILE`, when the runner gave one (14.1+). A file
+/// that is named but unreadable or not a payload is the runner's failure, not the job's.
+pub fn trusted_facts(env: &JobEnv) -> Result<Option<TrustedFacts>, Failure> {
+    env.job_response_file()
+        .map(|path| payload::load(path).map_err(Failure::System))
+        .transpose()
 }
 
 fn announce(plan: &Plan) {

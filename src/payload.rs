@@ -1,0 +1,165 @@
+//! The job payload gitlab-runner writes to `JOB_RESPONSE_FILE` (14.1+, `protocol.md` §3), read
+//! for the facts a policy may trust: GitLab sets them and job variables cannot override them,
+//! unlike `CUSTOM_ENV_*`. Only those fields are read; the rest of the payload (tokens,
+//! credentials, variables' values) is never kept.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A payload larger than this is not a job payload; refuse it rather than read it all.
+const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What the policy may rely on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedFacts {
+    pub project_id: Option<u64>,
+    /// `group/sub/project`, from `job_info.project_full_path` or else the repository URL.
+    pub project_path: Option<String>,
+    /// Whether the ref is protected; `None` when GitLab did not say.
+    pub protected: Option<bool>,
+    /// The runner's tags as GitLab reports them (`CI_RUNNER_TAGS`), only when the payload holds
+    /// that variable exactly once: a job variable of the same name makes it untrustworthy.
+    pub runner_tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawPayload {
+    job_info: Option<RawJobInfo>,
+    git_info: Option<RawGitInfo>,
+    variables: Option<Vec<RawVariable>>,
+}
+
+#[derive(Deserialize)]
+struct RawJobInfo {
+    project_id: Option<u64>,
+    project_full_path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawGitInfo {
+    repo_url: Option<String>,
+    protected: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct RawVariable {
+    key: String,
+    value: serde_json::Value,
+}
+
+/// Read and parse the payload file.
+pub fn load(path: &Path) -> Result<TrustedFacts, String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read JOB_RESPONSE_FILE {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read JOB_RESPONSE_FILE {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(format!(
+            "JOB_RESPONSE_FILE {} is larger than {} MiB; not a job payload",
+            path.display(),
+            MAX_BYTES >> 20
+        ));
+    }
+    parse(&bytes).map_err(|e| {
+        format!(
+            "JOB_RESPONSE_FILE {} is not a job payload: {e}",
+            path.display()
+        )
+    })
+}
+
+/// Parse payload JSON.
+pub fn parse(bytes: &[u8]) -> Result<TrustedFacts, String> {
+    // serde_json's message can quote input; say only where it broke.
+    let raw: RawPayload = serde_json::from_slice(bytes)
+        .map_err(|e| format!("invalid JSON at line {} column {}", e.line(), e.column()))?;
+    let job = raw.job_info;
+    let git = raw.git_info;
+    let project_path = job
+        .as_ref()
+        .and_then(|j| j.project_full_path.clone())
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            git.as_ref()?
+                .repo_url
+                .as_deref()
+                .and_then(path_from_repo_url)
+        });
+    Ok(TrustedFacts {
+        project_id: job.as_ref().and_then(|j| j.project_id),
+        project_path,
+        protected: git.as_ref().and_then(|g| g.protected),
+        runner_tags: runner_tags(raw.variables.as_deref().unwrap_or_default()),
+    })
+}
+
+/// `https://gitlab-ci-token:x@gitlab.example.com/group/project.git` -> `group/project`.
+fn path_from_repo_url(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let (_, path) = rest.split_once('/')?;
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
+    (!path.is_empty()).then(|| path.to_string())
+}
+
+fn runner_tags(variables: &[RawVariable]) -> Option<Vec<String>> {
+    let mut found = variables.iter().filter(|v| v.key == "CI_RUNNER_TAGS");
+    let only = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let text = only.value.as_str()?;
+    // GitLab sends a JSON array as a string; older versions a comma-separated list.
+    let tags = serde_json::from_str::<Vec<String>>(text)
+        .unwrap_or_else(|_| text.split(',').map(|t| t.trim().to_string()).collect());
+    Some(tags.into_iter().filter(|t| !t.is_empty()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_trusted_fields_only() {
+        let json = br#"{"id": 1, "token": "secret",
+            "job_info": {"project_id": 42, "project_full_path": "infra/deploy"},
+            "git_info": {"repo_url": "https://x:y@h/other/path.git", "protected": true},
+            "variables": [{"key": "CI_RUNNER_TAGS", "value": "[\"docker\", \"linux\"]", "public": true}]}"#;
+        let facts = parse(json).unwrap();
+        assert_eq!(
+            facts,
+            TrustedFacts {
+                project_id: Some(42),
+                project_path: Some("infra/deploy".into()),
+                protected: Some(true),
+                runner_tags: Some(vec!["docker".into(), "linux".into()]),
+            }
+        );
+    }
+
+    #[test]
+    fn older_payloads_fall_back_to_the_repository_url() {
+        let json = br#"{"git_info": {"repo_url": "https://gitlab-ci-token:t@gitlab.example.com/grp/sub/proj.git"}}"#;
+        let facts = parse(json).unwrap();
+        assert_eq!(facts.project_path.as_deref(), Some("grp/sub/proj"));
+        assert_eq!(facts.protected, None);
+    }
+
+    #[test]
+    fn a_shadowed_runner_tags_variable_is_not_trusted() {
+        let json = br#"{"variables": [{"key": "CI_RUNNER_TAGS", "value": "docker"},
+                                       {"key": "CI_RUNNER_TAGS", "value": "privileged"}]}"#;
+        assert_eq!(parse(json).unwrap().runner_tags, None);
+    }
+
+    #[test]
+    fn errors_never_quote_the_payload() {
+        let err = parse(b"{\"token\": \"glcbt-secret\" oops").unwrap_err();
+        assert!(!err.contains("secret"), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+        assert!(parse(b"\x00\xff binary").is_err());
+    }
+}
