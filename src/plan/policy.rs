@@ -117,11 +117,11 @@ fn describe(facts: Option<&TrustedFacts>) -> String {
         Some(f) => {
             let project = f.project_path.as_deref().unwrap_or("an unknown project");
             let protected = if f.protected == Some(true) {
-                "protected"
+                "a protected"
             } else {
-                "unprotected"
+                "an unprotected"
             };
-            format!("project {project} on an {protected} ref")
+            format!("project {project} on {protected} ref")
         }
     }
 }

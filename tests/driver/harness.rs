@@ -26,11 +26,14 @@ pub struct Call {
 
 impl Call {
     fn from(output: Output) -> Call {
-        Call {
+        let call = Call {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        };
+        assert_no_canary(&call.stdout);
+        assert_no_canary(&call.stderr);
+        call
     }
 
     #[track_caller]
@@ -47,6 +50,18 @@ impl Call {
     pub fn ok(&self) -> &Call {
         self.expect(0)
     }
+}
+
+/// Every job carries canary secrets (`CI_JOB_TOKEN`, a masked-style variable); no output of
+/// any call may contain them. Checked on every call, so every test proves it.
+pub const CANARY: &str = "canary-secret-7f3a";
+
+#[track_caller]
+pub fn assert_no_canary(text: &str) {
+    assert!(
+        !text.contains(CANARY),
+        "a secret reached the output:\n{text}"
+    );
 }
 
 /// One synthetic job: its temp dir, its environment and its config.
@@ -96,7 +111,8 @@ impl Job {
             ("CI_CONCURRENT_ID", "0"),
             ("CI_JOB_ID", &job_id),
             ("CI_PIPELINE_ID", "5"),
-            ("CI_JOB_TOKEN", "glcbt-canary-token-never-printed"),
+            ("CI_JOB_TOKEN", &format!("glcbt-{CANARY}")),
+            ("MASKED_PASSWORD", CANARY),
             ("CI_PROJECT_DIR", "/builds/group/project"),
         ] {
             job = job.var(k, v);
@@ -110,6 +126,15 @@ impl Job {
     /// Set a job variable (the runner passes it as `CUSTOM_ENV_<name>`).
     pub fn var(mut self, name: &str, value: &str) -> Job {
         self.vars.push((format!("CUSTOM_ENV_{name}"), value.into()));
+        self
+    }
+
+    /// Write `json` as the job payload and point `JOB_RESPONSE_FILE` at it, as the runner does.
+    pub fn payload(mut self, json: &str) -> Job {
+        let path = self.dir.path().join("response.json");
+        std::fs::write(&path, json).unwrap();
+        self.vars
+            .push(("JOB_RESPONSE_FILE".into(), path.display().to_string()));
         self
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::harness::{leftovers, JOB_IMAGE};
+use crate::harness::{assert_no_canary, leftovers, CANARY, JOB_IMAGE};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -63,12 +63,18 @@ impl Checkout {
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.command(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
+        let out = self
+            .command(args)
+            .args(["--var", &format!("DEPLOY_TOKEN={CANARY}")])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        );
+        assert_no_canary(&stdout);
+        assert_no_canary(&stderr);
+        (out.status.code().unwrap_or(-1), stdout, stderr)
     }
 
     #[track_caller]

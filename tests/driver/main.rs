@@ -6,3 +6,4 @@ mod failures;
 mod harness;
 mod local;
 mod modes;
+mod policy;
