@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use bollard::errors::Error as BollardError;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount as DockerMount, MountType,
     NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
@@ -122,12 +123,23 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
     let options = CreateContainerOptionsBuilder::default()
         .name(&spec.name)
         .build();
-    engine
-        .docker
-        .create_container(Some(options), body)
-        .await
-        .map_err(|e| Failure::system(format!("create container {}", spec.name), e))?;
-    Ok(())
+    match engine.docker.create_container(Some(options), body).await {
+        Ok(_) => Ok(()),
+        // The engine refuses the request itself (e.g. socket.host_path does not exist): the
+        // config is wrong and a retry would fail the same way.
+        Err(BollardError::DockerResponseServerError {
+            status_code: 400,
+            message,
+        }) => Err(Failure::User(format!(
+            "the engine refused container {}: {}; check the config",
+            spec.name,
+            message.trim()
+        ))),
+        Err(e) => Err(Failure::system(
+            format!("create container {}", spec.name),
+            e,
+        )),
+    }
 }
 
 pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure> {

@@ -12,12 +12,13 @@ use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
 use crate::payload::{self, TrustedFacts};
 use crate::plan::{self, ContainerSpec, Plan};
-use crate::settings::Settings;
+use crate::settings::{DockerHost, Mode, Settings};
 
 pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
     let started = Instant::now();
     let facts = trusted_facts(env)?;
     let plan = plan::plan(settings, env, facts.as_ref()).map_err(|e| Failure::User(e.0))?;
+    check_socket_path(settings, &plan)?;
     let (engine, about) = Engine::connect(settings)?.negotiate().await?;
     say(&about);
     announce(&plan);
@@ -52,6 +53,19 @@ pub fn trusted_facts(env: &JobEnv) -> Result<Option<TrustedFacts>, Failure> {
     env.job_response_file()
         .map(|path| payload::load(path).map_err(Failure::System))
         .transpose()
+}
+
+/// With a local engine, a missing `socket.host_path` is known before anything is created.
+fn check_socket_path(settings: &Settings, plan: &Plan) -> StageResult {
+    let local = matches!(settings.docker_host, DockerHost::Unix(_));
+    let path = std::path::Path::new(&settings.socket_host_path);
+    if plan.mode == Mode::Socket && local && !path.exists() {
+        return Err(Failure::User(format!(
+            "socket.host_path {} does not exist on this host; point it at the engine's socket",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn announce(plan: &Plan) {

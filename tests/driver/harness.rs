@@ -129,6 +129,12 @@ impl Job {
         self
     }
 
+    /// Set a protocol variable (not a job variable), replacing the default one.
+    pub fn env(mut self, name: &str, value: &str) -> Job {
+        self.vars.push((name.into(), value.into()));
+        self
+    }
+
     /// Write `json` as the job payload and point `JOB_RESPONSE_FILE` at it, as the runner does.
     pub fn payload(mut self, json: &str) -> Job {
         let path = self.dir.path().join("response.json");
@@ -171,6 +177,11 @@ impl Job {
     }
 
     /// Run `body` as stage `stage`, wrapped and exported the way the runner's bash shell does.
+    /// Call `run` with a script path of the caller's choosing.
+    pub fn run_path(&self, path: &str, stage: &str) -> Call {
+        self.call(&["run", path, stage])
+    }
+
     pub fn run(&self, stage: &str, body: &str) -> Call {
         let path = self.write_script(body);
         self.call(&["run", &path.display().to_string(), stage])

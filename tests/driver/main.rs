@@ -4,6 +4,7 @@
 
 mod failures;
 mod harness;
+mod hostile;
 mod local;
 mod modes;
 mod policy;
