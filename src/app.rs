@@ -11,6 +11,13 @@ pub async fn run(cli: Cli, env: &JobEnv) -> Outcome {
         .config
         .as_deref()
         .or(env.config_path().map(|p| p.as_path()));
+    if let Command::Doctor = cli.command {
+        let source = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| format!("{} (default)", crate::settings::DEFAULT_CONFIG_PATH));
+        let settings = Settings::load(path, None).map_err(|e| e.to_string());
+        return Outcome::Local(crate::doctor::doctor(settings, &source).await);
+    }
     // A broken config is the admin's to fix; retrying cannot help.
     let settings = match Settings::load(path, None) {
         Ok(settings) => settings,
@@ -34,6 +41,8 @@ async fn protocol(command: Command, settings: &Settings, env: &JobEnv) -> StageR
             stage::run::run(settings, env, script.as_ref(), stage).await
         }
         Command::Cleanup => stage::cleanup::cleanup(settings, env).await,
+        // Dispatched in `run` before the settings are required; nothing to do here.
+        Command::Doctor => Ok(()),
     }
 }
 

@@ -39,6 +39,8 @@ pub enum Command {
     Run(RunArgs),
     /// cleanup_exec: remove every container, network and volume of the job.
     Cleanup,
+    /// Check the config, the engine, privileged containers and the images; exit 1 on blockers.
+    Doctor,
 }
 
 const RUN_FORMS: &str = "\

@@ -9,6 +9,7 @@
 //! - [`docker`]: the thin bollard adapter, the only module that names bollard;
 //! - [`stage`]: `config`, `prepare`, `run`, `cleanup`, each a recipe of named steps;
 //! - [`local`]: `executor run` in a checkout: `.gitlab-ci.yml` parsing for local job runs;
+//! - [`doctor`]: `executor doctor`, checks of the host and config;
 //! - [`outcome`]: how a stage ended, mapped to the protocol's exit codes in one place.
 //! - [`yaml`]: the one module that names serde_yaml.
 //!
@@ -18,6 +19,7 @@
 pub mod app;
 pub mod cli;
 pub mod docker;
+pub mod doctor;
 pub mod env;
 pub mod local;
 pub mod outcome;

@@ -4,6 +4,7 @@
 
 mod create;
 mod exec;
+pub mod probe;
 mod query;
 
 use std::time::Duration;

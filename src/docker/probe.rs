@@ -1,0 +1,63 @@
+//! What `executor doctor` asks the engine: its runtimes, whether an image is there, whether a
+//! privileged container can start on this host.
+
+use std::collections::BTreeMap;
+
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
+
+use super::{is_not_found, Engine};
+use crate::plan::{ContainerSpec, Role, LABEL_MANAGED, LABEL_ROLE};
+
+/// Names of the OCI runtimes the engine has registered (e.g. `runc`, `sysbox-runc`).
+pub async fn runtimes(engine: &Engine) -> Result<Vec<String>, String> {
+    let info = engine.docker.info().await.map_err(|e| e.to_string())?;
+    Ok(info
+        .runtimes
+        .map(|r| r.into_keys().collect())
+        .unwrap_or_default())
+}
+
+/// Whether the image is on the engine.
+pub async fn image_present(engine: &Engine, image: &str) -> Result<bool, String> {
+    match engine.docker.inspect_image(image).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Start a privileged container from `image` running `true`, then remove it with its volumes.
+pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> Result<(), String> {
+    let name = format!("executor-doctor-{}", std::process::id());
+    let spec = ContainerSpec {
+        name: name.clone(),
+        role: Role::Dind,
+        image: image.to_string(),
+        privileged: true,
+        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), "true".into()]),
+        cmd: None,
+        env: Vec::new(),
+        mounts: Vec::new(),
+        network: network.to_string(),
+        aliases: Vec::new(),
+        labels: BTreeMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_ROLE.to_string(), "doctor".to_string()),
+        ]),
+    };
+    let started = async {
+        super::create_container(engine, &spec)
+            .await
+            .map_err(|e| e.to_string())?;
+        super::start_container(engine, &name)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    let _ = engine.docker.remove_container(&name, Some(options)).await;
+    started
+}

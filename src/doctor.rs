@@ -1,0 +1,210 @@
+//! `executor doctor`: can this host run jobs with this config? Each finding is one line with
+//! what to do about it; the exit code is non-zero when something would block jobs.
+
+use crate::docker::{probe, Engine};
+use crate::settings::{Mode, Policy, PullPolicy, Settings};
+
+/// How serious a finding is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Ok,
+    Info,
+    Fail,
+}
+
+#[derive(Default)]
+struct Findings {
+    failed: bool,
+}
+
+impl Findings {
+    fn say(&mut self, level: Level, text: &str) {
+        let tag = match level {
+            Level::Ok => "ok  ",
+            Level::Info => "info",
+            Level::Fail => "FAIL",
+        };
+        self.failed |= level == Level::Fail;
+        println!("{tag}  {text}");
+    }
+}
+
+/// Run every check; returns the process exit code (0 when nothing blocks jobs).
+pub async fn doctor(settings: Result<Settings, String>, source: &str) -> i32 {
+    let mut out = Findings::default();
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(e) => {
+            out.say(
+                Level::Fail,
+                &format!("{e}; fix the file and run doctor again"),
+            );
+            return 1;
+        }
+    };
+    config(&mut out, &settings, source);
+    if let Some(engine) = engine(&mut out, &settings).await {
+        let dind_image_ready = images(&mut out, &engine, &settings).await;
+        runtime(&mut out, &engine, &settings, dind_image_ready).await;
+    }
+    i32::from(out.failed)
+}
+
+fn config(out: &mut Findings, s: &Settings, source: &str) {
+    let modes: Vec<&str> = s.modes_allowed.iter().map(|m| m.as_str()).collect();
+    out.say(
+        Level::Ok,
+        &format!(
+            "config {source}: modes {} (default {}, chosen by job variable {})",
+            modes.join(", "),
+            s.mode_default,
+            s.mode_variable
+        ),
+    );
+    for line in describe_policy(&s.policy) {
+        out.say(Level::Info, &line);
+    }
+}
+
+/// The resolved policy, one line a rule.
+fn describe_policy(policy: &Policy) -> Vec<String> {
+    let list = |m: &[Mode]| m.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+    let mut lines = Vec::new();
+    for rule in &policy.rules {
+        let mut when = Vec::new();
+        if !rule.projects.is_empty() {
+            let globs: Vec<String> = rule.projects.iter().map(|g| g.to_string()).collect();
+            when.push(format!("project {}", globs.join(" or ")));
+        }
+        if !rule.project_ids.is_empty() {
+            let ids: Vec<String> = rule.project_ids.iter().map(|i| i.to_string()).collect();
+            when.push(format!("project id {}", ids.join(" or ")));
+        }
+        if let Some(p) = rule.protected {
+            when.push(
+                if p {
+                    "protected ref"
+                } else {
+                    "unprotected ref"
+                }
+                .into(),
+            );
+        }
+        if !rule.runner_tags.is_empty() {
+            when.push(format!("runner tags {}", rule.runner_tags.join(" and ")));
+        }
+        let when = if when.is_empty() {
+            "every job".into()
+        } else {
+            when.join(", ")
+        };
+        lines.push(format!(
+            "policy {}: {when} may use {}",
+            rule.name,
+            list(&rule.modes)
+        ));
+    }
+    match &policy.default_modes {
+        Some(m) => lines.push(format!("policy: any other job may use {}", list(m))),
+        None if !policy.rules.is_empty() => {
+            lines.push("policy: any other job may use mode.allowed".into())
+        }
+        None => lines.push("policy: none; every job may use mode.allowed".into()),
+    }
+    if let Some(globs) = &policy.job_images {
+        let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
+        lines.push(format!(
+            "policy: job images must match {}",
+            globs.join(", ")
+        ));
+    }
+    lines
+}
+
+async fn engine(out: &mut Findings, s: &Settings) -> Option<Engine> {
+    let connected = match Engine::connect(s) {
+        Ok(engine) => engine.negotiate().await,
+        Err(e) => Err(e),
+    };
+    match connected {
+        Ok((engine, about)) => {
+            out.say(Level::Ok, &about);
+            Some(engine)
+        }
+        Err(e) => {
+            out.say(Level::Fail, &e.to_string());
+            None
+        }
+    }
+}
+
+/// The runtime checks; the privileged probe needs the dind image, so it runs only when that
+/// image is there (a missing image is reported once, by `images`).
+async fn runtime(out: &mut Findings, engine: &Engine, s: &Settings, dind_image_ready: bool) {
+    match probe::runtimes(engine).await {
+        Ok(r) if r.iter().any(|n| n == "sysbox-runc") => out.say(
+            Level::Info,
+            "the sysbox-runc runtime is registered; dind could run without privileged mode",
+        ),
+        Ok(_) => out.say(
+            Level::Info,
+            "no sysbox-runc runtime; the dind sidecar runs privileged",
+        ),
+        Err(e) => out.say(Level::Fail, &format!("cannot read the engine's info: {e}")),
+    }
+    if !s.modes_allowed.contains(&Mode::Dind) || !s.dind_privileged || !dind_image_ready {
+        return;
+    }
+    match probe::privileged_starts(engine, &s.dind_image, "bridge").await {
+        Ok(()) => out.say(Level::Ok, "privileged containers start (dind needs them)"),
+        Err(e) => out.say(
+            Level::Fail,
+            &format!(
+                "a privileged container from {} does not start ({}); dind jobs will fail: fix the \
+                 host (see the README) or remove dind from mode.allowed",
+                s.dind_image,
+                e.lines().next().unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+/// Whether each configured image is there or can be pulled; returns whether the dind image is.
+async fn images(out: &mut Findings, engine: &Engine, s: &Settings) -> bool {
+    let job_ready = check_image(out, engine, s, "job image", &s.image).await;
+    if !s.modes_allowed.contains(&Mode::Dind) {
+        return false;
+    }
+    // The same image twice (a Debian rootfs serving both) is checked once.
+    if s.dind_image == s.image {
+        return job_ready;
+    }
+    check_image(out, engine, s, "dind image", &s.dind_image).await
+}
+
+/// One image: on the engine, or pulled now; reports and returns whether it is usable.
+async fn check_image(
+    out: &mut Findings,
+    engine: &Engine,
+    s: &Settings,
+    what: &str,
+    image: &str,
+) -> bool {
+    let (level, text) = match probe::image_present(engine, image).await {
+        Ok(true) => (Level::Ok, format!("{what} {image} is on the engine")),
+        Ok(false) if s.pull_policy == PullPolicy::Never => (
+            Level::Fail,
+            format!("{what} {image} is missing and pull_policy is never; load it first"),
+        ),
+        Ok(false) => match crate::docker::ensure_image(engine, image, s.pull_policy).await {
+            Ok(()) => (Level::Ok, format!("{what} {image} pulled")),
+            Err(e) => (
+                Level::Fail,
+                format!("{what} {image} is missing and cannot be pulled: {e}"),
+            ),
+        },
+        Err(e) => (Level::Fail, format!("cannot inspect {what} {image}: {e}")),
+    };
+    out.say(level, &text);
+    level != Level::Fail
+}

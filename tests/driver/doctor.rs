@@ -1,0 +1,71 @@
+//! `executor doctor` on the real engine: a good config passes every check (and proves that
+//! privileged containers start here), blockers make it exit 1 with one line each, and the
+//! probe container it starts does not remain.
+
+use std::process::Command;
+
+use crate::harness::docker;
+
+fn doctor(config: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("executor.yaml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args(["--config", &path.display().to_string(), "doctor"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_good_host_passes_and_the_policy_is_shown() {
+    let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n\
+                  policy:\n  rules:\n    - match: {projects: [\"infra/*\"], protected: true}\n      \
+                  modes: [socket, dind]\n  default_modes: [none]\n";
+    let (code, out) = doctor(config);
+    assert_eq!(code, 0, "{out}");
+    for want in [
+        "ok    Docker engine",
+        "(API 1.",
+        "ok    privileged containers start",
+        "ok    job image executor-test/debian:1 is on the engine",
+        "ok    dind image executor-test/dind:1 is on the engine",
+        "info  policy policy.rules[0]: project infra/*, protected ref may use socket, dind",
+        "info  policy: any other job may use none",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+    let left = docker(&["ps", "-aq", "--filter", "label=io.executor.role=doctor"]);
+    assert!(
+        left.trim().is_empty(),
+        "the privileged probe container remained"
+    );
+}
+
+#[test]
+fn blockers_fail_with_one_line_each() {
+    let (code, out) =
+        doctor("image: executor-test/missing:1\npull_policy: never\nmode:\n  default: none\n  allowed: [none]\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL  job image executor-test/missing:1 is missing and pull_policy is never"),
+        "{out}"
+    );
+    let (code, out) = doctor("docker:\n  host: unix:///nonexistent.sock\n");
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("FAIL  cannot reach the Docker engine at unix:///nonexistent.sock"),
+        "{out}"
+    );
+    let (code, out) = doctor("mode:\n  defualt: dind\n");
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("unknown field `defualt`") && out.lines().count() == 1,
+        "{out}"
+    );
+}
