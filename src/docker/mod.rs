@@ -117,11 +117,13 @@ fn is_conflict(e: &BollardError) -> bool {
     )
 }
 
-/// Make an engine error a system failure, unless it only says "not there" (then `Ok(false)`).
-fn gone_is_ok(result: Result<(), BollardError>, doing: &str) -> Result<bool, Failure> {
-    match result {
-        Ok(()) => Ok(true),
-        Err(e) if is_not_found(&e) => Ok(false),
-        Err(e) => Err(Failure::system(doing, e)),
-    }
+/// Whether an engine error refuses the request as not allowed now (a network with endpoints).
+fn is_forbidden(e: &BollardError) -> bool {
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 403,
+            ..
+        }
+    )
 }

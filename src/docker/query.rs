@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 use futures_util::future::join_all;
 use futures_util::StreamExt;
 
-use super::{gone_is_ok, is_conflict, is_not_found, Engine};
+use super::{is_conflict, is_forbidden, is_not_found, Engine};
 use crate::outcome::Failure;
 use crate::plan::LABEL_JOB_KEY;
 
@@ -46,86 +46,148 @@ fn job_filter(key: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{LABEL_JOB_KEY}={key}")])])
 }
 
+/// Passes over the job's resources before an object still in use counts as a failure.
+const REMOVAL_PASSES: usize = 20;
+
+/// What one removal found.
+enum Removal {
+    Removed,
+    Gone,
+    /// Still used: a container that was being created when its creator stopped (the engine
+    /// finishes a create whose caller went away), or one being removed elsewhere.
+    InUse(Failure),
+}
+
 /// Remove every container, network and volume labelled with the job key. Containers go first
 /// (with their anonymous volumes: an image's `VOLUME` would otherwise leak), since networks and
-/// volumes in use cannot be removed. Missing objects are not errors.
+/// volumes in use cannot be removed. Missing objects are not errors. A network or volume still
+/// in use sends the removal round again, so a container that appeared late is found too.
 pub async fn remove_job_resources(engine: &Engine, key: &str) -> Result<Removed, Failure> {
     let mut removed = Removed::default();
-    let containers = engine
-        .docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&job_filter(key))
-                .build(),
-        ))
-        .await
-        .map_err(|e| Failure::system("list the job's containers", e))?;
-    let names: Vec<String> = containers.into_iter().filter_map(|c| c.id).collect();
-    for result in join_all(names.iter().map(|id| remove_container(engine, id))).await {
-        removed.containers += usize::from(result?);
+    let mut pass = 0;
+    loop {
+        pass += 1;
+        removed.containers += count(
+            remove_all(
+                engine,
+                list_containers(engine, key).await?,
+                remove_container,
+            )
+            .await,
+        )?;
+        let networks = remove_all(engine, list_networks(engine, key).await?, remove_network).await;
+        let volumes = remove_all(engine, list_volumes(engine, key).await?, remove_volume).await;
+        let in_use = networks
+            .iter()
+            .chain(&volumes)
+            .any(|r| matches!(r, Ok(Removal::InUse(_))));
+        if !in_use || pass == REMOVAL_PASSES {
+            removed.networks += count(networks)?;
+            removed.volumes += count(volumes)?;
+            return Ok(removed);
+        }
+        removed.networks += networks
+            .iter()
+            .filter(|r| matches!(r, Ok(Removal::Removed)))
+            .count();
+        removed.volumes += volumes
+            .iter()
+            .filter(|r| matches!(r, Ok(Removal::Removed)))
+            .count();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
 
-    let networks = engine
-        .docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&job_filter(key))
-                .build(),
-        ))
-        .await
-        .map_err(|e| Failure::system("list the job's networks", e))?;
-    for network in networks.into_iter().filter_map(|n| n.id) {
-        let result = engine.docker.remove_network(&network).await;
-        removed.networks += usize::from(gone_is_ok(result, &format!("remove network {network}"))?);
+async fn remove_all<'a, F, Fut>(
+    engine: &'a Engine,
+    ids: Vec<String>,
+    remove: F,
+) -> Vec<Result<Removal, Failure>>
+where
+    F: Fn(&'a Engine, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Removal, Failure>>,
+{
+    join_all(ids.into_iter().map(|id| remove(engine, id))).await
+}
+
+/// How many were removed; the first failure (an object still in use counts as one) wins.
+fn count(results: Vec<Result<Removal, Failure>>) -> Result<usize, Failure> {
+    let mut n = 0;
+    for result in results {
+        match result? {
+            Removal::Removed => n += 1,
+            Removal::Gone => {}
+            Removal::InUse(failure) => return Err(failure),
+        }
     }
+    Ok(n)
+}
 
-    let volumes = engine
-        .docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&job_filter(key))
-                .build(),
-        ))
-        .await
-        .map_err(|e| Failure::system("list the job's volumes", e))?;
-    let names: Vec<String> = volumes
+async fn list_containers(engine: &Engine, key: &str) -> Result<Vec<String>, Failure> {
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&job_filter(key))
+        .build();
+    let list = engine.docker.list_containers(Some(options)).await;
+    let list = list.map_err(|e| Failure::system("list the job's containers", e))?;
+    Ok(list.into_iter().filter_map(|c| c.id).collect())
+}
+
+async fn list_networks(engine: &Engine, key: &str) -> Result<Vec<String>, Failure> {
+    let options = ListNetworksOptionsBuilder::default()
+        .filters(&job_filter(key))
+        .build();
+    let list = engine.docker.list_networks(Some(options)).await;
+    let list = list.map_err(|e| Failure::system("list the job's networks", e))?;
+    Ok(list.into_iter().filter_map(|n| n.id).collect())
+}
+
+async fn list_volumes(engine: &Engine, key: &str) -> Result<Vec<String>, Failure> {
+    let options = ListVolumesOptionsBuilder::default()
+        .filters(&job_filter(key))
+        .build();
+    let list = engine.docker.list_volumes(Some(options)).await;
+    let list = list.map_err(|e| Failure::system("list the job's volumes", e))?;
+    Ok(list
         .volumes
         .unwrap_or_default()
         .into_iter()
         .map(|v| v.name)
-        .collect();
-    for result in join_all(names.iter().map(|name| remove_volume(engine, name))).await {
-        removed.volumes += usize::from(result?);
-    }
-    Ok(removed)
+        .collect())
 }
 
-async fn remove_container(engine: &Engine, id: &str) -> Result<bool, Failure> {
+async fn remove_container(engine: &Engine, id: String) -> Result<Removal, Failure> {
     let options = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(true)
         .build();
-    match engine.docker.remove_container(id, Some(options)).await {
+    match engine.docker.remove_container(&id, Some(options)).await {
         // Another caller (a concurrent cleanup) is already removing it: that is done too.
-        Err(e) if is_conflict(&e) => Ok(false),
-        result => gone_is_ok(result, &format!("remove container {id}")),
+        Err(e) if is_conflict(&e) => Ok(Removal::Gone),
+        result => removal(result, &format!("remove container {id}")),
     }
 }
 
-/// Remove a volume; a volume still held by a container being removed elsewhere gets a few
-/// short retries before it counts as a failure.
-async fn remove_volume(engine: &Engine, name: &str) -> Result<bool, Failure> {
-    let options = || Some(RemoveVolumeOptionsBuilder::default().force(true).build());
-    let mut attempt = 0;
-    loop {
-        match engine.docker.remove_volume(name, options()).await {
-            Err(e) if is_conflict(&e) && attempt < 20 => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            result => return gone_is_ok(result, &format!("remove volume {name}")),
+async fn remove_network(engine: &Engine, id: String) -> Result<Removal, Failure> {
+    let result = engine.docker.remove_network(&id).await;
+    removal(result, &format!("remove network {id}"))
+}
+
+async fn remove_volume(engine: &Engine, name: String) -> Result<Removal, Failure> {
+    let options = RemoveVolumeOptionsBuilder::default().force(true).build();
+    let result = engine.docker.remove_volume(&name, Some(options)).await;
+    removal(result, &format!("remove volume {name}"))
+}
+
+/// Sort an engine answer: done, already gone (404), still in use (403 active endpoints, 409).
+fn removal(result: Result<(), bollard::errors::Error>, doing: &str) -> Result<Removal, Failure> {
+    match result {
+        Ok(()) => Ok(Removal::Removed),
+        Err(e) if is_not_found(&e) => Ok(Removal::Gone),
+        Err(e) if is_conflict(&e) || is_forbidden(&e) => {
+            Ok(Removal::InUse(Failure::system(doing, e)))
         }
+        Err(e) => Err(Failure::system(doing, e)),
     }
 }
 

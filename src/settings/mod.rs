@@ -152,7 +152,7 @@ impl Settings {
     pub fn from_text(text: &str, file: &str) -> Result<Settings, SettingsError> {
         let raw = raw::load(text).map_err(|e| SettingsError {
             file: file.to_string(),
-            message: e.to_string(),
+            message: with_line(e.to_string(), text),
         })?;
         validate(raw).map_err(|(path, message)| {
             let at = crate::yaml::line_of(text, &path)
@@ -163,6 +163,20 @@ impl Settings {
                 message: format!("{}{at}: {message}", path.join(".")),
             }
         })
+    }
+}
+
+/// serde_yaml gives no position for an unknown top-level key; find the key's line in the text.
+fn with_line(message: String, text: &str) -> String {
+    if message.contains(" at line ") {
+        return message;
+    }
+    let key = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    match key.and_then(|k| crate::yaml::line_of(text, &[k])) {
+        Some(line) => format!("{message} at line {line}"),
+        None => message,
     }
 }
 

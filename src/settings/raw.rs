@@ -5,7 +5,10 @@
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of executor settings (docker, builds_dir, image, mode, dind, socket, policy, ...)"
+)]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
     pub builds_dir: Option<String>,
@@ -19,7 +22,7 @@ pub struct RawSettings {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping with host and timeout")]
 pub struct RawDocker {
     pub host: Option<String>,
     pub timeout: Option<String>,
@@ -43,7 +46,10 @@ pub enum RawModeName {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with variable, default and allowed"
+)]
 pub struct RawModeSection {
     pub variable: Option<String>,
     pub default: Option<RawModeName>,
@@ -51,7 +57,10 @@ pub struct RawModeSection {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with image, privileged and ready_timeout"
+)]
 pub struct RawDind {
     pub image: Option<String>,
     pub privileged: Option<bool>,
@@ -59,13 +68,16 @@ pub struct RawDind {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping with host_path")]
 pub struct RawSocket {
     pub host_path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with rules, default_modes, job_images and dind_images"
+)]
 pub struct RawPolicy {
     pub rules: Option<Vec<RawRule>>,
     pub default_modes: Option<Vec<RawModeName>>,
@@ -74,7 +86,10 @@ pub struct RawPolicy {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with match, modes and default"
+)]
 pub struct RawRule {
     #[serde(rename = "match")]
     pub when: Option<RawMatch>,
@@ -83,7 +98,10 @@ pub struct RawRule {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with projects, project_ids, protected and runner_tags"
+)]
 pub struct RawMatch {
     pub projects: Option<Vec<String>>,
     pub project_ids: Option<Vec<u64>>,

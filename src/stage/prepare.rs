@@ -26,11 +26,14 @@ pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
     ensure_images(&engine, settings, &plan).await?;
     let socket_dir = create_network_and_volumes(&engine, &plan).await?;
     start_sidecar(&engine, &plan).await?;
-    // The job container starts while the sidecar's daemon boots.
-    futures_util::try_join!(
+    // The job container starts while the sidecar's daemon boots. Both are awaited even when
+    // one fails: a create request abandoned mid-flight still completes in the engine, after
+    // this process is gone, and the container would appear behind cleanup's back.
+    let (job, sidecar) = futures_util::join!(
         start_container(&engine, &plan.job),
         wait_for_sidecar(&engine, &plan, socket_dir),
-    )?;
+    );
+    sidecar.and(job)?;
     say(&format!(
         "job container {} ready in {:.1} s",
         plan.job.name,

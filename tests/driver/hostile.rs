@@ -56,12 +56,12 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "config not YAML",
-            config: "mode: [dind\n",
+            config: "mode:\n\tdefault: dind\n",
             mode: "none",
             setup: same,
             act: Act::Prepare,
             code: 1,
-            message: "executor.yaml: ",
+            message: "found character that cannot start any token at line 2 column 1",
         },
         Row {
             name: "config unknown key",
@@ -70,7 +70,7 @@ fn rows() -> Vec<Row> {
             setup: same,
             act: Act::Prepare,
             code: 1,
-            message: "unknown field `modes`",
+            message: "unknown field `modes`, expected one of",
         },
         Row {
             name: "config wrong type",
