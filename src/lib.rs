@@ -7,6 +7,7 @@
 //! - [`payload`]: the trusted facts of `JOB_RESPONSE_FILE`;
 //! - [`plan`]: pure planning of every name, label, network, volume and container;
 //! - [`docker`]: the thin bollard adapter, the only module that names bollard;
+//! - [`signal`]: SIGTERM and SIGINT as events;
 //! - [`stage`]: `config`, `prepare`, `run`, `cleanup`, each a recipe of named steps;
 //! - [`local`]: `executor run` in a checkout: `.gitlab-ci.yml` parsing for local job runs;
 //! - [`doctor`]: `executor doctor`, checks of the host and config;
@@ -26,5 +27,6 @@ pub mod outcome;
 pub mod payload;
 pub mod plan;
 pub mod settings;
+pub mod signal;
 pub mod stage;
 pub mod yaml;

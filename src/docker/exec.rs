@@ -99,6 +99,14 @@ pub async fn exec_status(
     exit_code(engine, &id).await
 }
 
+/// Send `signal` to every process in the container except its PID 1 (the keep-alive loop):
+/// `kill -1` never signals init nor the caller. Only one stage runs at a time, so these are
+/// the running stage's processes. Best effort: a container already gone has nothing to stop.
+pub async fn signal_all(engine: &Engine, container: &str, signal: &str) {
+    let cmd = format!("kill -{signal} -1 2>/dev/null; true");
+    let _ = exec_status(engine, container, vec!["/bin/sh".into(), "-c".into(), cmd]).await;
+}
+
 async fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<String, Failure> {
     engine
         .docker

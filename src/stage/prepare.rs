@@ -13,8 +13,21 @@ use crate::outcome::{say, Failure, StageResult};
 use crate::payload::{self, TrustedFacts};
 use crate::plan::{self, ContainerSpec, Plan};
 use crate::settings::{DockerHost, Mode, Settings};
+use crate::signal::Signals;
 
 pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
+    // A cancelled prepare stops creating and fails as a system failure; everything it made is
+    // labelled, and the runner's cleanup (which always follows a failed prepare) removes it.
+    let mut signals = Signals::install();
+    tokio::select! {
+        result = steps(settings, env) => result,
+        stop = signals.recv() => Err(Failure::System(format!(
+            "prepare stopped by {}; cleanup removes what it created", stop.name()
+        ))),
+    }
+}
+
+async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     let started = Instant::now();
     let facts = trusted_facts(env)?;
     let plan = plan::plan(settings, env, facts.as_ref()).map_err(|e| Failure::User(e.0))?;

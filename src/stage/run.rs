@@ -2,18 +2,28 @@
 //! §2.4). Any stage name is accepted; all stages run in the job container with bash (sh when
 //! the image has no bash, as gitlab-runner's docker executor falls back).
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
 
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
-use crate::outcome::{Failure, StageResult};
+use crate::outcome::{say, Failure, StageResult};
 use crate::plan::JobIdentity;
 use crate::settings::Settings;
+use crate::signal::{Signals, Stop};
+
+/// How long a signalled stage gets to end before its processes are killed.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Receives the script on stdin into a file, then runs it. Bash reads a script from a pipe
 /// one byte at a time; from a file it reads in blocks, and the script's own commands cannot
-/// swallow the rest of it.
-const STAGE_SHELL: &str = r#"s=$(mktemp "${TMPDIR:-/tmp}/executor-stage.XXXXXX") && cat > "$s" || exit 1
+/// swallow the rest of it. The TERM handler (not `trap ''`, whose "ignore" bash would inherit)
+/// keeps this shell alive when a cancel signals every process, so it reports the script's own
+/// exit status: the runner's wrapper turns TERM into `exit 1`.
+const STAGE_SHELL: &str = r#"trap 'true' TERM
+s=$(mktemp "${TMPDIR:-/tmp}/executor-stage.XXXXXX") && cat > "$s" || exit 1
 if command -v bash >/dev/null 2>&1; then bash "$s"; else sh "$s"; fi
 rc=$?; rm -f "$s"; exit $rc"#;
 
@@ -27,8 +37,15 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
         ))
     })?;
     let engine = Engine::connect(settings)?;
+    let mut signals = Signals::install();
     let command = vec!["/bin/sh".into(), "-c".into(), STAGE_SHELL.into()];
-    let code = match docker::exec_script(&engine, &container, command, body).await {
+    let exec = docker::exec_script(&engine, &container, command, body);
+    tokio::pin!(exec);
+    let finished = tokio::select! {
+        finished = &mut exec => finished,
+        stop = signals.recv() => stop_stage(&engine, &container, stage, stop, exec).await,
+    };
+    let code = match finished {
         Ok(code) => code,
         Err(failure) => return Err(explain(&engine, &container, failure).await),
     };
@@ -43,6 +60,33 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
         )));
     }
     Err(Failure::Script(code))
+}
+
+/// The runner cancels by signalling our process group, which does not reach the script: it
+/// runs in the container, under the engine. Signal it there, as the runner's shell expects
+/// (its wrapper turns SIGTERM into `exit 1`), wait a little for the stage to end, then kill.
+async fn stop_stage(
+    engine: &Engine,
+    container: &str,
+    stage: &str,
+    stop: Stop,
+    mut exec: Pin<&mut impl Future<Output = Result<i64, Failure>>>,
+) -> Result<i64, Failure> {
+    say(&format!(
+        "{}: stopping the {stage} stage inside the job container",
+        stop.name()
+    ));
+    docker::signal_all(engine, container, "TERM").await;
+    if let Ok(finished) = tokio::time::timeout(STOP_GRACE, &mut exec).await {
+        return finished;
+    }
+    docker::signal_all(engine, container, "KILL").await;
+    match tokio::time::timeout(STOP_GRACE, exec).await {
+        Ok(finished) => finished,
+        Err(_) => Err(Failure::System(format!(
+            "the {stage} stage did not stop in job container {container} after SIGKILL"
+        ))),
+    }
 }
 
 /// Replace the engine's "no such container" with what it means for the job.

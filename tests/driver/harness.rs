@@ -182,6 +182,21 @@ impl Job {
         self.call(&["run", path, stage])
     }
 
+    /// Start `run` in the background with piped stdout, for tests that signal it.
+    pub fn spawn_run(&self, stage: &str, body: &str) -> std::process::Child {
+        let path = self.write_script(body);
+        Command::new(env!("CARGO_BIN_EXE_executor"))
+            .args(["run", &path.display().to_string(), stage])
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start executor")
+    }
+
     pub fn run(&self, stage: &str, body: &str) -> Call {
         let path = self.write_script(body);
         self.call(&["run", &path.display().to_string(), stage])

@@ -9,3 +9,4 @@ mod hostile;
 mod local;
 mod modes;
 mod policy;
+mod signals;
