@@ -52,11 +52,9 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     if code == 0 {
         return Ok(());
     }
-    // A non-zero code from a container that has stopped is the environment failing, not the
-    // script (e.g. killed by the OOM killer or removed under us).
-    if docker::container_running(&engine, &container).await? != Some(true) {
+    if container_went_away(&engine, &container, code).await? {
         return Err(Failure::System(format!(
-            "job container {container} stopped during the {stage} stage"
+            "job container {container} stopped or was removed during the {stage} stage"
         )));
     }
     Err(Failure::Script(code))
@@ -87,6 +85,23 @@ async fn stop_stage(
             "the {stage} stage did not stop in job container {container} after SIGKILL"
         ))),
     }
+}
+
+/// A non-zero code from a container that stopped is the environment failing, not the script
+/// (the OOM killer, or a cleanup removing it under a dying run). A container being removed
+/// still reports `running` for a moment after its processes were killed, so a stage killed by
+/// a signal (code above 128) waits briefly to see whether the container goes too.
+async fn container_went_away(engine: &Engine, container: &str, code: i64) -> Result<bool, Failure> {
+    if docker::container_running(engine, container).await? != Some(true) {
+        return Ok(true);
+    }
+    if code <= 128 {
+        return Ok(false);
+    }
+    let stopped = docker::wait_until_exit(engine, container);
+    Ok(tokio::time::timeout(Duration::from_secs(1), stopped)
+        .await
+        .is_ok())
 }
 
 /// Replace the engine's "no such container" with what it means for the job.

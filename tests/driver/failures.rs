@@ -231,3 +231,14 @@ fn protocol_run_rejects_local_arguments() {
     );
     job.assert_nothing_left();
 }
+
+/// A script that dies by a signal is still the script's failure while its container lives.
+#[test]
+fn a_script_killed_by_a_signal_is_a_build_failure() {
+    let job = Job::new("none");
+    job.prepare().ok();
+    job.run("build_script", "kill -KILL $$").expect(1);
+    assert_eq!(job.build_exit_code().as_deref(), Some("137\n"));
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}

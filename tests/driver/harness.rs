@@ -144,6 +144,11 @@ impl Job {
         self
     }
 
+    /// Replace the driver config, e.g. between two prepare attempts.
+    pub fn set_config(&self, config: &str) {
+        std::fs::write(self.dir.path().join("executor.yaml"), config).unwrap();
+    }
+
     pub fn key(&self) -> String {
         format!("executor-r{RUNNER_ID}-p{PROJECT_ID}-c0-j{}", self.job_id)
     }
@@ -185,8 +190,13 @@ impl Job {
     /// Start `run` in the background with piped stdout, for tests that signal it.
     pub fn spawn_run(&self, stage: &str, body: &str) -> std::process::Child {
         let path = self.write_script(body);
+        self.spawn(&["run", &path.display().to_string(), stage])
+    }
+
+    /// Start any call in the background with piped output.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         Command::new(env!("CARGO_BIN_EXE_executor"))
-            .args(["run", &path.display().to_string(), stage])
+            .args(args)
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
