@@ -41,6 +41,7 @@ async fn protocol(command: Command, settings: &Settings, env: &JobEnv) -> StageR
             stage::run::run(settings, env, script.as_ref(), stage).await
         }
         Command::Cleanup => stage::cleanup::cleanup(settings, env).await,
+        Command::Gc(args) => crate::gc::gc(settings, args).await,
         // Dispatched in `run` before the settings are required; nothing to do here.
         Command::Doctor => Ok(()),
     }

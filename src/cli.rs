@@ -41,6 +41,28 @@ pub enum Command {
     Cleanup,
     /// Check the config, the engine, privileged containers and the images; exit 1 on blockers.
     Doctor,
+    /// Remove what killed or crashed jobs left behind; never touches a live job.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Collect a job without a running job container once its newest resource is this old
+    /// (default: gc.grace, 10m).
+    #[arg(long, value_name = "DURATION")]
+    pub grace: Option<String>,
+
+    /// Collect any job whose newest resource is this old (default: gc.max_age, 24h).
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+
+    /// Only jobs of this runner id.
+    #[arg(long, value_name = "ID")]
+    pub runner_id: Option<String>,
+
+    /// Say what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 const RUN_FORMS: &str = "\

@@ -11,6 +11,7 @@
 //! - [`stage`]: `config`, `prepare`, `run`, `cleanup`, each a recipe of named steps;
 //! - [`local`]: `executor run` in a checkout: `.gitlab-ci.yml` parsing for local job runs;
 //! - [`doctor`]: `executor doctor`, checks of the host and config;
+//! - [`gc`]: `executor gc`, collection of what killed jobs left;
 //! - [`outcome`]: how a stage ended, mapped to the protocol's exit codes in one place.
 //! - [`yaml`]: the one module that names serde_yaml.
 //!
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod docker;
 pub mod doctor;
 pub mod env;
+pub mod gc;
 pub mod local;
 pub mod outcome;
 pub mod payload;

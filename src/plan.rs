@@ -33,6 +33,8 @@ pub const DIND_SOCKET_DIR: &str = "/var/run/dind";
 pub const DIND_SOCKET: &str = "/var/run/dind/docker.sock";
 /// Where docker:dind writes client certificates; shared so TLS jobs (tcp://docker:2376) work.
 pub const DIND_CLIENT_CERTS: &str = "/certs/client";
+/// Set in the job container to the job key (the value of [`LABEL_JOB_KEY`]).
+pub const JOB_KEY_VARIABLE: &str = "EXECUTOR_JOB_KEY";
 /// Where the host socket appears in socket-mode jobs, the path every Docker client tries first.
 pub const SOCKET_TARGET: &str = "/var/run/docker.sock";
 
@@ -151,7 +153,9 @@ pub fn plan(
         name: builds.name.clone(),
         target: settings.builds_dir.clone(),
     }];
-    let mut job_env = Vec::new();
+    // The job's own key, so a socket-mode job can label the sibling containers it starts
+    // (`--label io.executor.job-key=$EXECUTOR_JOB_KEY`) and cleanup and gc remove them too.
+    let mut job_env = vec![(JOB_KEY_VARIABLE.to_string(), key.clone())];
     let mut keep_alive = KEEP_ALIVE.to_string();
     let mut volumes = vec![builds.clone()];
     let mut sidecar = None;

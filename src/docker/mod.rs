@@ -6,6 +6,7 @@ mod create;
 mod exec;
 pub mod probe;
 mod query;
+pub mod sweep;
 
 use std::time::Duration;
 

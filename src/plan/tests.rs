@@ -118,7 +118,10 @@ fn socket_mode_binds_the_host_socket_and_starts_no_sidecar() {
 fn none_mode_has_no_docker_at_all() {
     let p = plan(&settings(""), &job(&[mode_var("none")]), None).unwrap();
     assert!(p.sidecar.is_none());
-    assert!(p.job.env.is_empty());
+    assert_eq!(
+        p.job.env,
+        [(JOB_KEY_VARIABLE.to_string(), p.identity.key())]
+    );
     assert!(!p.job.mounts.iter().any(|m| matches!(m, Mount::Bind { .. })));
 }
 

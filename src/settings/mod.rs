@@ -15,6 +15,11 @@ pub use glob::Glob;
 pub use policy::{Policy, Rule};
 use raw::{RawModeName, RawPullPolicy, RawSettings};
 
+/// Parse a duration as the config writes them (`500ms`, `30s`, `2m`, `1h`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    duration::parse(text)
+}
+
 /// Where the config is read from when neither `--config` nor `EXECUTOR_CONFIG` names a file.
 /// A missing file at this default path means "all defaults"; a named file must exist.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/executor/executor.yaml";
@@ -117,6 +122,11 @@ pub struct Settings {
     pub dind_ready_timeout: Duration,
     pub socket_host_path: String,
     pub policy: Policy,
+    /// `executor gc`: a job without a running job container is collected once its newest
+    /// resource is this old (a prepare in progress is younger).
+    pub gc_grace: Duration,
+    /// `executor gc`: a job whose newest resource is this old is collected even if it runs.
+    pub gc_max_age: Duration,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -219,8 +229,11 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
     }
 
     let policy = policy::validate(raw.policy, &modes_allowed)?;
+    let gc = raw.gc.unwrap_or_default();
     Ok(Settings {
         policy,
+        gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
+        gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
         docker_host: docker_host(docker.host.as_deref())?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
         builds_dir: absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,

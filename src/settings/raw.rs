@@ -19,6 +19,7 @@ pub struct RawSettings {
     pub dind: Option<RawDind>,
     pub socket: Option<RawSocket>,
     pub policy: Option<RawPolicy>,
+    pub gc: Option<RawGc>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +108,13 @@ pub struct RawMatch {
     pub project_ids: Option<Vec<u64>>,
     pub protected: Option<bool>,
     pub runner_tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with grace and max_age")]
+pub struct RawGc {
+    pub grace: Option<String>,
+    pub max_age: Option<String>,
 }
 
 /// Parse the file's text. An empty file means "all defaults".

@@ -150,7 +150,14 @@ impl Job {
     }
 
     pub fn key(&self) -> String {
-        format!("executor-r{RUNNER_ID}-p{PROJECT_ID}-c0-j{}", self.job_id)
+        let runner = self
+            .vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "CUSTOM_ENV_CI_RUNNER_ID")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or(RUNNER_ID);
+        format!("executor-r{runner}-p{PROJECT_ID}-c0-j{}", self.job_id)
     }
 
     pub fn container(&self) -> String {

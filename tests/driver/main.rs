@@ -5,6 +5,7 @@
 mod crashes;
 mod doctor;
 mod failures;
+mod gc;
 mod harness;
 mod hostile;
 mod local;

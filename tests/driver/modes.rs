@@ -68,7 +68,8 @@ fn socket_job_uses_the_host_engine() {
         "{}\n\
          docker rmi {tag}\n\
          docker ps --format '{{{{.Names}}}}' | grep -x '{container}'\n\
-         docker run --rm {BUSYBOX_IMAGE} echo busybox-ran",
+         docker run --rm {BUSYBOX_IMAGE} echo busybox-ran\n\
+         docker run -d --label io.executor.job-key=$EXECUTOR_JOB_KEY {BUSYBOX_IMAGE} sleep 300",
         build_and_run(&tag),
         container = job.container(),
     );
@@ -80,7 +81,14 @@ fn socket_job_uses_the_host_engine() {
         "sees its own container on the host"
     );
     assert!(built.stdout.contains("busybox-ran"));
-    job.cleanup().ok();
+    // The sibling the job left running carries the job's key, so cleanup takes it along.
+    let cleaned = job.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("removed 2 containers"),
+        "{}",
+        cleaned.stderr
+    );
     job.assert_nothing_left();
 }
 
