@@ -242,3 +242,35 @@ fn a_script_killed_by_a_signal_is_a_build_failure() {
     job.cleanup().ok();
     job.assert_nothing_left();
 }
+
+/// An engine that accepts connections and never answers (hung, or restarting) must not hang
+/// the driver: every call fails as a system failure once `docker.timeout` passes.
+#[test]
+fn a_hung_engine_is_a_system_failure_within_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Hold every connection open without a word, until the test ends.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let config = format!("docker:\n  host: tcp://127.0.0.1:{port}\n  timeout: 2s\n");
+    let job = Job::with_config("none", &config);
+    for call in [
+        job.prepare(),
+        job.run("build_script", "true"),
+        job.cleanup(),
+    ] {
+        call.expect(2);
+    }
+    let started = std::time::Instant::now();
+    let call = job.prepare();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(call.stderr.contains("tcp://127.0.0.1"), "{}", call.stderr);
+}
