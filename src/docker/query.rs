@@ -29,6 +29,14 @@ impl Removed {
     }
 }
 
+impl std::ops::AddAssign for Removed {
+    fn add_assign(&mut self, more: Removed) {
+        self.containers += more.containers;
+        self.networks += more.networks;
+        self.volumes += more.volumes;
+    }
+}
+
 impl std::fmt::Display for Removed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });

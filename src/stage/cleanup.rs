@@ -2,6 +2,8 @@
 //! failed prepare attempt and once at the end, whatever state the job is in (`protocol.md`
 //! §2.5). Its output reaches only the runner's own log.
 
+use std::time::Duration;
+
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, StageResult};
@@ -18,7 +20,21 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         }
     };
     let engine = Engine::connect(settings)?;
-    let removed = docker::remove_job_resources(&engine, &identity.key()).await?;
-    say(&format!("cleanup of {}: removed {removed}", identity.key()));
+    let key = identity.key();
+    let prepared = docker::container_running(&engine, &identity.job_container())
+        .await?
+        .is_some();
+    let mut removed = docker::remove_job_resources(&engine, &key).await?;
+    if !prepared {
+        // No job container: prepare failed or was killed, perhaps with a create request still
+        // in flight, which the engine completes after its caller is gone. Look once more when
+        // such a request has had time to land.
+        tokio::time::sleep(SETTLE).await;
+        removed += docker::remove_job_resources(&engine, &key).await?;
+    }
+    say(&format!("cleanup of {key}: removed {removed}"));
     Ok(())
 }
+
+/// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).
+const SETTLE: Duration = Duration::from_secs(1);
