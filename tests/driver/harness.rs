@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use executor::local::script::quote;
 use tempfile::TempDir;
 
 pub const JOB_IMAGE: &str = "executor-test/debian:1";
@@ -228,14 +229,14 @@ impl Job {
             .vars
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix("CUSTOM_ENV_")?, v)))
-            .map(|(k, v)| format!("export {k}={}\n", ansi_c_quote(v)))
+            .map(|(k, v)| format!("export {k}={}\n", quote(v)))
             .collect();
         let full =
             format!("{exports}mkdir -p \"$CI_PROJECT_DIR\"\ncd \"$CI_PROJECT_DIR\"\n{body}\n");
         let wrapped = format!(
             "#!/usr/bin/env bash\n\ntrap 'exit 1' TERM\n\nset -o pipefail\nset -o errexit\n\
              set +o noclobber\n(trap 'exit 1' TERM; eval {}) < /dev/null\nexit 0\n",
-            ansi_c_quote(&full)
+            quote(&full)
         );
         std::fs::write(&path, wrapped).unwrap();
         path
@@ -309,21 +310,4 @@ pub fn docker(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Bash's `$'...'` quoting, as gitlab-runner's `ShellEscape` produces.
-fn ansi_c_quote(text: &str) -> String {
-    let mut out = String::from("$'");
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
 }
