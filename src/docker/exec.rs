@@ -65,7 +65,7 @@ pub async fn exec_script(
                 }
                 Ok(LogOutput::StdErr { message }) => emit(&mut std::io::stderr().lock(), &message),
                 Ok(LogOutput::StdIn { .. }) => {}
-                Err(e) => return Err(Failure::system("read the stage's output", e)),
+                Err(e) => return Err(lost(engine, e)),
             }
         }
         Ok(())
@@ -116,6 +116,14 @@ async fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<
         .map_err(|e| Failure::system(format!("create an exec in container {container}"), e))
 }
 
+/// The engine went away under a running stage (restarted, crashed, unreachable).
+fn lost(engine: &Engine, e: impl std::fmt::Display) -> Failure {
+    Failure::System(format!(
+        "lost the Docker engine at {} while the stage ran ({e}); the stage's result is unknown",
+        engine.host()
+    ))
+}
+
 fn emit(out: &mut impl Write, bytes: &[u8]) {
     // The runner reads our pipes; if it has gone away there is no one left to tell.
     let _ = out.write_all(bytes).and_then(|()| out.flush());
@@ -129,7 +137,7 @@ async fn exit_code(engine: &Engine, id: &str) -> Result<i64, Failure> {
             .docker
             .inspect_exec(id)
             .await
-            .map_err(|e| Failure::system("inspect the finished stage", e))?;
+            .map_err(|e| lost(engine, e))?;
         match (info.running, info.exit_code) {
             (Some(true), _) | (_, None) => tokio::time::sleep(Duration::from_millis(5)).await,
             (_, Some(code)) => return Ok(code),
