@@ -11,6 +11,7 @@ use tempfile::TempDir;
 use super::checkout::{self, Checkout};
 use super::gitlab_ci::{self, Job, Pipeline};
 use super::report::Report;
+use super::runner::{lookup, runner_env, write_payload, write_script};
 use super::script::{self, ScriptContext};
 use super::vars::{self, JobFacts, LocalIds};
 use crate::cli::RunArgs;
@@ -18,6 +19,7 @@ use crate::env::JobEnv;
 use crate::outcome::Failure;
 use crate::plan;
 use crate::settings::Settings;
+use crate::signal::Signals;
 use crate::stage;
 
 /// Exit code when executor itself fails (bad file, engine trouble), as `docker run` uses 125.
@@ -213,10 +215,11 @@ impl LocalJob {
             "running job {} from {} on {}",
             self.name, self.file, settings.docker_host
         ));
+        let mut signals = Signals::install();
         let outcome = tokio::select! {
             outcome = self.steps(settings, report) => outcome,
-            signal = interrupted() => {
-                report.note(&format!("{signal}: stopping the job and cleaning up"));
+            signal = signals.recv() => {
+                report.note(&format!("{}: stopping the job and cleaning up", signal.name()));
                 Err(Stop::Interrupted)
             }
         };
@@ -366,78 +369,4 @@ impl LocalJob {
 enum Stop {
     Driver(Failure),
     Interrupted,
-}
-
-/// The environment gitlab-runner gives a driver (`protocol.md` §3), for these variables.
-fn runner_env(variables: &[(String, String)], tmp: &Path) -> JobEnv {
-    let tmp = tmp.display().to_string();
-    let mut pairs = vec![
-        ("TMPDIR".to_string(), tmp.clone()),
-        ("BUILD_FAILURE_EXIT_CODE".to_string(), "1".to_string()),
-        ("SYSTEM_FAILURE_EXIT_CODE".to_string(), "2".to_string()),
-        (
-            "BUILD_EXIT_CODE_FILE".to_string(),
-            format!("{tmp}/build_exit_code"),
-        ),
-    ];
-    pairs.extend(
-        variables
-            .iter()
-            .map(|(k, v)| (format!("CUSTOM_ENV_{k}"), v.clone())),
-    );
-    JobEnv::from_vars(pairs)
-}
-
-/// The trusted facts gitlab-runner would put in `JOB_RESPONSE_FILE`, so a local run meets the
-/// config's policy as a runner job of this project on an unprotected ref would.
-fn write_payload(tmp: &Path, variables: &[(String, String)]) -> Result<(), String> {
-    let id: u64 = lookup(variables, "CI_PROJECT_ID")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_default();
-    let payload = serde_json::json!({
-        "job_info": {
-            "project_id": id,
-            "project_full_path": lookup(variables, "CI_PROJECT_PATH"),
-        },
-        "git_info": { "protected": false },
-    });
-    std::fs::write(tmp.join("response.json"), payload.to_string())
-        .map_err(|e| format!("cannot write the job payload: {e}"))
-}
-
-fn lookup(variables: &[(String, String)], name: &str) -> Option<String> {
-    variables
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-}
-
-/// A fresh `scriptNNN/script` per call, mode 0700, as the runner writes them.
-fn write_script(tmp: &Path, stage: &str, text: &str) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new()
-        .prefix("script")
-        .tempdir_in(tmp)
-        .map_err(|e| format!("cannot write the {stage} script: {e}"))?
-        .keep();
-    let path = dir.join("script");
-    std::fs::write(&path, text).map_err(|e| format!("cannot write the {stage} script: {e}"))?;
-    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
-    Ok(path)
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM, naming which.
-async fn interrupted() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => "interrupted",
-        _ = term.recv() => "terminated",
-    }
 }

@@ -6,12 +6,14 @@
 //! - [`vars`]: predefined, file and `--var` variables, expanded in order (pure);
 //! - [`checkout`]: the local git checkout and the archive of its files;
 //! - [`report`]: step lines for a person;
+//! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
 //! - [`driver`]: plays gitlab-runner with the above.
 
 mod checkout;
 mod driver;
 pub mod gitlab_ci;
 mod report;
+mod runner;
 pub mod script;
 mod vars;
 
