@@ -86,6 +86,8 @@ pub struct ContainerSpec {
     pub network: String,
     pub aliases: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    /// OCI runtime to run it under; `None` is the engine's default.
+    pub runtime: Option<String>,
 }
 
 /// A per-job volume.
@@ -102,6 +104,8 @@ pub struct Plan {
     pub mode: Mode,
     pub network: String,
     pub network_labels: BTreeMap<String, String>,
+    /// MTU of the per-job network (and the inner daemon); `None` until known.
+    pub mtu: Option<u32>,
     pub volumes: Vec<VolumeSpec>,
     /// The dind sidecar, started first so its daemon boots while the job container starts.
     pub sidecar: Option<ContainerSpec>,
@@ -112,6 +116,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Set the MTU for the job's network and, in dind mode, for the inner daemon, so traffic
+    /// from inner containers fits the host's path (no hanging TLS downloads on a smaller MTU).
+    pub fn with_mtu(mut self, mtu: Option<u32>) -> Plan {
+        self.mtu = mtu;
+        if let (Some(mtu), Some(sidecar)) = (mtu, self.sidecar.as_mut()) {
+            // docker:dind's entrypoint passes arguments starting with `-` to dockerd.
+            sidecar.cmd = Some(vec![format!("--mtu={mtu}")]);
+        }
+        self
+    }
+
     /// Every container, sidecar first.
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.sidecar.iter().chain(std::iter::once(&self.job))
@@ -177,7 +192,9 @@ pub fn plan(
                 name: format!("{key}-dind"),
                 role: Role::Dind,
                 image: policy::dind_image(settings, env)?,
-                privileged: settings.dind_privileged,
+                // A runtime such as sysbox-runc runs dockerd without privileged mode.
+                privileged: settings.dind_privileged && settings.dind_runtime.is_none(),
+                runtime: settings.dind_runtime.clone(),
                 entrypoint: None,
                 cmd: None,
                 env: sidecar_env(env),
@@ -208,19 +225,22 @@ pub fn plan(
         network: key.clone(),
         aliases: vec!["build".into()],
         labels: labelled(Role::Job.as_str()),
+        runtime: None,
     };
 
-    Ok(Plan {
+    let plan = Plan {
         identity,
         mode,
         network: key.clone(),
         network_labels: labelled("network"),
+        mtu: None,
         volumes,
         sidecar,
         job,
         dind_socket_volume,
         dind_ready_timeout: settings.dind_ready_timeout,
-    })
+    };
+    Ok(plan.with_mtu(settings.dind_mtu))
 }
 
 fn volume_mount(volume: &VolumeSpec, target: &str) -> Mount {

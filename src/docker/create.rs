@@ -67,11 +67,15 @@ pub async fn create_network(
     engine: &Engine,
     name: &str,
     labels: &BTreeMap<String, String>,
+    mtu: Option<u32>,
 ) -> Result<(), Failure> {
+    let options =
+        mtu.map(|m| HashMap::from([(super::probe::MTU_OPTION.to_string(), m.to_string())]));
     let request = NetworkCreateRequest {
         name: name.to_string(),
         driver: Some("bridge".into()),
         labels: Some(to_map(labels)),
+        options,
         ..Default::default()
     };
     engine
@@ -110,6 +114,7 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
         labels: Some(to_map(&spec.labels)),
         host_config: Some(HostConfig {
             privileged: Some(spec.privileged),
+            runtime: spec.runtime.clone(),
             mounts: Some(spec.mounts.iter().map(to_docker_mount).collect()),
             network_mode: Some(spec.network.clone()),
             ..Default::default()

@@ -17,6 +17,20 @@ pub async fn runtimes(engine: &Engine) -> Result<Vec<String>, String> {
         .unwrap_or_default())
 }
 
+/// The MTU the engine gives its default bridge (its `--mtu`), when it says.
+pub async fn engine_mtu(engine: &Engine) -> Option<u32> {
+    let options = None::<bollard::query_parameters::InspectNetworkOptions>;
+    let bridge = engine
+        .docker
+        .inspect_network("bridge", options)
+        .await
+        .ok()?;
+    bridge.options?.get(MTU_OPTION)?.parse().ok()
+}
+
+/// The bridge driver's MTU option.
+pub const MTU_OPTION: &str = "com.docker.network.driver.mtu";
+
 /// Whether the image is on the engine.
 pub async fn image_present(engine: &Engine, image: &str) -> Result<bool, String> {
     match engine.docker.inspect_image(image).await {
@@ -40,6 +54,7 @@ pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> R
         mounts: Vec::new(),
         network: network.to_string(),
         aliases: Vec::new(),
+        runtime: None,
         labels: BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_ROLE.to_string(), "doctor".to_string()),

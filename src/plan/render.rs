@@ -8,7 +8,10 @@ use super::{ContainerSpec, Mount, Plan};
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "mode: {}", self.mode)?;
-        writeln!(f, "network: {}", self.network)?;
+        match self.mtu {
+            Some(mtu) => writeln!(f, "network: {} (MTU {mtu})", self.network)?,
+            None => writeln!(f, "network: {} (MTU of the host engine)", self.network)?,
+        }
         for volume in &self.volumes {
             writeln!(f, "volume: {}", volume.name)?;
         }
@@ -28,6 +31,9 @@ impl fmt::Display for ContainerSpec {
             "  privileged: {}",
             if self.privileged { "yes" } else { "no" }
         )?;
+        if let Some(runtime) = &self.runtime {
+            writeln!(f, "  runtime: {runtime}")?;
+        }
         writeln!(
             f,
             "  network: {} as {}",

@@ -231,3 +231,32 @@ fn rendering_never_shows_variable_values() {
     assert!(text.contains("DOCKER_TLS_SAN"));
     assert!(!text.contains("secret-san"));
 }
+
+#[test]
+fn the_mtu_reaches_the_network_and_the_inner_daemon() {
+    let p = plan(&settings("dind:\n  mtu: 1400\n"), &job(&[]), None).unwrap();
+    assert_eq!(p.mtu, Some(1400));
+    assert_eq!(
+        p.sidecar.as_ref().unwrap().cmd,
+        Some(vec!["--mtu=1400".to_string()])
+    );
+    let p = plan(&settings(""), &job(&[mode_var("socket")]), None)
+        .unwrap()
+        .with_mtu(Some(1450));
+    assert_eq!(p.mtu, Some(1450), "a socket job's network too");
+    assert!(p.sidecar.is_none());
+}
+
+#[test]
+fn a_runtime_runs_the_sidecar_unprivileged() {
+    let p = plan(
+        &settings("dind:\n  runtime: sysbox-runc\n"),
+        &job(&[]),
+        None,
+    )
+    .unwrap();
+    let sidecar = p.sidecar.as_ref().unwrap();
+    assert_eq!(sidecar.runtime.as_deref(), Some("sysbox-runc"));
+    assert!(!sidecar.privileged);
+    assert!(p.to_string().contains("runtime: sysbox-runc"));
+}

@@ -120,6 +120,10 @@ pub struct Settings {
     pub dind_image: String,
     pub dind_privileged: bool,
     pub dind_ready_timeout: Duration,
+    /// MTU of the per-job network and the inner daemon; `None`: the host engine's.
+    pub dind_mtu: Option<u32>,
+    /// OCI runtime for the sidecar (e.g. `sysbox-runc`); with one, the sidecar is unprivileged.
+    pub dind_runtime: Option<String>,
     pub socket_host_path: String,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
@@ -248,6 +252,13 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         modes_allowed,
         dind_image: non_empty(dind.image, "docker:dind", vec!["dind", "image"])?,
         dind_privileged: dind.privileged.unwrap_or(true),
+        dind_mtu: mtu(dind.mtu)?,
+        dind_runtime: match dind.runtime {
+            Some(r) if r.trim().is_empty() => {
+                return Err((vec!["dind", "runtime"], "must not be empty".into()))
+            }
+            other => other,
+        },
         dind_ready_timeout: duration(dind.ready_timeout, "60s", vec!["dind", "ready_timeout"])?,
         socket_host_path: absolute(
             socket.host_path,
@@ -255,6 +266,16 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             vec!["socket", "host_path"],
         )?,
     })
+}
+
+fn mtu(value: Option<u32>) -> Result<Option<u32>, Invalid> {
+    match value {
+        Some(m) if !(576..=65535).contains(&m) => Err((
+            vec!["dind", "mtu"],
+            format!("{m} is not an MTU between 576 and 65535"),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn docker_host(text: Option<&str>) -> Result<DockerHost, Invalid> {

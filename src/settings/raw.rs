@@ -60,12 +60,14 @@ pub struct RawModeSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with image, privileged and ready_timeout"
+    expecting = "a mapping with image, privileged, ready_timeout, mtu and runtime"
 )]
 pub struct RawDind {
     pub image: Option<String>,
     pub privileged: Option<bool>,
     pub ready_timeout: Option<String>,
+    pub mtu: Option<u32>,
+    pub runtime: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

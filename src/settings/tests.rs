@@ -60,6 +60,14 @@ fn errors_name_file_key_and_line() {
         ),
         ("mode:\n  variable: 'A-B'\n", "mode.variable at line 2"),
         ("mode:\n  allowed: []\n", "mode.allowed at line 2"),
+        (
+            "dind:\n  mtu: 100\n",
+            "dind.mtu at line 2: 100 is not an MTU",
+        ),
+        (
+            "dind:\n  runtime: ''\n",
+            "dind.runtime at line 2: must not be empty",
+        ),
         ("- just\n- a list\n", "invalid type"),
     ];
     for (text, want) in cases {

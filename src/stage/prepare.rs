@@ -34,6 +34,13 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     check_socket_path(settings, &plan)?;
     let (engine, about) = Engine::connect(settings)?.negotiate().await?;
     say(&about);
+    let plan = match plan.mtu {
+        Some(_) => plan,
+        None => {
+            let mtu = docker::probe::engine_mtu(&engine).await;
+            plan.with_mtu(mtu)
+        }
+    };
     announce(&plan);
     remove_leftovers(&engine, &plan).await?;
     ensure_images(&engine, settings, &plan).await?;
@@ -122,7 +129,7 @@ async fn create_network_and_volumes(
     engine: &Engine,
     plan: &Plan,
 ) -> Result<Option<String>, Failure> {
-    let network = docker::create_network(engine, &plan.network, &plan.network_labels);
+    let network = docker::create_network(engine, &plan.network, &plan.network_labels, plan.mtu);
     let volumes = try_join_all(
         plan.volumes
             .iter()

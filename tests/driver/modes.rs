@@ -137,3 +137,55 @@ fn dind_job_with_tls_docker_host() {
     job.cleanup().ok();
     job.assert_nothing_left();
 }
+
+/// The per-job network and the inner daemon take the configured MTU (by default the host
+/// engine's), so downloads inside dind do not hang on a smaller path MTU.
+#[test]
+fn dind_mtu_reaches_the_network_the_job_and_the_inner_daemon() {
+    let config =
+        "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n  mtu: 1400\n";
+    let job = Job::with_config("dind", config);
+    job.prepare().ok();
+    let network = docker(&[
+        "network",
+        "inspect",
+        &job.key(),
+        "--format",
+        "{{index .Options \"com.docker.network.driver.mtu\"}}",
+    ]);
+    assert_eq!(network.trim(), "1400");
+    let out = job.run(
+        "build_script",
+        "cat /sys/class/net/eth0/mtu\n\
+         docker network inspect bridge --format 'inner {{index .Options \"com.docker.network.driver.mtu\"}}'",
+    );
+    out.ok();
+    assert!(
+        out.stdout.contains("1400\n") && out.stdout.contains("inner 1400"),
+        "{}",
+        out.stdout
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+
+    // Without dind.mtu: the host engine's MTU.
+    let job = Job::new("none");
+    job.prepare().ok();
+    let host = docker(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{index .Options \"com.docker.network.driver.mtu\"}}",
+    ]);
+    let mine = docker(&[
+        "network",
+        "inspect",
+        &job.key(),
+        "--format",
+        "{{index .Options \"com.docker.network.driver.mtu\"}}",
+    ]);
+    assert_eq!(mine.trim(), host.trim());
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
