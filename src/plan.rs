@@ -33,6 +33,9 @@ pub const DIND_SOCKET_DIR: &str = "/var/run/dind";
 pub const DIND_SOCKET: &str = "/var/run/dind/docker.sock";
 /// Where docker:dind writes client certificates; shared so TLS jobs (tcp://docker:2376) work.
 pub const DIND_CLIENT_CERTS: &str = "/certs/client";
+/// The MTU dockerd uses when not told otherwise.
+const DOCKERD_DEFAULT_MTU: u32 = 1500;
+
 /// Set in the job container to the job key (the value of [`LABEL_JOB_KEY`]).
 pub const JOB_KEY_VARIABLE: &str = "EXECUTOR_JOB_KEY";
 /// Where the host socket appears in socket-mode jobs, the path every Docker client tries first.
@@ -120,8 +123,12 @@ impl Plan {
     /// from inner containers fits the host's path (no hanging TLS downloads on a smaller MTU).
     pub fn with_mtu(mut self, mtu: Option<u32>) -> Plan {
         self.mtu = mtu;
-        if let (Some(mtu), Some(sidecar)) = (mtu, self.sidecar.as_mut()) {
-            // docker:dind's entrypoint passes arguments starting with `-` to dockerd.
+        // dockerd's own default is 1500: then the sidecar keeps the image's command as users
+        // know it. Otherwise docker:dind's entrypoint passes `-` arguments on to dockerd.
+        if let (Some(mtu), Some(sidecar)) = (
+            mtu.filter(|m| *m != DOCKERD_DEFAULT_MTU),
+            self.sidecar.as_mut(),
+        ) {
             sidecar.cmd = Some(vec![format!("--mtu={mtu}")]);
         }
         self

@@ -260,3 +260,12 @@ fn a_runtime_runs_the_sidecar_unprivileged() {
     assert!(!sidecar.privileged);
     assert!(p.to_string().contains("runtime: sysbox-runc"));
 }
+
+#[test]
+fn dockerds_default_mtu_keeps_the_sidecar_command() {
+    let p = plan(&settings(""), &job(&[]), None)
+        .unwrap()
+        .with_mtu(Some(1500));
+    assert_eq!(p.mtu, Some(1500));
+    assert_eq!(p.sidecar.as_ref().unwrap().cmd, None);
+}
