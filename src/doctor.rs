@@ -141,18 +141,36 @@ async fn engine(out: &mut Findings, s: &Settings) -> Option<Engine> {
 /// The runtime checks; the privileged probe needs the dind image, so it runs only when that
 /// image is there (a missing image is reported once, by `images`).
 async fn runtime(out: &mut Findings, engine: &Engine, s: &Settings, dind_image_ready: bool) {
-    match probe::runtimes(engine).await {
-        Ok(r) if r.iter().any(|n| n == "sysbox-runc") => out.say(
-            Level::Info,
-            "the sysbox-runc runtime is registered; dind could run without privileged mode",
+    let runtimes = match probe::runtimes(engine).await {
+        Ok(r) => r,
+        Err(e) => return out.say(Level::Fail, &format!("cannot read the engine's info: {e}")),
+    };
+    match &s.dind_runtime {
+        Some(wanted) if runtimes.contains(wanted) => out.say(
+            Level::Ok,
+            &format!("dind.runtime {wanted} is registered; the sidecar runs unprivileged"),
         ),
-        Ok(_) => out.say(
+        Some(wanted) => out.say(
+            Level::Fail,
+            &format!(
+                "dind.runtime {wanted} is not registered with the engine (it has: {}); install \
+                 it or remove dind.runtime",
+                runtimes.join(", ")
+            ),
+        ),
+        None if runtimes.iter().any(|n| n == "sysbox-runc") => out.say(
+            Level::Info,
+            "the sysbox-runc runtime is registered; set dind.runtime: sysbox-runc to run the \
+             sidecar unprivileged",
+        ),
+        None => out.say(
             Level::Info,
             "no sysbox-runc runtime; the dind sidecar runs privileged",
         ),
-        Err(e) => out.say(Level::Fail, &format!("cannot read the engine's info: {e}")),
     }
-    if !s.modes_allowed.contains(&Mode::Dind) || !s.dind_privileged || !dind_image_ready {
+    // With a runtime the sidecar is not privileged, so there is nothing to probe.
+    let privileged = s.dind_privileged && s.dind_runtime.is_none();
+    if !s.modes_allowed.contains(&Mode::Dind) || !privileged || !dind_image_ready {
         return;
     }
     match probe::privileged_starts(engine, &s.dind_image, "bridge").await {

@@ -56,6 +56,14 @@ fn blockers_fail_with_one_line_each() {
         out.contains("FAIL  job image executor-test/missing:1 is missing and pull_policy is never"),
         "{out}"
     );
+    let (code, out) = doctor(
+        "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n  runtime: sysbox-runc\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL  dind.runtime sysbox-runc is not registered"),
+        "{out}"
+    );
     let (code, out) = doctor("docker:\n  host: unix:///nonexistent.sock\n");
     assert_eq!(code, 1);
     assert!(
