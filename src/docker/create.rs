@@ -68,7 +68,7 @@ pub async fn create_network(
     name: &str,
     labels: &BTreeMap<String, String>,
     mtu: Option<u32>,
-) -> Result<(), Failure> {
+) -> Result<String, Failure> {
     let options =
         mtu.map(|m| HashMap::from([(super::probe::MTU_OPTION.to_string(), m.to_string())]));
     let request = NetworkCreateRequest {
@@ -78,12 +78,12 @@ pub async fn create_network(
         options,
         ..Default::default()
     };
-    engine
+    let created = engine
         .docker
         .create_network(request)
         .await
         .map_err(|e| Failure::system(format!("create network {name}"), e))?;
-    Ok(())
+    Ok(created.id)
 }
 
 /// Create a volume; returns where the engine keeps its data on the engine's host.

@@ -44,7 +44,8 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     announce(&plan);
     remove_leftovers(&engine, &plan).await?;
     ensure_images(&engine, settings, &plan).await?;
-    let socket_dir = create_network_and_volumes(&engine, &plan).await?;
+    let (network_id, socket_dir) = create_network_and_volumes(&engine, &plan).await?;
+    let plan = plan.with_network_id(&network_id);
     start_sidecar(&engine, &plan).await?;
     // The job container starts while the sidecar's daemon boots. Both are awaited even when
     // one fails: a create request abandoned mid-flight still completes in the engine, after
@@ -124,24 +125,26 @@ async fn ensure_images(engine: &Engine, settings: &Settings, plan: &Plan) -> Sta
     Ok(())
 }
 
-/// Returns the directory, on the engine's host, of the volume holding the dind socket.
+/// Returns the network's id and the directory, on the engine's host, of the volume holding
+/// the dind socket.
 async fn create_network_and_volumes(
     engine: &Engine,
     plan: &Plan,
-) -> Result<Option<String>, Failure> {
+) -> Result<(String, Option<String>), Failure> {
     let network = docker::create_network(engine, &plan.network, &plan.network_labels, plan.mtu);
     let volumes = try_join_all(
         plan.volumes
             .iter()
             .map(|v| docker::create_volume(engine, v)),
     );
-    let ((), mountpoints) = futures_util::try_join!(network, volumes)?;
-    Ok(plan
+    let (network_id, mountpoints) = futures_util::try_join!(network, volumes)?;
+    let socket_dir = plan
         .volumes
         .iter()
         .zip(mountpoints)
         .find(|(v, _)| Some(&v.name) == plan.dind_socket_volume.as_ref())
-        .map(|(_, mountpoint)| mountpoint))
+        .map(|(_, mountpoint)| mountpoint);
+    Ok((network_id, socket_dir))
 }
 
 /// The sidecar starts first, so its daemon boots while the job container is being created.

@@ -90,19 +90,27 @@ async fn stop_stage(
 /// A non-zero code from a container that stopped is the environment failing, not the script
 /// (the OOM killer, or a cleanup removing it under a dying run). A container being removed
 /// still reports `running` for a moment after its processes were killed, so a stage killed by
-/// a signal (code above 128) waits briefly to see whether the container goes too.
+/// a signal (code above 128) waits briefly to see whether the container goes too, and any
+/// failure ends with a probe: a container that cannot run `true` any more is going away.
 async fn container_went_away(engine: &Engine, container: &str, code: i64) -> Result<bool, Failure> {
     if docker::container_running(engine, container).await? != Some(true) {
         return Ok(true);
     }
-    if code <= 128 {
-        return Ok(false);
+    if code > 128 {
+        let stopped = docker::wait_until_exit(engine, container);
+        if tokio::time::timeout(SIGNAL_DEATH_WAIT, stopped)
+            .await
+            .is_ok()
+        {
+            return Ok(true);
+        }
     }
-    let stopped = docker::wait_until_exit(engine, container);
-    Ok(tokio::time::timeout(Duration::from_secs(1), stopped)
-        .await
-        .is_ok())
+    let probe = docker::exec_status(engine, container, vec!["true".into()]).await;
+    Ok(!matches!(probe, Ok(0)))
 }
+
+/// How long a stage killed by a signal waits to see whether its container is going away.
+const SIGNAL_DEATH_WAIT: Duration = Duration::from_secs(2);
 
 /// Replace the engine's "no such container" with what it means for the job.
 async fn explain(engine: &Engine, container: &str, failure: Failure) -> Failure {

@@ -72,7 +72,8 @@ fn the_trusted_project_on_a_protected_ref_gets_the_socket() {
          {{range .Mounts}}{{if eq .Type \"bind\"}}{{.Source}}->{{.Destination}} {{end}}{{end}}",
         &job.container(),
     ]);
-    let net = job.key();
+    let net = docker(&["network", "inspect", &job.key(), "--format", "{{.Id}}"]);
+    let net = net.trim();
     assert_eq!(
         inspect.trim(),
         format!("false |{net}|private 0 [] /var/run/docker.sock->/var/run/docker.sock"),
