@@ -134,20 +134,6 @@ impl Plan {
         self
     }
 
-    /// Join the containers to the network by its id. The engine allows two networks of one
-    /// name, and a create sent by a killed earlier attempt can land after this attempt removed
-    /// leftovers: by name the containers would be refused as ambiguous.
-    pub fn with_network_id(mut self, id: &str) -> Plan {
-        for container in self
-            .sidecar
-            .iter_mut()
-            .chain(std::iter::once(&mut self.job))
-        {
-            container.network = id.to_string();
-        }
-        self
-    }
-
     /// Every container, sidecar first.
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.sidecar.iter().chain(std::iter::once(&self.job))

@@ -128,7 +128,19 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
     let options = CreateContainerOptionsBuilder::default()
         .name(&spec.name)
         .build();
-    match engine.docker.create_container(Some(options), body).await {
+    let mut created = engine
+        .docker
+        .create_container(Some(options.clone()), body.clone())
+        .await;
+    if let Err(e) = &created {
+        if super::is_conflict(e) {
+            // A container of this name that a killed earlier attempt created after this
+            // attempt removed its leftovers: it is ours to replace.
+            super::remove_container_named(engine, &spec.name).await?;
+            created = engine.docker.create_container(Some(options), body).await;
+        }
+    }
+    match created {
         Ok(_) => Ok(()),
         // The engine refuses the request itself (e.g. socket.host_path does not exist): the
         // config is wrong and a retry would fail the same way.

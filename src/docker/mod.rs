@@ -18,7 +18,10 @@ use crate::settings::{DockerHost, Settings};
 
 pub use create::{create_container, create_network, create_volume, ensure_image, start_container};
 pub use exec::{exec_script, exec_status, signal_all};
-pub use query::{container_running, logs_tail, remove_job_resources, wait_until_exit, Removed};
+pub use query::{
+    container_running, logs_tail, remove_container_named, remove_job_resources,
+    remove_other_networks, wait_until_exit, Removed,
+};
 
 /// A connection to the engine.
 #[derive(Clone)]

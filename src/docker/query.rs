@@ -131,6 +131,26 @@ fn count(results: Vec<Result<Removal, Failure>>) -> Result<usize, Failure> {
     Ok(n)
 }
 
+/// Remove the job's networks other than `keep`: ones a killed earlier attempt created after
+/// this attempt had removed its leftovers. Returns how many.
+pub async fn remove_other_networks(
+    engine: &Engine,
+    key: &str,
+    keep: &str,
+) -> Result<usize, Failure> {
+    let others: Vec<String> = list_networks(engine, key)
+        .await?
+        .into_iter()
+        .filter(|id| id != keep)
+        .collect();
+    count(remove_all(engine, others, remove_network).await)
+}
+
+/// Force-remove one container by name (a stale one in the way of a create).
+pub async fn remove_container_named(engine: &Engine, name: &str) -> Result<(), Failure> {
+    count(vec![remove_container(engine, name.to_string()).await]).map(|_| ())
+}
+
 async fn list_containers(engine: &Engine, key: &str) -> Result<Vec<String>, Failure> {
     let options = ListContainersOptionsBuilder::default()
         .all(true)

@@ -45,7 +45,10 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     remove_leftovers(&engine, &plan).await?;
     ensure_images(&engine, settings, &plan).await?;
     let (network_id, socket_dir) = create_network_and_volumes(&engine, &plan).await?;
-    let plan = plan.with_network_id(&network_id);
+    // The engine allows two networks of one name, and containers then refuse to start
+    // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
+    // removed its leftovers. Keep only ours.
+    docker::remove_other_networks(&engine, &plan.identity.key(), &network_id).await?;
     start_sidecar(&engine, &plan).await?;
     // The job container starts while the sidecar's daemon boots. Both are awaited even when
     // one fails: a create request abandoned mid-flight still completes in the engine, after

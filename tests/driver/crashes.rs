@@ -142,3 +142,21 @@ fn eight_jobs_at_once_do_not_cross_talk() {
     }
     let _ = docker(&["version"]);
 }
+
+/// A killed attempt's container create can land after the next attempt removed its
+/// leftovers, holding the job container's name: prepare replaces it.
+#[test]
+fn a_stale_container_of_the_jobs_name_does_not_break_prepare() {
+    let job = Job::new("none");
+    docker(&[
+        "create",
+        "--name",
+        &job.container(),
+        "executor-test/busybox:1",
+        "true",
+    ]);
+    job.prepare().ok();
+    job.run("build_script", "true").ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
