@@ -256,9 +256,11 @@ impl Job {
 
 impl Drop for Job {
     /// A failing test still removes what it created, so one failure does not leak into others.
+    /// It must not panic itself: a panic while a failed test unwinds aborts the whole run.
     fn drop(&mut self) {
-        if !leftovers(&self.key()).is_empty() {
-            let _ = self.cleanup();
+        let key = self.key();
+        if std::panic::catch_unwind(|| leftovers(&key)).is_ok_and(|left| !left.is_empty()) {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.cleanup()));
         }
     }
 }
