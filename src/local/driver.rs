@@ -6,18 +6,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use tempfile::TempDir;
-
-use super::checkout::{self, Checkout};
+use super::checkout;
 use super::gitlab_ci::{self, Job, Pipeline};
+use super::job::LocalJob;
 use super::report::Report;
-use super::runner::{lookup, runner_env, write_payload, write_script};
-use super::script::{self, ScriptContext};
-use super::vars::{self, JobFacts, LocalIds};
+use super::runner::{lookup, write_script};
+use super::script;
 use crate::cli::RunArgs;
 use crate::env::JobEnv;
 use crate::outcome::Failure;
-use crate::plan;
 use crate::settings::Settings;
 use crate::signal::Signals;
 use crate::stage;
@@ -26,20 +23,6 @@ use crate::stage;
 pub const EXIT_DRIVER: i32 = 125;
 /// Exit code after Ctrl-C or SIGTERM, as shells report SIGINT.
 pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// A job ready to run: its scripts, its variables and the runner environment it runs in.
-struct LocalJob {
-    name: String,
-    file: String,
-    before_script: Vec<String>,
-    script: Vec<String>,
-    after_script: Vec<String>,
-    variables: Vec<(String, String)>,
-    env: JobEnv,
-    checkout: Checkout,
-    project_dir: String,
-    tmp: TempDir,
-}
 
 pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     let report = Report::detect(env.no_color());
@@ -76,7 +59,7 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     local.execute(settings, &report).await
 }
 
-fn fail(report: &Report, message: &str) -> i32 {
+pub(super) fn fail(report: &Report, message: &str) -> i32 {
     report.error(message);
     EXIT_DRIVER
 }
@@ -122,93 +105,6 @@ fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
 }
 
 impl LocalJob {
-    fn new(
-        settings: &Settings,
-        args: &RunArgs,
-        file: &Path,
-        job: &Job,
-    ) -> Result<LocalJob, String> {
-        let dir = file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let checkout = Checkout::find(dir);
-        let ids = LocalIds::new(&checkout);
-        let config = stage::config::config_output(settings);
-        let facts = JobFacts {
-            job_name: &job.name,
-            stage: &job.stage,
-            builds_dir: config.builds_dir,
-            image: "",
-        };
-
-        let mut variables = vars::predefined(&facts, &checkout, &ids);
-        vars::layer(&mut variables, &job.variables);
-        let mut overrides = args
-            .vars
-            .iter()
-            .map(|v| vars::parse_override(v))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(mode) = args.mode {
-            overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
-        }
-        vars::layer(&mut variables, &overrides);
-        let image = job
-            .image
-            .as_ref()
-            .map(|i| i.name.as_str())
-            .unwrap_or(&settings.image);
-        vars::layer(&mut variables, &[("CI_JOB_IMAGE".into(), image.into())]);
-
-        let tmp = tempfile::Builder::new()
-            .prefix("custom-executor")
-            .tempdir()
-            .map_err(|e| format!("cannot create a temp dir: {e}"))?;
-        let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
-        write_payload(tmp.path(), &variables)?;
-        let env = runner_env(&variables, tmp.path());
-        Ok(LocalJob {
-            name: job.name.clone(),
-            file: file.display().to_string(),
-            before_script: job.before_script.clone(),
-            script: job.script.clone(),
-            after_script: job.after_script.clone(),
-            variables,
-            env,
-            checkout,
-            project_dir,
-            tmp,
-        })
-    }
-
-    /// The stages gitlab-runner would send for this job, in order.
-    fn stages(&self) -> Vec<&'static str> {
-        let mut stages = vec!["prepare_script", "get_sources", "build_script"];
-        if !self.after_script.is_empty() {
-            stages.push("after_script");
-        }
-        stages.push("cleanup_file_variables");
-        stages
-    }
-
-    /// Print what prepare would create and which stages would run; Docker is not contacted.
-    fn dry_run(&self, settings: &Settings, report: &Report) -> i32 {
-        let facts = match stage::prepare::trusted_facts(&self.env) {
-            Ok(facts) => facts,
-            Err(failure) => return fail(report, &failure.to_string()),
-        };
-        let plan = match plan::plan(settings, &self.env, facts.as_ref()) {
-            Ok(plan) => plan,
-            Err(e) => return fail(report, &e.0),
-        };
-        println!("job: {} from {}", self.name, self.file);
-        print!("{plan}");
-        let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();
-        println!("job variables: {}", names.join(", "));
-        println!("stages: {}", self.stages().join(", "));
-        0
-    }
-
     async fn execute(self, settings: &Settings, report: &Report) -> i32 {
         let started = Instant::now();
         report.info(&format!(
@@ -310,16 +206,6 @@ impl LocalJob {
                 Ok(code)
             }
             _ => Ok(after),
-        }
-    }
-
-    fn context(&self, report: &Report, status: &str) -> ScriptContext {
-        let mut variables = self.variables.clone();
-        vars::layer(&mut variables, &[("CI_JOB_STATUS".into(), status.into())]);
-        ScriptContext {
-            variables,
-            project_dir: self.project_dir.clone(),
-            color: report.color(),
         }
     }
 

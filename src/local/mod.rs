@@ -7,11 +7,13 @@
 //! - [`checkout`]: the local git checkout and the archive of its files;
 //! - [`report`]: step lines for a person;
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
+//! - [`job`]: a job made ready to run, and its `--dry-run`;
 //! - [`driver`]: plays gitlab-runner with the above.
 
 mod checkout;
 mod driver;
 pub mod gitlab_ci;
+mod job;
 mod report;
 mod runner;
 pub mod script;
