@@ -29,6 +29,17 @@ fn executor(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// A live dockerd process (a zombie of a killed one does not count).
+fn dockerd_alive() -> bool {
+    let out = Command::new("ps")
+        .args(["-C", "dockerd", "-o", "stat="])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|stat| !stat.trim().starts_with('Z'))
+}
+
 fn engine_up() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/engine-up");
     assert!(
@@ -74,6 +85,11 @@ fn an_engine_restart_under_a_stage_is_a_prompt_system_failure() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    // Let the old daemon finish its shutdown (it may still answer meanwhile), then restart.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dockerd_alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     engine_up();
 
     assert_eq!(status.code(), Some(2), "{stderr}");
