@@ -303,3 +303,42 @@ fn a_large_job_variable_does_not_break_the_job() {
     job.cleanup().ok();
     job.assert_nothing_left();
 }
+
+/// A job variable that is not UTF-8 at all (raw bytes from the environment; only NUL cannot
+/// be passed) is read lossily and refused in one line, like any other bad value.
+#[test]
+fn a_binary_mode_variable_is_refused_in_one_line() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("executor.yaml");
+    std::fs::write(&config, GOOD).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
+        .arg("prepare")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("EXECUTOR_CONFIG", &config)
+        .env("BUILD_FAILURE_EXIT_CODE", "1")
+        .env("CUSTOM_ENV_CI_RUNNER_ID", "900")
+        .env("CUSTOM_ENV_CI_PROJECT_ID", "77")
+        .env("CUSTOM_ENV_CI_CONCURRENT_ID", "0")
+        .env("CUSTOM_ENV_CI_JOB_ID", "990001")
+        .env(
+            "CUSTOM_ENV_EXECUTOR_DOCKER_MODE",
+            OsStr::from_bytes(b"\xff\xfe\x1bdind\x80"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "EXECUTOR_DOCKER_MODE=`\\u{fffd}\\u{fffd}\\u{1b}dind\\u{fffd}` is not a Docker mode"
+        ),
+        "{stderr}"
+    );
+    assert!(crate::harness::leftovers("executor-r900-p77-c0-j990001").is_empty());
+}
