@@ -105,37 +105,37 @@ fn none_job_has_no_docker() {
     job.assert_nothing_left();
 }
 
+/// A job written for gitlab-runner's docker executor, with its own `DOCKER_HOST` and
+/// `DOCKER_TLS_CERTDIR`, runs `docker info` through them; returns the stage's stdout.
+fn docker_executor_style_job(mode: &str, host: &str, certdir: &str, first: &str) -> String {
+    let job = Job::new(mode)
+        .var("DOCKER_HOST", host)
+        .var("DOCKER_TLS_CERTDIR", certdir);
+    job.prepare().ok();
+    let body = format!("{first}\ndocker info --format '{{{{.ServerVersion}}}}'");
+    let out = job.run("build_script", &body);
+    out.ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    out.stdout.clone()
+}
+
 /// A job written for gitlab-runner's docker executor with plain TCP keeps working.
 #[test]
 fn dind_job_with_plain_tcp_docker_host() {
-    let job = Job::new("")
-        .var("DOCKER_HOST", "tcp://docker:2375")
-        .var("DOCKER_TLS_CERTDIR", "");
-    job.prepare().ok();
-    let out = job.run(
-        "build_script",
-        "echo \"$DOCKER_HOST\"\ndocker info --format '{{.ServerVersion}}'",
-    );
-    out.ok();
-    assert!(out.stdout.contains("tcp://docker:2375"));
-    job.cleanup().ok();
-    job.assert_nothing_left();
+    let stdout = docker_executor_style_job("", "tcp://docker:2375", "", "echo \"$DOCKER_HOST\"");
+    assert!(stdout.contains("tcp://docker:2375"));
 }
 
 /// ... and so does one that uses dind's default TLS on port 2376.
 #[test]
 fn dind_job_with_tls_docker_host() {
-    let job = Job::new("dind")
-        .var("DOCKER_HOST", "tcp://docker:2376")
-        .var("DOCKER_TLS_CERTDIR", "/certs");
-    job.prepare().ok();
-    job.run(
-        "build_script",
-        "ls /certs/client/ca.pem\ndocker info --format '{{.ServerVersion}}'",
-    )
-    .ok();
-    job.cleanup().ok();
-    job.assert_nothing_left();
+    docker_executor_style_job(
+        "dind",
+        "tcp://docker:2376",
+        "/certs",
+        "ls /certs/client/ca.pem",
+    );
 }
 
 /// The per-job network and the inner daemon take the configured MTU (by default the host
