@@ -63,6 +63,10 @@ pub struct GcArgs {
     /// Say what would be removed, remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also remove every project layer cache (dind.cache) that no container uses.
+    #[arg(long)]
+    pub drop_caches: bool,
 }
 
 const RUN_FORMS: &str = "\

@@ -2,25 +2,57 @@
 //! run: a job whose job container runs is live and never touched (unless older than
 //! `gc.max_age`, longer than any job may run), and a job without one is collected only once its
 //! newest resource is older than `gc.grace`, so a prepare in progress is left alone.
+//!
+//! It also removes warm sidecars that died, aged out, or are no longer wanted (`dind.warm`
+//! off), and reports project layer caches, dropping those over `dind.cache_max_size` (or all
+//! idle ones with `--drop-caches`) when no container uses them.
 
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cli::GcArgs;
 use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
-use crate::settings::{parse_duration, Settings};
+use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
+use crate::plan::LABEL_JOB_KEY;
+use crate::settings::{human_size, parse_duration, Settings};
+
+/// What one gc run decided and did.
+struct Tally<'a> {
+    dry_run: bool,
+    collected: usize,
+    kept: usize,
+    engine: &'a Engine,
+}
+
+impl Tally<'_> {
+    /// Remove everything carrying `label` (or say it would), with the reason.
+    async fn remove(&mut self, what: &str, label: String, why: &str) -> StageResult {
+        if self.dry_run {
+            say(&format!("would remove {what} ({why})"));
+        } else {
+            let removed = docker::remove_labelled(self.engine, &label).await?;
+            say(&format!("removed {what}: {removed} ({why})"));
+        }
+        self.collected += 1;
+        Ok(())
+    }
+}
 
 pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
     let grace = duration(args.grace.as_deref(), settings.gc_grace, "--grace")?;
     let max_age = duration(args.max_age.as_deref(), settings.gc_max_age, "--max-age")?;
     let engine = Engine::connect(settings)?;
-    let jobs = sweep::footprints(&engine, args.runner_id.as_deref()).await?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (mut collected, mut kept) = (0, 0);
-    for (key, job) in jobs {
+    let runner = args.runner_id.as_deref();
+    let now = unix_now();
+    let mut tally = Tally {
+        dry_run: args.dry_run,
+        collected: 0,
+        kept: 0,
+        engine: &engine,
+    };
+
+    for (key, job) in sweep::footprints(&engine, runner).await? {
         let age = Duration::from_secs((now - job.newest).max(0) as u64);
         let why = if age >= max_age {
             format!("newest resource {} old, past gc.max_age", human(age))
@@ -30,26 +62,131 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
                 human(age)
             )
         } else {
-            kept += 1;
+            tally.kept += 1;
             continue;
         };
         if args.dry_run {
             say(&format!("would remove {key} ({why})"));
         } else {
-            let removed = docker::remove_job_resources(&engine, &key).await?;
+            // With any warm set the job adopted.
+            let removed = docker::dind::remove_job(&engine, &key).await?;
             say(&format!("removed {key}: {removed} ({why})"));
         }
-        collected += 1;
+        tally.collected += 1;
     }
+
     let verb = if args.dry_run {
         "would collect"
     } else {
         "collected"
     };
     say(&format!(
-        "gc {verb} {collected} jobs; left {kept} live or recent jobs alone"
+        "gc {verb} {} jobs; left {} live or recent jobs alone",
+        tally.collected, tally.kept
     ));
+    (tally.collected, tally.kept) = (0, 0);
+    for (key, set) in sweep::warm_footprints(&engine, runner).await? {
+        let age = Duration::from_secs((now - set.newest).max(0) as u64);
+        match warm_verdict(settings, &key, &set, age, grace) {
+            Some(why) => {
+                tally
+                    .remove(
+                        &format!("warm set {key}"),
+                        format!("{LABEL_WARM_KEY}={key}"),
+                        &why,
+                    )
+                    .await?
+            }
+            None => tally.kept += 1,
+        }
+    }
+
+    if tally.collected + tally.kept > 0 {
+        say(&format!(
+            "gc {verb} {} warm sets; left {} alone",
+            tally.collected, tally.kept
+        ));
+    }
+    caches(&engine, settings, runner, args.drop_caches, args.dry_run).await
+}
+
+/// Why a warm set should go, or `None` to keep it. One adopted by a job is the job's (its job
+/// container carries the warm key) and goes with the job.
+fn warm_verdict(
+    settings: &Settings,
+    key: &str,
+    set: &sweep::Footprint,
+    age: Duration,
+    grace: Duration,
+) -> Option<String> {
+    if set
+        .containers
+        .iter()
+        .any(|c| c.labels.contains_key(LABEL_JOB_KEY))
+    {
+        return None;
+    }
+    let sidecar = set
+        .containers
+        .iter()
+        .find(|c| c.name == warm_sidecar_name(key));
+    let aged = settings.dind_warm_max_age + grace;
+    match sidecar {
+        _ if !settings.dind_warm => Some("dind.warm is off".into()),
+        Some(s) if !s.running && age >= grace => Some("its sidecar stopped".into()),
+        Some(_) if age >= aged => Some(format!("{} old, past dind.warm_max_age", human(age))),
+        None if age >= grace => Some("it has no sidecar".into()),
+        _ => None,
+    }
+}
+
+/// Report each project layer cache; drop idle ones over the cap, or all idle ones if asked.
+async fn caches(
+    engine: &Engine,
+    settings: &Settings,
+    runner: Option<&str>,
+    drop_all: bool,
+    dry_run: bool,
+) -> StageResult {
+    for cache in docker::dind::cache_volumes(engine, runner).await? {
+        let size = crate::disk::usage(Path::new(&cache.mountpoint));
+        let shown = size
+            .map(human_size)
+            .unwrap_or_else(|| "size unknown".into());
+        let over = size.is_some_and(|s| s > settings.dind_cache_max_size);
+        let idle = cache.holders.is_empty();
+        let why = match (idle, over, drop_all) {
+            (false, _, _) => None,
+            (true, true, _) => Some("over dind.cache_max_size"),
+            (true, false, true) => Some("--drop-caches"),
+            (true, false, false) => None,
+        };
+        match why {
+            Some(why) if dry_run => say(&format!(
+                "would drop layer cache {} ({shown}, {why})",
+                cache.name
+            )),
+            Some(why) => {
+                docker::dind::remove_volume_named(engine, &cache.name).await?;
+                say(&format!(
+                    "dropped layer cache {} ({shown}, {why})",
+                    cache.name
+                ));
+            }
+            None => {
+                let state = if idle { "idle" } else { "in use" };
+                say(&format!("layer cache {}: {shown}, {state}", cache.name));
+            }
+        }
+    }
     Ok(())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn duration(flag: Option<&str>, configured: Duration, name: &str) -> Result<Duration, Failure> {

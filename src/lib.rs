@@ -12,6 +12,7 @@
 //! - [`local`]: `executor run` in a checkout: `.gitlab-ci.yml` parsing for local job runs;
 //! - [`doctor`]: `executor doctor`, checks of the host and config;
 //! - [`gc`]: `executor gc`, collection of what killed jobs left;
+//! - [`tls`]: the certificates the driver makes for `dind.tls`;
 //! - [`outcome`]: how a stage ended, mapped to the protocol's exit codes in one place.
 //! - [`yaml`]: the one module that names serde_yaml.
 //!
@@ -20,6 +21,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod disk;
 pub mod docker;
 pub mod doctor;
 pub mod env;
@@ -31,4 +33,5 @@ pub mod plan;
 pub mod settings;
 pub mod signal;
 pub mod stage;
+pub mod tls;
 pub mod yaml;

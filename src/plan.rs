@@ -5,15 +5,16 @@
 mod identity;
 mod policy;
 mod render;
+pub mod warm;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::env::{self, JobEnv};
 use crate::payload::TrustedFacts;
-use crate::settings::{Mode, Settings};
+use crate::settings::{DindCache, Mode, Settings};
 
-pub use identity::{JobIdentity, PlanError};
+pub use identity::{printable as printable_value, JobIdentity, PlanError};
 pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};
 
 /// Label every resource carries, so a sweep can tell ours from everything else.
@@ -26,6 +27,10 @@ pub const LABEL_RUNNER_ID: &str = "io.executor.runner-id";
 pub const LABEL_PIPELINE_ID: &str = "io.executor.pipeline-id";
 pub const LABEL_ROLE: &str = "io.executor.role";
 pub const LABEL_MODE: &str = "io.executor.mode";
+/// The runner's concurrency slot (`CI_CONCURRENT_ID`).
+pub const LABEL_SLOT: &str = "io.executor.slot";
+/// Role of a project's kept dind data volume.
+pub const ROLE_CACHE: &str = "dind-cache";
 
 /// Where the sidecar's daemon listens, in a per-job volume that the job container mounts too:
 /// no TCP, no certificates, no network exposure of a root API.
@@ -33,6 +38,11 @@ pub const DIND_SOCKET_DIR: &str = "/var/run/dind";
 pub const DIND_SOCKET: &str = "/var/run/dind/docker.sock";
 /// Where docker:dind writes client certificates; shared so TLS jobs (tcp://docker:2376) work.
 pub const DIND_CLIENT_CERTS: &str = "/certs/client";
+/// The sidecar's TLS directory (`DOCKER_TLS_CERTDIR`) and where its server set lives.
+pub const DIND_CERT_DIR: &str = "/certs";
+pub const DIND_SERVER_CERTS: &str = "/certs/server";
+/// The address a job reaches the sidecar at with `dind.tls`.
+pub const DIND_TLS_HOST: &str = "tcp://docker:2376";
 /// The MTU dockerd uses when not told otherwise.
 const DOCKERD_DEFAULT_MTU: u32 = 1500;
 
@@ -116,6 +126,19 @@ pub struct Plan {
     /// The volume holding the sidecar's socket, polled for readiness.
     pub dind_socket_volume: Option<String>,
     pub dind_ready_timeout: Duration,
+    /// The project's kept daemon data (`dind.cache: project`); not labelled with the job, so
+    /// cleanup keeps it.
+    pub cache_volume: Option<VolumeSpec>,
+    /// Certificates the driver makes before the sidecar starts (`dind.tls`).
+    pub tls: Option<TlsSpec>,
+}
+
+/// What the driver's certificates must say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSpec {
+    /// Subject alternative names beyond `docker`, `localhost` and the loopback addresses, from
+    /// the job's `DOCKER_TLS_SAN` (`DNS:name`, `IP:addr`, comma separated).
+    pub extra_sans: Vec<String>,
 }
 
 impl Plan {
@@ -131,6 +154,32 @@ impl Plan {
         ) {
             sidecar.cmd = Some(vec![format!("--mtu={mtu}")]);
         }
+        self
+    }
+
+    /// This plan with a fresh per-job data volume instead of the project cache (when the cache
+    /// is held by a live daemon).
+    pub fn without_cache(mut self) -> Plan {
+        let Some(cache) = self.cache_volume.take() else {
+            return self;
+        };
+        let key = self.identity.key();
+        let mut labels = self.network_labels.clone();
+        labels.insert(LABEL_ROLE.into(), "dind-data".into());
+        let data = VolumeSpec {
+            name: format!("{key}-dind-data"),
+            labels,
+        };
+        if let Some(sidecar) = self.sidecar.as_mut() {
+            for mount in &mut sidecar.mounts {
+                if let Mount::Volume { name, .. } = mount {
+                    if *name == cache.name {
+                        *name = data.name.clone();
+                    }
+                }
+            }
+        }
+        self.volumes.push(data);
         self
     }
 
@@ -182,6 +231,8 @@ pub fn plan(
     let mut volumes = vec![builds.clone()];
     let mut sidecar = None;
     let mut dind_socket_volume = None;
+    let mut cache_volume = None;
+    let mut tls = None;
 
     match mode {
         Mode::None => {}
@@ -190,11 +241,34 @@ pub fn plan(
             target: SOCKET_TARGET.into(),
         }),
         Mode::Dind => {
-            let (data, sock, certs) = (volume("dind-data"), volume("dind-sock"), volume("certs"));
+            let (sock, certs) = (volume("dind-sock"), volume("certs"));
+            // The daemon's data: a fresh volume, or the project's kept cache.
+            let data = match settings.dind_cache {
+                DindCache::None => volume("dind-data"),
+                DindCache::Project => {
+                    let cache = identity.cache_volume();
+                    cache_volume = Some(cache.clone());
+                    cache
+                }
+            };
             job_mounts.push(volume_mount(&sock, DIND_SOCKET_DIR));
             job_mounts.push(volume_mount(&certs, DIND_CLIENT_CERTS));
-            job_env.extend(job_docker_env(env));
+            job_env.extend(job_docker_env(env, settings.dind_tls));
             keep_alive = format!("{LINK_DIND_SOCKET}{keep_alive}");
+            let mut sidecar_mounts = vec![
+                volume_mount(&data, "/var/lib/docker"),
+                volume_mount(&sock, DIND_SOCKET_DIR),
+                volume_mount(&certs, DIND_CLIENT_CERTS),
+                volume_mount(&builds, &settings.builds_dir),
+            ];
+            if settings.dind_tls {
+                let server = volume("tls");
+                sidecar_mounts.push(volume_mount(&server, DIND_SERVER_CERTS));
+                tls = Some(TlsSpec {
+                    extra_sans: tls_sans(env),
+                });
+                volumes.push(server);
+            }
             sidecar = Some(ContainerSpec {
                 name: format!("{key}-dind"),
                 role: Role::Dind,
@@ -204,19 +278,17 @@ pub fn plan(
                 runtime: settings.dind_runtime.clone(),
                 entrypoint: None,
                 cmd: None,
-                env: sidecar_env(env),
-                mounts: vec![
-                    volume_mount(&data, "/var/lib/docker"),
-                    volume_mount(&sock, DIND_SOCKET_DIR),
-                    volume_mount(&certs, DIND_CLIENT_CERTS),
-                    volume_mount(&builds, &settings.builds_dir),
-                ],
+                env: sidecar_env(env, settings.dind_tls),
+                mounts: sidecar_mounts,
                 network: key.clone(),
                 aliases: vec!["docker".into()],
                 labels: labelled(Role::Dind.as_str()),
             });
             dind_socket_volume = Some(sock.name.clone());
-            volumes.extend([data, sock, certs]);
+            if cache_volume.is_none() {
+                volumes.push(data);
+            }
+            volumes.extend([sock, certs]);
         }
     }
 
@@ -246,6 +318,8 @@ pub fn plan(
         job,
         dind_socket_volume,
         dind_ready_timeout: settings.dind_ready_timeout,
+        cache_volume,
+        tls,
     };
     Ok(plan.with_mtu(settings.dind_mtu))
 }
@@ -257,33 +331,65 @@ fn volume_mount(volume: &VolumeSpec, target: &str) -> Mount {
     }
 }
 
-/// The job container reaches the sidecar through the shared socket. Its own `DOCKER_HOST`
+/// The job container reaches the sidecar through the shared socket, or with `dind.tls` at
+/// `tcp://docker:2376` with the driver's client certificates. The job's own `DOCKER_HOST`
 /// (exported by the stage script) still wins, so jobs written for gitlab-runner's docker
 /// executor (`tcp://docker:2375` or `:2376`) keep working. For `:2376` the docker:cli image's
 /// entrypoint would also turn on TLS verification; stages run through exec, not the
 /// entrypoint, so do what it would have done.
-fn job_docker_env(env: &JobEnv) -> Vec<(String, String)> {
-    let mut vars = vec![("DOCKER_HOST".to_string(), format!("unix://{DIND_SOCKET}"))];
-    let wants_tls = env
-        .job_var("DOCKER_HOST")
-        .is_some_and(|h| h.trim_end_matches('/').ends_with(":2376"));
-    if wants_tls {
+fn job_docker_env(env: &JobEnv, tls: bool) -> Vec<(String, String)> {
+    let host = if tls {
+        DIND_TLS_HOST.to_string()
+    } else {
+        format!("unix://{DIND_SOCKET}")
+    };
+    let mut vars = vec![("DOCKER_HOST".to_string(), host)];
+    if tls || job_wants_tls(env) {
         vars.push(("DOCKER_TLS_VERIFY".into(), "1".into()));
         vars.push(("DOCKER_CERT_PATH".into(), DIND_CLIENT_CERTS.into()));
     }
     vars
 }
 
+fn job_wants_tls(env: &JobEnv) -> bool {
+    env.job_var("DOCKER_HOST")
+        .is_some_and(|h| h.trim_end_matches('/').ends_with(":2376"))
+}
+
 /// The sidecar's environment: where to put its socket, plus the job's own dind knobs, as
 /// gitlab-runner passes job variables to services. Nothing else of the job's (no tokens).
-fn sidecar_env(env: &JobEnv) -> Vec<(String, String)> {
+/// docker:dind makes its own certificates at every boot (seconds of RSA key generation) unless
+/// told not to: a job that asks for no TLS, and with `dind.tls` the driver's are there already.
+fn sidecar_env(env: &JobEnv, tls: bool) -> Vec<(String, String)> {
     let mut vars = vec![("DOCKER_HOST".to_string(), format!("unix://{DIND_SOCKET}"))];
-    for name in [env::DOCKER_TLS_CERTDIR, env::DOCKER_TLS_SAN] {
-        if let Some(value) = env.job_var(name) {
-            vars.push((name.to_string(), value.to_string()));
+    let certdir = if tls {
+        Some(DIND_CERT_DIR)
+    } else {
+        match env.job_var(env::DOCKER_TLS_CERTDIR) {
+            Some(dir) => Some(dir),
+            // The image's default (TLS, certificates made at boot) for a job asking for :2376.
+            None if job_wants_tls(env) => None,
+            None => Some(""),
         }
+    };
+    if let Some(dir) = certdir {
+        vars.push((env::DOCKER_TLS_CERTDIR.to_string(), dir.to_string()));
+    }
+    if let Some(value) = env.job_var(env::DOCKER_TLS_SAN) {
+        vars.push((env::DOCKER_TLS_SAN.to_string(), value.to_string()));
     }
     vars
+}
+
+/// The job's `DOCKER_TLS_SAN` entries, for the driver's server certificate.
+fn tls_sans(env: &JobEnv) -> Vec<String> {
+    env.job_var(env::DOCKER_TLS_SAN)
+        .unwrap_or("")
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]

@@ -99,6 +99,36 @@ pub async fn exec_status(
     exit_code(engine, &id).await
 }
 
+/// Run `cmd` in `container` and return its exit code and standard output (small outputs only:
+/// a measurement, not a job's log).
+pub async fn exec_output(
+    engine: &Engine,
+    container: &str,
+    cmd: Vec<String>,
+) -> Result<(i64, String), Failure> {
+    let config = ExecConfig {
+        attach_stdout: Some(true),
+        attach_stderr: Some(false),
+        cmd: Some(cmd),
+        ..Default::default()
+    };
+    let id = create(engine, container, config).await?;
+    let started = engine
+        .docker
+        .start_exec(&id, None)
+        .await
+        .map_err(|e| Failure::system(format!("start a command in container {container}"), e))?;
+    let mut text = String::new();
+    if let StartExecResults::Attached { mut output, .. } = started {
+        while let Some(Ok(chunk)) = output.next().await {
+            if let LogOutput::StdOut { message } = chunk {
+                text.push_str(&String::from_utf8_lossy(&message));
+            }
+        }
+    }
+    Ok((exit_code(engine, &id).await?, text))
+}
+
 /// Send `signal` to every process in the container except its PID 1 (the keep-alive loop):
 /// `kill -1` never signals init nor the caller. Only one stage runs at a time, so these are
 /// the running stage's processes. Best effort: a container already gone has nothing to stop.

@@ -3,6 +3,7 @@
 //! on purpose where "already gone" means done.
 
 mod create;
+pub mod dind;
 mod exec;
 pub mod probe;
 mod query;
@@ -17,9 +18,9 @@ use crate::outcome::Failure;
 use crate::settings::{DockerHost, Settings};
 
 pub use create::{create_container, create_network, create_volume, ensure_image, start_container};
-pub use exec::{exec_script, exec_status, signal_all};
+pub use exec::{exec_output, exec_script, exec_status, signal_all};
 pub use query::{
-    container_running, logs_tail, remove_container_named, remove_job_resources,
+    container_running, logs_tail, remove_container_named, remove_job_resources, remove_labelled,
     remove_other_networks, wait_until_exit, Removed,
 };
 

@@ -50,8 +50,9 @@ impl std::fmt::Display for Removed {
     }
 }
 
-fn job_filter(key: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_string(), vec![format!("{LABEL_JOB_KEY}={key}")])])
+/// A label filter, `name=value`.
+fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![label.to_string()])])
 }
 
 /// Passes over the job's resources before an object still in use counts as a failure.
@@ -71,6 +72,13 @@ enum Removal {
 /// volumes in use cannot be removed. Missing objects are not errors. A network or volume still
 /// in use sends the removal round again, so a container that appeared late is found too.
 pub async fn remove_job_resources(engine: &Engine, key: &str) -> Result<Removed, Failure> {
+    remove_labelled(engine, &format!("{LABEL_JOB_KEY}={key}")).await
+}
+
+/// Remove every container, network and volume carrying `label` (`name=value`), as
+/// [`remove_job_resources`] does for a job.
+pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Failure> {
+    let key = label;
     let mut removed = Removed::default();
     let mut pass = 0;
     loop {
@@ -138,7 +146,7 @@ pub async fn remove_other_networks(
     key: &str,
     keep: &str,
 ) -> Result<usize, Failure> {
-    let others: Vec<String> = list_networks(engine, key)
+    let others: Vec<String> = list_networks(engine, &format!("{LABEL_JOB_KEY}={key}"))
         .await?
         .into_iter()
         .filter(|id| id != keep)
@@ -151,28 +159,28 @@ pub async fn remove_container_named(engine: &Engine, name: &str) -> Result<(), F
     count(vec![remove_container(engine, name.to_string()).await]).map(|_| ())
 }
 
-async fn list_containers(engine: &Engine, key: &str) -> Result<Vec<String>, Failure> {
+async fn list_containers(engine: &Engine, label: &str) -> Result<Vec<String>, Failure> {
     let options = ListContainersOptionsBuilder::default()
         .all(true)
-        .filters(&job_filter(key))
+        .filters(&label_filter(label))
         .build();
     let list = engine.docker.list_containers(Some(options)).await;
     let list = list.map_err(|e| Failure::system("list the job's containers", e))?;
     Ok(list.into_iter().filter_map(|c| c.id).collect())
 }
 
-async fn list_networks(engine: &Engine, key: &str) -> Result<Vec<String>, Failure> {
+async fn list_networks(engine: &Engine, label: &str) -> Result<Vec<String>, Failure> {
     let options = ListNetworksOptionsBuilder::default()
-        .filters(&job_filter(key))
+        .filters(&label_filter(label))
         .build();
     let list = engine.docker.list_networks(Some(options)).await;
     let list = list.map_err(|e| Failure::system("list the job's networks", e))?;
     Ok(list.into_iter().filter_map(|n| n.id).collect())
 }
 
-async fn list_volumes(engine: &Engine, key: &str) -> Result<Vec<String>, Failure> {
+async fn list_volumes(engine: &Engine, label: &str) -> Result<Vec<String>, Failure> {
     let options = ListVolumesOptionsBuilder::default()
-        .filters(&job_filter(key))
+        .filters(&label_filter(label))
         .build();
     let list = engine.docker.list_volumes(Some(options)).await;
     let list = list.map_err(|e| Failure::system("list the job's volumes", e))?;

@@ -1,5 +1,5 @@
-//! What `executor gc` needs from the engine: every job that has resources here, whether its
-//! job container runs, and when its newest resource was made.
+//! What `executor gc` needs from the engine: every job (and warm set) that has resources here,
+//! whether its job container runs, and when its newest resource was made.
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -10,35 +10,68 @@ use bollard::query_parameters::{
 
 use super::Engine;
 use crate::outcome::Failure;
+use crate::plan::warm::LABEL_WARM_KEY;
 use crate::plan::{Role, LABEL_JOB_KEY, LABEL_ROLE, LABEL_RUNNER_ID};
 
-/// One job's footprint on the engine.
+/// One job's (or warm set's) footprint on the engine.
 #[derive(Debug, Clone, Default)]
-pub struct JobFootprint {
+pub struct Footprint {
     /// Whether its job container is running: then the job is live.
     pub live: bool,
     /// Unix seconds of its newest container, network or volume.
     pub newest: i64,
+    /// Its containers.
+    pub containers: Vec<Container>,
+}
+
+/// A container of a footprint.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub name: String,
+    pub labels: HashMap<String, String>,
+    pub running: bool,
+    /// Unix seconds.
+    pub created: i64,
 }
 
 /// Every job with resources on the engine, by job key; only runner `runner_id` when given.
 pub async fn footprints(
     engine: &Engine,
     runner_id: Option<&str>,
-) -> Result<BTreeMap<String, JobFootprint>, Failure> {
-    let mut labels = vec![LABEL_JOB_KEY.to_string()];
+) -> Result<BTreeMap<String, Footprint>, Failure> {
+    grouped(engine, LABEL_JOB_KEY, runner_id).await
+}
+
+/// Every warm set on the engine, by warm key; only runner `runner_id` when given.
+pub async fn warm_footprints(
+    engine: &Engine,
+    runner_id: Option<&str>,
+) -> Result<BTreeMap<String, Footprint>, Failure> {
+    grouped(engine, LABEL_WARM_KEY, runner_id).await
+}
+
+/// Resources carrying `group_by`, grouped by its value.
+async fn grouped(
+    engine: &Engine,
+    group_by: &str,
+    runner_id: Option<&str>,
+) -> Result<BTreeMap<String, Footprint>, Failure> {
+    let mut labels = vec![group_by.to_string()];
     if let Some(id) = runner_id {
         labels.push(format!("{LABEL_RUNNER_ID}={id}"));
     }
     let filters = HashMap::from([("label".to_string(), labels)]);
-    let mut jobs: BTreeMap<String, JobFootprint> = BTreeMap::new();
-    let mut note = |labels: Option<HashMap<String, String>>, created: i64, live: bool| {
-        if let Some(key) = labels.as_ref().and_then(|l| l.get(LABEL_JOB_KEY)) {
-            let job = jobs.entry(key.clone()).or_default();
-            job.newest = job.newest.max(created);
-            job.live |= live;
-        }
-    };
+    let mut groups: BTreeMap<String, Footprint> = BTreeMap::new();
+    fn note<'a>(
+        groups: &'a mut BTreeMap<String, Footprint>,
+        group_by: &str,
+        labels: &HashMap<String, String>,
+        created: i64,
+    ) -> Option<&'a mut Footprint> {
+        let group = groups.entry(labels.get(group_by)?.clone()).or_default();
+        group.newest = group.newest.max(created);
+        Some(group)
+    }
 
     let options = ListContainersOptionsBuilder::default()
         .all(true)
@@ -46,16 +79,26 @@ pub async fn footprints(
         .build();
     let containers = engine.docker.list_containers(Some(options)).await;
     for c in containers.map_err(|e| Failure::system("list containers", e))? {
+        let labels = c.labels.unwrap_or_default();
+        let created = c.created.unwrap_or(0);
+        let running = c.state.as_ref().is_some_and(|s| s.to_string() == "running");
         // Only the job container says the job is alive: a sibling a socket job left running
         // does not keep its job from being collected.
-        let is_job = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_ROLE))
-            .map(String::as_str)
-            == Some(Role::Job.as_str());
-        let running = c.state.as_ref().is_some_and(|s| s.to_string() == "running");
-        note(c.labels, c.created.unwrap_or(0), is_job && running);
+        let is_job = labels.get(LABEL_ROLE).map(String::as_str) == Some(Role::Job.as_str());
+        let name = c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default();
+        if let Some(group) = note(&mut groups, group_by, &labels, created) {
+            group.live |= is_job && running;
+            group.containers.push(Container {
+                name,
+                labels: labels.clone(),
+                running,
+                created,
+            });
+        }
     }
 
     let options = ListNetworksOptionsBuilder::default()
@@ -64,7 +107,12 @@ pub async fn footprints(
     let networks = engine.docker.list_networks(Some(options)).await;
     for n in networks.map_err(|e| Failure::system("list networks", e))? {
         let created = n.created.as_deref().and_then(unix_seconds).unwrap_or(0);
-        note(n.labels, created, false);
+        note(
+            &mut groups,
+            group_by,
+            &n.labels.unwrap_or_default(),
+            created,
+        );
     }
 
     let options = ListVolumesOptionsBuilder::default()
@@ -74,9 +122,9 @@ pub async fn footprints(
     let volumes = volumes.map_err(|e| Failure::system("list volumes", e))?;
     for v in volumes.volumes.unwrap_or_default() {
         let created = v.created_at.as_deref().and_then(unix_seconds).unwrap_or(0);
-        note(Some(v.labels), created, false);
+        note(&mut groups, group_by, &v.labels, created);
     }
-    Ok(jobs)
+    Ok(groups)
 }
 
 /// Unix seconds of an RFC 3339 time as the engine writes it (`2026-11-28T09:08:01.123Z`,

@@ -8,8 +8,8 @@ use crate::env::{self, JobEnv};
 use crate::settings::Mode;
 
 use super::{
-    LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_MANAGED, LABEL_MODE, LABEL_PIPELINE_ID, LABEL_PROJECT_ID,
-    LABEL_RUNNER_ID,
+    VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_MANAGED, LABEL_MODE, LABEL_PIPELINE_ID,
+    LABEL_PROJECT_ID, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT, ROLE_CACHE,
 };
 
 /// Longest id accepted; GitLab's ids are 64-bit integers (at most 20 digits).
@@ -57,6 +57,25 @@ impl JobIdentity {
         format!("{}-job", self.key())
     }
 
+    /// The project's kept dind data for this runner and slot (`dind.cache: project`). One per
+    /// slot: jobs of one slot never run at once, so two daemons never share it.
+    pub fn cache_volume(&self) -> VolumeSpec {
+        let labels = BTreeMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_RUNNER_ID.to_string(), self.runner_id.clone()),
+            (LABEL_PROJECT_ID.to_string(), self.project_id.clone()),
+            (LABEL_SLOT.to_string(), self.concurrent_id.clone()),
+            (LABEL_ROLE.to_string(), ROLE_CACHE.to_string()),
+        ]);
+        VolumeSpec {
+            name: format!(
+                "executor-r{}-p{}-c{}-dind-cache",
+                self.runner_id, self.project_id, self.concurrent_id
+            ),
+            labels,
+        }
+    }
+
     /// Labels every resource of this job carries.
     pub fn labels(&self, mode: Mode) -> BTreeMap<String, String> {
         let mut labels = BTreeMap::from([
@@ -65,6 +84,7 @@ impl JobIdentity {
             (LABEL_JOB_ID.to_string(), self.job_id.clone()),
             (LABEL_PROJECT_ID.to_string(), self.project_id.clone()),
             (LABEL_RUNNER_ID.to_string(), self.runner_id.clone()),
+            (LABEL_SLOT.to_string(), self.concurrent_id.clone()),
             (LABEL_MODE.to_string(), mode.as_str().to_string()),
         ]);
         if let Some(pipeline) = &self.pipeline_id {

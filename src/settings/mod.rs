@@ -6,6 +6,7 @@ mod duration;
 mod glob;
 mod policy;
 mod raw;
+mod size;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 pub use glob::Glob;
 pub use policy::{Policy, Rule};
-use raw::{RawModeName, RawPullPolicy, RawSettings};
+use raw::{RawDindCache, RawModeName, RawPullPolicy, RawSettings};
+pub use size::human as human_size;
 
 /// Parse a duration as the config writes them (`500ms`, `30s`, `2m`, `1h`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -67,6 +69,15 @@ impl From<RawModeName> for Mode {
             RawModeName::None => Mode::None,
         }
     }
+}
+
+/// Whether the sidecar's daemon data (images, build cache) outlives the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DindCache {
+    /// A fresh, empty `/var/lib/docker` for every job.
+    None,
+    /// One volume per project and concurrency slot, kept between that project's jobs.
+    Project,
 }
 
 /// When to pull an image.
@@ -124,6 +135,16 @@ pub struct Settings {
     pub dind_mtu: Option<u32>,
     /// OCI runtime for the sidecar (e.g. `sysbox-runc`); with one, the sidecar is unprivileged.
     pub dind_runtime: Option<String>,
+    /// The driver makes the TLS certificates before the sidecar starts and the job talks to
+    /// `tcp://docker:2376`; otherwise the job uses the plain shared socket.
+    pub dind_tls: bool,
+    pub dind_cache: DindCache,
+    /// A project cache larger than this after a job is dropped whole.
+    pub dind_cache_max_size: u64,
+    /// After a dind job's cleanup, start a fresh sidecar for the next job of the slot.
+    pub dind_warm: bool,
+    /// A warm sidecar older than this is not adopted but replaced.
+    pub dind_warm_max_age: Duration,
     pub socket_host_path: String,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
@@ -260,12 +281,29 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             other => other,
         },
         dind_ready_timeout: duration(dind.ready_timeout, "60s", vec!["dind", "ready_timeout"])?,
+        dind_tls: dind.tls.unwrap_or(false),
+        dind_cache: match dind.cache {
+            Some(RawDindCache::Project) => DindCache::Project,
+            Some(RawDindCache::None) | None => DindCache::None,
+        },
+        dind_cache_max_size: cache_size(dind.cache_max_size)?,
+        dind_warm: dind.warm.unwrap_or(false),
+        dind_warm_max_age: duration(dind.warm_max_age, "1h", vec!["dind", "warm_max_age"])?,
         socket_host_path: absolute(
             socket.host_path,
             "/var/run/docker.sock",
             vec!["socket", "host_path"],
         )?,
     })
+}
+
+fn cache_size(text: Option<String>) -> Result<u64, Invalid> {
+    let key = vec!["dind", "cache_max_size"];
+    let bytes = size::parse(text.as_deref().unwrap_or("20GiB")).map_err(|m| (key.clone(), m))?;
+    if bytes < 1 << 20 {
+        return Err((key, "must be at least 1MiB".into()));
+    }
+    Ok(bytes)
 }
 
 fn mtu(value: Option<u32>) -> Result<Option<u32>, Invalid> {

@@ -60,7 +60,7 @@ pub struct RawModeSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with image, privileged, ready_timeout, mtu and runtime"
+    expecting = "a mapping with image, privileged, ready_timeout, mtu, runtime, tls, cache, cache_max_size, warm and warm_max_age"
 )]
 pub struct RawDind {
     pub image: Option<String>,
@@ -68,6 +68,19 @@ pub struct RawDind {
     pub ready_timeout: Option<String>,
     pub mtu: Option<u32>,
     pub runtime: Option<String>,
+    pub tls: Option<bool>,
+    pub cache: Option<RawDindCache>,
+    pub cache_max_size: Option<String>,
+    pub warm: Option<bool>,
+    pub warm_max_age: Option<String>,
+}
+
+/// Whether the sidecar's `/var/lib/docker` outlives the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawDindCache {
+    None,
+    Project,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,14 +1,18 @@
 //! `cleanup_exec`: remove everything labelled with the job. Idempotent: it runs after every
 //! failed prepare attempt and once at the end, whatever state the job is in (`protocol.md`
 //! §2.5). Its output reaches only the runner's own log.
+//!
+//! With `dind.cache: project` the sidecar is first stopped gracefully and its cache measured;
+//! with `dind.warm` a fresh sidecar for the slot's next job is started last.
 
 use std::time::Duration;
 
+use super::{cache, prepare::trusted_facts, warm};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, StageResult};
-use crate::plan::JobIdentity;
-use crate::settings::Settings;
+use crate::plan::{self, JobIdentity, Plan};
+use crate::settings::{Mode, Settings};
 
 pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     // Without a valid identity prepare created nothing, so there is nothing to find.
@@ -24,17 +28,65 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     let prepared = docker::container_running(&engine, &identity.job_container())
         .await?
         .is_some();
-    let mut removed = docker::remove_job_resources(&engine, &key).await?;
+    // The job's own plan says what it had; a job whose plan fails had no sidecar.
+    let plan = dind_plan(settings, env);
+    let had_sidecar = match &plan {
+        Some(p) => docker::dind::labels_of(
+            &engine,
+            &p.sidecar
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+        )
+        .await?
+        .is_some(),
+        None => false,
+    };
+    let evict = match (&plan, had_sidecar) {
+        (Some(p), true) => cache::retire(&engine, settings, p).await,
+        _ => None,
+    };
+    let mut removed = docker::dind::remove_job(&engine, &key).await?;
     if !prepared {
         // No job container: prepare failed or was killed, perhaps with a create request still
         // in flight, which the engine completes after its caller is gone. Look once more when
         // such a request has had time to land.
         tokio::time::sleep(SETTLE).await;
-        removed += docker::remove_job_resources(&engine, &key).await?;
+        removed += docker::dind::remove_job(&engine, &key).await?;
+    }
+    if let Some(volume) = evict {
+        docker::dind::remove_volume_named(&engine, &volume).await?;
     }
     say(&format!("cleanup of {key}: removed {removed}"));
+    if let (Some(p), true, true) = (&plan, had_sidecar, settings.dind_warm) {
+        warm_up(&engine, p).await;
+    }
     Ok(())
 }
 
 /// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).
 const SETTLE: Duration = Duration::from_secs(1);
+
+/// The job's plan when it is a dind job; `None` for other modes and for input prepare refused.
+fn dind_plan(settings: &Settings, env: &JobEnv) -> Option<Plan> {
+    let facts = trusted_facts(env).ok()?;
+    let plan = plan::plan(settings, env, facts.as_ref()).ok()?;
+    (plan.mode == Mode::Dind).then_some(plan)
+}
+
+/// Start the slot's next sidecar. A failure here is not the finished job's: say it and go on;
+/// the next job then starts cold.
+async fn warm_up(engine: &Engine, plan: &Plan) {
+    let plan = match plan.mtu {
+        Some(_) => plan.clone(),
+        None => plan
+            .clone()
+            .with_mtu(docker::probe::engine_mtu(engine).await),
+    };
+    match warm::replenish(engine, &plan).await {
+        Ok(key) => say(&format!(
+            "started warm sidecar {key} for the slot's next job"
+        )),
+        Err(e) => say(&format!("could not start a warm sidecar: {e}")),
+    }
+}

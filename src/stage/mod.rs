@@ -1,7 +1,10 @@
 //! The four protocol calls, each a short recipe of named steps (`protocol.md` §2).
 
+mod cache;
 pub mod cleanup;
 pub mod config;
 pub mod prepare;
 mod readiness;
 pub mod run;
+mod sidecar;
+mod warm;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures_util::future::try_join_all;
 
-use super::readiness;
+use super::{cache, readiness, sidecar, warm};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
@@ -44,6 +44,12 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     announce(&plan);
     remove_leftovers(&engine, &plan).await?;
     ensure_images(&engine, settings, &plan).await?;
+    if settings.dind_warm {
+        if let Some(adopted) = warm::adopt(&engine, settings, &plan).await? {
+            return start_adopted(&engine, adopted, started).await;
+        }
+    }
+    let plan = cache::claim(&engine, plan).await?;
     let (network_id, socket_dir) = create_network_and_volumes(&engine, &plan).await?;
     // The engine allows two networks of one name, and containers then refuse to start
     // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
@@ -58,12 +64,29 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         wait_for_sidecar(&engine, &plan, socket_dir),
     );
     sidecar.and(job)?;
+    ready(&plan, started);
+    Ok(())
+}
+
+/// With a warm sidecar adopted, only the job container is left to start; the daemon has
+/// usually answered long ago, and the readiness check says so at once.
+async fn start_adopted(engine: &Engine, adopted: warm::Adopted, started: Instant) -> StageResult {
+    let plan = adopted.plan;
+    let (job, sidecar) = futures_util::join!(
+        docker::start_container(engine, &plan.job.name),
+        wait_for_sidecar(engine, &plan, adopted.socket_dir),
+    );
+    sidecar.and(job)?;
+    ready(&plan, started);
+    Ok(())
+}
+
+fn ready(plan: &Plan, started: Instant) {
     say(&format!(
         "job container {} ready in {:.1} s",
         plan.job.name,
         started.elapsed().as_secs_f64()
     ));
-    Ok(())
 }
 
 /// `prepare --dry-run`: print the plan; the engine is not contacted.
@@ -110,7 +133,7 @@ fn announce(plan: &Plan) {
 
 /// The runner retries prepare up to three times; start each attempt from nothing.
 async fn remove_leftovers(engine: &Engine, plan: &Plan) -> StageResult {
-    let removed = docker::remove_job_resources(engine, &plan.identity.key()).await?;
+    let removed = docker::dind::remove_job(engine, &plan.identity.key()).await?;
     if !removed.is_empty() {
         say(&format!("removed what an earlier attempt left: {removed}"));
     }
@@ -135,15 +158,18 @@ async fn create_network_and_volumes(
     plan: &Plan,
 ) -> Result<(String, Option<String>), Failure> {
     let network = docker::create_network(engine, &plan.network, &plan.network_labels, plan.mtu);
+    // A project cache volume is created on its first use and found again after that.
     let volumes = try_join_all(
         plan.volumes
             .iter()
+            .chain(plan.cache_volume.as_ref())
             .map(|v| docker::create_volume(engine, v)),
     );
     let (network_id, mountpoints) = futures_util::try_join!(network, volumes)?;
     let socket_dir = plan
         .volumes
         .iter()
+        .chain(plan.cache_volume.as_ref())
         .zip(mountpoints)
         .find(|(v, _)| Some(&v.name) == plan.dind_socket_volume.as_ref())
         .map(|(_, mountpoint)| mountpoint);
@@ -153,7 +179,7 @@ async fn create_network_and_volumes(
 /// The sidecar starts first, so its daemon boots while the job container is being created.
 async fn start_sidecar(engine: &Engine, plan: &Plan) -> StageResult {
     match &plan.sidecar {
-        Some(sidecar) => start_container(engine, sidecar).await,
+        Some(spec) => sidecar::start(engine, spec, plan.tls.as_ref()).await,
         None => Ok(()),
     }
 }

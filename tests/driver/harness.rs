@@ -150,15 +150,21 @@ impl Job {
         std::fs::write(self.dir.path().join("executor.yaml"), config).unwrap();
     }
 
-    pub fn key(&self) -> String {
-        let runner = self
-            .vars
+    /// The value of a job variable (the last one set wins, as in the environment).
+    pub fn job_var(&self, name: &str) -> Option<&str> {
+        let name = format!("CUSTOM_ENV_{name}");
+        self.vars
             .iter()
             .rev()
-            .find(|(k, _)| k == "CUSTOM_ENV_CI_RUNNER_ID")
+            .find(|(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
-            .unwrap_or(RUNNER_ID);
-        format!("executor-r{runner}-p{PROJECT_ID}-c0-j{}", self.job_id)
+    }
+
+    pub fn key(&self) -> String {
+        let runner = self.job_var("CI_RUNNER_ID").unwrap_or(RUNNER_ID);
+        let project = self.job_var("CI_PROJECT_ID").unwrap_or(PROJECT_ID);
+        let slot = self.job_var("CI_CONCURRENT_ID").unwrap_or("0");
+        format!("executor-r{runner}-p{project}-c{slot}-j{}", self.job_id)
     }
 
     pub fn container(&self) -> String {
@@ -267,7 +273,12 @@ impl Drop for Job {
 
 /// Names of every container, network and volume labelled with `key`.
 pub fn leftovers(key: &str) -> Vec<String> {
-    let filter = format!("label=io.executor.job-key={key}");
+    labelled(&format!("io.executor.job-key={key}"))
+}
+
+/// Names of every container, network and volume carrying `label` (`name` or `name=value`).
+pub fn labelled(label: &str) -> Vec<String> {
+    let filter = format!("label={label}");
     let mut found = Vec::new();
     for args in [
         vec![

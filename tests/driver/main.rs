@@ -3,6 +3,7 @@
 //! nothing labelled with its job remains on the engine.
 
 mod crashes;
+mod dind_extras;
 mod doctor;
 mod failures;
 mod gc;

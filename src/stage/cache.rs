@@ -1,0 +1,98 @@
+//! `dind.cache: project`: the sidecar's `/var/lib/docker` on a volume kept per project and
+//! concurrency slot. Two daemons must never open one data directory, so prepare makes sure
+//! nothing else holds the volume before a sidecar starts on it, and the sidecar is stopped
+//! gracefully (dockerd flushes its state) before it is removed. A cache grown past
+//! `dind.cache_max_size` is dropped whole after its job.
+
+use crate::docker::{self, Engine};
+use crate::outcome::{say, Failure};
+use crate::plan::warm::LABEL_WARM_KEY;
+use crate::plan::{Plan, LABEL_JOB_KEY};
+use crate::settings::{human_size, Settings};
+
+/// How long a sidecar's dockerd gets to shut down before it is killed.
+pub const STOP_GRACE_SECS: i32 = 10;
+
+/// Make sure no other daemon holds the plan's cache volume. A holder left by an earlier job of
+/// this slot whose job container no longer runs (a crashed runner, a killed cleanup) is
+/// removed; a warm sidecar that was not adopted is removed; anything live, or not ours, keeps
+/// the volume and this job runs with a fresh one instead.
+pub async fn claim(engine: &Engine, plan: Plan) -> Result<Plan, Failure> {
+    let Some(cache) = plan.cache_volume.clone() else {
+        return Ok(plan);
+    };
+    for holder in docker::dind::volume_holders(engine, &cache.name).await? {
+        let busy = if let Some(key) = holder.labels.get(LABEL_JOB_KEY) {
+            let job = format!("{key}-job");
+            if docker::container_running(engine, &job).await? == Some(true) {
+                true
+            } else {
+                docker::dind::stop_container(engine, &holder.name, STOP_GRACE_SECS).await?;
+                let removed = docker::dind::remove_job(engine, key).await?;
+                say(&format!(
+                    "removed {key}, an earlier job that still held the layer cache: {removed}"
+                ));
+                false
+            }
+        } else if let Some(warm) = holder.labels.get(LABEL_WARM_KEY) {
+            docker::dind::stop_container(engine, &holder.name, STOP_GRACE_SECS).await?;
+            docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={warm}")).await?;
+            false
+        } else {
+            true
+        };
+        if busy {
+            say(&format!(
+                "layer cache {} is in use by {}; this job gets an empty one",
+                cache.name, holder.name
+            ));
+            return Ok(plan.without_cache());
+        }
+    }
+    Ok(plan)
+}
+
+/// After a cached job: stop its sidecar gracefully and say whether the cache grew past the
+/// cap. Returns the cache volume to drop, if any. Best effort: a sidecar that is already gone
+/// has nothing to measure.
+pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option<String> {
+    let cache = plan.cache_volume.as_ref()?;
+    let sidecar = &plan.sidecar.as_ref()?.name;
+    let size = measure(engine, sidecar).await;
+    if let Err(e) = docker::dind::stop_container(engine, sidecar, STOP_GRACE_SECS).await {
+        say(&format!("could not stop {sidecar} gracefully: {e}"));
+    }
+    match size {
+        Some(bytes) if bytes > settings.dind_cache_max_size => {
+            say(&format!(
+                "layer cache {} holds {}, over dind.cache_max_size {}: dropping it",
+                cache.name,
+                human_size(bytes),
+                human_size(settings.dind_cache_max_size)
+            ));
+            Some(cache.name.clone())
+        }
+        Some(bytes) => {
+            say(&format!(
+                "layer cache {} holds {}",
+                cache.name,
+                human_size(bytes)
+            ));
+            None
+        }
+        None => None,
+    }
+}
+
+/// Bytes under the sidecar's `/var/lib/docker`, measured inside it (the engine may be remote).
+async fn measure(engine: &Engine, sidecar: &str) -> Option<u64> {
+    let cmd = ["du", "-skx", "/var/lib/docker"].map(String::from).to_vec();
+    match docker::exec_output(engine, sidecar, cmd).await {
+        Ok((0, out)) => out
+            .split_whitespace()
+            .next()
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map(|kib| kib * 1024),
+        _ => None,
+    }
+}

@@ -1,0 +1,166 @@
+//! `dind.warm`: after a dind job's cleanup, a fresh sidecar is started for its slot so the
+//! slot's next job adopts a daemon that has already booted (`plan::warm` has the naming).
+//! Prepare adopts only a sidecar that fits the job exactly (same template, same image id,
+//! running, younger than `dind.warm_max_age`); any other warm set of the slot is removed, and
+//! the job starts cold as without `dind.warm`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::docker::{self, Engine};
+use crate::outcome::{say, Failure};
+use crate::plan::warm::{warm_key, warm_sidecar_name, LABEL_WARM_KEY, LABEL_WARM_TEMPLATE};
+use crate::plan::{Plan, Role, DIND_SOCKET_DIR, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT};
+use crate::settings::Settings;
+
+use super::{cache, sidecar};
+
+/// A warm sidecar this job adopted.
+pub struct Adopted {
+    /// The plan rewritten onto the warm set's network and volumes.
+    pub plan: Plan,
+    /// Where the adopted sidecar's socket volume lives on the engine's host.
+    pub socket_dir: Option<String>,
+}
+
+/// Adopt the slot's warm sidecar if one fits; remove those that do not. On adoption the job
+/// container is created (not started) and the sidecar renamed to the job's sidecar name.
+pub async fn adopt(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+) -> Result<Option<Adopted>, Failure> {
+    let (Some(template), Some(spec)) = (plan.warm_template(), plan.sidecar.as_ref()) else {
+        return Ok(None);
+    };
+    let image_id = docker::dind::image_id(engine, &spec.image).await?;
+    let now = unix_now();
+    let mut chosen = None;
+    for warm in free_sets(engine, plan).await? {
+        let labels = &warm.listed.labels;
+        let why_not = if !warm.listed.running {
+            Some("is not running")
+        } else if now - warm.listed.created >= settings.dind_warm_max_age.as_secs() as i64 {
+            Some("is older than dind.warm_max_age")
+        } else if labels.get(LABEL_WARM_TEMPLATE) != Some(&template) {
+            Some("was made for other settings")
+        } else if warm.listed.image_id != image_id {
+            Some("runs an older image")
+        } else if chosen.is_some() {
+            Some("is one too many")
+        } else {
+            None
+        };
+        match why_not {
+            None => chosen = Some(warm.key),
+            Some(why) => {
+                say(&format!(
+                    "warm sidecar {} {why}: replacing it",
+                    warm.listed.name
+                ));
+                discard(engine, &warm.key).await?;
+            }
+        }
+    }
+    let Some(key) = chosen else {
+        return Ok(None);
+    };
+    let adopted = plan.adopt(&key);
+    // The job container first: it carries the warm key, so from here on cleanup and gc see
+    // the set as this job's, whatever happens next.
+    docker::create_container(engine, &adopted.job).await?;
+    if !docker::dind::rename_container(engine, &warm_sidecar_name(&key), &spec.name).await? {
+        // Gone since it was listed: start cold.
+        docker::remove_job_resources(engine, &plan.identity.key()).await?;
+        return Ok(None);
+    }
+    let socket_dir = docker::dind::mount_source(engine, &spec.name, DIND_SOCKET_DIR).await?;
+    say(&format!("adopted warm sidecar {key}"));
+    Ok(Some(Adopted {
+        plan: adopted,
+        socket_dir,
+    }))
+}
+
+/// Start a fresh warm set for the plan's slot, replacing any the slot still has. The sidecar
+/// is started, not waited for: its daemon boots while the runner fetches the next job.
+pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> {
+    for warm in free_sets(engine, plan).await? {
+        discard(engine, &warm.key).await?;
+    }
+    let id = &plan.identity;
+    let key = warm_key(&id.runner_id, &id.concurrent_id, &nonce());
+    let Some(set) = plan.warm_set(&key) else {
+        return Ok(String::new());
+    };
+    let created = async {
+        let volumes = set
+            .volumes
+            .iter()
+            .chain(plan.cache_volume.as_ref())
+            .map(|v| docker::create_volume(engine, v));
+        let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
+        futures_util::try_join!(network, futures_util::future::try_join_all(volumes))?;
+        sidecar::start(engine, &set.sidecar, plan.tls.as_ref()).await
+    };
+    if let Err(e) = created.await {
+        // Half a warm set is no use to anyone.
+        docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={key}")).await?;
+        return Err(e);
+    }
+    Ok(key)
+}
+
+/// A warm set of the slot that no job has adopted.
+struct FreeSet {
+    key: String,
+    listed: docker::dind::Listed,
+}
+
+/// The slot's warm sidecars that no job adopted (an adopted one bears its job's name).
+async fn free_sets(engine: &Engine, plan: &Plan) -> Result<Vec<FreeSet>, Failure> {
+    let id = &plan.identity;
+    let labels = [
+        LABEL_WARM_KEY.to_string(),
+        format!("{LABEL_RUNNER_ID}={}", id.runner_id),
+        format!("{LABEL_SLOT}={}", id.concurrent_id),
+        format!("{LABEL_ROLE}={}", Role::Dind.as_str()),
+    ];
+    let listed = docker::dind::containers_labelled(engine, &labels).await?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|listed| {
+            let key = listed.labels.get(LABEL_WARM_KEY)?.clone();
+            (listed.name == warm_sidecar_name(&key)).then_some(FreeSet { key, listed })
+        })
+        .collect())
+}
+
+/// Remove a warm set; its daemon is stopped gracefully first, as it may hold a layer cache.
+pub async fn discard(engine: &Engine, key: &str) -> Result<(), Failure> {
+    let sidecar = warm_sidecar_name(key);
+    docker::dind::stop_container(engine, &sidecar, cache::STOP_GRACE_SECS).await?;
+    docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={key}")).await?;
+    Ok(())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Unique enough among one slot's warm sets: nanoseconds, in base 36 to keep names short.
+fn nonce() -> String {
+    let mut n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        n /= 36;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
