@@ -1,8 +1,9 @@
 //! `executor doctor`: can this host run jobs with this config? Each finding is one line with
 //! what to do about it; the exit code is non-zero when something would block jobs.
 
-use crate::docker::{probe, Engine};
-use crate::settings::{Mode, Policy, PullPolicy, Settings};
+use crate::docker::{self, probe, Engine};
+use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
+use crate::settings::{human_size, DindCache, Mode, Policy, PullPolicy, Settings};
 
 /// How serious a finding is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,7 @@ pub async fn doctor(settings: Result<Settings, String>, source: &str) -> i32 {
     if let Some(engine) = engine(&mut out, &settings).await {
         let dind_image_ready = images(&mut out, &engine, &settings).await;
         runtime(&mut out, &engine, &settings, dind_image_ready).await;
+        dind_extras(&mut out, &engine, &settings).await;
     }
     i32::from(out.failed)
 }
@@ -63,6 +65,64 @@ fn config(out: &mut Findings, s: &Settings, source: &str) {
     );
     for line in describe_policy(&s.policy) {
         out.say(Level::Info, &line);
+    }
+}
+
+/// What `dind.tls`, `dind.cache` and `dind.warm` are set to, the layer caches on the engine
+/// with their sizes, and the warm sidecars waiting.
+async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
+    let cache = match s.dind_cache {
+        DindCache::None => "none (an empty daemon per job)".to_string(),
+        DindCache::Project => format!(
+            "project (kept per project and slot, dropped past {})",
+            human_size(s.dind_cache_max_size)
+        ),
+    };
+    out.say(
+        Level::Info,
+        &format!(
+            "dind: tls {}, cache {cache}, warm sidecars {}",
+            if s.dind_tls {
+                "by the driver"
+            } else {
+                "off (socket)"
+            },
+            if s.dind_warm { "on" } else { "off" },
+        ),
+    );
+    match docker::dind::cache_volumes(engine, None).await {
+        Ok(caches) => {
+            for c in caches {
+                let size = crate::disk::usage(std::path::Path::new(&c.mountpoint))
+                    .map(human_size)
+                    .unwrap_or_else(|| "size unknown (volume not readable here)".into());
+                let state = if c.holders.is_empty() {
+                    "idle"
+                } else {
+                    "in use"
+                };
+                out.say(
+                    Level::Info,
+                    &format!("layer cache {}: {size}, {state}", c.name),
+                );
+            }
+        }
+        Err(e) => out.say(Level::Info, &format!("cannot list layer caches: {e}")),
+    }
+    let warm = docker::dind::containers_labelled(engine, &[LABEL_WARM_KEY.to_string()]).await;
+    if let Ok(warm) = warm {
+        let waiting = warm
+            .iter()
+            .filter(|c| {
+                c.running
+                    && c.labels
+                        .get(LABEL_WARM_KEY)
+                        .is_some_and(|k| c.name == warm_sidecar_name(k))
+            })
+            .count();
+        if waiting > 0 || s.dind_warm {
+            out.say(Level::Info, &format!("warm sidecars waiting: {waiting}"));
+        }
     }
 }
 

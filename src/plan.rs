@@ -394,3 +394,5 @@ fn tls_sans(env: &JobEnv) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dind;

@@ -15,6 +15,19 @@ impl fmt::Display for Plan {
         for volume in &self.volumes {
             writeln!(f, "volume: {}", volume.name)?;
         }
+        if let Some(cache) = &self.cache_volume {
+            writeln!(
+                f,
+                "volume: {} (project layer cache, kept after the job)",
+                cache.name
+            )?;
+        }
+        if self.tls.is_some() {
+            writeln!(
+                f,
+                "tls: CA, server (docker) and client certificates made by the driver"
+            )?;
+        }
         for container in self.containers() {
             write!(f, "{container}")?;
         }

@@ -3,11 +3,11 @@
 use super::*;
 use crate::settings::Settings;
 
-fn settings(text: &str) -> Settings {
+pub(super) fn settings(text: &str) -> Settings {
     Settings::from_text(text, "test.yaml").unwrap()
 }
 
-fn job(extra: &[(&str, &str)]) -> JobEnv {
+pub(super) fn job(extra: &[(&str, &str)]) -> JobEnv {
     let mut vars = vec![
         ("CUSTOM_ENV_CI_RUNNER_ID", "7"),
         ("CUSTOM_ENV_CI_PROJECT_ID", "42"),
@@ -23,7 +23,7 @@ fn job(extra: &[(&str, &str)]) -> JobEnv {
     )
 }
 
-fn mode_var(value: &str) -> (&'static str, &str) {
+pub(super) fn mode_var(value: &str) -> (&'static str, &str) {
     ("CUSTOM_ENV_EXECUTOR_DOCKER_MODE", value)
 }
 

@@ -32,6 +32,23 @@ fn the_shipped_example_parses() {
 }
 
 #[test]
+fn dind_extras_are_off_by_default_and_read_when_set() {
+    let s = parse("").unwrap();
+    assert!(!s.dind_tls && !s.dind_warm);
+    assert_eq!(s.dind_cache, DindCache::None);
+    assert_eq!(s.dind_cache_max_size, 20 << 30);
+    assert_eq!(s.dind_warm_max_age, std::time::Duration::from_secs(3600));
+    let s = parse(
+        "dind:\n  tls: true\n  cache: project\n  cache_max_size: 5GiB\n  warm: true\n  warm_max_age: 30m\n",
+    )
+    .unwrap();
+    assert!(s.dind_tls && s.dind_warm);
+    assert_eq!(s.dind_cache, DindCache::Project);
+    assert_eq!(s.dind_cache_max_size, 5 << 30);
+    assert_eq!(s.dind_warm_max_age, std::time::Duration::from_secs(1800));
+}
+
+#[test]
 fn none_is_a_mode_not_null() {
     let s = parse("mode:\n  default: none\n  allowed: [none, dind]\n").unwrap();
     assert_eq!(s.mode_default, Mode::None);
@@ -68,6 +85,23 @@ fn errors_name_file_key_and_line() {
             "dind:\n  runtime: ''\n",
             "dind.runtime at line 2: must not be empty",
         ),
+        (
+            "dind:\n  cache: always\n",
+            "unknown variant `always`, expected `none` or `project`",
+        ),
+        (
+            "dind:\n  cache_max_size: lots\n",
+            "dind.cache_max_size at line 2: `lots` is not a size",
+        ),
+        (
+            "dind:\n  cache_max_size: 10K\n",
+            "dind.cache_max_size at line 2: must be at least 1MiB",
+        ),
+        (
+            "dind:\n  warm_max_age: 0s\n",
+            "dind.warm_max_age at line 2: must be longer than zero",
+        ),
+        ("dind:\n  tls: yes please\n", "dind.tls"),
         ("- just\n- a list\n", "invalid type"),
     ];
     for (text, want) in cases {

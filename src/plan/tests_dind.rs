@@ -1,0 +1,171 @@
+//! The plan's dind extras without a daemon: driver TLS, the project cache, warm sets.
+
+use super::tests::{job, mode_var, settings};
+use super::warm::{LABEL_WARM_KEY, LABEL_WARM_TEMPLATE};
+use super::*;
+
+fn volume_names(c: &ContainerSpec) -> Vec<(String, String)> {
+    c.mounts
+        .iter()
+        .filter_map(|m| match m {
+            Mount::Volume { name, target } => Some((name.clone(), target.clone())),
+            Mount::Bind { .. } => None,
+        })
+        .collect()
+}
+
+fn env_of<'a>(c: &'a ContainerSpec, name: &str) -> Option<&'a str> {
+    c.env
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn tls_mounts_the_server_set_in_the_sidecar_only_and_points_the_job_at_2376() {
+    let p = plan(
+        &settings("dind:\n  tls: true\n"),
+        &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", "DNS:extra.example")]),
+        None,
+    )
+    .unwrap();
+    let sidecar = p.sidecar.as_ref().unwrap();
+    assert!(volume_names(sidecar)
+        .iter()
+        .any(|(n, t)| n == "executor-r7-p42-c3-j1001-tls" && t == DIND_SERVER_CERTS));
+    assert!(!volume_names(&p.job)
+        .iter()
+        .any(|(_, t)| t == DIND_SERVER_CERTS));
+    assert_eq!(env_of(sidecar, "DOCKER_TLS_CERTDIR"), Some("/certs"));
+    assert_eq!(env_of(&p.job, "DOCKER_HOST"), Some("tcp://docker:2376"));
+    assert_eq!(env_of(&p.job, "DOCKER_TLS_VERIFY"), Some("1"));
+    assert_eq!(env_of(&p.job, "DOCKER_CERT_PATH"), Some("/certs/client"));
+    assert_eq!(
+        p.tls,
+        Some(TlsSpec {
+            extra_sans: vec!["DNS:extra.example".into()]
+        })
+    );
+    assert!(p.to_string().contains("tls: CA, server (docker)"));
+}
+
+#[test]
+fn without_tls_the_sidecar_makes_no_certificates_unless_the_job_asks() {
+    let plain = plan(&settings(""), &job(&[]), None).unwrap();
+    assert_eq!(
+        env_of(plain.sidecar.as_ref().unwrap(), "DOCKER_TLS_CERTDIR"),
+        Some("")
+    );
+    assert!(plain.tls.is_none());
+    // A docker-executor-style job on :2376 gets the image's own TLS.
+    let asks = plan(
+        &settings(""),
+        &job(&[("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2376")]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        env_of(asks.sidecar.as_ref().unwrap(), "DOCKER_TLS_CERTDIR"),
+        None
+    );
+    assert_eq!(env_of(&asks.job, "DOCKER_TLS_VERIFY"), Some("1"));
+}
+
+#[test]
+fn the_project_cache_is_per_runner_project_and_slot_and_not_the_jobs() {
+    let p = plan(&settings("dind:\n  cache: project\n"), &job(&[]), None).unwrap();
+    let cache = p.cache_volume.as_ref().unwrap();
+    assert_eq!(cache.name, "executor-r7-p42-c3-dind-cache");
+    assert!(
+        !cache.labels.contains_key(LABEL_JOB_KEY),
+        "cleanup must keep it"
+    );
+    assert_eq!(cache.labels[LABEL_PROJECT_ID], "42");
+    assert_eq!(cache.labels[LABEL_SLOT], "3");
+    assert_eq!(cache.labels[LABEL_ROLE], ROLE_CACHE);
+    assert!(!p.volumes.iter().any(|v| v.name == cache.name));
+    assert!(volume_names(p.sidecar.as_ref().unwrap())
+        .contains(&(cache.name.clone(), "/var/lib/docker".into())));
+    assert!(p
+        .to_string()
+        .contains("project layer cache, kept after the job"));
+
+    let fresh = p.without_cache();
+    assert!(fresh.cache_volume.is_none());
+    assert!(volume_names(fresh.sidecar.as_ref().unwrap()).contains(&(
+        "executor-r7-p42-c3-j1001-dind-data".into(),
+        "/var/lib/docker".into()
+    )));
+    assert!(fresh
+        .volumes
+        .iter()
+        .any(|v| v.name.ends_with("-dind-data") && v.labels.contains_key(LABEL_JOB_KEY)));
+}
+
+#[test]
+fn a_warm_set_renames_everything_and_carries_no_job() {
+    let p = plan(&settings("dind:\n  warm: true\n"), &job(&[]), None).unwrap();
+    let key = warm::warm_key("7", "3", "abc");
+    assert_eq!(key, "executor-r7-c3-wabc");
+    let set = p.warm_set(&key).unwrap();
+    assert_eq!(set.network, key);
+    assert_eq!(set.sidecar.name, "executor-r7-c3-wabc-dind");
+    assert_eq!(set.sidecar.network, key);
+    for (name, _) in volume_names(&set.sidecar) {
+        assert!(name.starts_with(&key), "{name}");
+    }
+    let all_labels = set
+        .volumes
+        .iter()
+        .map(|v| &v.labels)
+        .chain([&set.network_labels, &set.sidecar.labels]);
+    for labels in all_labels {
+        assert_eq!(labels[LABEL_WARM_KEY], key);
+        assert!(!labels.contains_key(LABEL_JOB_KEY));
+        assert!(!labels.contains_key(LABEL_JOB_ID));
+    }
+    assert_eq!(
+        set.sidecar.labels[LABEL_WARM_TEMPLATE],
+        p.warm_template().unwrap()
+    );
+
+    let adopted = p.adopt(&key);
+    assert_eq!(adopted.job.network, key);
+    assert_eq!(adopted.job.labels[LABEL_WARM_KEY], key);
+    assert_eq!(
+        adopted.job.name, p.job.name,
+        "the job container keeps its name"
+    );
+    assert!(adopted.volumes.is_empty());
+    let job_volumes = volume_names(&adopted.job);
+    let set_volumes: Vec<String> = set.volumes.iter().map(|v| v.name.clone()).collect();
+    for (name, _) in &job_volumes {
+        assert!(set_volumes.contains(name), "{name} not in {set_volumes:?}");
+    }
+}
+
+#[test]
+fn templates_tell_projects_with_a_cache_apart_and_ignore_job_ids() {
+    let template = |extra: &[(&str, &str)], config: &str| {
+        plan(&settings(config), &job(extra), None)
+            .unwrap()
+            .warm_template()
+            .unwrap()
+    };
+    let base = template(&[], "");
+    assert_eq!(base, template(&[("CUSTOM_ENV_CI_JOB_ID", "2002")], ""));
+    assert_eq!(base, template(&[("CUSTOM_ENV_CI_PROJECT_ID", "43")], ""));
+    let cached = "dind:\n  cache: project\n";
+    assert_ne!(
+        template(&[], cached),
+        template(&[("CUSTOM_ENV_CI_PROJECT_ID", "43")], cached)
+    );
+    assert_ne!(
+        base,
+        template(&[("CUSTOM_ENV_DOCKER_TLS_CERTDIR", "/certs")], "")
+    );
+    assert!(plan(&settings(""), &job(&[mode_var("socket")]), None)
+        .unwrap()
+        .warm_template()
+        .is_none());
+}
