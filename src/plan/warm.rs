@@ -16,6 +16,8 @@ use super::{
 
 /// Label of every resource of a warm set, and of the job container that adopted it.
 pub const LABEL_WARM_KEY: &str = "io.executor.warm-key";
+/// Label of a warm sidecar that holds a project layer cache: the cache volume's name.
+pub const LABEL_WARM_CACHE: &str = "io.executor.warm-cache";
 /// Label of a warm sidecar: the [`Plan::warm_template`] it was made for.
 pub const LABEL_WARM_TEMPLATE: &str = "io.executor.warm-template";
 

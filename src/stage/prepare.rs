@@ -44,24 +44,40 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     announce(&plan);
     remove_leftovers(&engine, &plan).await?;
     ensure_images(&engine, settings, &plan).await?;
+    let mut unfit = Vec::new();
     if settings.dind_warm {
-        if let Some(adopted) = warm::adopt(&engine, settings, &plan).await? {
-            return start_adopted(&engine, adopted, started).await;
+        let found = warm::adopt(&engine, settings, &plan).await?;
+        if let Some(adopted) = found.adopted {
+            let (result, ()) = futures_util::join!(
+                start_adopted(&engine, adopted, started),
+                warm::discard_all(&engine, found.unfit),
+            );
+            return result;
         }
+        unfit = found.unfit;
     }
-    let plan = cache::claim(&engine, plan).await?;
-    let (network_id, socket_dir) = create_network_and_volumes(&engine, &plan).await?;
+    let (result, ()) = futures_util::join!(
+        start_cold(&engine, plan, started),
+        warm::discard_all(&engine, unfit),
+    );
+    result
+}
+
+/// No warm sidecar: create the job's network, volumes and sidecar, and start both containers.
+async fn start_cold(engine: &Engine, plan: Plan, started: Instant) -> StageResult {
+    let plan = cache::claim(engine, plan).await?;
+    let (network_id, socket_dir) = create_network_and_volumes(engine, &plan).await?;
     // The engine allows two networks of one name, and containers then refuse to start
     // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
     // removed its leftovers. Keep only ours.
-    docker::remove_other_networks(&engine, &plan.identity.key(), &network_id).await?;
-    start_sidecar(&engine, &plan).await?;
+    docker::remove_other_networks(engine, &plan.identity.key(), &network_id).await?;
+    start_sidecar(engine, &plan).await?;
     // The job container starts while the sidecar's daemon boots. Both are awaited even when
     // one fails: a create request abandoned mid-flight still completes in the engine, after
     // this process is gone, and the container would appear behind cleanup's back.
     let (job, sidecar) = futures_util::join!(
-        start_container(&engine, &plan.job),
-        wait_for_sidecar(&engine, &plan, socket_dir),
+        start_container(engine, &plan.job),
+        wait_for_sidecar(engine, &plan, socket_dir),
     );
     sidecar.and(job)?;
     ready(&plan, started);

@@ -8,7 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::docker::{self, Engine};
 use crate::outcome::{say, Failure};
-use crate::plan::warm::{warm_key, warm_sidecar_name, LABEL_WARM_KEY, LABEL_WARM_TEMPLATE};
+use crate::plan::warm::{
+    warm_key, warm_sidecar_name, LABEL_WARM_CACHE, LABEL_WARM_KEY, LABEL_WARM_TEMPLATE,
+};
 use crate::plan::{Plan, Role, DIND_SOCKET_DIR, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT};
 use crate::settings::Settings;
 
@@ -22,15 +24,29 @@ pub struct Adopted {
     pub socket_dir: Option<String>,
 }
 
-/// Adopt the slot's warm sidecar if one fits; remove those that do not. On adoption the job
-/// container is created (not started) and the sidecar renamed to the job's sidecar name.
-pub async fn adopt(
-    engine: &Engine,
-    settings: &Settings,
-    plan: &Plan,
-) -> Result<Option<Adopted>, Failure> {
+/// What prepare found among the slot's warm sidecars.
+pub struct Found {
+    pub adopted: Option<Adopted>,
+    /// Warm sets that do not fit this job, to remove; the caller does so while the job's own
+    /// sidecar starts, so a replaced warm sidecar costs the job no time.
+    pub unfit: Vec<Unfit>,
+}
+
+/// A warm set to remove.
+pub struct Unfit {
+    key: String,
+    holds_cache: bool,
+}
+
+/// Adopt the slot's warm sidecar if one fits. On adoption the job container is created (not
+/// started) and the sidecar renamed to the job's sidecar name.
+pub async fn adopt(engine: &Engine, settings: &Settings, plan: &Plan) -> Result<Found, Failure> {
+    let mut found = Found {
+        adopted: None,
+        unfit: Vec::new(),
+    };
     let (Some(template), Some(spec)) = (plan.warm_template(), plan.sidecar.as_ref()) else {
-        return Ok(None);
+        return Ok(found);
     };
     let image_id = docker::dind::image_id(engine, &spec.image).await?;
     let now = unix_now();
@@ -57,12 +73,15 @@ pub async fn adopt(
                     "warm sidecar {} {why}: replacing it",
                     warm.listed.name
                 ));
-                discard(engine, &warm.key).await?;
+                found.unfit.push(Unfit {
+                    holds_cache: labels.contains_key(LABEL_WARM_CACHE),
+                    key: warm.key,
+                });
             }
         }
     }
     let Some(key) = chosen else {
-        return Ok(None);
+        return Ok(found);
     };
     let adopted = plan.adopt(&key);
     // The job container first: it carries the warm key, so from here on cleanup and gc see
@@ -71,21 +90,36 @@ pub async fn adopt(
     if !docker::dind::rename_container(engine, &warm_sidecar_name(&key), &spec.name).await? {
         // Gone since it was listed: start cold.
         docker::remove_job_resources(engine, &plan.identity.key()).await?;
-        return Ok(None);
+        return Ok(found);
     }
     let socket_dir = docker::dind::mount_source(engine, &spec.name, DIND_SOCKET_DIR).await?;
     say(&format!("adopted warm sidecar {key}"));
-    Ok(Some(Adopted {
+    found.adopted = Some(Adopted {
         plan: adopted,
         socket_dir,
-    }))
+    });
+    Ok(found)
+}
+
+/// Remove warm sets that did not fit. Not the job's failure if it fails: said, and left to gc.
+pub async fn discard_all(engine: &Engine, unfit: Vec<Unfit>) {
+    let removals = unfit.iter().map(|u| discard(engine, &u.key, u.holds_cache));
+    for (u, result) in unfit
+        .iter()
+        .zip(futures_util::future::join_all(removals).await)
+    {
+        if let Err(e) = result {
+            say(&format!("could not remove warm set {}: {e}", u.key));
+        }
+    }
 }
 
 /// Start a fresh warm set for the plan's slot, replacing any the slot still has. The sidecar
 /// is started, not waited for: its daemon boots while the runner fetches the next job.
 pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> {
     for warm in free_sets(engine, plan).await? {
-        discard(engine, &warm.key).await?;
+        let holds_cache = warm.listed.labels.contains_key(LABEL_WARM_CACHE);
+        discard(engine, &warm.key, holds_cache).await?;
     }
     let id = &plan.identity;
     let key = warm_key(&id.runner_id, &id.concurrent_id, &nonce());
@@ -135,10 +169,13 @@ async fn free_sets(engine: &Engine, plan: &Plan) -> Result<Vec<FreeSet>, Failure
         .collect())
 }
 
-/// Remove a warm set; its daemon is stopped gracefully first, as it may hold a layer cache.
-pub async fn discard(engine: &Engine, key: &str) -> Result<(), Failure> {
-    let sidecar = warm_sidecar_name(key);
-    docker::dind::stop_container(engine, &sidecar, cache::STOP_GRACE_SECS).await?;
+/// Remove a warm set. A daemon holding a layer cache is stopped gracefully first, so its data
+/// stays consistent; a fresh one's data is thrown away, so it is simply removed.
+async fn discard(engine: &Engine, key: &str, holds_cache: bool) -> Result<(), Failure> {
+    if holds_cache {
+        let sidecar = warm_sidecar_name(key);
+        docker::dind::stop_container(engine, &sidecar, cache::STOP_GRACE_SECS).await?;
+    }
     docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={key}")).await?;
     Ok(())
 }
