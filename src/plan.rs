@@ -136,8 +136,8 @@ pub struct Plan {
 /// What the driver's certificates must say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSpec {
-    /// Subject alternative names beyond `docker`, `localhost` and the loopback addresses, from
-    /// the job's `DOCKER_TLS_SAN` (`DNS:name`, `IP:addr`, comma separated).
+    /// Subject alternative names beyond `docker`, `localhost` and the loopback addresses: the
+    /// names and addresses of the job's `DOCKER_TLS_SAN`, without their `DNS:`/`IP:` prefix.
     pub extra_sans: Vec<String>,
 }
 
@@ -265,7 +265,7 @@ pub fn plan(
                 let server = volume("tls");
                 sidecar_mounts.push(volume_mount(&server, DIND_SERVER_CERTS));
                 tls = Some(TlsSpec {
-                    extra_sans: tls_sans(env),
+                    extra_sans: tls_sans(env)?,
                 });
                 volumes.push(server);
             }
@@ -381,14 +381,34 @@ fn sidecar_env(env: &JobEnv, tls: bool) -> Vec<(String, String)> {
     vars
 }
 
-/// The job's `DOCKER_TLS_SAN` entries, for the driver's server certificate.
-fn tls_sans(env: &JobEnv) -> Vec<String> {
+/// The job's `DOCKER_TLS_SAN` entries for the driver's server certificate, as docker:dind
+/// reads them: `DNS:name` and `IP:addr`, comma or space separated; a bare entry is taken as a
+/// name or an address as it parses. Anything else is the job's mistake, found before prepare
+/// creates anything.
+fn tls_sans(env: &JobEnv) -> Result<Vec<String>, PlanError> {
     env.job_var(env::DOCKER_TLS_SAN)
         .unwrap_or("")
         .split([',', ' '])
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
+        .map(|san| {
+            let value = san
+                .strip_prefix("DNS:")
+                .or_else(|| san.strip_prefix("IP:"))
+                .unwrap_or(san);
+            let valid = value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:*".contains(c));
+            if valid && !value.is_empty() {
+                Ok(value.to_string())
+            } else {
+                Err(PlanError(format!(
+                    "CUSTOM_ENV_{}: entry {} is not DNS:name or IP:address",
+                    env::DOCKER_TLS_SAN,
+                    printable_value(san)
+                )))
+            }
+        })
         .collect()
 }
 

@@ -43,7 +43,7 @@ fn tls_mounts_the_server_set_in_the_sidecar_only_and_points_the_job_at_2376() {
     assert_eq!(
         p.tls,
         Some(TlsSpec {
-            extra_sans: vec!["DNS:extra.example".into()]
+            extra_sans: vec!["extra.example".into()]
         })
     );
     assert!(p.to_string().contains("tls: CA, server (docker)"));
@@ -168,4 +168,18 @@ fn templates_tell_projects_with_a_cache_apart_and_ignore_job_ids() {
         .unwrap()
         .warm_template()
         .is_none());
+}
+
+#[test]
+fn a_bad_tls_san_is_the_jobs_mistake_before_anything_is_made() {
+    let err = plan(
+        &settings("dind:\n  tls: true\n"),
+        &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", "DNS:ok.example,DNS:bad/name")]),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.0,
+        "CUSTOM_ENV_DOCKER_TLS_SAN: entry `DNS:bad/name` is not DNS:name or IP:address"
+    );
 }
