@@ -153,7 +153,7 @@ fn warm_sidecars() -> Vec<String> {
 }
 
 /// After a dind job, a fresh sidecar waits for the slot's next job, which adopts it; a warm
-/// sidecar that died is replaced; gc removes warm sidecars once `dind.warm` is off.
+/// sidecar that died or aged out is replaced; gc removes warm sidecars once `dind.warm` is off.
 #[test]
 fn a_warm_sidecar_is_adopted_and_a_fresh_one_started() {
     let first = warm_job();
@@ -226,6 +226,20 @@ fn a_warm_sidecar_is_adopted_and_a_fresh_one_started() {
     let warm = warm_sidecars();
     assert_eq!(warm.len(), 1, "{warm:?}");
     assert!(warm[0].ends_with("running"), "{warm:?}");
+
+    // One older than dind.warm_max_age is not adopted either.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let aged = Job::with_config("dind", &config("  warm: true\n  warm_max_age: 2s\n"))
+        .var("CI_CONCURRENT_ID", "42");
+    let prepared = aged.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("is older than dind.warm_max_age: replacing it"),
+        "{}",
+        prepared.stderr
+    );
+    aged.cleanup().ok();
+    aged.assert_nothing_left();
 
     // With dind.warm off, gc removes what is left.
     let gc = Job::with_config("", &config("")).call(&["gc", "--runner-id", "900"]);
