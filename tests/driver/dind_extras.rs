@@ -234,7 +234,9 @@ fn a_warm_sidecar_is_adopted_and_a_fresh_one_started() {
     let prepared = aged.prepare();
     prepared.ok();
     assert!(
-        prepared.stderr.contains("is older than dind.warm_max_age: replacing it"),
+        prepared
+            .stderr
+            .contains("is older than dind.warm_max_age: replacing it"),
         "{}",
         prepared.stderr
     );
