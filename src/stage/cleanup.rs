@@ -42,26 +42,40 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         .is_some(),
         None => false,
     };
-    let evict = match (&plan, had_sidecar) {
-        (Some(p), true) => cache::retire(&engine, settings, p).await,
-        _ => None,
+    let removal = async {
+        let evict = match (&plan, had_sidecar) {
+            (Some(p), true) => cache::retire(&engine, settings, p).await,
+            _ => None,
+        };
+        let mut removed = docker::dind::remove_job(&engine, &key).await?;
+        if !prepared {
+            // No job container: prepare failed or was killed, perhaps with a create request
+            // still in flight, which the engine completes after its caller is gone. Look once
+            // more when such a request has had time to land.
+            tokio::time::sleep(SETTLE).await;
+            removed += docker::dind::remove_job(&engine, &key).await?;
+        }
+        if let Some(volume) = evict {
+            docker::dind::remove_volume_named(&engine, &volume).await?;
+        }
+        say(&format!("cleanup of {key}: removed {removed}"));
+        Ok(())
     };
-    let mut removed = docker::dind::remove_job(&engine, &key).await?;
-    if !prepared {
-        // No job container: prepare failed or was killed, perhaps with a create request still
-        // in flight, which the engine completes after its caller is gone. Look once more when
-        // such a request has had time to land.
-        tokio::time::sleep(SETTLE).await;
-        removed += docker::dind::remove_job(&engine, &key).await?;
+    let warm = plan.as_ref().filter(|_| had_sidecar && settings.dind_warm);
+    match warm {
+        // The next sidecar shares nothing with this job's, so both happen at once; with a
+        // layer cache the old daemon must let go of the volume first.
+        Some(p) if p.cache_volume.is_none() => {
+            let (removed, ()) = futures_util::join!(removal, warm_up(&engine, p));
+            removed
+        }
+        Some(p) => {
+            removal.await?;
+            warm_up(&engine, p).await;
+            Ok(())
+        }
+        None => removal.await,
     }
-    if let Some(volume) = evict {
-        docker::dind::remove_volume_named(&engine, &volume).await?;
-    }
-    say(&format!("cleanup of {key}: removed {removed}"));
-    if let (Some(p), true, true) = (&plan, had_sidecar, settings.dind_warm) {
-        warm_up(&engine, p).await;
-    }
-    Ok(())
 }
 
 /// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).
