@@ -33,7 +33,7 @@ pub async fn run(cli: Cli, env: &JobEnv) -> Outcome {
 
 async fn protocol(command: Command, settings: &Settings, env: &JobEnv) -> StageResult {
     match command {
-        Command::Config => stage::config::config(settings),
+        Command::Config => stage::config::config(settings, env),
         Command::Prepare { dry_run: true } => stage::prepare::dry_run(settings, env),
         Command::Prepare { dry_run: false } => stage::prepare::prepare(settings, env).await,
         Command::Run(args) => {

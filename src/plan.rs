@@ -2,6 +2,7 @@
 //! every name, label, network, volume and container the engine will be asked to create. No I/O
 //! and no async here; `--dry-run` prints a [`Plan`] and unit tests check it without a daemon.
 
+pub mod helper;
 mod identity;
 mod policy;
 mod render;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use crate::env::{self, JobEnv};
 use crate::payload::TrustedFacts;
-use crate::settings::{DindCache, Mode, Settings};
+use crate::settings::{DindCache, HelperMode, Mode, Settings};
 
 pub use identity::{printable as printable_value, JobIdentity, PlanError};
 pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};
@@ -31,6 +32,8 @@ pub const LABEL_MODE: &str = "io.executor.mode";
 pub const LABEL_SLOT: &str = "io.executor.slot";
 /// Role of a project's kept dind data volume.
 pub const ROLE_CACHE: &str = "dind-cache";
+/// Role of a project's kept `cache_dir` volume.
+pub const ROLE_CACHE_DIR: &str = "cache-dir";
 
 /// Where the sidecar's daemon listens, in a per-job volume that the job container mounts too:
 /// no TCP, no certificates, no network exposure of a root API.
@@ -48,6 +51,8 @@ const DOCKERD_DEFAULT_MTU: u32 = 1500;
 
 /// Set in the job container to the job key (the value of [`LABEL_JOB_KEY`]).
 pub const JOB_KEY_VARIABLE: &str = "EXECUTOR_JOB_KEY";
+/// Set in the job container to the per-job network's name, as the docker executor does.
+pub const NETWORK_VARIABLE: &str = "CI_BUILD_NETWORK_NAME";
 /// Where the host socket appears in socket-mode jobs, the path every Docker client tries first.
 pub const SOCKET_TARGET: &str = "/var/run/docker.sock";
 
@@ -63,6 +68,7 @@ const LINK_DIND_SOCKET: &str =
 pub enum Role {
     Job,
     Dind,
+    Helper,
 }
 
 impl Role {
@@ -70,6 +76,7 @@ impl Role {
         match self {
             Role::Job => "job",
             Role::Dind => "dind",
+            Role::Helper => "helper",
         }
     }
 }
@@ -79,8 +86,25 @@ impl Role {
 pub enum Mount {
     /// A per-job named volume.
     Volume { name: String, target: String },
-    /// A host path; only ever the engine socket in socket mode.
+    /// A host path that must exist: the engine socket in socket mode.
     Bind { source: String, target: String },
+    /// A host path mounted read-only: the host's gitlab-runner binary (`helper.mode: job`).
+    BindReadOnly { source: String, target: String },
+    /// A per-job directory on the engine's host, mounted at the same path and created by the
+    /// engine if missing: socket mode's builds directory.
+    HostDir { path: String },
+}
+
+impl Mount {
+    /// Where it appears inside the container.
+    pub fn target(&self) -> &str {
+        match self {
+            Mount::Volume { target, .. }
+            | Mount::Bind { target, .. }
+            | Mount::BindReadOnly { target, .. } => target,
+            Mount::HostDir { path } => path,
+        }
+    }
 }
 
 /// A container to create and start.
@@ -131,6 +155,12 @@ pub struct Plan {
     pub cache_volume: Option<VolumeSpec>,
     /// Certificates the driver makes before the sidecar starts (`dind.tls`).
     pub tls: Option<TlsSpec>,
+    /// The project's kept `cache_dir` for this runner and slot; not labelled with the job.
+    pub cache_dir_volume: VolumeSpec,
+    /// Runs the predefined stages that need git and gitlab-runner (`helper.mode: container`).
+    pub helper: Option<ContainerSpec>,
+    /// Socket mode: the per-job builds directory on the engine's host, removed by cleanup.
+    pub builds_host_dir: Option<String>,
 }
 
 /// What the driver's certificates must say.
@@ -185,7 +215,10 @@ impl Plan {
 
     /// Every container, sidecar first.
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
-        self.sidecar.iter().chain(std::iter::once(&self.job))
+        self.sidecar
+            .iter()
+            .chain(self.helper.iter())
+            .chain(std::iter::once(&self.job))
     }
 }
 
@@ -220,15 +253,34 @@ pub fn plan(
     };
 
     let builds = volume("builds");
-    let mut job_mounts = vec![Mount::Volume {
-        name: builds.name.clone(),
-        target: settings.builds_dir.clone(),
-    }];
+    let builds_root = helper::builds_dir(settings, mode, &identity);
+    let (builds_mount, mut volumes, builds_host_dir) = match mode {
+        Mode::Socket => (
+            Mount::HostDir {
+                path: builds_root.clone(),
+            },
+            Vec::new(),
+            Some(builds_root.clone()),
+        ),
+        Mode::Dind | Mode::None => (
+            volume_mount(&builds, &settings.builds_dir),
+            vec![builds.clone()],
+            None,
+        ),
+    };
+    let cache_dir_volume = identity.cache_dir_volume();
+    let cache_dir_mount = volume_mount(&cache_dir_volume, &settings.cache_dir);
+    let mut job_mounts = vec![builds_mount.clone(), cache_dir_mount.clone()];
+    job_mounts.extend(helper::runner_binary_mount(settings));
     // The job's own key, so a socket-mode job can label the sibling containers it starts
-    // (`--label io.executor.job-key=$EXECUTOR_JOB_KEY`) and cleanup and gc remove them too.
-    let mut job_env = vec![(JOB_KEY_VARIABLE.to_string(), key.clone())];
+    // (`--label io.executor.job-key=$EXECUTOR_JOB_KEY`) and cleanup and gc remove them too;
+    // the network's name, as the docker executor exports it, for `docker build --network`.
+    let common_env = vec![
+        (JOB_KEY_VARIABLE.to_string(), key.clone()),
+        (NETWORK_VARIABLE.to_string(), key.clone()),
+    ];
+    let mut job_env = common_env.clone();
     let mut keep_alive = KEEP_ALIVE.to_string();
-    let mut volumes = vec![builds.clone()];
     let mut sidecar = None;
     let mut dind_socket_volume = None;
     let mut cache_volume = None;
@@ -307,7 +359,32 @@ pub fn plan(
         runtime: None,
     };
 
+    let helper = match settings.helper_mode {
+        HelperMode::Container => Some(ContainerSpec {
+            name: identity.helper_container(),
+            role: Role::Helper,
+            image: helper::helper_image(settings, env)?,
+            privileged: false,
+            entrypoint: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                format!("{}{KEEP_ALIVE}", helper::LINK_RUNNER_BINARY),
+            ]),
+            cmd: None,
+            env: common_env,
+            mounts: vec![builds_mount, cache_dir_mount],
+            network: key.clone(),
+            aliases: Vec::new(),
+            labels: labelled(Role::Helper.as_str()),
+            runtime: None,
+        }),
+        HelperMode::Job { .. } => None,
+    };
+
     let plan = Plan {
+        cache_dir_volume,
+        helper,
+        builds_host_dir,
         identity,
         mode,
         network: key.clone(),

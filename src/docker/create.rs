@@ -115,7 +115,8 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
         host_config: Some(HostConfig {
             privileged: Some(spec.privileged),
             runtime: spec.runtime.clone(),
-            mounts: Some(spec.mounts.iter().map(to_docker_mount).collect()),
+            mounts: Some(spec.mounts.iter().filter_map(to_docker_mount).collect()),
+            binds: Some(spec.mounts.iter().filter_map(to_bind).collect()),
             network_mode: Some(spec.network.clone()),
             ..Default::default()
         }),
@@ -167,18 +168,31 @@ pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure>
         .map_err(|e| Failure::system(format!("start container {name}"), e))
 }
 
-fn to_docker_mount(mount: &Mount) -> DockerMount {
-    let (typ, source, target) = match mount {
-        Mount::Volume { name, target } => (MountType::VOLUME, name, target),
+/// The `Mounts` entry of a mount; `None` for a [`Mount::HostDir`], which goes in `Binds`.
+fn to_docker_mount(mount: &Mount) -> Option<DockerMount> {
+    let (typ, source, target, read_only) = match mount {
+        Mount::Volume { name, target } => (MountType::VOLUME, name, target, false),
         // A bind mount (not a `Binds` entry) fails when the source is missing instead of
         // quietly creating a directory where the socket should be.
-        Mount::Bind { source, target } => (MountType::BIND, source, target),
+        Mount::Bind { source, target } => (MountType::BIND, source, target, false),
+        Mount::BindReadOnly { source, target } => (MountType::BIND, source, target, true),
+        Mount::HostDir { .. } => return None,
     };
-    DockerMount {
+    Some(DockerMount {
         typ: Some(typ),
         source: Some(source.clone()),
         target: Some(target.clone()),
+        read_only: Some(read_only),
         ..Default::default()
+    })
+}
+
+/// The `Binds` entry of a [`Mount::HostDir`]: the engine creates a missing source directory
+/// for these (and only these), which is what a per-job builds directory wants.
+fn to_bind(mount: &Mount) -> Option<String> {
+    match mount {
+        Mount::HostDir { path } => Some(format!("{path}:{path}")),
+        _ => None,
     }
 }
 

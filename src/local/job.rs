@@ -45,39 +45,48 @@ impl LocalJob {
             .unwrap_or(Path::new("."));
         let checkout = Checkout::find(dir);
         let ids = LocalIds::new(&checkout);
-        let config = stage::config::config_output(settings);
-        let facts = JobFacts {
-            job_name: &job.name,
-            stage: &job.stage,
-            builds_dir: config.builds_dir,
-            image: "",
+        // The builds directory depends on the mode, which the variables choose: work the
+        // variables out with the default one, then again if the job's plan moves it (socket
+        // mode's per-job host directory).
+        let variables_for = |builds_dir: &str| -> Result<Vec<(String, String)>, String> {
+            let facts = JobFacts {
+                job_name: &job.name,
+                stage: &job.stage,
+                builds_dir,
+                image: "",
+            };
+            let mut variables = vars::predefined(&facts, &checkout, &ids);
+            vars::layer(&mut variables, &job.variables);
+            let mut overrides = args
+                .vars
+                .iter()
+                .map(|v| vars::parse_override(v))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(mode) = args.mode {
+                overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
+            }
+            vars::layer(&mut variables, &overrides);
+            let image = job
+                .image
+                .as_ref()
+                .map(|i| i.name.as_str())
+                .unwrap_or(&settings.image);
+            vars::layer(&mut variables, &[("CI_JOB_IMAGE".into(), image.into())]);
+            Ok(variables)
         };
-
-        let mut variables = vars::predefined(&facts, &checkout, &ids);
-        vars::layer(&mut variables, &job.variables);
-        let mut overrides = args
-            .vars
-            .iter()
-            .map(|v| vars::parse_override(v))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(mode) = args.mode {
-            overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
-        }
-        vars::layer(&mut variables, &overrides);
-        let image = job
-            .image
-            .as_ref()
-            .map(|i| i.name.as_str())
-            .unwrap_or(&settings.image);
-        vars::layer(&mut variables, &[("CI_JOB_IMAGE".into(), image.into())]);
-
         let tmp = tempfile::Builder::new()
             .prefix("custom-executor")
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
-        let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
+        let mut variables = variables_for(&settings.builds_dir)?;
         write_payload(tmp.path(), &variables)?;
-        let env = runner_env(&variables, tmp.path());
+        let mut env = runner_env(&variables, tmp.path());
+        let builds_dir = stage::config::config_output(settings, &env).builds_dir;
+        if builds_dir != settings.builds_dir {
+            variables = variables_for(&builds_dir)?;
+            env = runner_env(&variables, tmp.path());
+        }
+        let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
         Ok(LocalJob {
             name: job.name.clone(),
             file: file.display().to_string(),
@@ -116,7 +125,15 @@ impl LocalJob {
         print!("{plan}");
         let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();
         println!("job variables: {}", names.join(", "));
-        println!("stages: {}", self.stages().join(", "));
+        let placed: Vec<String> = self
+            .stages()
+            .iter()
+            .map(|stage| {
+                let helper = plan.helper.is_some() && plan::helper::runs_in_helper(stage);
+                format!("{stage} ({})", if helper { "helper" } else { "job" })
+            })
+            .collect();
+        println!("stages: {}", placed.join(", "));
         0
     }
 

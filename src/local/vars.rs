@@ -6,6 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::checkout::Checkout;
 
+/// The gitlab-runner version a local run stands in for.
+pub const LOCAL_RUNNER_VERSION: &str = "17.11.0";
+
 /// Ids that name a local job's resources; `--var CI_JOB_ID=...` and friends override them.
 pub struct LocalIds {
     pub runner_id: String,
@@ -60,6 +63,9 @@ pub fn predefined(facts: &JobFacts, checkout: &Checkout, ids: &LocalIds) -> Vec<
         ("CI_PIPELINE_ID", ids.job_id.clone()),
         ("CI_PIPELINE_SOURCE", "local".into()),
         ("CI_RUNNER_ID", ids.runner_id.clone()),
+        // No runner here: the version whose helper image (`helper.image`'s default) a local
+        // run uses. `--var CI_RUNNER_VERSION=...` picks another.
+        ("CI_RUNNER_VERSION", LOCAL_RUNNER_VERSION.into()),
         ("CI_CONCURRENT_ID", "0".into()),
         ("CI_CONCURRENT_PROJECT_ID", "0".into()),
         ("CI_PROJECT_ID", ids.project_id.clone()),

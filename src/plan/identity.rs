@@ -9,7 +9,7 @@ use crate::settings::Mode;
 
 use super::{
     VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_MANAGED, LABEL_MODE, LABEL_PIPELINE_ID,
-    LABEL_PROJECT_ID, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT, ROLE_CACHE,
+    LABEL_PROJECT_ID, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT, ROLE_CACHE, ROLE_CACHE_DIR,
 };
 
 /// Longest id accepted; GitLab's ids are 64-bit integers (at most 20 digits).
@@ -55,6 +55,25 @@ impl JobIdentity {
     /// The job container's name, which `run` execs into without any saved state.
     pub fn job_container(&self) -> String {
         format!("{}-job", self.key())
+    }
+
+    /// The helper container's name, which `run` execs the predefined stages into.
+    pub fn helper_container(&self) -> String {
+        format!("{}-helper", self.key())
+    }
+
+    /// The project's kept `cache_dir` for this runner and slot: local caches survive between
+    /// the project's jobs; one per slot, so two jobs never write one at once.
+    pub fn cache_dir_volume(&self) -> VolumeSpec {
+        let mut volume = self.cache_volume();
+        volume.name = format!(
+            "executor-r{}-p{}-c{}-cache",
+            self.runner_id, self.project_id, self.concurrent_id
+        );
+        volume
+            .labels
+            .insert(LABEL_ROLE.to_string(), ROLE_CACHE_DIR.to_string());
+        volume
     }
 
     /// The project's kept dind data for this runner and slot (`dind.cache: project`). One per

@@ -15,6 +15,11 @@ impl fmt::Display for Plan {
         for volume in &self.volumes {
             writeln!(f, "volume: {}", volume.name)?;
         }
+        writeln!(
+            f,
+            "volume: {} (the project's cache_dir, kept after the job)",
+            self.cache_dir_volume.name
+        )?;
         if let Some(cache) = &self.cache_volume {
             writeln!(
                 f,
@@ -47,12 +52,16 @@ impl fmt::Display for ContainerSpec {
         if let Some(runtime) = &self.runtime {
             writeln!(f, "  runtime: {runtime}")?;
         }
-        writeln!(
-            f,
-            "  network: {} as {}",
-            self.network,
-            self.aliases.join(", ")
-        )?;
+        if self.aliases.is_empty() {
+            writeln!(f, "  network: {}", self.network)?;
+        } else {
+            writeln!(
+                f,
+                "  network: {} as {}",
+                self.network,
+                self.aliases.join(", ")
+            )?;
+        }
         for mount in &self.mounts {
             match mount {
                 Mount::Volume { name, target } => {
@@ -60,6 +69,12 @@ impl fmt::Display for ContainerSpec {
                 }
                 Mount::Bind { source, target } => {
                     writeln!(f, "  mount: host path {source} at {target}")?
+                }
+                Mount::BindReadOnly { source, target } => {
+                    writeln!(f, "  mount: host path {source} at {target}, read-only")?
+                }
+                Mount::HostDir { path } => {
+                    writeln!(f, "  mount: host directory {path} at the same path")?
                 }
             }
         }

@@ -15,6 +15,7 @@ pub(super) fn job(extra: &[(&str, &str)]) -> JobEnv {
         ("CUSTOM_ENV_CI_JOB_ID", "1001"),
         ("CUSTOM_ENV_CI_PIPELINE_ID", "55"),
         ("CUSTOM_ENV_CI_JOB_TOKEN", "secret-token-value"),
+        ("CUSTOM_ENV_CI_RUNNER_VERSION", "17.5.0"),
     ];
     vars.extend_from_slice(extra);
     JobEnv::from_vars(
@@ -75,12 +76,7 @@ fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged()
     assert_eq!(sidecar.aliases, ["docker"]);
     assert_eq!(sidecar.image, "docker:dind");
     let targets = |c: &ContainerSpec| -> Vec<String> {
-        c.mounts
-            .iter()
-            .map(|m| match m {
-                Mount::Volume { target, .. } | Mount::Bind { target, .. } => target.clone(),
-            })
-            .collect()
+        c.mounts.iter().map(|m| m.target().to_string()).collect()
     };
     assert_eq!(
         targets(sidecar),
@@ -93,7 +89,7 @@ fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged()
     );
     assert_eq!(
         targets(&p.job),
-        ["/builds", DIND_SOCKET_DIR, DIND_CLIENT_CERTS]
+        ["/builds", "/cache", DIND_SOCKET_DIR, DIND_CLIENT_CERTS]
     );
     assert!(p.job.env.contains(&(
         "DOCKER_HOST".into(),
@@ -106,12 +102,18 @@ fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged()
 fn socket_mode_binds_the_host_socket_and_starts_no_sidecar() {
     let p = plan(&settings(""), &job(&[mode_var("socket")]), None).unwrap();
     assert!(p.sidecar.is_none());
-    assert_eq!(p.volumes.len(), 1);
+    assert!(p.volumes.is_empty(), "the builds dir is a host directory");
     assert!(p.job.mounts.contains(&Mount::Bind {
         source: "/var/run/docker.sock".into(),
         target: "/var/run/docker.sock".into(),
     }));
     assert!(!p.job.privileged);
+    // The builds directory is on the host at the path the job sees, for sibling containers.
+    let dir = "/var/lib/executor/builds/executor-r7-p42-c3-j1001";
+    assert_eq!(p.builds_host_dir.as_deref(), Some(dir));
+    let host_dir = Mount::HostDir { path: dir.into() };
+    assert!(p.job.mounts.contains(&host_dir));
+    assert!(p.helper.as_ref().unwrap().mounts.contains(&host_dir));
 }
 
 #[test]
@@ -120,7 +122,10 @@ fn none_mode_has_no_docker_at_all() {
     assert!(p.sidecar.is_none());
     assert_eq!(
         p.job.env,
-        [(JOB_KEY_VARIABLE.to_string(), p.identity.key())]
+        [
+            (JOB_KEY_VARIABLE.to_string(), p.identity.key()),
+            (NETWORK_VARIABLE.to_string(), p.identity.key())
+        ]
     );
     assert!(!p.job.mounts.iter().any(|m| matches!(m, Mount::Bind { .. })));
 }

@@ -9,7 +9,7 @@ fn volume_names(c: &ContainerSpec) -> Vec<(String, String)> {
         .iter()
         .filter_map(|m| match m {
             Mount::Volume { name, target } => Some((name.clone(), target.clone())),
-            Mount::Bind { .. } => None,
+            _ => None,
         })
         .collect()
 }
@@ -140,8 +140,21 @@ fn a_warm_set_renames_everything_and_carries_no_job() {
     let job_volumes = volume_names(&adopted.job);
     let set_volumes: Vec<String> = set.volumes.iter().map(|v| v.name.clone()).collect();
     for (name, _) in &job_volumes {
-        assert!(set_volumes.contains(name), "{name} not in {set_volumes:?}");
+        let kept = *name == p.cache_dir_volume.name;
+        assert!(
+            kept || set_volumes.contains(name),
+            "{name} not in {set_volumes:?}"
+        );
     }
+    let helper = adopted.helper.as_ref().unwrap();
+    assert_eq!(helper.network, key);
+    assert!(helper
+        .env
+        .contains(&(NETWORK_VARIABLE.to_string(), key.clone())));
+    assert!(adopted
+        .job
+        .env
+        .contains(&(NETWORK_VARIABLE.to_string(), key.clone())));
 }
 
 #[test]

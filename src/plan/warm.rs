@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use super::{
     ContainerSpec, Mount, Plan, VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_PIPELINE_ID,
+    NETWORK_VARIABLE,
 };
 
 /// Label of every resource of a warm set, and of the job container that adopted it.
@@ -58,7 +59,7 @@ impl Plan {
                     name.strip_prefix(&key).unwrap_or(name).to_string(),
                     target.clone(),
                 ),
-                Mount::Bind { source, target } => (source.clone(), target.clone()),
+                other => (format!("{other:?}"), other.target().to_string()),
             })
             .collect();
         let template = serde_json::json!({
@@ -125,12 +126,19 @@ impl Plan {
         let mut plan = self.clone();
         plan.network = key.to_string();
         plan.volumes.clear();
-        plan.job.network = key.to_string();
-        plan.job.labels.insert(LABEL_WARM_KEY.into(), key.into());
-        for mount in &mut plan.job.mounts {
-            if let Mount::Volume { name, .. } = mount {
-                if let Some(suffix) = name.strip_prefix(&job_key) {
-                    *name = format!("{key}{suffix}");
+        for container in std::iter::once(&mut plan.job).chain(plan.helper.as_mut()) {
+            container.network = key.to_string();
+            container.labels.insert(LABEL_WARM_KEY.into(), key.into());
+            for (name, value) in &mut container.env {
+                if name == NETWORK_VARIABLE {
+                    *value = key.to_string();
+                }
+            }
+            for mount in &mut container.mounts {
+                if let Mount::Volume { name, .. } = mount {
+                    if let Some(suffix) = name.strip_prefix(&job_key) {
+                        *name = format!("{key}{suffix}");
+                    }
                 }
             }
         }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use glob::Glob;
 pub use policy::{Policy, Rule};
-use raw::{RawDindCache, RawModeName, RawPullPolicy, RawSettings};
+use raw::{RawDindCache, RawHelperMode, RawModeName, RawPullPolicy, RawSettings};
 pub use size::human as human_size;
 
 /// Parse a duration as the config writes them (`500ms`, `30s`, `2m`, `1h`).
@@ -79,6 +79,20 @@ pub enum DindCache {
     /// One volume per project and concurrency slot, kept between that project's jobs.
     Project,
 }
+
+/// Where the stages that need git and the gitlab-runner binary run (`protocol.md` §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelperMode {
+    /// A helper container sharing the builds and cache volumes with the job container.
+    Container,
+    /// The job container, with this host's gitlab-runner binary mounted read-only when set.
+    Job { runner_binary: Option<String> },
+}
+
+/// The default helper image: gitlab-runner's own, tagged with the runner's version and this
+/// machine's architecture, as the docker executor picks it.
+pub const DEFAULT_HELPER_IMAGE: &str =
+    "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:${ARCH}-v${CI_RUNNER_VERSION}";
 
 /// When to pull an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +160,12 @@ pub struct Settings {
     /// A warm sidecar older than this is not adopted but replaced.
     pub dind_warm_max_age: Duration,
     pub socket_host_path: String,
+    /// Socket mode: per-job builds directories live under this host path, bind-mounted at the
+    /// same path, so sibling containers' `-v "$CI_PROJECT_DIR:..."` find the checkout.
+    pub socket_builds_host_dir: String,
+    pub helper_mode: HelperMode,
+    /// May contain `${CI_RUNNER_VERSION}` and `${ARCH}`.
+    pub helper_image: String,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
     /// resource is this old (a prepare in progress is younger).
@@ -223,6 +243,7 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
     let mode = raw.mode.unwrap_or_default();
     let dind = raw.dind.unwrap_or_default();
     let socket = raw.socket.unwrap_or_default();
+    let helper = raw.helper.unwrap_or_default();
 
     let modes_allowed: Vec<Mode> = match mode.allowed {
         Some(list) => list.into_iter().map(Mode::from).collect(),
@@ -294,6 +315,27 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             "/var/run/docker.sock",
             vec!["socket", "host_path"],
         )?,
+        socket_builds_host_dir: absolute(
+            socket.builds_host_dir,
+            "/var/lib/executor/builds",
+            vec!["socket", "builds_host_dir"],
+        )?,
+        helper_image: non_empty(helper.image, DEFAULT_HELPER_IMAGE, vec!["helper", "image"])?,
+        helper_mode: match (helper.mode, helper.runner_binary) {
+            (Some(RawHelperMode::Container) | None, Some(_)) => {
+                return Err((
+                    vec!["helper", "runner_binary"],
+                    "only used with helper.mode: job; set the mode or remove the key".into(),
+                ))
+            }
+            (Some(RawHelperMode::Container) | None, None) => HelperMode::Container,
+            (Some(RawHelperMode::Job), binary) => HelperMode::Job {
+                runner_binary: match binary {
+                    Some(path) => Some(absolute(Some(path), "", vec!["helper", "runner_binary"])?),
+                    None => None,
+                },
+            },
+        },
     })
 }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, builds_dir, image, mode, dind, socket, policy, ...)"
+    expecting = "a mapping of executor settings (docker, builds_dir, image, mode, dind, socket, helper, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
@@ -18,6 +18,7 @@ pub struct RawSettings {
     pub mode: Option<RawModeSection>,
     pub dind: Option<RawDind>,
     pub socket: Option<RawSocket>,
+    pub helper: Option<RawHelper>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
 }
@@ -84,9 +85,32 @@ pub enum RawDindCache {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with host_path")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with host_path and builds_host_dir"
+)]
 pub struct RawSocket {
     pub host_path: Option<String>,
+    pub builds_host_dir: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with mode, image and runner_binary"
+)]
+pub struct RawHelper {
+    pub mode: Option<RawHelperMode>,
+    pub image: Option<String>,
+    pub runner_binary: Option<String>,
+}
+
+/// Where the stages that need git and gitlab-runner run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawHelperMode {
+    Container,
+    Job,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -12,7 +12,7 @@ use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, StageResult};
 use crate::plan::{self, JobIdentity, Plan};
-use crate::settings::{Mode, Settings};
+use crate::settings::{DockerHost, Mode, Settings};
 
 pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     // Without a valid identity prepare created nothing, so there is nothing to find.
@@ -28,9 +28,9 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     let prepared = docker::container_running(&engine, &identity.job_container())
         .await?
         .is_some();
-    // The job's own plan says what it had; a job whose plan fails had no sidecar.
-    let plan = dind_plan(settings, env);
-    let had_sidecar = match &plan {
+    // The job's own plan says what it had; a job whose plan fails created nothing.
+    let plan = job_plan(settings, env);
+    let had_sidecar = match plan.as_ref().filter(|p| p.mode == Mode::Dind) {
         Some(p) => docker::dind::labels_of(
             &engine,
             &p.sidecar
@@ -59,6 +59,9 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
             docker::dind::remove_volume_named(&engine, &volume).await?;
         }
         say(&format!("cleanup of {key}: removed {removed}"));
+        if let Some(dir) = plan.as_ref().and_then(|p| p.builds_host_dir.as_deref()) {
+            remove_host_dir(settings, dir);
+        }
         Ok(())
     };
     let warm = plan.as_ref().filter(|_| had_sidecar && settings.dind_warm);
@@ -81,11 +84,26 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
 /// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).
 const SETTLE: Duration = Duration::from_secs(1);
 
-/// The job's plan when it is a dind job; `None` for other modes and for input prepare refused.
-fn dind_plan(settings: &Settings, env: &JobEnv) -> Option<Plan> {
+/// The job's plan; `None` for input prepare refused (it then created nothing).
+fn job_plan(settings: &Settings, env: &JobEnv) -> Option<Plan> {
     let facts = trusted_facts(env).ok()?;
-    let plan = plan::plan(settings, env, facts.as_ref()).ok()?;
-    (plan.mode == Mode::Dind).then_some(plan)
+    plan::plan(settings, env, facts.as_ref()).ok()
+}
+
+/// Socket mode's per-job builds directory, on this host. Removing a missing one is done; one
+/// on a remote engine's host cannot be reached from here and is said so.
+fn remove_host_dir(settings: &Settings, dir: &str) {
+    if !matches!(settings.docker_host, DockerHost::Unix(_)) {
+        say(&format!(
+            "builds directory {dir} is on the engine's host, not here; remove it there"
+        ));
+        return;
+    }
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => say(&format!("removed builds directory {dir}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => say(&format!("could not remove builds directory {dir}: {e}")),
+    }
 }
 
 /// Start the slot's next sidecar. A failure here is not the finished job's: say it and go on;

@@ -37,7 +37,7 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     announce(&plan);
     // Three independent looks at the engine, at once: each is a few milliseconds that would
     // otherwise add up before the first create.
-    let (mtu, leftovers, images) = futures_util::join!(
+    let (mtu, leftovers, images, cache_dir) = futures_util::join!(
         async {
             match plan.mtu {
                 Some(mtu) => Some(mtu),
@@ -46,8 +46,10 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         },
         remove_leftovers(&engine, &plan),
         ensure_images(&engine, settings, &plan),
+        // Kept between jobs: created on the project's first job in the slot, found after.
+        docker::create_volume(&engine, &plan.cache_dir_volume),
     );
-    leftovers.and(images)?;
+    leftovers.and(images).and(cache_dir.map(|_| ()))?;
     let plan = plan.with_mtu(mtu);
     let mut unfit = Vec::new();
     if settings.dind_warm {
@@ -80,11 +82,12 @@ async fn start_cold(engine: &Engine, plan: Plan, started: Instant) -> StageResul
     // The job container starts while the sidecar's daemon boots. Both are awaited even when
     // one fails: a create request abandoned mid-flight still completes in the engine, after
     // this process is gone, and the container would appear behind cleanup's back.
-    let (job, sidecar) = futures_util::join!(
+    let (job, helper, sidecar) = futures_util::join!(
         start_container(engine, &plan.job),
+        start_helper(engine, &plan),
         wait_for_sidecar(engine, &plan, socket_dir),
     );
-    sidecar.and(job)?;
+    sidecar.and(job).and(helper)?;
     ready(&plan, started);
     Ok(())
 }
@@ -93,11 +96,12 @@ async fn start_cold(engine: &Engine, plan: Plan, started: Instant) -> StageResul
 /// usually answered long ago, and the readiness check says so at once.
 async fn start_adopted(engine: &Engine, adopted: warm::Adopted, started: Instant) -> StageResult {
     let plan = adopted.plan;
-    let (job, sidecar) = futures_util::join!(
+    let (job, helper, sidecar) = futures_util::join!(
         docker::start_container(engine, &plan.job.name),
+        start_helper(engine, &plan),
         wait_for_sidecar(engine, &plan, adopted.socket_dir),
     );
-    sidecar.and(job)?;
+    sidecar.and(job).and(helper)?;
     ready(&plan, started);
     Ok(())
 }
@@ -201,6 +205,14 @@ async fn create_network_and_volumes(
 async fn start_sidecar(engine: &Engine, plan: &Plan) -> StageResult {
     match &plan.sidecar {
         Some(spec) => sidecar::start(engine, spec, plan.tls.as_ref()).await,
+        None => Ok(()),
+    }
+}
+
+/// The helper container starts next to the job container (`helper.mode: container`).
+async fn start_helper(engine: &Engine, plan: &Plan) -> StageResult {
+    match &plan.helper {
+        Some(helper) => start_container(engine, helper).await,
         None => Ok(()),
     }
 }

@@ -1,6 +1,8 @@
-//! `run_exec <script> <stage>`: run one stage script inside the job container (`protocol.md`
-//! §2.4). Any stage name is accepted; all stages run in the job container with bash (sh when
-//! the image has no bash, as gitlab-runner's docker executor falls back).
+//! `run_exec <script> <stage>`: run one stage script inside the job's containers
+//! (`protocol.md` §2.4). The predefined stages that need git and gitlab-runner run in the
+//! helper container (`helper.mode: container`), every other stage name, known or not, in the
+//! job container; with bash, or sh when the image has no bash, as gitlab-runner's docker
+//! executor falls back.
 
 use std::future::Future;
 use std::path::Path;
@@ -10,8 +12,8 @@ use std::time::Duration;
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
-use crate::plan::JobIdentity;
-use crate::settings::Settings;
+use crate::plan::{helper, JobIdentity};
+use crate::settings::{HelperMode, Settings};
 use crate::signal::{Signals, Stop};
 
 /// How long a signalled stage gets to end before its processes are killed.
@@ -22,14 +24,20 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 /// swallow the rest of it. The TERM handler (not `trap ''`, whose "ignore" bash would inherit)
 /// keeps this shell alive when a cancel signals every process, so it reports the script's own
 /// exit status: the runner's wrapper turns TERM into `exit 1`.
+/// An image without `/tmp` (a `FROM scratch` one) gets one; one whose root is not writable
+/// falls back to the home directory.
 const STAGE_SHELL: &str = r#"trap 'true' TERM
-s=$(mktemp "${TMPDIR:-/tmp}/executor-stage.XXXXXX") && cat > "$s" || exit 1
+t=${TMPDIR:-/tmp}; mkdir -p "$t" 2>/dev/null
+s=$(mktemp "$t/executor-stage.XXXXXX" 2>/dev/null || mktemp "${HOME:-.}/.executor-stage.XXXXXX") && cat > "$s" || exit 1
 if command -v bash >/dev/null 2>&1; then bash "$s"; else sh "$s"; fi
 rc=$?; rm -f "$s"; exit $rc"#;
 
 pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) -> StageResult {
     let identity = JobIdentity::from_env(env).map_err(|e| Failure::User(e.0))?;
-    let container = identity.job_container();
+    let container = match settings.helper_mode {
+        HelperMode::Container if helper::runs_in_helper(stage) => identity.helper_container(),
+        _ => identity.job_container(),
+    };
     let body = std::fs::read(script).map_err(|e| {
         Failure::System(format!(
             "cannot read the {stage} script {}: {e}",
@@ -54,7 +62,7 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     }
     if container_went_away(&engine, &container, code).await? {
         return Err(Failure::System(format!(
-            "job container {container} stopped or was removed during the {stage} stage"
+            "container {container} stopped or was removed during the {stage} stage"
         )));
     }
     Err(Failure::Script(code))
@@ -71,7 +79,7 @@ async fn stop_stage(
     mut exec: Pin<&mut impl Future<Output = Result<i64, Failure>>>,
 ) -> Result<i64, Failure> {
     say(&format!(
-        "{}: stopping the {stage} stage inside the job container",
+        "{}: stopping the {stage} stage inside container {container}",
         stop.name()
     ));
     docker::signal_all(engine, container, "TERM").await;
@@ -82,7 +90,7 @@ async fn stop_stage(
     match tokio::time::timeout(STOP_GRACE, exec).await {
         Ok(finished) => finished,
         Err(_) => Err(Failure::System(format!(
-            "the {stage} stage did not stop in job container {container} after SIGKILL"
+            "the {stage} stage did not stop in container {container} after SIGKILL"
         ))),
     }
 }
@@ -116,9 +124,9 @@ const SIGNAL_DEATH_WAIT: Duration = Duration::from_secs(2);
 async fn explain(engine: &Engine, container: &str, failure: Failure) -> Failure {
     match docker::container_running(engine, container).await {
         Ok(None) => Failure::System(format!(
-            "job container {container} does not exist; prepare did not run for this job or its container was removed"
+            "container {container} does not exist; prepare did not run for this job or its container was removed"
         )),
-        Ok(Some(false)) => Failure::System(format!("job container {container} is not running")),
+        Ok(Some(false)) => Failure::System(format!("container {container} is not running")),
         _ => failure,
     }
 }

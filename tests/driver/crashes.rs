@@ -44,7 +44,7 @@ fn sigkill_during_prepare_then_a_new_prepare_starts_clean() {
     job.run("build_script", "docker info --format '{{.ServerVersion}}'")
         .ok();
     let left = leftovers(&job.key());
-    assert_eq!(left.len(), 2 + 1 + 4, "one set: {left:?}");
+    assert_eq!(left.len(), 3 + 1 + 4, "one set: {left:?}");
     job.cleanup().ok();
     job.assert_nothing_left();
 }
@@ -77,7 +77,7 @@ fn three_failed_prepares_then_a_success_make_one_set_of_resources() {
     job.set_config(CONFIG);
     job.prepare().ok();
     let left = leftovers(&job.key());
-    assert_eq!(left.len(), 2 + 1 + 4, "one set: {left:?}");
+    assert_eq!(left.len(), 3 + 1 + 4, "one set: {left:?}");
     job.run("build_script", "docker info > /dev/null").ok();
     job.cleanup().ok();
     job.assert_nothing_left();

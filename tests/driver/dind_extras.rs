@@ -129,6 +129,13 @@ fn a_project_cache_survives_its_jobs_and_no_other_project_sees_it() {
     for project in [mine, other] {
         docker(&["volume", "rm", &cache_volume(project)]);
     }
+    for project in [mine, other, small] {
+        docker(&[
+            "volume",
+            "rm",
+            &format!("executor-r900-p{project}-c41-cache"),
+        ]);
+    }
     assert_eq!(labelled("io.executor.slot=41"), Vec::<String>::new());
 }
 
@@ -247,5 +254,6 @@ fn a_warm_sidecar_is_adopted_and_a_fresh_one_started() {
     let gc = Job::with_config("", &config("")).call(&["gc", "--runner-id", "900"]);
     gc.ok();
     assert!(gc.stderr.contains("dind.warm is off"), "{}", gc.stderr);
+    docker(&["volume", "rm", "executor-r900-p77-c42-cache"]);
     assert_eq!(labelled("io.executor.slot=42"), Vec::<String>::new());
 }

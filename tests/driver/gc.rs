@@ -23,7 +23,7 @@ fn gc_collects_a_dead_job_and_leaves_a_live_one() {
     );
     assert_eq!(
         leftovers(&dead.key()).len(),
-        2 + 1 + 4,
+        3 + 1 + 4,
         "a dry run removes nothing"
     );
 
@@ -31,7 +31,7 @@ fn gc_collects_a_dead_job_and_leaves_a_live_one() {
     gc.ok();
     assert!(
         gc.stderr.contains(&format!(
-            "removed {}: 2 containers, 1 network, 4 volumes (job container not running",
+            "removed {}: 3 containers, 1 network, 4 volumes (job container not running",
             dead.key()
         )),
         "{}",

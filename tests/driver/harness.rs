@@ -70,6 +70,7 @@ pub struct Job {
     dir: TempDir,
     vars: Vec<(String, String)>,
     scripts: AtomicUsize,
+    builds_dir: std::sync::OnceLock<String>,
     pub job_id: String,
 }
 
@@ -82,12 +83,14 @@ impl Job {
         )
     }
 
+    /// A job with this driver config; without a `helper:` section, the helper container runs
+    /// the Debian test image (the default, gitlab-runner's helper, cannot be pulled here).
     pub fn with_config(mode: &str, config: &str) -> Job {
         let dir = tempfile::Builder::new()
             .prefix("custom-executor")
             .tempdir()
             .unwrap();
-        std::fs::write(dir.path().join("executor.yaml"), config).unwrap();
+        std::fs::write(dir.path().join("executor.yaml"), with_helper(config)).unwrap();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let job_id = format!("{}{:03}", std::process::id(), n);
         let tmp = dir.path().display().to_string();
@@ -104,6 +107,7 @@ impl Job {
             ],
             dir,
             scripts: AtomicUsize::new(0),
+            builds_dir: std::sync::OnceLock::new(),
             job_id: job_id.clone(),
         };
         for (k, v) in [
@@ -114,7 +118,6 @@ impl Job {
             ("CI_PIPELINE_ID", "5"),
             ("CI_JOB_TOKEN", &format!("glcbt-{CANARY}")),
             ("MASKED_PASSWORD", CANARY),
-            ("CI_PROJECT_DIR", "/builds/group/project"),
         ] {
             job = job.var(k, v);
         }
@@ -147,7 +150,7 @@ impl Job {
 
     /// Replace the driver config, e.g. between two prepare attempts.
     pub fn set_config(&self, config: &str) {
-        std::fs::write(self.dir.path().join("executor.yaml"), config).unwrap();
+        std::fs::write(self.dir.path().join("executor.yaml"), with_helper(config)).unwrap();
     }
 
     /// The value of a job variable (the last one set wins, as in the environment).
@@ -231,10 +234,17 @@ impl Job {
         let dir = self.dir.path().join(format!("script{n:03}"));
         std::fs::create_dir(&dir).unwrap();
         let path = dir.join("script");
+        // As the runner does: the builds dir comes from `config_exec`.
+        let builds_dir = self.builds_dir();
+        let project_dir = format!("{builds_dir}/group/project");
         let exports: String = self
             .vars
             .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix("CUSTOM_ENV_")?, v)))
+            .filter_map(|(k, v)| Some((k.strip_prefix("CUSTOM_ENV_")?, v.as_str())))
+            .chain([
+                ("CI_BUILDS_DIR", builds_dir.as_str()),
+                ("CI_PROJECT_DIR", project_dir.as_str()),
+            ])
             .map(|(k, v)| format!("export {k}={}\n", quote(v)))
             .collect();
         let full =
@@ -246,6 +256,21 @@ impl Job {
         );
         std::fs::write(&path, wrapped).unwrap();
         path
+    }
+
+    /// The builds dir `config` tells the runner for this job (per job in socket mode).
+    pub fn builds_dir(&self) -> String {
+        self.builds_dir
+            .get_or_init(|| {
+                let out = self.config();
+                let key = "\"builds_dir\":\"";
+                out.stdout
+                    .split_once(key)
+                    .and_then(|(_, rest)| rest.split_once('"'))
+                    .map(|(dir, _)| dir.to_string())
+                    .unwrap_or_else(|| "/builds".into())
+            })
+            .clone()
     }
 
     pub fn build_exit_code(&self) -> Option<String> {
@@ -268,6 +293,18 @@ impl Drop for Job {
         if std::panic::catch_unwind(|| leftovers(&key)).is_ok_and(|left| !left.is_empty()) {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.cleanup()));
         }
+    }
+}
+
+/// The helper image the tests use: Debian, with git.
+pub const HELPER_CONFIG: &str = "helper:\n  image: executor-test/debian:1\n";
+
+/// `config` with the test helper image, unless it says where stages run itself.
+pub fn with_helper(config: &str) -> String {
+    if config.contains("helper:") || config.trim_start().starts_with('-') {
+        config.to_string()
+    } else {
+        format!("{config}\n{HELPER_CONFIG}")
     }
 }
 

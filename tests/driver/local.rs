@@ -35,7 +35,8 @@ impl Checkout {
         sh("git init -q . && git add . && git -c user.email=t@t -c user.name=t commit -qm example");
         std::fs::write(
             dir.path().join("executor.yaml"),
-            "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n",
+            "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n\
+             helper:\n  image: executor-test/debian:1\n",
         )
         .unwrap();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);

@@ -11,5 +11,6 @@ mod harness;
 mod hostile;
 mod local;
 mod modes;
+mod parity;
 mod policy;
 mod signals;

@@ -81,11 +81,12 @@ fn socket_job_uses_the_host_engine() {
         "sees its own container on the host"
     );
     assert!(built.stdout.contains("busybox-ran"));
-    // The sibling the job left running carries the job's key, so cleanup takes it along.
+    // The sibling the job left running carries the job's key, so cleanup takes it along (with
+    // the job and helper containers).
     let cleaned = job.cleanup();
     cleaned.ok();
     assert!(
-        cleaned.stderr.contains("removed 2 containers"),
+        cleaned.stderr.contains("removed 3 containers"),
         "{}",
         cleaned.stderr
     );

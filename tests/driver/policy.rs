@@ -63,19 +63,28 @@ fn without_a_payload_socket_is_denied_and_says_why() {
 fn the_trusted_project_on_a_protected_ref_gets_the_socket() {
     let job = Job::with_config("socket", POLICY).payload(&payload("infra/deploy", true));
     job.prepare().ok();
-    // The job container: the socket is its only host path; no privilege, no host namespaces.
+    // The job container: the socket and its own builds directory (at the same path, for
+    // sibling containers) are its only host paths; no privilege, no host namespaces.
     let inspect = docker(&[
         "inspect",
         "--format",
         "{{.HostConfig.Privileged}} {{.HostConfig.PidMode}}|{{.HostConfig.NetworkMode}}|\
-         {{.HostConfig.IpcMode}} {{len .HostConfig.Devices}} {{.HostConfig.CapAdd}} \
+         {{.HostConfig.IpcMode}} {{len .HostConfig.Devices}} {{.HostConfig.CapAdd}}|\
          {{range .Mounts}}{{if eq .Type \"bind\"}}{{.Source}}->{{.Destination}} {{end}}{{end}}",
         &job.container(),
     ]);
     let net = job.key();
+    let (flags, binds) = inspect.trim().split_once("|/").unwrap();
+    assert_eq!(flags, format!("false |{net}|private 0 []"));
+    let mut binds: Vec<&str> = format!("/{binds}").leak().split(' ').collect();
+    binds.sort();
+    let builds = format!("/var/lib/executor/builds/{net}");
     assert_eq!(
-        inspect.trim(),
-        format!("false |{net}|private 0 [] /var/run/docker.sock->/var/run/docker.sock"),
+        binds,
+        [
+            format!("{builds}->{builds}").as_str(),
+            "/var/run/docker.sock->/var/run/docker.sock"
+        ]
     );
     job.cleanup().ok();
     job.assert_nothing_left();
