@@ -143,6 +143,11 @@ impl JobEnv {
         self.job_vars.get(name).map(String::as_str)
     }
 
+    /// Every job variable, by name without the prefix.
+    pub fn job_vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.job_vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A job variable that is set and not empty.
     pub fn job_var_non_empty(&self, name: &str) -> Option<&str> {
         self.job_var(name).filter(|v| !v.is_empty())

@@ -22,6 +22,55 @@ pub struct TrustedFacts {
     /// The runner's tags as GitLab reports them (`CI_RUNNER_TAGS`), only when the payload holds
     /// that variable exactly once: a job variable of the same name makes it untrustworthy.
     pub runner_tags: Option<Vec<String>>,
+    /// The job's `services:`, as GitLab expanded them.
+    pub services: Vec<ServiceRequest>,
+    /// The job's public variables (predefined ones and the job's `variables:`, not the
+    /// project's secret CI/CD variables), which the docker executor gives services too.
+    pub public_variables: Vec<(String, String)>,
+}
+
+/// One entry of the job's `services:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ServiceRequest {
+    pub name: String,
+    /// The user's aliases, comma- or space-separated.
+    #[serde(default)]
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// The service's own `variables:`.
+    #[serde(default, deserialize_with = "variable_pairs")]
+    pub variables: Vec<(String, String)>,
+}
+
+/// Service variables as the payload and `CI_JOB_SERVICES` write them: `[{"key", "value"}]`.
+fn variable_pairs<'de, D>(deserializer: D) -> Result<Vec<(String, String)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let raw: Option<Vec<RawVariable>> = Option::deserialize(deserializer)?;
+    Ok(raw
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| Some((v.key, v.value.as_str()?.to_string())))
+        .collect())
+}
+
+/// Predefined variables that carry credentials; never given to a service.
+const CREDENTIALS: [&str; 6] = [
+    "CI_JOB_TOKEN",
+    "CI_BUILD_TOKEN",
+    "CI_REGISTRY_PASSWORD",
+    "CI_DEPENDENCY_PROXY_PASSWORD",
+    "CI_REPOSITORY_URL",
+    "CI_JOB_JWT",
+];
+
+/// Whether a variable of this name may be handed to a service: not a credential.
+pub fn shareable(name: &str) -> bool {
+    !CREDENTIALS.contains(&name) && !name.starts_with("CI_JOB_JWT")
 }
 
 #[derive(Deserialize)]
@@ -29,6 +78,7 @@ struct RawPayload {
     job_info: Option<RawJobInfo>,
     git_info: Option<RawGitInfo>,
     variables: Option<Vec<RawVariable>>,
+    services: Option<Vec<ServiceRequest>>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +97,10 @@ struct RawGitInfo {
 struct RawVariable {
     key: String,
     value: serde_json::Value,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    masked: bool,
 }
 
 /// Read and parse the payload file.
@@ -94,6 +148,19 @@ pub fn parse(bytes: &[u8]) -> Result<TrustedFacts, String> {
         project_path,
         protected: git.as_ref().and_then(|g| g.protected),
         runner_tags: runner_tags(raw.variables.as_deref().unwrap_or_default()),
+        public_variables: raw
+            .variables
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| v.public && !v.masked && shareable(&v.key))
+            .filter_map(|v| Some((v.key, v.value.as_str()?.to_string())))
+            .collect(),
+        services: raw
+            .services
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| !s.name.trim().is_empty())
+            .collect(),
     })
 }
 
@@ -136,7 +203,36 @@ mod tests {
                 project_path: Some("infra/deploy".into()),
                 protected: Some(true),
                 runner_tags: Some(vec!["docker".into(), "linux".into()]),
+                services: Vec::new(),
+                public_variables: vec![("CI_RUNNER_TAGS".into(), "[\"docker\", \"linux\"]".into())],
             }
+        );
+    }
+
+    #[test]
+    fn services_and_public_variables_but_no_secrets() {
+        let json = br#"{"variables": [
+                {"key": "CI_JOB_TOKEN", "value": "glcbt-x", "public": true, "masked": true},
+                {"key": "CI_REPOSITORY_URL", "value": "https://gitlab-ci-token:x@h/p.git", "public": true},
+                {"key": "PROJECT_SECRET", "value": "s3cret", "public": false},
+                {"key": "POSTGRES_DB", "value": "app", "public": true}],
+            "services": [{"name": "postgres:16", "alias": "db,pg", "entrypoint": null,
+                          "command": ["postgres", "-c", "fsync=off"],
+                          "variables": [{"key": "POSTGRES_PASSWORD", "value": "pw"}]}]}"#;
+        let facts = parse(json).unwrap();
+        assert_eq!(
+            facts.public_variables,
+            [("POSTGRES_DB".to_string(), "app".to_string())]
+        );
+        assert_eq!(
+            facts.services,
+            [ServiceRequest {
+                name: "postgres:16".into(),
+                alias: Some("db,pg".into()),
+                entrypoint: None,
+                command: Some(vec!["postgres".into(), "-c".into(), "fsync=off".into()]),
+                variables: vec![("POSTGRES_PASSWORD".into(), "pw".into())],
+            }]
         );
     }
 

@@ -6,6 +6,7 @@ pub mod helper;
 mod identity;
 mod policy;
 mod render;
+pub mod services;
 pub mod warm;
 
 use std::collections::BTreeMap;
@@ -69,6 +70,7 @@ pub enum Role {
     Job,
     Dind,
     Helper,
+    Service,
 }
 
 impl Role {
@@ -77,6 +79,7 @@ impl Role {
             Role::Job => "job",
             Role::Dind => "dind",
             Role::Helper => "helper",
+            Role::Service => "service",
         }
     }
 }
@@ -161,6 +164,8 @@ pub struct Plan {
     pub helper: Option<ContainerSpec>,
     /// Socket mode: the per-job builds directory on the engine's host, removed by cleanup.
     pub builds_host_dir: Option<String>,
+    /// The job's `services:` (a dind service in a dind job is the sidecar, not in here).
+    pub services: Vec<ContainerSpec>,
 }
 
 /// What the driver's certificates must say.
@@ -217,6 +222,7 @@ impl Plan {
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.sidecar
             .iter()
+            .chain(self.services.iter())
             .chain(self.helper.iter())
             .chain(std::iter::once(&self.job))
     }
@@ -372,7 +378,7 @@ pub fn plan(
             ]),
             cmd: None,
             env: common_env,
-            mounts: vec![builds_mount, cache_dir_mount],
+            mounts: vec![builds_mount.clone(), cache_dir_mount],
             network: key.clone(),
             aliases: Vec::new(),
             labels: labelled(Role::Helper.as_str()),
@@ -381,7 +387,13 @@ pub fn plan(
         HelperMode::Job { .. } => None,
     };
 
+    let planned = services::plan(settings, env, facts, mode, &job, &builds_mount)?;
+    if let Some(sidecar) = sidecar.as_mut() {
+        sidecar.aliases.extend(planned.sidecar_aliases);
+    }
+
     let plan = Plan {
+        services: planned.containers,
         cache_dir_volume,
         helper,
         builds_host_dir,

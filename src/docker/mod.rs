@@ -7,6 +7,7 @@ pub mod dind;
 mod exec;
 pub mod probe;
 mod query;
+pub mod service;
 pub mod sweep;
 
 use std::time::Duration;

@@ -147,6 +147,11 @@ pub fn check_job_image(settings: &Settings, image: &str) -> Result<(), PlanError
     }
 }
 
+/// A service's image goes through the same gate as the job's (`policy.job_images`).
+pub fn check_service_image(settings: &Settings, image: &str) -> Result<(), PlanError> {
+    check_job_image(settings, image).map_err(|e| PlanError(format!("service {}", e.0)))
+}
+
 /// The sidecar image: `dind.image`, or the job's pick among `policy.dind_images`.
 pub fn dind_image(settings: &Settings, env: &JobEnv) -> Result<String, PlanError> {
     let Some(wanted) = env.job_var_non_empty(DIND_IMAGE_VARIABLE) else {

@@ -126,7 +126,10 @@ impl Plan {
         let mut plan = self.clone();
         plan.network = key.to_string();
         plan.volumes.clear();
-        for container in std::iter::once(&mut plan.job).chain(plan.helper.as_mut()) {
+        let containers = std::iter::once(&mut plan.job)
+            .chain(plan.helper.as_mut())
+            .chain(plan.services.iter_mut());
+        for container in containers {
             container.network = key.to_string();
             container.labels.insert(LABEL_WARM_KEY.into(), key.into());
             for (name, value) in &mut container.env {

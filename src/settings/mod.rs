@@ -166,6 +166,8 @@ pub struct Settings {
     pub helper_mode: HelperMode,
     /// May contain `${CI_RUNNER_VERSION}` and `${ARCH}`.
     pub helper_image: String,
+    /// How long prepare waits for the job's services to answer; zero: not at all.
+    pub services_wait_timeout: Duration,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
     /// resource is this old (a prepare in progress is younger).
@@ -320,6 +322,11 @@ fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             "/var/lib/executor/builds",
             vec!["socket", "builds_host_dir"],
         )?,
+        services_wait_timeout: {
+            let text = raw.services.and_then(|s| s.wait_timeout);
+            let key = vec!["services", "wait_timeout"];
+            parse_duration(text.as_deref().unwrap_or("30s")).map_err(|m| (key, m))?
+        },
         helper_image: non_empty(helper.image, DEFAULT_HELPER_IMAGE, vec!["helper", "image"])?,
         helper_mode: match (helper.mode, helper.runner_binary) {
             (Some(RawHelperMode::Container) | None, Some(_)) => {

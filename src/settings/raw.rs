@@ -19,6 +19,7 @@ pub struct RawSettings {
     pub dind: Option<RawDind>,
     pub socket: Option<RawSocket>,
     pub helper: Option<RawHelper>,
+    pub services: Option<RawServices>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
 }
@@ -103,6 +104,12 @@ pub struct RawHelper {
     pub mode: Option<RawHelperMode>,
     pub image: Option<String>,
     pub runner_binary: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with wait_timeout")]
+pub struct RawServices {
+    pub wait_timeout: Option<String>,
 }
 
 /// Where the stages that need git and gitlab-runner run.

@@ -6,5 +6,6 @@ pub mod config;
 pub mod prepare;
 mod readiness;
 pub mod run;
+mod services;
 mod sidecar;
 mod warm;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures_util::future::try_join_all;
 
-use super::{cache, readiness, sidecar, warm};
+use super::{cache, readiness, services, sidecar, warm};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
@@ -56,7 +56,7 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         let found = warm::adopt(&engine, settings, &plan).await?;
         if let Some(adopted) = found.adopted {
             let (result, ()) = futures_util::join!(
-                start_adopted(&engine, adopted, started),
+                start_adopted(&engine, settings, adopted, started),
                 warm::discard_all(&engine, found.unfit),
             );
             return result;
@@ -64,14 +64,19 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         unfit = found.unfit;
     }
     let (result, ()) = futures_util::join!(
-        start_cold(&engine, plan, started),
+        start_cold(&engine, settings, plan, started),
         warm::discard_all(&engine, unfit),
     );
     result
 }
 
 /// No warm sidecar: create the job's network, volumes and sidecar, and start both containers.
-async fn start_cold(engine: &Engine, plan: Plan, started: Instant) -> StageResult {
+async fn start_cold(
+    engine: &Engine,
+    settings: &Settings,
+    plan: Plan,
+    started: Instant,
+) -> StageResult {
     let plan = cache::claim(engine, plan).await?;
     let (network_id, socket_dir) = create_network_and_volumes(engine, &plan).await?;
     // The engine allows two networks of one name, and containers then refuse to start
@@ -82,26 +87,35 @@ async fn start_cold(engine: &Engine, plan: Plan, started: Instant) -> StageResul
     // The job container starts while the sidecar's daemon boots. Both are awaited even when
     // one fails: a create request abandoned mid-flight still completes in the engine, after
     // this process is gone, and the container would appear behind cleanup's back.
-    let (job, helper, sidecar) = futures_util::join!(
+    let (job, helper, services, sidecar) = futures_util::join!(
         start_container(engine, &plan.job),
         start_helper(engine, &plan),
+        services::start(engine, &plan),
         wait_for_sidecar(engine, &plan, socket_dir),
     );
-    sidecar.and(job).and(helper)?;
+    sidecar.and(job).and(helper).and(services)?;
+    services::wait(engine, settings, &plan).await;
     ready(&plan, started);
     Ok(())
 }
 
 /// With a warm sidecar adopted, only the job container is left to start; the daemon has
 /// usually answered long ago, and the readiness check says so at once.
-async fn start_adopted(engine: &Engine, adopted: warm::Adopted, started: Instant) -> StageResult {
+async fn start_adopted(
+    engine: &Engine,
+    settings: &Settings,
+    adopted: warm::Adopted,
+    started: Instant,
+) -> StageResult {
     let plan = adopted.plan;
-    let (job, helper, sidecar) = futures_util::join!(
+    let (job, helper, services, sidecar) = futures_util::join!(
         docker::start_container(engine, &plan.job.name),
         start_helper(engine, &plan),
+        services::start(engine, &plan),
         wait_for_sidecar(engine, &plan, adopted.socket_dir),
     );
-    sidecar.and(job).and(helper)?;
+    sidecar.and(job).and(helper).and(services)?;
+    services::wait(engine, settings, &plan).await;
     ready(&plan, started);
     Ok(())
 }

@@ -13,4 +13,5 @@ mod local;
 mod modes;
 mod parity;
 mod policy;
+mod services;
 mod signals;

@@ -41,6 +41,7 @@ fn facts(path: &str, protected: bool) -> TrustedFacts {
         project_path: Some(path.into()),
         protected: Some(protected),
         runner_tags: None,
+        ..TrustedFacts::default()
     }
 }
 

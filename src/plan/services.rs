@@ -1,0 +1,221 @@
+//! The job's `services:` (`protocol.md` §7.1), the pure part: which requests, their aliases as
+//! the docker executor derives them, their environment, and the one service executor does not
+//! start because it already has it: a `docker:*dind` service in a dind job is the sidecar.
+
+use crate::env::JobEnv;
+use crate::payload::{self, ServiceRequest, TrustedFacts};
+use crate::settings::{Mode, Settings};
+
+use super::{policy, ContainerSpec, Mount, PlanError, Role};
+
+/// The job's services: from the payload when the runner gave one, else `CI_JOB_SERVICES`.
+pub fn requests(
+    env: &JobEnv,
+    facts: Option<&TrustedFacts>,
+) -> Result<Vec<ServiceRequest>, PlanError> {
+    if let Some(facts) = facts {
+        return Ok(facts.services.clone());
+    }
+    let text = env.job_var_non_empty("CI_JOB_SERVICES").unwrap_or("");
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let services: Vec<ServiceRequest> = serde_json::from_str(text).map_err(|e| {
+        PlanError(format!(
+            "CUSTOM_ENV_CI_JOB_SERVICES is not the runner's list of services (JSON error at \
+             column {}); it is set by gitlab-runner, do not set it yourself",
+            e.column()
+        ))
+    })?;
+    Ok(services
+        .into_iter()
+        .filter(|s| !s.name.trim().is_empty())
+        .collect())
+}
+
+/// The image's name without tag, digest or registry port, as `SplitNameAndVersion` leaves it.
+fn repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(i) if !image[i..].contains('/') => &image[..i],
+        _ => image,
+    }
+}
+
+/// The aliases the docker executor gives a service: its repository with `/` as `__`, and with
+/// `/` as `-` when that differs (`reg.example.com/grp/img:1` → `reg.example.com__grp__img`,
+/// `reg.example.com-grp-img`; `docker:dind` → `docker`), then the user's own.
+pub fn aliases(request: &ServiceRequest) -> Vec<String> {
+    let repo = repository(request.name.trim());
+    let mut aliases = vec![repo.replace('/', "__")];
+    let dashed = repo.replace('/', "-");
+    if dashed != aliases[0] {
+        aliases.push(dashed);
+    }
+    let user = request.alias.as_deref().unwrap_or("");
+    for alias in user
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        if !aliases.iter().any(|a| a == alias) {
+            aliases.push(alias.to_string());
+        }
+    }
+    aliases
+}
+
+/// Whether a service is a Docker daemon: `docker:*dind*` (any registry), or the configured
+/// dind image.
+pub fn is_dind(settings: &Settings, request: &ServiceRequest) -> bool {
+    let name = request.name.trim();
+    if name == settings.dind_image {
+        return true;
+    }
+    let repo = repository(name);
+    let tag = &name[repo.len()..];
+    repo.rsplit('/').next() == Some("docker") && tag.contains("dind")
+}
+
+/// What the job's services add to a plan: containers to start, and aliases for the sidecar
+/// (a dind service's own alias, say `dind`, reaches the sidecar).
+pub struct Planned {
+    pub containers: Vec<ContainerSpec>,
+    pub sidecar_aliases: Vec<String>,
+}
+
+/// Containers for the job's services. Each gets the job's shareable variables plus its own,
+/// the builds directory at the same path, and the job's network with its aliases.
+pub fn plan(
+    settings: &Settings,
+    env: &JobEnv,
+    facts: Option<&TrustedFacts>,
+    mode: Mode,
+    base: &ContainerSpec,
+    builds_mount: &Mount,
+) -> Result<Planned, PlanError> {
+    let mut planned = Planned {
+        containers: Vec::new(),
+        sidecar_aliases: Vec::new(),
+    };
+    let job_vars = shared_variables(env, facts);
+    for (i, request) in requests(env, facts)?.into_iter().enumerate() {
+        let aliases = aliases(&request);
+        if is_dind(settings, &request) {
+            match mode {
+                Mode::Dind => {
+                    planned
+                        .sidecar_aliases
+                        .extend(aliases.into_iter().filter(|a| a != "docker"));
+                    continue;
+                }
+                Mode::Socket | Mode::None => return Err(PlanError(format!(
+                    "service {} is a Docker daemon, and this job runs in {mode} mode, where {}; \
+                         remove the service, or set {}=dind to get a daemon of the job's own",
+                    crate::plan::printable_value(&request.name),
+                    if mode == Mode::Socket {
+                        "it already talks to the host's engine and a dind service would take over the host's socket"
+                    } else {
+                        "it has no Docker on purpose"
+                    },
+                    settings.mode_variable
+                ))),
+            }
+        }
+        let image = request.name.trim().to_string();
+        policy::check_service_image(settings, &image)?;
+        let mut env_vars = job_vars.clone();
+        env_vars.extend(request.variables.iter().cloned());
+        let mut labels = base.labels.clone();
+        labels.insert(super::LABEL_ROLE.into(), Role::Service.as_str().into());
+        planned.containers.push(ContainerSpec {
+            name: format!("{}-svc{i}", base.network),
+            role: Role::Service,
+            image,
+            privileged: false,
+            entrypoint: request.entrypoint.clone().filter(|e| !e.is_empty()),
+            cmd: request.command.clone().filter(|c| !c.is_empty()),
+            env: env_vars,
+            mounts: vec![builds_mount.clone()],
+            network: base.network.clone(),
+            aliases,
+            labels,
+            runtime: None,
+        });
+    }
+    Ok(planned)
+}
+
+/// The job's variables a service sees: the payload's public ones, or without a payload the
+/// job's variables except the runner's credentials.
+fn shared_variables(env: &JobEnv, facts: Option<&TrustedFacts>) -> Vec<(String, String)> {
+    match facts {
+        Some(facts) => facts.public_variables.clone(),
+        None => {
+            let mut vars: Vec<(String, String)> = env
+                .job_vars()
+                .filter(|(k, _)| payload::shareable(k) && *k != "CI_JOB_SERVICES")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            vars.sort();
+            vars
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(name: &str, alias: Option<&str>) -> ServiceRequest {
+        ServiceRequest {
+            name: name.into(),
+            alias: alias.map(str::to_string),
+            ..ServiceRequest::default()
+        }
+    }
+
+    #[test]
+    fn aliases_as_the_docker_executor_derives_them() {
+        assert_eq!(aliases(&request("docker:dind", None)), ["docker"]);
+        assert_eq!(aliases(&request("docker:27-dind", None)), ["docker"]);
+        assert_eq!(
+            aliases(&request("reg.example.com/grp/img:1", None)),
+            ["reg.example.com__grp__img", "reg.example.com-grp-img"]
+        );
+        assert_eq!(
+            aliases(&request(
+                "reg.example.com:5000/img@sha256:abc",
+                Some("a, b docker")
+            )),
+            [
+                "reg.example.com:5000__img",
+                "reg.example.com:5000-img",
+                "a",
+                "b",
+                "docker"
+            ]
+        );
+        assert_eq!(
+            aliases(&request("postgres", Some("db"))),
+            ["postgres", "db"]
+        );
+    }
+
+    #[test]
+    fn dind_services_are_recognised() {
+        let settings =
+            crate::settings::Settings::from_text("dind:\n  image: my/dind:2\n", "t").unwrap();
+        for name in [
+            "docker:dind",
+            "docker:27-dind",
+            "registry.example/mirror/docker:dind-rootless",
+            "my/dind:2",
+        ] {
+            assert!(is_dind(&settings, &request(name, None)), "{name}");
+        }
+        for name in ["docker:cli", "postgres:16", "dind:latest"] {
+            assert!(!is_dind(&settings, &request(name, None)), "{name}");
+        }
+    }
+}
