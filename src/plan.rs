@@ -2,11 +2,13 @@
 //! every name, label, network, volume and container the engine will be asked to create. No I/O
 //! and no async here; `--dry-run` prints a [`Plan`] and unit tests check it without a daemon.
 
+mod dind;
 pub mod helper;
 mod identity;
 mod policy;
 mod render;
 pub mod services;
+mod spec;
 pub mod warm;
 
 use std::collections::BTreeMap;
@@ -16,8 +18,10 @@ use crate::env::{self, JobEnv};
 use crate::payload::TrustedFacts;
 use crate::settings::{DindCache, HelperMode, Mode, Settings};
 
+use dind::{job_docker_env, sidecar_env, tls_sans};
 pub use identity::{printable as printable_value, JobIdentity, PlanError};
 pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};
+pub use spec::{ContainerSpec, Mount, Role, VolumeSpec};
 
 /// Label every resource carries, so a sweep can tell ours from everything else.
 pub const LABEL_MANAGED: &str = "io.executor.managed";
@@ -63,79 +67,6 @@ pub const SOCKET_TARGET: &str = "/var/run/docker.sock";
 const KEEP_ALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
 const LINK_DIND_SOCKET: &str =
     "[ -e /var/run/docker.sock ] || ln -s /var/run/dind/docker.sock /var/run/docker.sock 2>/dev/null; ";
-
-/// What a container is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Job,
-    Dind,
-    Helper,
-    Service,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Job => "job",
-            Role::Dind => "dind",
-            Role::Helper => "helper",
-            Role::Service => "service",
-        }
-    }
-}
-
-/// A mount in a container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mount {
-    /// A per-job named volume.
-    Volume { name: String, target: String },
-    /// A host path that must exist: the engine socket in socket mode.
-    Bind { source: String, target: String },
-    /// A host path mounted read-only: the host's gitlab-runner binary (`helper.mode: job`).
-    BindReadOnly { source: String, target: String },
-    /// A per-job directory on the engine's host, mounted at the same path and created by the
-    /// engine if missing: socket mode's builds directory.
-    HostDir { path: String },
-}
-
-impl Mount {
-    /// Where it appears inside the container.
-    pub fn target(&self) -> &str {
-        match self {
-            Mount::Volume { target, .. }
-            | Mount::Bind { target, .. }
-            | Mount::BindReadOnly { target, .. } => target,
-            Mount::HostDir { path } => path,
-        }
-    }
-}
-
-/// A container to create and start.
-#[derive(Debug, Clone)]
-pub struct ContainerSpec {
-    pub name: String,
-    pub role: Role,
-    pub image: String,
-    pub privileged: bool,
-    /// `None` keeps the image's entrypoint.
-    pub entrypoint: Option<Vec<String>>,
-    /// `None` keeps the image's command.
-    pub cmd: Option<Vec<String>>,
-    pub env: Vec<(String, String)>,
-    pub mounts: Vec<Mount>,
-    pub network: String,
-    pub aliases: Vec<String>,
-    pub labels: BTreeMap<String, String>,
-    /// OCI runtime to run it under; `None` is the engine's default.
-    pub runtime: Option<String>,
-}
-
-/// A per-job volume.
-#[derive(Debug, Clone)]
-pub struct VolumeSpec {
-    pub name: String,
-    pub labels: BTreeMap<String, String>,
-}
 
 /// Everything prepare creates for one job.
 #[derive(Debug, Clone)]
@@ -418,87 +349,6 @@ fn volume_mount(volume: &VolumeSpec, target: &str) -> Mount {
         name: volume.name.clone(),
         target: target.into(),
     }
-}
-
-/// The job container reaches the sidecar through the shared socket, or with `dind.tls` at
-/// `tcp://docker:2376` with the driver's client certificates. The job's own `DOCKER_HOST`
-/// (exported by the stage script) still wins, so jobs written for gitlab-runner's docker
-/// executor (`tcp://docker:2375` or `:2376`) keep working. For `:2376` the docker:cli image's
-/// entrypoint would also turn on TLS verification; stages run through exec, not the
-/// entrypoint, so do what it would have done.
-fn job_docker_env(env: &JobEnv, tls: bool) -> Vec<(String, String)> {
-    let host = if tls {
-        DIND_TLS_HOST.to_string()
-    } else {
-        format!("unix://{DIND_SOCKET}")
-    };
-    let mut vars = vec![("DOCKER_HOST".to_string(), host)];
-    if tls || job_wants_tls(env) {
-        vars.push(("DOCKER_TLS_VERIFY".into(), "1".into()));
-        vars.push(("DOCKER_CERT_PATH".into(), DIND_CLIENT_CERTS.into()));
-    }
-    vars
-}
-
-fn job_wants_tls(env: &JobEnv) -> bool {
-    env.job_var("DOCKER_HOST")
-        .is_some_and(|h| h.trim_end_matches('/').ends_with(":2376"))
-}
-
-/// The sidecar's environment: where to put its socket, plus the job's own dind knobs, as
-/// gitlab-runner passes job variables to services. Nothing else of the job's (no tokens).
-/// docker:dind makes its own certificates at every boot (seconds of RSA key generation) unless
-/// told not to: a job that asks for no TLS, and with `dind.tls` the driver's are there already.
-fn sidecar_env(env: &JobEnv, tls: bool) -> Vec<(String, String)> {
-    let mut vars = vec![("DOCKER_HOST".to_string(), format!("unix://{DIND_SOCKET}"))];
-    let certdir = if tls {
-        Some(DIND_CERT_DIR)
-    } else {
-        match env.job_var(env::DOCKER_TLS_CERTDIR) {
-            Some(dir) => Some(dir),
-            // The image's default (TLS, certificates made at boot) for a job asking for :2376.
-            None if job_wants_tls(env) => None,
-            None => Some(""),
-        }
-    };
-    if let Some(dir) = certdir {
-        vars.push((env::DOCKER_TLS_CERTDIR.to_string(), dir.to_string()));
-    }
-    if let Some(value) = env.job_var(env::DOCKER_TLS_SAN) {
-        vars.push((env::DOCKER_TLS_SAN.to_string(), value.to_string()));
-    }
-    vars
-}
-
-/// The job's `DOCKER_TLS_SAN` entries for the driver's server certificate, as docker:dind
-/// reads them: `DNS:name` and `IP:addr`, comma or space separated; a bare entry is taken as a
-/// name or an address as it parses. Anything else is the job's mistake, found before prepare
-/// creates anything.
-fn tls_sans(env: &JobEnv) -> Result<Vec<String>, PlanError> {
-    env.job_var(env::DOCKER_TLS_SAN)
-        .unwrap_or("")
-        .split([',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|san| {
-            let value = san
-                .strip_prefix("DNS:")
-                .or_else(|| san.strip_prefix("IP:"))
-                .unwrap_or(san);
-            let valid = value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:*".contains(c));
-            if valid && !value.is_empty() {
-                Ok(value.to_string())
-            } else {
-                Err(PlanError(format!(
-                    "CUSTOM_ENV_{}: entry {} is not DNS:name or IP:address",
-                    env::DOCKER_TLS_SAN,
-                    printable_value(san)
-                )))
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

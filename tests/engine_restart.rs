@@ -53,7 +53,7 @@ fn an_engine_restart_under_a_stage_is_a_prompt_system_failure() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("executor.yaml"),
-        "image: executor-test/debian:1\n",
+        "image: executor-test/debian:1\nhelper:\n  image: executor-test/debian:1\n",
     )
     .unwrap();
     std::fs::write(dir.path().join("script"), "echo started\nsleep 120\n").unwrap();

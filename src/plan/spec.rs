@@ -1,0 +1,76 @@
+//! What a plan is made of: containers, their mounts and roles, volumes.
+
+use std::collections::BTreeMap;
+
+/// What a container is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Job,
+    Dind,
+    Helper,
+    Service,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Job => "job",
+            Role::Dind => "dind",
+            Role::Helper => "helper",
+            Role::Service => "service",
+        }
+    }
+}
+
+/// A mount in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// A per-job named volume.
+    Volume { name: String, target: String },
+    /// A host path that must exist: the engine socket in socket mode.
+    Bind { source: String, target: String },
+    /// A host path mounted read-only: the host's gitlab-runner binary (`helper.mode: job`).
+    BindReadOnly { source: String, target: String },
+    /// A per-job directory on the engine's host, mounted at the same path and created by the
+    /// engine if missing: socket mode's builds directory.
+    HostDir { path: String },
+}
+
+impl Mount {
+    /// Where it appears inside the container.
+    pub fn target(&self) -> &str {
+        match self {
+            Mount::Volume { target, .. }
+            | Mount::Bind { target, .. }
+            | Mount::BindReadOnly { target, .. } => target,
+            Mount::HostDir { path } => path,
+        }
+    }
+}
+
+/// A container to create and start.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub role: Role,
+    pub image: String,
+    pub privileged: bool,
+    /// `None` keeps the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// `None` keeps the image's command.
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<(String, String)>,
+    pub mounts: Vec<Mount>,
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// OCI runtime to run it under; `None` is the engine's default.
+    pub runtime: Option<String>,
+}
+
+/// A per-job volume.
+#[derive(Debug, Clone)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
