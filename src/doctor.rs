@@ -101,10 +101,7 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
                 } else {
                     "in use"
                 };
-                out.say(
-                    Level::Info,
-                    &format!("layer cache {}: {size}, {state}", c.name),
-                );
+                out.say(Level::Info, &format!("cache {}: {size}, {state}", c.name));
             }
         }
         Err(e) => out.say(Level::Info, &format!("cannot list layer caches: {e}")),

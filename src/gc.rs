@@ -162,20 +162,16 @@ async fn caches(
             (true, false, false) => None,
         };
         match why {
-            Some(why) if dry_run => say(&format!(
-                "would drop layer cache {} ({shown}, {why})",
-                cache.name
-            )),
+            Some(why) if dry_run => {
+                say(&format!("would drop cache {} ({shown}, {why})", cache.name))
+            }
             Some(why) => {
                 docker::dind::remove_volume_named(engine, &cache.name).await?;
-                say(&format!(
-                    "dropped layer cache {} ({shown}, {why})",
-                    cache.name
-                ));
+                say(&format!("dropped cache {} ({shown}, {why})", cache.name));
             }
             None => {
                 let state = if idle { "idle" } else { "in use" };
-                say(&format!("layer cache {}: {shown}, {state}", cache.name));
+                say(&format!("cache {}: {shown}, {state}", cache.name));
             }
         }
     }

@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 use super::{is_not_found, remove_job_resources, remove_labelled, Engine, Removed};
 use crate::outcome::Failure;
 use crate::plan::warm::LABEL_WARM_KEY;
-use crate::plan::{LABEL_ROLE, LABEL_RUNNER_ID, ROLE_CACHE};
+use crate::plan::{LABEL_ROLE, LABEL_RUNNER_ID, ROLE_CACHE, ROLE_CACHE_DIR};
 use crate::tls::CertFile;
 
 /// A container as a list shows it.
@@ -211,30 +211,33 @@ pub struct CacheVolume {
     pub holders: Vec<String>,
 }
 
-/// Every project cache volume, with the containers that hold it.
+/// Every kept project volume (dind layer caches and `cache_dir` volumes), with the containers
+/// that hold it.
 pub async fn cache_volumes(
     engine: &Engine,
     runner_id: Option<&str>,
 ) -> Result<Vec<CacheVolume>, Failure> {
-    let mut labels = vec![format!("{LABEL_ROLE}={ROLE_CACHE}")];
-    if let Some(id) = runner_id {
-        labels.push(format!("{LABEL_RUNNER_ID}={id}"));
-    }
-    let filters = HashMap::from([("label".to_string(), labels)]);
-    let options = ListVolumesOptionsBuilder::default()
-        .filters(&filters)
-        .build();
-    let list = engine.docker.list_volumes(Some(options)).await;
-    let list = list.map_err(|e| Failure::system("list volumes", e))?;
     let mut caches = Vec::new();
-    for v in list.volumes.unwrap_or_default() {
-        let holders = volume_holders(engine, &v.name).await?;
-        caches.push(CacheVolume {
-            holders: holders.into_iter().map(|h| h.name).collect(),
-            name: v.name,
-            labels: v.labels,
-            mountpoint: v.mountpoint,
-        });
+    for role in [ROLE_CACHE, ROLE_CACHE_DIR] {
+        let mut labels = vec![format!("{LABEL_ROLE}={role}")];
+        if let Some(id) = runner_id {
+            labels.push(format!("{LABEL_RUNNER_ID}={id}"));
+        }
+        let filters = HashMap::from([("label".to_string(), labels)]);
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = engine.docker.list_volumes(Some(options)).await;
+        let list = list.map_err(|e| Failure::system("list volumes", e))?;
+        for v in list.volumes.unwrap_or_default() {
+            let holders = volume_holders(engine, &v.name).await?;
+            caches.push(CacheVolume {
+                holders: holders.into_iter().map(|h| h.name).collect(),
+                name: v.name,
+                labels: v.labels,
+                mountpoint: v.mountpoint,
+            });
+        }
     }
     Ok(caches)
 }

@@ -117,7 +117,7 @@ fn a_project_cache_survives_its_jobs_and_no_other_project_sees_it() {
     assert!(
         report
             .stderr
-            .contains(&format!("layer cache {}: ", cache_volume(mine))),
+            .contains(&format!("cache {}: ", cache_volume(mine))),
         "{}",
         report.stderr
     );
