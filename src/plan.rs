@@ -321,6 +321,14 @@ pub fn plan(
     let planned = services::plan(settings, env, facts, mode, &job, &builds_mount)?;
     if let Some(sidecar) = sidecar.as_mut() {
         sidecar.aliases.extend(planned.sidecar_aliases);
+        // Unless the driver makes the certificates itself, a dind service's own TLS settings
+        // win over the job's, as they would for that service under the docker executor.
+        if !settings.dind_tls {
+            for (name, value) in planned.sidecar_env {
+                sidecar.env.retain(|(k, _)| *k != name);
+                sidecar.env.push((name, value));
+            }
+        }
     }
 
     let plan = Plan {
@@ -355,3 +363,5 @@ fn volume_mount(volume: &VolumeSpec, target: &str) -> Mount {
 mod tests;
 #[cfg(test)]
 mod tests_dind;
+#[cfg(test)]
+mod tests_parity;

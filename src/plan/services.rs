@@ -77,11 +77,13 @@ pub fn is_dind(settings: &Settings, request: &ServiceRequest) -> bool {
     repo.rsplit('/').next() == Some("docker") && tag.contains("dind")
 }
 
-/// What the job's services add to a plan: containers to start, and aliases for the sidecar
-/// (a dind service's own alias, say `dind`, reaches the sidecar).
+/// What the job's services add to a plan: containers to start, and for the sidecar what a dind
+/// service asked of it: its own aliases (say `dind`) and its TLS knobs (`DOCKER_TLS_CERTDIR`,
+/// `DOCKER_TLS_SAN` among the service's `variables:`).
 pub struct Planned {
     pub containers: Vec<ContainerSpec>,
     pub sidecar_aliases: Vec<String>,
+    pub sidecar_env: Vec<(String, String)>,
 }
 
 /// Containers for the job's services. Each gets the job's shareable variables plus its own,
@@ -97,6 +99,7 @@ pub fn plan(
     let mut planned = Planned {
         containers: Vec::new(),
         sidecar_aliases: Vec::new(),
+        sidecar_env: Vec::new(),
     };
     let job_vars = shared_variables(env, facts);
     for (i, request) in requests(env, facts)?.into_iter().enumerate() {
@@ -107,6 +110,13 @@ pub fn plan(
                     planned
                         .sidecar_aliases
                         .extend(aliases.into_iter().filter(|a| a != "docker"));
+                    planned.sidecar_env.extend(
+                        request
+                            .variables
+                            .iter()
+                            .filter(|(k, _)| k == "DOCKER_TLS_CERTDIR" || k == "DOCKER_TLS_SAN")
+                            .cloned(),
+                    );
                     continue;
                 }
                 Mode::Socket | Mode::None => return Err(PlanError(format!(
