@@ -3,7 +3,7 @@
 
 use crate::docker::{self, probe, Engine};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
-use crate::settings::{human_size, DindCache, Mode, Policy, PullPolicy, Settings};
+use crate::settings::{human_size, DindCache, HelperMode, Mode, Policy, PullPolicy, Settings};
 
 /// How serious a finding is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,43 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
             .count();
         if waiting > 0 || s.dind_warm {
             out.say(Level::Info, &format!("warm sidecars waiting: {waiting}"));
+        }
+    }
+}
+
+/// The helper image, when it does not depend on the job's runner version (then it is pulled
+/// per job, as the docker executor pulls its helper).
+async fn helper_image(out: &mut Findings, engine: &Engine, s: &Settings) {
+    match &s.helper_mode {
+        HelperMode::Job { runner_binary } => {
+            let binary = match runner_binary {
+                Some(path) if std::path::Path::new(path).is_file() => {
+                    format!("the host's {path}, mounted read-only")
+                }
+                Some(path) => {
+                    return out.say(
+                        Level::Fail,
+                        &format!(
+                            "helper.runner_binary {path} is not a file here; point it at gitlab-runner"
+                        ),
+                    )
+                }
+                None => "none mounted: the job image needs git (and gitlab-runner for caches and artifacts)".into(),
+            };
+            out.say(
+                Level::Info,
+                &format!("helper.mode job: git and cache stages run in the job container; gitlab-runner: {binary}"),
+            );
+        }
+        HelperMode::Container if s.helper_image.contains("${CI_RUNNER_VERSION}") => out.say(
+            Level::Info,
+            &format!(
+                "helper image {}: tagged with each job's runner version, pulled on first use",
+                s.helper_image
+            ),
+        ),
+        HelperMode::Container => {
+            check_image(out, engine, s, "helper image", &s.helper_image).await;
         }
     }
 }
@@ -247,6 +284,7 @@ async fn runtime(out: &mut Findings, engine: &Engine, s: &Settings, dind_image_r
 /// Whether each configured image is there or can be pulled; returns whether the dind image is.
 async fn images(out: &mut Findings, engine: &Engine, s: &Settings) -> bool {
     let job_ready = check_image(out, engine, s, "job image", &s.image).await;
+    helper_image(out, engine, s).await;
     if !s.modes_allowed.contains(&Mode::Dind) {
         return false;
     }
