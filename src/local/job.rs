@@ -71,7 +71,13 @@ impl LocalJob {
                 .as_ref()
                 .map(|i| i.name.as_str())
                 .unwrap_or(&settings.image);
-            vars::layer(&mut variables, &[("CI_JOB_IMAGE".into(), image.into())]);
+            vars::layer(
+                &mut variables,
+                &[
+                    ("CI_JOB_IMAGE".into(), image.into()),
+                    ("CI_JOB_SERVICES".into(), services_json(&job.services)),
+                ],
+            );
             Ok(variables)
         };
         let tmp = tempfile::Builder::new()
@@ -79,11 +85,19 @@ impl LocalJob {
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
         let mut variables = variables_for(&settings.builds_dir)?;
-        write_payload(tmp.path(), &variables)?;
+        // `--var` values stand in for the project's CI/CD settings, which may be secrets: like
+        // those, they are not public, so services do not get them.
+        let private: Vec<String> = args
+            .vars
+            .iter()
+            .filter_map(|v| vars::parse_override(v).ok().map(|(k, _)| k))
+            .collect();
+        write_payload(tmp.path(), &variables, &private)?;
         let mut env = runner_env(&variables, tmp.path());
         let builds_dir = stage::config::config_output(settings, &env).builds_dir;
         if builds_dir != settings.builds_dir {
             variables = variables_for(&builds_dir)?;
+            write_payload(tmp.path(), &variables, &private)?;
             env = runner_env(&variables, tmp.path());
         }
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
@@ -146,4 +160,30 @@ impl LocalJob {
             color: report.color(),
         }
     }
+}
+
+/// `CI_JOB_SERVICES` as gitlab-runner writes it: a JSON array of the job's services, an empty
+/// string when it has none.
+fn services_json(services: &[crate::payload::ServiceRequest]) -> String {
+    if services.is_empty() {
+        return String::new();
+    }
+    let list: Vec<serde_json::Value> = services
+        .iter()
+        .map(|s| {
+            let variables: Vec<serde_json::Value> = s
+                .variables
+                .iter()
+                .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+                .collect();
+            serde_json::json!({
+                "name": s.name,
+                "alias": s.alias.clone().unwrap_or_default(),
+                "entrypoint": s.entrypoint,
+                "command": s.command,
+                "variables": variables,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
 }

@@ -26,8 +26,13 @@ pub fn runner_env(variables: &[(String, String)], tmp: &Path) -> JobEnv {
 }
 
 /// The trusted facts gitlab-runner would put in `JOB_RESPONSE_FILE`, so a local run meets the
-/// config's policy as a runner job of this project on an unprotected ref would.
-pub fn write_payload(tmp: &Path, variables: &[(String, String)]) -> Result<(), String> {
+/// config's policy as a runner job of this project on an unprotected ref would; with the job's
+/// services and its variables (public, as a job's `variables:` are) for them.
+pub fn write_payload(
+    tmp: &Path,
+    variables: &[(String, String)],
+    private: &[String],
+) -> Result<(), String> {
     let id: u64 = lookup(variables, "CI_PROJECT_ID")
         .and_then(|v| v.parse().ok())
         .unwrap_or_default();
@@ -37,6 +42,13 @@ pub fn write_payload(tmp: &Path, variables: &[(String, String)]) -> Result<(), S
             "project_full_path": lookup(variables, "CI_PROJECT_PATH"),
         },
         "git_info": { "protected": false },
+        "variables": variables
+            .iter()
+            .map(|(k, v)| serde_json::json!({"key": k, "value": v, "public": !private.contains(k)}))
+            .collect::<Vec<_>>(),
+        "services": lookup(variables, "CI_JOB_SERVICES")
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+            .unwrap_or_else(|| serde_json::json!([])),
     });
     std::fs::write(tmp.join("response.json"), payload.to_string())
         .map_err(|e| format!("cannot write the job payload: {e}"))

@@ -113,6 +113,25 @@ fn build_jobs_pass_in_dind_and_socket_mode() {
     }
 }
 
+/// `services:` from the file start next to the job, as gitlab-runner hands them to a driver;
+/// the `--var` values (secrets' stand-ins) never reach the service.
+#[test]
+fn a_job_with_a_service_reaches_it_by_its_alias() {
+    let checkout = Checkout::new();
+    let (code, stdout, stderr) = checkout.run(&["with-service"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("hello from the service"), "{stdout}");
+    assert!(
+        stderr.contains("service executor-test__http (executor-test/http:1) ready"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("ignored in a local run: services"),
+        "{stderr}"
+    );
+    checkout.assert_nothing_left();
+}
+
 #[test]
 fn references_gitlab_env_and_after_script() {
     let checkout = Checkout::new();

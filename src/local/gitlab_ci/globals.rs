@@ -8,6 +8,7 @@ use super::error::{GitlabCiError, Locator};
 use super::keywords::{DEFAULT_KEYS, DEPRECATED_GLOBALS, IGNORED_GLOBAL};
 use super::values::{self, check_keys, describe};
 use super::Image;
+use crate::payload::ServiceRequest;
 
 /// GitLab's stages when `stages:` is not written.
 const DEFAULT_STAGES: &[&str] = &[".pre", "build", "test", "deploy", ".post"];
@@ -18,7 +19,8 @@ pub(super) struct Defaults {
     pub image: Option<Image>,
     pub before_script: Option<Vec<String>>,
     pub after_script: Option<Vec<String>>,
-    /// Default keys that are set but that a local run ignores (`cache`, `services`, ...).
+    pub services: Option<Vec<ServiceRequest>>,
+    /// Default keys that are set but that a local run ignores (`cache`, `tags`, ...).
     pub ignored: Vec<&'static str>,
 }
 
@@ -94,6 +96,7 @@ pub(super) fn defaults(config: &Mapping, at: &Locator) -> Result<Defaults, Gitla
             "image" => defaults.image = Some(values::image(value).map_err(fail)?),
             "before_script" => defaults.before_script = Some(values::script(value).map_err(fail)?),
             "after_script" => defaults.after_script = Some(values::script(value).map_err(fail)?),
+            "services" => defaults.services = Some(values::services(value).map_err(fail)?),
             _ => defaults.ignored.push(key),
         }
     }

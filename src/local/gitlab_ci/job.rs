@@ -43,6 +43,13 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         Some(v) => Some(values::image(v).map_err(|m| fail("image", m))?),
         None => inherit.default.then_default("image", &cx.defaults.image),
     };
+    let services = match map.get("services") {
+        Some(v) => values::services(v).map_err(|m| fail("services", m))?,
+        None => inherit
+            .default
+            .then_default("services", &cx.defaults.services)
+            .unwrap_or_default(),
+    };
     let script_of = |key: &str, default: &Option<Vec<String>>| match map.get(key) {
         Some(v) => values::script(v).map_err(|m| fail(key, m)),
         None => Ok(inherit
@@ -107,6 +114,7 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         before_script,
         script,
         after_script,
+        services,
         ignored: ignored.into_iter().collect(),
         line: at.top_line(name),
     })

@@ -52,6 +52,7 @@ pub(super) const USED_JOB_KEYS: &[&str] = &[
     "image",
     "inherit",
     "script",
+    "services",
     "stage",
     "variables",
 ];
@@ -83,7 +84,6 @@ pub(super) const IGNORED_JOB_KEYS: &[&str] = &[
     "rules",
     "run",
     "secrets",
-    "services",
     "start_in",
     "tags",
     "timeout",

@@ -54,6 +54,8 @@ pub struct Job {
     /// Empty only for `trigger:` and `run:` jobs, which a local run cannot execute.
     pub script: Vec<String>,
     pub after_script: Vec<String>,
+    /// `services:`, the job's own or `default:`'s.
+    pub services: Vec<crate::payload::ServiceRequest>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
     pub ignored: Vec<String>,
     /// 1-based line of the job's key in the file, when it could be found.

@@ -6,6 +6,7 @@
 use crate::yaml::{Mapping, Value};
 
 use super::Image;
+use crate::payload::ServiceRequest;
 
 /// GitLab flattens nested script lists up to this depth and rejects deeper ones
 /// (<https://docs.gitlab.com/ci/yaml/script/#split-long-commands>).
@@ -134,6 +135,77 @@ pub(super) fn image(value: &Value) -> Result<Image, String> {
         }
         other => Err(format!(
             "must be an image name or a mapping with `name:`, found {}",
+            describe(other)
+        )),
+    }
+}
+
+/// `services:`: a list of image names or mappings with `name:` (and `alias`, `entrypoint`,
+/// `command`, `variables`), in the shape the runner hands a driver.
+pub(super) fn services(value: &Value) -> Result<Vec<ServiceRequest>, String> {
+    let Value::Sequence(items) = value else {
+        return Err(format!(
+            "must be a list of services, found {}",
+            describe(value)
+        ));
+    };
+    items.iter().map(service).collect()
+}
+
+fn service(value: &Value) -> Result<ServiceRequest, String> {
+    match value {
+        Value::String(name) if !name.trim().is_empty() => Ok(ServiceRequest {
+            name: name.clone(),
+            ..ServiceRequest::default()
+        }),
+        Value::Mapping(map) => {
+            check_keys(
+                map,
+                &[
+                    "name",
+                    "alias",
+                    "entrypoint",
+                    "command",
+                    "variables",
+                    "pull_policy",
+                    "docker",
+                    "kubernetes",
+                ],
+            )?;
+            let name = match map.get("name") {
+                Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
+                _ => return Err("has a service without a `name:` string".into()),
+            };
+            let list = |key: &str| match map.get(key) {
+                None => Ok(None),
+                Some(v) => strings(v)
+                    .map(Some)
+                    .map_err(|m| format!("service {name}: `{key}` {m}")),
+            };
+            let alias = match map.get("alias") {
+                None => None,
+                Some(Value::String(a)) => Some(a.clone()),
+                Some(other) => {
+                    return Err(format!(
+                        "service {name}: `alias` must be a string, found {}",
+                        describe(other)
+                    ))
+                }
+            };
+            let variables = match map.get("variables") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(v) => variables(v).map_err(|m| format!("service {name}: {m}"))?,
+            };
+            Ok(ServiceRequest {
+                entrypoint: list("entrypoint")?,
+                command: list("command")?,
+                name,
+                alias,
+                variables,
+            })
+        }
+        other => Err(format!(
+            "must list image names or mappings with `name:`, found {}",
             describe(other)
         )),
     }

@@ -12,6 +12,18 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "service without a name",
+        "job:\n  script: a\n  services:\n    - alias: db\n",
+        Some(3),
+        &["job `job`: `services:` has a service without a `name:` string"],
+    ),
+    (
+        "services not a list",
+        "job:\n  script: a\n  services: postgres\n",
+        Some(3),
+        &["`services:` must be a list of services"],
+    ),
+    (
         "malformed YAML",
         "job:\n  script: [echo\n  image: x\n",
         Some(3),

@@ -220,7 +220,42 @@ job:
     assert_eq!(j.image, image("ubuntu:24.04"));
     assert_eq!(j.before_script, ["echo global before"]);
     assert_eq!(j.after_script, ["echo global after"]);
-    assert_eq!(j.ignored, ["services"]);
+    assert_eq!(j.services.len(), 1);
+    assert_eq!(j.services[0].name, "postgres:16");
+    assert!(j.ignored.is_empty(), "{:?}", j.ignored);
+}
+
+#[test]
+fn services_as_names_or_mappings_and_from_default() {
+    let text = r#"
+default:
+  services:
+    - name: registry.example.com/grp/db:1
+      alias: db
+      command: ["db", "--fast"]
+      variables: {DB_NAME: app}
+own:
+  services: [redis:7]
+  script: x
+inherited:
+  script: x
+opted_out:
+  inherit: {default: false}
+  script: x
+"#;
+    let own = job(text, "own");
+    assert_eq!(own.services.len(), 1);
+    assert_eq!(own.services[0].name, "redis:7");
+    let inherited = job(text, "inherited");
+    let db = &inherited.services[0];
+    assert_eq!(db.name, "registry.example.com/grp/db:1");
+    assert_eq!(db.alias.as_deref(), Some("db"));
+    assert_eq!(
+        db.command,
+        Some(vec!["db".to_string(), "--fast".to_string()])
+    );
+    assert_eq!(db.variables, [("DB_NAME".to_string(), "app".to_string())]);
+    assert!(job(text, "opted_out").services.is_empty());
 }
 
 #[test]
