@@ -133,6 +133,12 @@ pub fn plan(
             }
         }
         let image = request.name.trim().to_string();
+        if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(PlanError(format!(
+                "service image {} is not an image name; fix the job's services:",
+                crate::plan::printable_value(&image)
+            )));
+        }
         policy::check_service_image(settings, &image)?;
         let mut env_vars = job_vars.clone();
         env_vars.extend(request.variables.iter().cloned());
@@ -209,6 +215,43 @@ mod tests {
         assert_eq!(
             aliases(&request("postgres", Some("db"))),
             ["postgres", "db"]
+        );
+    }
+
+    #[test]
+    fn a_service_name_with_spaces_or_control_characters_is_refused() {
+        let settings = crate::settings::Settings::from_text("", "t").unwrap();
+        let env = crate::env::JobEnv::from_vars(
+            [
+                (
+                    "CUSTOM_ENV_CI_JOB_SERVICES",
+                    r#"[{"name":"evil image\nX"}]"#,
+                ),
+                ("CUSTOM_ENV_CI_RUNNER_VERSION", "17.5.0"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let base = ContainerSpec {
+            name: "j".into(),
+            role: Role::Job,
+            image: "i".into(),
+            privileged: false,
+            entrypoint: None,
+            cmd: None,
+            env: Vec::new(),
+            mounts: Vec::new(),
+            network: "n".into(),
+            aliases: Vec::new(),
+            labels: Default::default(),
+            runtime: None,
+        };
+        let mount = Mount::HostDir { path: "/b".into() };
+        let err = plan(&settings, &env, None, Mode::None, &base, &mount)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.0,
+            "service image `evil image\\nX` is not an image name; fix the job's services:"
         );
     }
 
