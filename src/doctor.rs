@@ -217,7 +217,10 @@ fn describe_policy(policy: &Policy) -> Vec<String> {
 
 async fn engine(out: &mut Findings, s: &Settings) -> Option<Engine> {
     let connected = match Engine::connect(s) {
-        Ok(engine) => engine.negotiate().await,
+        Ok(engine) => match engine.negotiate().await {
+            Ok(engine) => engine.about().await.map(|about| (engine, about)),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match connected {

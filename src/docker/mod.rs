@@ -62,25 +62,31 @@ impl Engine {
         })
     }
 
-    /// Agree on the API version with the engine once and say which engine this is.
+    /// Agree on the API version with the engine once.
     /// bollard 0.21 sends unversioned paths (bollard#736), so the engine answers in its own
     /// newest API; negotiating keeps the client honest once that is fixed upstream.
-    pub async fn negotiate(self) -> Result<(Engine, String), Failure> {
+    pub async fn negotiate(self) -> Result<Engine, Failure> {
         let Engine { docker, host } = self;
         let docker = docker
             .negotiate_version()
             .await
             .map_err(|e| unreachable_engine(&host, e))?;
-        let version = docker
+        Ok(Engine { docker, host })
+    }
+
+    /// Which engine this is, for the log: a request of its own, so it can run alongside others.
+    pub async fn about(&self) -> Result<String, Failure> {
+        let version = self
+            .docker
             .version()
             .await
-            .map_err(|e| unreachable_engine(&host, e))?;
-        let about = format!(
-            "Docker engine {} (API {}) at {host}",
+            .map_err(|e| unreachable_engine(&self.host, e))?;
+        Ok(format!(
+            "Docker engine {} (API {}) at {}",
             version.version.as_deref().unwrap_or("?"),
-            docker.client_version(),
-        );
-        Ok((Engine { docker, host }, about))
+            self.docker.client_version(),
+            self.host
+        ))
     }
 
     /// Whether the engine answers `/_ping` within the probe's timeout.

@@ -32,12 +32,11 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     let facts = trusted_facts(env)?;
     let plan = plan::plan(settings, env, facts.as_ref()).map_err(|e| Failure::User(e.0))?;
     check_socket_path(settings, &plan)?;
-    let (engine, about) = Engine::connect(settings)?.negotiate().await?;
-    say(&about);
-    announce(&plan);
-    // Three independent looks at the engine, at once: each is a few milliseconds that would
+    let engine = Engine::connect(settings)?.negotiate().await?;
+    // Independent looks at the engine, at once: each is a few milliseconds that would
     // otherwise add up before the first create.
-    let (mtu, leftovers, images, cache_dir) = futures_util::join!(
+    let (about, mtu, leftovers, images, cache_dir) = futures_util::join!(
+        engine.about(),
         async {
             match plan.mtu {
                 Some(mtu) => Some(mtu),
@@ -49,6 +48,8 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         // Kept between jobs: created on the project's first job in the slot, found after.
         docker::create_volume(&engine, &plan.cache_dir_volume),
     );
+    say(&about?);
+    announce(&plan);
     leftovers.and(images).and(cache_dir.map(|_| ()))?;
     let plan = plan.with_mtu(mtu);
     let mut unfit = Vec::new();
