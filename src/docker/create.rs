@@ -21,7 +21,7 @@ pub async fn ensure_image(engine: &Engine, image: &str, policy: PullPolicy) -> R
         match engine.docker.inspect_image(image).await {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(Failure::system(format!("inspect image {image}"), e)),
+            Err(e) => Err(refused_name(image, e)),
         }
     };
     match policy {
@@ -51,10 +51,26 @@ async fn pull(engine: &Engine, image: &str) -> Result<(), Failure> {
                     "image {image} does not exist or cannot be pulled ({e}); check the image name"
                 )))
             }
-            Err(e) => return Err(Failure::system(format!("pull image {image}"), e)),
+            Err(e) => return Err(refused_name(image, e)),
         }
     }
     Ok(())
+}
+
+/// The engine answers 400 to a name that is no image reference (`Bad$(x)`, upper case): the
+/// job's mistake, which a retry cannot fix. Anything else may pass on retry.
+fn refused_name(image: &str, e: BollardError) -> Failure {
+    match e {
+        BollardError::DockerResponseServerError {
+            status_code: 400,
+            message,
+        } => Failure::User(format!(
+            "image {} is not a valid image name ({}); fix the name",
+            crate::plan::printable_value(image),
+            message.trim()
+        )),
+        e => Failure::system(format!("use image {image}"), e),
+    }
 }
 
 /// `name:tag` or `name@digest`, ignoring a registry port (`host:5000/name`).

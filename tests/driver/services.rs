@@ -206,3 +206,21 @@ fn service_images_go_through_the_image_policy() {
     );
     job.assert_nothing_left();
 }
+
+/// A service name the engine refuses as an image reference is the job's mistake: exit 1, one
+/// line, and nothing left behind.
+#[test]
+fn a_malformed_service_image_is_a_build_failure() {
+    let job = services(r#"[{"name":"Bad$(name)"}]"#);
+    let prepared = job.prepare();
+    prepared.expect(1);
+    assert!(
+        prepared
+            .stderr
+            .contains("image `Bad$(name)` is not a valid image name"),
+        "{}",
+        prepared.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
