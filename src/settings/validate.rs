@@ -1,0 +1,197 @@
+//! Validation: the raw file's values checked and turned into [`Settings`], each failure a key
+//! path and what is wrong with it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::{RawDindCache, RawHelperMode, RawSettings};
+use super::{
+    parse_duration, policy, size, DindCache, DockerHost, HelperMode, Mode, PullPolicy, Settings,
+    DEFAULT_HELPER_IMAGE,
+};
+
+/// A validation failure: the key path and what is wrong with it.
+pub(crate) type Invalid = (Vec<&'static str>, String);
+
+pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
+    let docker = raw.docker.unwrap_or_default();
+    let mode = raw.mode.unwrap_or_default();
+    let dind = raw.dind.unwrap_or_default();
+    let socket = raw.socket.unwrap_or_default();
+    let helper = raw.helper.unwrap_or_default();
+
+    let modes_allowed: Vec<Mode> = match mode.allowed {
+        Some(list) => list.into_iter().map(Mode::from).collect(),
+        None => Mode::ALL.to_vec(),
+    };
+    if modes_allowed.is_empty() {
+        return Err((
+            vec!["mode", "allowed"],
+            "list at least one of dind, socket, none".into(),
+        ));
+    }
+    let mode_default = mode.default.map(Mode::from).unwrap_or(Mode::Dind);
+    if !modes_allowed.contains(&mode_default) {
+        return Err((
+            vec!["mode", "default"],
+            format!(
+                "`{mode_default}` is not in mode.allowed; add it there or pick an allowed mode"
+            ),
+        ));
+    }
+    let mode_variable = mode
+        .variable
+        .unwrap_or_else(|| "EXECUTOR_DOCKER_MODE".into());
+    if !is_variable_name(&mode_variable) {
+        return Err((
+            vec!["mode", "variable"],
+            format!("`{mode_variable}` is not a variable name (letters, digits, _)"),
+        ));
+    }
+
+    let policy = policy::validate(raw.policy, &modes_allowed)?;
+    let gc = raw.gc.unwrap_or_default();
+    Ok(Settings {
+        policy,
+        gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
+        gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
+        docker_host: docker_host(docker.host.as_deref())?,
+        docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
+        builds_dir: absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,
+        cache_dir: absolute(raw.cache_dir, "/cache", vec!["cache_dir"])?,
+        image: non_empty(raw.image, "docker:cli", vec!["image"])?,
+        pull_policy: raw
+            .pull_policy
+            .map(PullPolicy::from)
+            .unwrap_or(PullPolicy::IfNotPresent),
+        mode_variable,
+        mode_default,
+        modes_allowed,
+        dind_image: non_empty(dind.image, "docker:dind", vec!["dind", "image"])?,
+        dind_privileged: dind.privileged.unwrap_or(true),
+        dind_mtu: mtu(dind.mtu)?,
+        dind_runtime: match dind.runtime {
+            Some(r) if r.trim().is_empty() => {
+                return Err((vec!["dind", "runtime"], "must not be empty".into()))
+            }
+            other => other,
+        },
+        dind_ready_timeout: duration(dind.ready_timeout, "60s", vec!["dind", "ready_timeout"])?,
+        dind_tls: dind.tls.unwrap_or(false),
+        dind_cache: match dind.cache {
+            Some(RawDindCache::Project) => DindCache::Project,
+            Some(RawDindCache::None) | None => DindCache::None,
+        },
+        dind_cache_max_size: cache_size(dind.cache_max_size)?,
+        dind_warm: dind.warm.unwrap_or(false),
+        dind_warm_max_age: duration(dind.warm_max_age, "1h", vec!["dind", "warm_max_age"])?,
+        socket_host_path: absolute(
+            socket.host_path,
+            "/var/run/docker.sock",
+            vec!["socket", "host_path"],
+        )?,
+        socket_builds_host_dir: absolute(
+            socket.builds_host_dir,
+            "/var/lib/executor/builds",
+            vec!["socket", "builds_host_dir"],
+        )?,
+        services_wait_timeout: {
+            let text = raw.services.and_then(|s| s.wait_timeout);
+            let key = vec!["services", "wait_timeout"];
+            parse_duration(text.as_deref().unwrap_or("30s")).map_err(|m| (key, m))?
+        },
+        helper_image: non_empty(helper.image, DEFAULT_HELPER_IMAGE, vec!["helper", "image"])?,
+        helper_mode: match (helper.mode, helper.runner_binary) {
+            (Some(RawHelperMode::Container) | None, Some(_)) => {
+                return Err((
+                    vec!["helper", "runner_binary"],
+                    "only used with helper.mode: job; set the mode or remove the key".into(),
+                ))
+            }
+            (Some(RawHelperMode::Container) | None, None) => HelperMode::Container,
+            (Some(RawHelperMode::Job), binary) => HelperMode::Job {
+                runner_binary: match binary {
+                    Some(path) => Some(absolute(Some(path), "", vec!["helper", "runner_binary"])?),
+                    None => None,
+                },
+            },
+        },
+    })
+}
+
+fn cache_size(text: Option<String>) -> Result<u64, Invalid> {
+    let key = vec!["dind", "cache_max_size"];
+    let bytes = size::parse(text.as_deref().unwrap_or("20GiB")).map_err(|m| (key.clone(), m))?;
+    if bytes < 1 << 20 {
+        return Err((key, "must be at least 1MiB".into()));
+    }
+    Ok(bytes)
+}
+
+fn mtu(value: Option<u32>) -> Result<Option<u32>, Invalid> {
+    match value {
+        Some(m) if !(576..=65535).contains(&m) => Err((
+            vec!["dind", "mtu"],
+            format!("{m} is not an MTU between 576 and 65535"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn docker_host(text: Option<&str>) -> Result<DockerHost, Invalid> {
+    let text = text.unwrap_or("unix:///var/run/docker.sock");
+    if let Some(path) = text.strip_prefix("unix://").filter(|p| p.starts_with('/')) {
+        return Ok(DockerHost::Unix(PathBuf::from(path)));
+    }
+    if let Some(addr) = text.strip_prefix("tcp://").filter(|a| !a.is_empty()) {
+        return Ok(DockerHost::Tcp(addr.trim_end_matches('/').to_string()));
+    }
+    Err((
+        vec!["docker", "host"],
+        format!("`{text}` is not unix:///absolute/path or tcp://host:port"),
+    ))
+}
+
+fn duration(
+    text: Option<String>,
+    default: &str,
+    key: Vec<&'static str>,
+) -> Result<Duration, Invalid> {
+    let d = parse_duration(text.as_deref().unwrap_or(default)).map_err(|m| (key.clone(), m))?;
+    if d.is_zero() {
+        return Err((key, "must be longer than zero".into()));
+    }
+    Ok(d)
+}
+
+fn absolute(
+    text: Option<String>,
+    default: &str,
+    key: Vec<&'static str>,
+) -> Result<String, Invalid> {
+    let path = text.unwrap_or_else(|| default.to_string());
+    if !path.starts_with('/') || path.contains(['\n', '\0', ':']) {
+        return Err((key, format!("`{path}` must be an absolute path")));
+    }
+    Ok(path)
+}
+
+fn non_empty(
+    text: Option<String>,
+    default: &str,
+    key: Vec<&'static str>,
+) -> Result<String, Invalid> {
+    let value = text.unwrap_or_else(|| default.to_string());
+    if value.trim().is_empty() {
+        return Err((key, "must not be empty".into()));
+    }
+    Ok(value)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
