@@ -313,7 +313,7 @@ async fn check_image(
             format!("{what} {image} is missing and pull_policy is never; load it first"),
         ),
         Ok(false) => match crate::docker::ensure_image(engine, image, s.pull_policy).await {
-            Ok(()) => (Level::Ok, format!("{what} {image} pulled")),
+            Ok(_) => (Level::Ok, format!("{what} {image} pulled")),
             Err(e) => (
                 Level::Fail,
                 format!("{what} {image} is missing and cannot be pulled: {e}"),

@@ -8,7 +8,7 @@
 //! idle ones with `--drop-caches`) when no container uses them.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::cli::GcArgs;
 use crate::docker::{self, sweep, Engine};
@@ -44,7 +44,7 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
     let max_age = duration(args.max_age.as_deref(), settings.gc_max_age, "--max-age")?;
     let engine = Engine::connect(settings)?;
     let runner = args.runner_id.as_deref();
-    let now = unix_now();
+    let now = sweep::unix_now();
     let mut tally = Tally {
         dry_run: args.dry_run,
         collected: 0,
@@ -176,13 +176,6 @@ async fn caches(
         }
     }
     Ok(())
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn duration(flag: Option<&str>, configured: Duration, name: &str) -> Result<Duration, Failure> {

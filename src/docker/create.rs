@@ -15,22 +15,34 @@ use crate::outcome::Failure;
 use crate::plan::{ContainerSpec, Mount, VolumeSpec};
 use crate::settings::PullPolicy;
 
-/// Make sure `image` is present, pulling it as the policy says.
-pub async fn ensure_image(engine: &Engine, image: &str, policy: PullPolicy) -> Result<(), Failure> {
+/// Make sure `image` is present, pulling it as the policy says; returns its id.
+pub async fn ensure_image(
+    engine: &Engine,
+    image: &str,
+    policy: PullPolicy,
+) -> Result<String, Failure> {
     let present = || async {
         match engine.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
+            Ok(info) => Ok(Some(info.id.unwrap_or_default())),
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(refused_name(image, e)),
         }
     };
-    match policy {
-        PullPolicy::Never if present().await? => Ok(()),
-        PullPolicy::Never => Err(Failure::User(format!(
+    let found = match policy {
+        PullPolicy::Always => None,
+        PullPolicy::Never | PullPolicy::IfNotPresent => present().await?,
+    };
+    match (found, policy) {
+        (Some(id), _) => Ok(id),
+        (None, PullPolicy::Never) => Err(Failure::User(format!(
             "image {image} is not on the engine and pull_policy is never; load it first or change pull_policy"
         ))),
-        PullPolicy::IfNotPresent if present().await? => Ok(()),
-        PullPolicy::IfNotPresent | PullPolicy::Always => pull(engine, image).await,
+        (None, _) => {
+            pull(engine, image).await?;
+            present().await?.ok_or_else(|| {
+                Failure::System(format!("image {image} was pulled but is not on the engine"))
+            })
+        }
     }
 }
 

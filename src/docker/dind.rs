@@ -143,16 +143,6 @@ pub async fn mount_source(
         .and_then(|m| m.source))
 }
 
-/// The id of a local image.
-pub async fn image_id(engine: &Engine, image: &str) -> Result<String, Failure> {
-    let info = engine
-        .docker
-        .inspect_image(image)
-        .await
-        .map_err(|e| Failure::system(format!("inspect image {image}"), e))?;
-    Ok(info.id.unwrap_or_default())
-}
-
 /// The labels of a container, `None` when it does not exist.
 pub async fn labels_of(
     engine: &Engine,

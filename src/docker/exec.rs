@@ -75,28 +75,15 @@ pub async fn exec_script(
     exit_code(engine, &id).await
 }
 
-/// Run `cmd` in `container` without input or output; returns its exit code.
+/// Run `cmd` in `container` without input, ignoring its output; returns its exit code.
 pub async fn exec_status(
     engine: &Engine,
     container: &str,
     cmd: Vec<String>,
 ) -> Result<i64, Failure> {
-    let config = ExecConfig {
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        cmd: Some(cmd),
-        ..Default::default()
-    };
-    let id = create(engine, container, config).await?;
-    let started = engine
-        .docker
-        .start_exec(&id, None)
+    exec_output(engine, container, cmd)
         .await
-        .map_err(|e| Failure::system(format!("start a command in container {container}"), e))?;
-    if let StartExecResults::Attached { mut output, .. } = started {
-        while output.next().await.is_some() {}
-    }
-    exit_code(engine, &id).await
+        .map(|(code, _)| code)
 }
 
 /// Run `cmd` in `container` and return its exit code and standard output (small outputs only:

@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-};
+use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 
+use super::dind::Listed;
 use super::Engine;
 use crate::outcome::Failure;
 use crate::plan::warm::LABEL_WARM_KEY;
@@ -21,17 +20,7 @@ pub struct Footprint {
     /// Unix seconds of its newest container, network or volume.
     pub newest: i64,
     /// Its containers.
-    pub containers: Vec<Container>,
-}
-
-/// A container of a footprint.
-#[derive(Debug, Clone)]
-pub struct Container {
-    pub name: String,
-    pub labels: HashMap<String, String>,
-    pub running: bool,
-    /// Unix seconds.
-    pub created: i64,
+    pub containers: Vec<Listed>,
 }
 
 /// Every job with resources on the engine, by job key; only runner `runner_id` when given.
@@ -60,7 +49,7 @@ async fn grouped(
     if let Some(id) = runner_id {
         labels.push(format!("{LABEL_RUNNER_ID}={id}"));
     }
-    let filters = HashMap::from([("label".to_string(), labels)]);
+    let filters = HashMap::from([("label".to_string(), labels.clone())]);
     let mut groups: BTreeMap<String, Footprint> = BTreeMap::new();
     fn note<'a>(
         groups: &'a mut BTreeMap<String, Footprint>,
@@ -73,31 +62,13 @@ async fn grouped(
         Some(group)
     }
 
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let containers = engine.docker.list_containers(Some(options)).await;
-    for c in containers.map_err(|e| Failure::system("list containers", e))? {
-        let labels = c.labels.unwrap_or_default();
-        let created = c.created.unwrap_or(0);
-        let running = c.state.as_ref().is_some_and(|s| s.to_string() == "running");
+    for c in super::dind::containers_labelled(engine, &labels).await? {
         // Only the job container says the job is alive: a sibling a socket job left running
         // does not keep its job from being collected.
-        let is_job = labels.get(LABEL_ROLE).map(String::as_str) == Some(Role::Job.as_str());
-        let name = c
-            .names
-            .and_then(|n| n.into_iter().next())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default();
-        if let Some(group) = note(&mut groups, group_by, &labels, created) {
-            group.live |= is_job && running;
-            group.containers.push(Container {
-                name,
-                labels: labels.clone(),
-                running,
-                created,
-            });
+        let is_job = c.labels.get(LABEL_ROLE).map(String::as_str) == Some(Role::Job.as_str());
+        if let Some(group) = note(&mut groups, group_by, &c.labels, c.created) {
+            group.live |= is_job && c.running;
+            group.containers.push(c);
         }
     }
 
@@ -125,6 +96,14 @@ async fn grouped(
         note(&mut groups, group_by, &v.labels, created);
     }
     Ok(groups)
+}
+
+/// Now, in Unix seconds, to compare with what the engine reports.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Unix seconds of an RFC 3339 time as the engine writes it (`2026-11-28T09:08:01.123Z`,

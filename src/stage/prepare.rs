@@ -50,11 +50,12 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     );
     say(&about?);
     announce(&plan);
-    leftovers.and(images).and(cache_dir.map(|_| ()))?;
+    leftovers.and(cache_dir.map(|_| ()))?;
+    let sidecar_image_id = images?;
     let plan = plan.with_mtu(mtu);
     let mut unfit = Vec::new();
     if settings.dind_warm {
-        let found = warm::adopt(&engine, settings, &plan).await?;
+        let found = warm::adopt(&engine, settings, &plan, sidecar_image_id.as_deref()).await?;
         if let Some(adopted) = found.adopted {
             let (result, ()) = futures_util::join!(
                 start_adopted(&engine, settings, adopted, started),
@@ -180,15 +181,22 @@ async fn remove_leftovers(engine: &Engine, plan: &Plan) -> StageResult {
     Ok(())
 }
 
-async fn ensure_images(engine: &Engine, settings: &Settings, plan: &Plan) -> StageResult {
+/// Every image of the plan present; returns the sidecar image's id, which a warm sidecar
+/// must run to be adopted.
+async fn ensure_images(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+) -> Result<Option<String>, Failure> {
     let images: Vec<&str> = plan.containers().map(|c| c.image.as_str()).collect();
-    try_join_all(
+    let ids = try_join_all(
         images
             .iter()
             .map(|image| docker::ensure_image(engine, image, settings.pull_policy)),
     )
     .await?;
-    Ok(())
+    // The sidecar comes first in `containers()`.
+    Ok(plan.sidecar.as_ref().and(ids.into_iter().next()))
 }
 
 /// Returns the network's id and the directory, on the engine's host, of the volume holding

@@ -24,10 +24,11 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 /// swallow the rest of it. The TERM handler (not `trap ''`, whose "ignore" bash would inherit)
 /// keeps this shell alive when a cancel signals every process, so it reports the script's own
 /// exit status: the runner's wrapper turns TERM into `exit 1`.
-/// An image without `/tmp` (a `FROM scratch` one) gets one; one whose root is not writable
-/// falls back to the home directory.
+/// An image without `/tmp` (a `FROM scratch` one) gets one (the `[ -d ]` test is a shell
+/// builtin, so the usual case starts no extra process); one whose root is not writable falls
+/// back to the home directory.
 const STAGE_SHELL: &str = r#"trap 'true' TERM
-t=${TMPDIR:-/tmp}; mkdir -p "$t" 2>/dev/null
+t=${TMPDIR:-/tmp}; [ -d "$t" ] || mkdir -p "$t" 2>/dev/null
 s=$(mktemp "$t/executor-stage.XXXXXX" 2>/dev/null || mktemp "${HOME:-.}/.executor-stage.XXXXXX") && cat > "$s" || exit 1
 if command -v bash >/dev/null 2>&1; then bash "$s"; else sh "$s"; fi
 rc=$?; rm -f "$s"; exit $rc"#;

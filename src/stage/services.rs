@@ -57,11 +57,7 @@ async fn wait_one(engine: &Engine, service: &ContainerSpec, timeout: Duration, l
     match outcome {
         Ok(how) => say(&format!(
             "service {} ({}) ready in {:.1} s: {how}",
-            service
-                .aliases
-                .first()
-                .map(String::as_str)
-                .unwrap_or(&service.name),
+            shown_name(service),
             service.image,
             started.elapsed().as_secs_f64()
         )),
@@ -150,6 +146,15 @@ fn list(ports: &[u16]) -> String {
         .join(", ")
 }
 
+/// How the log names a service: its first alias, as the job knows it.
+fn shown_name(service: &ContainerSpec) -> &str {
+    service
+        .aliases
+        .first()
+        .map(String::as_str)
+        .unwrap_or(&service.name)
+}
+
 /// The docker executor's warning block: the job continues, the log says why it may fail.
 async fn warn(engine: &Engine, service: &ContainerSpec, why: &str) {
     let logs = docker::logs_tail(engine, &service.name, LOG_LINES).await;
@@ -157,11 +162,7 @@ async fn warn(engine: &Engine, service: &ContainerSpec, why: &str) {
         "*********\n*** WARNING: service {} ({}) probably did not start properly: {why}\n\
          *** The job goes on; its first use of the service may fail.\n\
          Last {LOG_LINES} log lines of {}:\n",
-        service
-            .aliases
-            .first()
-            .map(String::as_str)
-            .unwrap_or(&service.name),
+        shown_name(service),
         service.image,
         service.name
     );

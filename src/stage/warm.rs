@@ -40,16 +40,22 @@ pub struct Unfit {
 
 /// Adopt the slot's warm sidecar if one fits. On adoption the job container is created (not
 /// started) and the sidecar renamed to the job's sidecar name.
-pub async fn adopt(engine: &Engine, settings: &Settings, plan: &Plan) -> Result<Found, Failure> {
+pub async fn adopt(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+    image_id: Option<&str>,
+) -> Result<Found, Failure> {
     let mut found = Found {
         adopted: None,
         unfit: Vec::new(),
     };
-    let (Some(template), Some(spec)) = (plan.warm_template(), plan.sidecar.as_ref()) else {
+    let (Some(template), Some(spec), Some(image_id)) =
+        (plan.warm_template(), plan.sidecar.as_ref(), image_id)
+    else {
         return Ok(found);
     };
-    let image_id = docker::dind::image_id(engine, &spec.image).await?;
-    let now = unix_now();
+    let now = docker::sweep::unix_now();
     let mut chosen = None;
     for warm in free_sets(engine, plan).await? {
         let labels = &warm.listed.labels;
@@ -178,13 +184,6 @@ async fn discard(engine: &Engine, key: &str, holds_cache: bool) -> Result<(), Fa
     }
     docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={key}")).await?;
     Ok(())
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// Unique enough among one slot's warm sets: nanoseconds, in base 36 to keep names short.
