@@ -1,7 +1,7 @@
 //! Parity with gitlab-runner's docker executor (issue 7): where stages run, the project's
 //! cache_dir, the builds directory that sibling containers see, the network's name.
 
-use crate::harness::{docker, Job, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{docker, labelled, Job, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
 
 fn config(extra: &str) -> String {
     format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{extra}")
@@ -134,6 +134,7 @@ fn the_cache_dir_survives_into_the_projects_next_job_only() {
             &format!("executor-r900-p{project}-c43-cache"),
         ]);
     }
+    assert_eq!(labelled("io.executor.slot=43"), Vec::<String>::new());
 }
 
 /// `docker run -v "$CI_PROJECT_DIR:/src"` sees the checkout in both modes: in socket mode the
