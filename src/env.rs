@@ -30,6 +30,8 @@ pub const CI_PROJECT_ID: &str = "CI_PROJECT_ID";
 pub const CI_RUNNER_ID: &str = "CI_RUNNER_ID";
 pub const CI_CONCURRENT_ID: &str = "CI_CONCURRENT_ID";
 pub const CI_PIPELINE_ID: &str = "CI_PIPELINE_ID";
+pub const CI_PROJECT_PATH: &str = "CI_PROJECT_PATH";
+pub const CI_COMMIT_REF_PROTECTED: &str = "CI_COMMIT_REF_PROTECTED";
 /// The job's `image:`, already expanded by the runner (12.6+).
 pub const CI_JOB_IMAGE: &str = "CI_JOB_IMAGE";
 /// dind's TLS switch: the official image turns TLS on unless this is set to "".

@@ -11,13 +11,22 @@ use serde::Deserialize;
 /// A payload larger than this is not a job payload; refuse it rather than read it all.
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
-/// What the policy may rely on.
+/// What the policy and the job's identity may rely on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedFacts {
+    /// The job's id (the payload's `id`).
+    pub job_id: Option<u64>,
     pub project_id: Option<u64>,
+    /// The first `CI_RUNNER_ID` among the payload's variables: GitLab's predefined copy comes
+    /// before any the job defines, as gitlab-runner itself keeps the first copy.
+    pub runner_id: Option<String>,
+    /// `job_info.pipeline_id` (runner 19.0+), else the first `CI_PIPELINE_ID` among the
+    /// payload's variables.
+    pub pipeline_id: Option<String>,
     /// `group/sub/project`, from `job_info.project_full_path` or else the repository URL.
     pub project_path: Option<String>,
-    /// Whether the ref is protected; `None` when GitLab did not say.
+    /// Whether the ref is protected: `git_info.protected` (GitLab 18.3+), else the first
+    /// `CI_COMMIT_REF_PROTECTED` among the payload's variables; `None` when neither says.
     pub protected: Option<bool>,
     /// The runner's tags as GitLab reports them (`CI_RUNNER_TAGS`), only when the payload holds
     /// that variable exactly once: a job variable of the same name makes it untrustworthy.
@@ -75,6 +84,7 @@ pub fn shareable(name: &str) -> bool {
 
 #[derive(Deserialize)]
 struct RawPayload {
+    id: Option<u64>,
     job_info: Option<RawJobInfo>,
     git_info: Option<RawGitInfo>,
     variables: Option<Vec<RawVariable>>,
@@ -84,6 +94,7 @@ struct RawPayload {
 #[derive(Deserialize)]
 struct RawJobInfo {
     project_id: Option<u64>,
+    pipeline_id: Option<u64>,
     project_full_path: Option<String>,
 }
 
@@ -143,11 +154,25 @@ pub fn parse(bytes: &[u8]) -> Result<TrustedFacts, String> {
                 .as_deref()
                 .and_then(path_from_repo_url)
         });
+    let variables = raw.variables.as_deref().unwrap_or_default();
     Ok(TrustedFacts {
+        job_id: raw.id,
         project_id: job.as_ref().and_then(|j| j.project_id),
+        runner_id: first(variables, "CI_RUNNER_ID").map(str::to_string),
+        pipeline_id: job
+            .as_ref()
+            .and_then(|j| j.pipeline_id)
+            .map(|id| id.to_string())
+            .or_else(|| first(variables, "CI_PIPELINE_ID").map(str::to_string)),
         project_path,
-        protected: git.as_ref().and_then(|g| g.protected),
-        runner_tags: runner_tags(raw.variables.as_deref().unwrap_or_default()),
+        protected: git.as_ref().and_then(|g| g.protected).or_else(|| {
+            match first(variables, "CI_COMMIT_REF_PROTECTED")? {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            }
+        }),
+        runner_tags: runner_tags(variables),
         public_variables: raw
             .variables
             .unwrap_or_default()
@@ -170,6 +195,12 @@ fn path_from_repo_url(url: &str) -> Option<String> {
     let (_, path) = rest.split_once('/')?;
     let path = path.trim_end_matches('/').trim_end_matches(".git");
     (!path.is_empty()).then(|| path.to_string())
+}
+
+/// The value of the first variable named `key`: the predefined copy GitLab sends, before any
+/// of the same name that the job's own `variables:` define.
+fn first<'a>(variables: &'a [RawVariable], key: &str) -> Option<&'a str> {
+    variables.iter().find(|v| v.key == key)?.value.as_str()
 }
 
 fn runner_tags(variables: &[RawVariable]) -> Option<Vec<String>> {
@@ -199,6 +230,9 @@ mod tests {
         assert_eq!(
             facts,
             TrustedFacts {
+                job_id: Some(1),
+                runner_id: None,
+                pipeline_id: None,
                 project_id: Some(42),
                 project_path: Some("infra/deploy".into()),
                 protected: Some(true),
@@ -242,6 +276,29 @@ mod tests {
         let facts = parse(json).unwrap();
         assert_eq!(facts.project_path.as_deref(), Some("grp/sub/proj"));
         assert_eq!(facts.protected, None);
+    }
+
+    #[test]
+    fn the_first_copy_of_a_predefined_variable_wins() {
+        let json = br#"{"id": 9, "variables": [
+            {"key": "CI_RUNNER_ID", "value": "12"}, {"key": "CI_PIPELINE_ID", "value": "5"},
+            {"key": "CI_COMMIT_REF_PROTECTED", "value": "false"},
+            {"key": "CI_RUNNER_ID", "value": "666"}, {"key": "CI_PIPELINE_ID", "value": "6"},
+            {"key": "CI_COMMIT_REF_PROTECTED", "value": "true"}]}"#;
+        let facts = parse(json).unwrap();
+        assert_eq!(facts.job_id, Some(9));
+        assert_eq!(facts.runner_id.as_deref(), Some("12"));
+        assert_eq!(facts.pipeline_id.as_deref(), Some("5"));
+        assert_eq!(facts.protected, Some(false));
+    }
+
+    #[test]
+    fn git_info_protected_wins_over_the_variable() {
+        let json = br#"{"git_info": {"protected": false},
+            "variables": [{"key": "CI_COMMIT_REF_PROTECTED", "value": "true"}]}"#;
+        assert_eq!(parse(json).unwrap().protected, Some(false));
+        let json = br#"{"variables": [{"key": "CI_COMMIT_REF_PROTECTED", "value": "yes"}]}"#;
+        assert_eq!(parse(json).unwrap().protected, None);
     }
 
     #[test]

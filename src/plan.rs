@@ -5,6 +5,7 @@
 mod dind;
 pub mod helper;
 mod identity;
+pub mod owner;
 mod policy;
 mod render;
 pub mod services;
@@ -19,10 +20,14 @@ use crate::payload::TrustedFacts;
 use crate::settings::{DindCache, HelperMode, Mode, Settings};
 
 use dind::{job_docker_env, sidecar_env, tls_sans};
-pub use identity::{printable as printable_value, JobIdentity, PlanError};
+pub use identity::{
+    printable as printable_value, JobIdentity, PlanError, Resolved, MIN_RUNNER_VERSION,
+};
 pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};
 pub use spec::{ContainerSpec, Mount, Role, VolumeSpec};
 
+/// The prefix of every label the driver sets; images carrying one are refused.
+pub const LABEL_PREFIX: &str = "io.executor.";
 /// Label every resource carries, so a sweep can tell ours from everything else.
 pub const LABEL_MANAGED: &str = "io.executor.managed";
 /// Label holding the job key; `cleanup` and the next `prepare` find the job's resources by it.
@@ -35,6 +40,8 @@ pub const LABEL_ROLE: &str = "io.executor.role";
 pub const LABEL_MODE: &str = "io.executor.mode";
 /// The runner's concurrency slot (`CI_CONCURRENT_ID`).
 pub const LABEL_SLOT: &str = "io.executor.slot";
+/// On kept volumes: whether they belong to protected refs (`true`) or not (`false`).
+pub const LABEL_PROTECTED: &str = "io.executor.protected";
 /// Role of a project's kept dind data volume.
 pub const ROLE_CACHE: &str = "dind-cache";
 /// Role of a project's kept `cache_dir` volume.
@@ -72,6 +79,8 @@ const LINK_DIND_SOCKET: &str =
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub identity: JobIdentity,
+    /// Job variables that disagreed with the payload and were ignored (names only).
+    pub ignored: Vec<String>,
     pub mode: Mode,
     pub network: String,
     pub network_labels: BTreeMap<String, String>,
@@ -149,6 +158,29 @@ impl Plan {
         self
     }
 
+    /// This plan with a per-job `cache_dir` volume instead of the project's kept one (when a
+    /// live job holds that): labelled with the job, so cleanup removes it.
+    pub fn without_cache_dir(mut self) -> Plan {
+        let kept = self.cache_dir_volume.name.clone();
+        let mut labels = self.network_labels.clone();
+        labels.insert(LABEL_ROLE.into(), "cache-dir-job".into());
+        let own = VolumeSpec {
+            name: format!("{}-cache-dir", self.identity.key()),
+            labels,
+        };
+        for container in std::iter::once(&mut self.job).chain(self.helper.as_mut()) {
+            for mount in &mut container.mounts {
+                if let Mount::Volume { name, .. } = mount {
+                    if *name == kept {
+                        *name = own.name.clone();
+                    }
+                }
+            }
+        }
+        self.cache_dir_volume = own;
+        self
+    }
+
     /// Every container, sidecar first.
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.sidecar
@@ -173,9 +205,15 @@ pub fn plan(
     env: &JobEnv,
     facts: Option<&TrustedFacts>,
 ) -> Result<Plan, PlanError> {
-    let identity = JobIdentity::from_env(env)?;
+    let Resolved { identity, ignored } = JobIdentity::resolve(settings, env, facts)?;
     let mode = choose_mode(settings, env, facts)?;
     let image = job_image(settings, env);
+    if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(PlanError(format!(
+            "job image {} is not an image name; fix the job's image:",
+            printable_value(&image)
+        )));
+    }
     policy::check_job_image(settings, &image)?;
     let key = identity.key();
     let base = identity.labels(mode);
@@ -331,12 +369,16 @@ pub fn plan(
         }
     }
 
+    if let Some(sidecar) = &sidecar {
+        services::check_env_size(settings, "the dind sidecar", &sidecar.env, &[])?;
+    }
     let plan = Plan {
         services: planned.containers,
         cache_dir_volume,
         helper,
         builds_host_dir,
         identity,
+        ignored,
         mode,
         network: key.clone(),
         network_labels: labelled("network"),

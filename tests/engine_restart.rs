@@ -20,6 +20,10 @@ fn executor(dir: &Path, args: &[&str]) -> Command {
             "EXECUTOR_CONFIG",
             dir.join("executor.yaml").display().to_string(),
         ),
+        (
+            "JOB_RESPONSE_FILE",
+            dir.join("response.json").display().to_string(),
+        ),
         ("CUSTOM_ENV_CI_RUNNER_ID", "907".into()),
         ("CUSTOM_ENV_CI_PROJECT_ID", "1".into()),
         ("CUSTOM_ENV_CI_CONCURRENT_ID", "0".into()),
@@ -57,6 +61,13 @@ fn an_engine_restart_under_a_stage_is_a_prompt_system_failure() {
     )
     .unwrap();
     std::fs::write(dir.path().join("script"), "echo started\nsleep 120\n").unwrap();
+    // The job payload the runner writes: the only source of the job's identity.
+    let payload = format!(
+        r#"{{"id": {}, "job_info": {{"project_id": 1}},
+            "variables": [{{"key": "CI_RUNNER_ID", "value": "907"}}]}}"#,
+        std::process::id()
+    );
+    std::fs::write(dir.path().join("response.json"), payload).unwrap();
     assert!(executor(dir.path(), &["prepare"])
         .status()
         .unwrap()

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 
 use super::{is_not_found, Engine};
 use crate::outcome::Failure;
-use crate::plan::{ContainerSpec, Mount, VolumeSpec};
+use crate::plan::{ContainerSpec, Mount, VolumeSpec, LABEL_PREFIX};
 use crate::settings::PullPolicy;
 
 /// Make sure `image` is present, pulling it as the policy says; returns its id.
@@ -23,7 +23,11 @@ pub async fn ensure_image(
 ) -> Result<String, Failure> {
     let present = || async {
         match engine.docker.inspect_image(image).await {
-            Ok(info) => Ok(Some(info.id.unwrap_or_default())),
+            Ok(info) => {
+                let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
+                refuse_our_labels(image, &labels)?;
+                Ok(Some(info.id.unwrap_or_default()))
+            }
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(refused_name(image, e)),
         }
@@ -43,6 +47,25 @@ pub async fn ensure_image(
                 Failure::System(format!("image {image} was pulled but is not on the engine"))
             })
         }
+    }
+}
+
+/// Docker copies an image's `LABEL`s onto every container made from it; an image carrying the
+/// driver's own labels could pass its containers off as another job's or a warm sidecar.
+fn refuse_our_labels(image: &str, labels: &HashMap<String, String>) -> Result<(), Failure> {
+    let mut ours: Vec<&String> = labels
+        .keys()
+        .filter(|k| k.starts_with(LABEL_PREFIX))
+        .collect();
+    ours.sort();
+    match ours.first() {
+        Some(label) => Err(Failure::User(format!(
+            "image {} carries the label {}, which only executor sets; use an image without \
+             {LABEL_PREFIX}* labels",
+            crate::plan::printable_value(image),
+            crate::plan::printable_value(label)
+        ))),
+        None => Ok(()),
     }
 }
 

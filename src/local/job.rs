@@ -44,7 +44,12 @@ impl LocalJob {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let checkout = Checkout::find(dir);
-        let ids = LocalIds::new(&checkout);
+        let overrides = args
+            .vars
+            .iter()
+            .map(|v| vars::parse_override(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids = LocalIds::new(&checkout).overridden(&overrides);
         // The builds directory depends on the mode, which the variables choose: work the
         // variables out with the default one, then again if the job's plan moves it (socket
         // mode's per-job host directory).
@@ -57,11 +62,7 @@ impl LocalJob {
             };
             let mut variables = vars::predefined(&facts, &checkout, &ids);
             vars::layer(&mut variables, &job.variables);
-            let mut overrides = args
-                .vars
-                .iter()
-                .map(|v| vars::parse_override(v))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut overrides = overrides.clone();
             if let Some(mode) = args.mode {
                 overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
             }
@@ -92,12 +93,12 @@ impl LocalJob {
             .iter()
             .filter_map(|v| vars::parse_override(v).ok().map(|(k, _)| k))
             .collect();
-        write_payload(tmp.path(), &variables, &private)?;
+        write_payload(tmp.path(), &ids, &variables, &private)?;
         let mut env = runner_env(&variables, tmp.path());
         let builds_dir = stage::config::config_output(settings, &env).builds_dir;
         if builds_dir != settings.builds_dir {
             variables = variables_for(&builds_dir)?;
-            write_payload(tmp.path(), &variables, &private)?;
+            write_payload(tmp.path(), &ids, &variables, &private)?;
             env = runner_env(&variables, tmp.path());
         }
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::vars::LocalIds;
 use crate::env::JobEnv;
 
 /// The environment gitlab-runner gives a driver (`protocol.md` §3), for these variables.
@@ -16,6 +17,11 @@ pub fn runner_env(variables: &[(String, String)], tmp: &Path) -> JobEnv {
             "BUILD_EXIT_CODE_FILE".to_string(),
             format!("{tmp}/build_exit_code"),
         ),
+        // Written by `write_payload`: the job's identity and trusted facts come from it.
+        (
+            "JOB_RESPONSE_FILE".to_string(),
+            format!("{tmp}/response.json"),
+        ),
     ];
     pairs.extend(
         variables
@@ -25,26 +31,38 @@ pub fn runner_env(variables: &[(String, String)], tmp: &Path) -> JobEnv {
     JobEnv::from_vars(pairs)
 }
 
-/// The trusted facts gitlab-runner would put in `JOB_RESPONSE_FILE`, so a local run meets the
+/// The job payload gitlab-runner would put in `JOB_RESPONSE_FILE`, so a local run meets the
 /// config's policy as a runner job of this project on an unprotected ref would; with the job's
-/// services and its variables (public, as a job's `variables:` are) for them.
+/// services and its variables (public, as a job's `variables:` are) for them. The job's
+/// identity comes from `ids` (the run's own, or the person's `--var`), never from the file's
+/// `variables:`: GitLab's predefined copies come first in the list, as in a real payload.
 pub fn write_payload(
     tmp: &Path,
+    ids: &LocalIds,
     variables: &[(String, String)],
     private: &[String],
 ) -> Result<(), String> {
-    let id: u64 = lookup(variables, "CI_PROJECT_ID")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_default();
+    let number = |id: &str| id.parse::<u64>().ok();
+    let predefined = [
+        ("CI_JOB_ID", &ids.job_id),
+        ("CI_PROJECT_ID", &ids.project_id),
+        ("CI_RUNNER_ID", &ids.runner_id),
+        ("CI_PIPELINE_ID", &ids.job_id),
+        ("CI_PROJECT_PATH", &ids.project_path),
+    ]
+    .map(|(k, v)| serde_json::json!({"key": k, "value": v, "public": true}));
     let payload = serde_json::json!({
+        "id": number(&ids.job_id),
         "job_info": {
-            "project_id": id,
-            "project_full_path": lookup(variables, "CI_PROJECT_PATH"),
+            "project_id": number(&ids.project_id),
+            "project_full_path": ids.project_path,
         },
         "git_info": { "protected": false },
-        "variables": variables
-            .iter()
-            .map(|(k, v)| serde_json::json!({"key": k, "value": v, "public": !private.contains(k)}))
+        "variables": predefined
+            .into_iter()
+            .chain(variables.iter().map(|(k, v)| {
+                serde_json::json!({"key": k, "value": v, "public": !private.contains(k)})
+            }))
             .collect::<Vec<_>>(),
         "services": lookup(variables, "CI_JOB_SERVICES")
             .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())

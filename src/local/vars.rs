@@ -9,11 +9,13 @@ use super::checkout::Checkout;
 /// The gitlab-runner version a local run stands in for.
 pub const LOCAL_RUNNER_VERSION: &str = "17.11.0";
 
-/// Ids that name a local job's resources; `--var CI_JOB_ID=...` and friends override them.
+/// Ids that name a local job's resources, the payload's facts; the person's `--var
+/// CI_JOB_ID=...` and friends override them, a `.gitlab-ci.yml`'s `variables:` never do.
 pub struct LocalIds {
     pub runner_id: String,
     pub project_id: String,
     pub job_id: String,
+    pub project_path: String,
 }
 
 impl LocalIds {
@@ -33,7 +35,23 @@ impl LocalIds {
                 millis % 10_000_000_000_000,
                 std::process::id() % 100_000
             ),
+            project_path: format!("local/{}", checkout.name),
         }
+    }
+
+    /// These ids with the person's `--var` overrides of them applied.
+    pub fn overridden(mut self, overrides: &[(String, String)]) -> LocalIds {
+        for (key, value) in overrides {
+            let slot = match key.as_str() {
+                "CI_RUNNER_ID" => &mut self.runner_id,
+                "CI_PROJECT_ID" => &mut self.project_id,
+                "CI_JOB_ID" => &mut self.job_id,
+                "CI_PROJECT_PATH" => &mut self.project_path,
+                _ => continue,
+            };
+            *slot = value.clone();
+        }
+        self
     }
 }
 
@@ -47,7 +65,7 @@ pub struct JobFacts<'a> {
 
 /// Predefined variables, as gitlab-runner and GitLab would set them for this job.
 pub fn predefined(facts: &JobFacts, checkout: &Checkout, ids: &LocalIds) -> Vec<(String, String)> {
-    let path = format!("local/{}", checkout.name);
+    let path = ids.project_path.clone();
     let project_dir = format!("{}/{path}", facts.builds_dir.trim_end_matches('/'));
     let sha = checkout.sha.clone().unwrap_or_else(|| "0".repeat(40));
     let branch = checkout.branch.clone().unwrap_or_else(|| "local".into());

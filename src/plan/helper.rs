@@ -49,27 +49,52 @@ pub fn builds_dir(settings: &Settings, mode: Mode, identity: &JobIdentity) -> St
 }
 
 /// The image of the helper container: `helper.image` with `${CI_RUNNER_VERSION}` (the job's
-/// runner) and `${ARCH}` (this machine, named as gitlab-runner's helper tags name it) filled in.
+/// runner) and `${ARCH}` (this machine, named as gitlab-runner's helper tags name it) filled in,
+/// and held to `policy.job_images` like every image a job runs.
+///
+/// `CI_RUNNER_VERSION` is one of the few variables gitlab-runner sets after the job's own, so a
+/// job cannot redefine it; it is still read as a version only: the docker executor tags its
+/// helper with the `X.Y.Z` it starts with, and so does executor.
 pub fn helper_image(settings: &Settings, env: &JobEnv) -> Result<String, PlanError> {
     let template = &settings.helper_image;
     let mut image = template.replace("${ARCH}", arch());
     if image.contains("${CI_RUNNER_VERSION}") {
         let version = env
             .job_var_non_empty("CI_RUNNER_VERSION")
-            .map(|v| v.trim_start_matches('v'))
-            .filter(|v| {
-                v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-+~".contains(c))
-            })
+            .and_then(release_version)
             .ok_or_else(|| {
                 PlanError(format!(
-                    "helper.image {template} needs the runner's version, and CI_RUNNER_VERSION is \
-                     not set; set helper.image to an image with git and gitlab-runner"
+                    "helper.image {template} needs the runner's release version (X.Y.Z), and \
+                     CI_RUNNER_VERSION is not one; set helper.image to an image with git and \
+                     gitlab-runner"
                 ))
             })?;
         image = image.replace("${CI_RUNNER_VERSION}", version);
     }
+    super::policy::check_job_image(settings, &image)
+        .map_err(|e| PlanError(format!("helper {}", e.0)))?;
     Ok(image)
+}
+
+/// The `X.Y.Z` a runner version starts with (`17.11.0`, `v17.11.0`, `17.11.0~pre.12.gabc`),
+/// as gitlab-runner's helper image tags use it; `None` for anything else.
+fn release_version(text: &str) -> Option<&str> {
+    let text = text.strip_prefix('v').unwrap_or(text);
+    let mut end = 0;
+    for part in 0..3 {
+        let digits = text[end..].bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        end += digits;
+        if part < 2 {
+            if text.as_bytes().get(end) != Some(&b'.') {
+                return None;
+            }
+            end += 1;
+        }
+    }
+    Some(&text[..end])
 }
 
 fn arch() -> &'static str {
@@ -97,3 +122,27 @@ pub fn runner_binary_mount(settings: &Settings) -> Option<Mount> {
 /// `gitlab-runner-helper` (gitlab-runner's helper images): the custom executor's scripts call
 /// the former by that name.
 pub const LINK_RUNNER_BINARY: &str = "command -v gitlab-runner >/dev/null 2>&1 || { h=$(command -v gitlab-runner-helper) && mkdir -p /usr/local/bin && ln -s \"$h\" /usr/local/bin/gitlab-runner; } 2>/dev/null; ";
+
+#[cfg(test)]
+mod tests {
+    use super::release_version;
+
+    #[test]
+    fn runner_versions_as_helper_tags_use_them() {
+        assert_eq!(release_version("17.11.0"), Some("17.11.0"));
+        assert_eq!(release_version("v19.4.1"), Some("19.4.1"));
+        assert_eq!(release_version("17.11.0~pre.12.gabcdef01"), Some("17.11.0"));
+        assert_eq!(release_version("17.11.0-rc1"), Some("17.11.0"));
+        for bad in [
+            "development version",
+            "17.11",
+            "1.2.x",
+            "../../x",
+            "",
+            "v",
+            "1..2",
+        ] {
+            assert_eq!(release_version(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,19 +1,31 @@
-//! Who a job is: runner, project, concurrency slot and job id, from the job variables. Every
-//! resource name derives from these, so each stage finds the job's resources without state,
-//! and two jobs running at once never share a name.
+//! Who a job is: runner, project, concurrency slot and job id. Every resource name derives from
+//! these, so each stage finds the job's resources without state, and two jobs running at once
+//! never share a name.
+//!
+//! Only the driver's config and the payload in `JOB_RESPONSE_FILE` are trusted: a job may
+//! define `CI_PROJECT_ID`, `CI_JOB_ID` or `CI_RUNNER_ID` itself, and gitlab-runner then hands the
+//! driver the job's value. So the job id, project, runner, pipeline and whether the ref is
+//! protected come from the payload; a job variable that disagrees is ignored and named. The
+//! slot (`CI_CONCURRENT_ID`) has no trusted source: whatever it keys must stay safe when a job
+//! forges it (the job id in every job name, the project in every kept volume's name).
 
 use std::collections::BTreeMap;
 
 use crate::env::{self, JobEnv};
-use crate::settings::Mode;
+use crate::payload::TrustedFacts;
+use crate::settings::{Mode, Settings};
 
 use super::{
     VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_MANAGED, LABEL_MODE, LABEL_PIPELINE_ID,
-    LABEL_PROJECT_ID, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT, ROLE_CACHE, ROLE_CACHE_DIR,
+    LABEL_PROJECT_ID, LABEL_PROTECTED, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT, ROLE_CACHE,
+    ROLE_CACHE_DIR,
 };
 
 /// Longest id accepted; GitLab's ids are 64-bit integers (at most 20 digits).
 const MAX_ID_LEN: usize = 20;
+
+/// The first gitlab-runner that writes `JOB_RESPONSE_FILE`.
+pub const MIN_RUNNER_VERSION: &str = "14.1";
 
 /// A problem with the job's input that retrying cannot fix: a build failure with this message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,12 +37,76 @@ pub struct PlanError(pub String);
 pub struct JobIdentity {
     pub runner_id: String,
     pub project_id: String,
+    /// Untrusted: any job can set it (see the module comment).
     pub concurrent_id: String,
     pub job_id: String,
     pub pipeline_id: Option<String>,
+    /// Whether the job's ref is protected, as the payload says (`false` when it does not say).
+    /// Kept volumes are separate for protected refs, so an unprotected branch never writes
+    /// what a protected job later restores or builds on.
+    pub protected: bool,
+}
+
+/// An identity and the job variables it ignored because they disagree with the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub identity: JobIdentity,
+    /// One line per ignored variable; names only, never values.
+    pub ignored: Vec<String>,
 }
 
 impl JobIdentity {
+    /// The job's identity from the payload (and `runner_id` from the config when set). Without
+    /// a payload only `payload.required: false` lets job variables name the job.
+    pub fn resolve(
+        settings: &Settings,
+        env: &JobEnv,
+        facts: Option<&TrustedFacts>,
+    ) -> Result<Resolved, PlanError> {
+        let Some(facts) = facts else {
+            if settings.payload_required {
+                return Err(PlanError(format!(
+                    "JOB_RESPONSE_FILE is not set: executor needs gitlab-runner \
+                     {MIN_RUNNER_VERSION} or later, whose job payload names the job; upgrade the \
+                     runner, or set payload.required: false to trust job variables instead"
+                )));
+            }
+            return Ok(Resolved {
+                identity: JobIdentity::from_env(env)?,
+                ignored: Vec::new(),
+            });
+        };
+        let runner_id = match (&settings.runner_id, &facts.runner_id) {
+            (Some(id), _) => id.clone(),
+            (None, Some(id)) if is_id(id) => id.clone(),
+            (None, _) => {
+                return Err(PlanError(
+                    "the job payload has no CI_RUNNER_ID; set runner_id in executor's config"
+                        .into(),
+                ))
+            }
+        };
+        let trusted = |value: Option<u64>, what: &str| {
+            value.map(|v| v.to_string()).ok_or_else(|| {
+                PlanError(format!(
+                    "JOB_RESPONSE_FILE has no {what}; it must be gitlab-runner's job payload"
+                ))
+            })
+        };
+        let identity = JobIdentity {
+            job_id: trusted(facts.job_id, "job id")?,
+            project_id: trusted(facts.project_id, "job_info.project_id")?,
+            runner_id,
+            concurrent_id: id(env, env::CI_CONCURRENT_ID)?,
+            pipeline_id: facts.pipeline_id.clone().filter(|v| is_id(v)),
+            protected: facts.protected.unwrap_or(false),
+        };
+        let ignored = identity.ignored(env, facts);
+        Ok(Resolved { identity, ignored })
+    }
+
+    /// Without a payload (`payload.required: false`): the job variables, as the runner set
+    /// them unless the job redefined them.
     pub fn from_env(env: &JobEnv) -> Result<JobIdentity, PlanError> {
         Ok(JobIdentity {
             runner_id: id(env, env::CI_RUNNER_ID)?,
@@ -41,9 +117,34 @@ impl JobIdentity {
                 .job_var_non_empty(env::CI_PIPELINE_ID)
                 .filter(|v| is_id(v))
                 .map(str::to_string),
+            protected: env.job_var(env::CI_COMMIT_REF_PROTECTED) == Some("true"),
         })
     }
 
+    /// The job variables that claim another identity than the payload's, by name.
+    fn ignored(&self, env: &JobEnv, facts: &TrustedFacts) -> Vec<String> {
+        let protected = self.protected.to_string();
+        let checks = [
+            (env::CI_JOB_ID, Some(self.job_id.as_str())),
+            (env::CI_PROJECT_ID, Some(self.project_id.as_str())),
+            (env::CI_RUNNER_ID, facts.runner_id.as_deref()),
+            (env::CI_PIPELINE_ID, self.pipeline_id.as_deref()),
+            (env::CI_PROJECT_PATH, facts.project_path.as_deref()),
+            (
+                env::CI_COMMIT_REF_PROTECTED,
+                facts.protected.map(|_| protected.as_str()),
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter(|(name, trusted)| {
+                matches!((env.job_var(name), trusted), (Some(value), Some(t)) if value != *t)
+            })
+            .map(|(name, _)| {
+                format!("job variable {name} differs from the job payload; ignored, the payload's value is used")
+            })
+            .collect()
+    }
     /// The stem of every resource name and the value of [`LABEL_JOB_KEY`].
     pub fn key(&self) -> String {
         format!(
@@ -62,35 +163,40 @@ impl JobIdentity {
         format!("{}-helper", self.key())
     }
 
-    /// The project's kept `cache_dir` for this runner and slot: local caches survive between
-    /// the project's jobs; one per slot, so two jobs never write one at once.
+    /// The stem of the project's kept volumes for this runner, slot and kind of ref:
+    /// `executor-r1-p2-c0` for unprotected refs, `executor-r1-p2-c0-protected` for protected ones.
+    fn kept_stem(&self) -> String {
+        let protected = if self.protected { "-protected" } else { "" };
+        format!(
+            "executor-r{}-p{}-c{}{protected}",
+            self.runner_id, self.project_id, self.concurrent_id
+        )
+    }
+
+    /// The project's kept `cache_dir` for this runner, slot and kind of ref: local caches
+    /// survive between the project's jobs; one per slot, so two jobs never write one at once.
     pub fn cache_dir_volume(&self) -> VolumeSpec {
         let mut volume = self.cache_volume();
-        volume.name = format!(
-            "executor-r{}-p{}-c{}-cache",
-            self.runner_id, self.project_id, self.concurrent_id
-        );
+        volume.name = format!("{}-cache", self.kept_stem());
         volume
             .labels
             .insert(LABEL_ROLE.to_string(), ROLE_CACHE_DIR.to_string());
         volume
     }
 
-    /// The project's kept dind data for this runner and slot (`dind.cache: project`). One per
-    /// slot: jobs of one slot never run at once, so two daemons never share it.
+    /// The project's kept dind data for this runner, slot and kind of ref (`dind.cache:
+    /// project`). One per slot; prepare makes sure no other daemon holds it (`stage::cache`).
     pub fn cache_volume(&self) -> VolumeSpec {
         let labels = BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_RUNNER_ID.to_string(), self.runner_id.clone()),
             (LABEL_PROJECT_ID.to_string(), self.project_id.clone()),
             (LABEL_SLOT.to_string(), self.concurrent_id.clone()),
+            (LABEL_PROTECTED.to_string(), self.protected.to_string()),
             (LABEL_ROLE.to_string(), ROLE_CACHE.to_string()),
         ]);
         VolumeSpec {
-            name: format!(
-                "executor-r{}-p{}-c{}-dind-cache",
-                self.runner_id, self.project_id, self.concurrent_id
-            ),
+            name: format!("{}-dind-cache", self.kept_stem()),
             labels,
         }
     }

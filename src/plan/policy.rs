@@ -158,7 +158,8 @@ pub fn dind_image(settings: &Settings, env: &JobEnv) -> Result<String, PlanError
         return Ok(settings.dind_image.clone());
     };
     let globs = &settings.policy.dind_images;
-    if wanted == settings.dind_image || globs.iter().any(|g| g.matches(wanted)) {
+    let name_like = !wanted.chars().any(char::is_whitespace);
+    if name_like && (wanted == settings.dind_image || globs.iter().any(|g| g.matches(wanted))) {
         return Ok(wanted.to_string());
     }
     let allowed = if globs.is_empty() {

@@ -3,7 +3,7 @@
 //! start because it already has it: a `docker:*dind` service in a dind job is the sidecar.
 
 use crate::env::JobEnv;
-use crate::payload::{self, ServiceRequest, TrustedFacts};
+use crate::payload::{ServiceRequest, TrustedFacts};
 use crate::settings::{Mode, Settings};
 
 use super::{policy, ContainerSpec, Mount, PlanError, Role};
@@ -101,9 +101,26 @@ pub fn plan(
         sidecar_aliases: Vec::new(),
         sidecar_env: Vec::new(),
     };
-    let job_vars = shared_variables(env, facts);
-    for (i, request) in requests(env, facts)?.into_iter().enumerate() {
+    let job_vars = shared_variables(facts);
+    let requests = requests(env, facts)?;
+    if requests.len() > settings.services_max {
+        return Err(PlanError(format!(
+            "the job asks for {} services and services.max allows {}; use fewer services",
+            requests.len(),
+            settings.services_max
+        )));
+    }
+    for (i, request) in requests.into_iter().enumerate() {
+        // Both become names in the job log and on the network: refused before either is used.
+        let image = request.name.trim().to_string();
+        if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(PlanError(format!(
+                "service image {} is not an image name; fix the job's services:",
+                crate::plan::printable_value(&image)
+            )));
+        }
         let aliases = aliases(&request);
+        check_aliases(&aliases)?;
         if is_dind(settings, &request) {
             match mode {
                 Mode::Dind => {
@@ -132,14 +149,9 @@ pub fn plan(
                 ))),
             }
         }
-        let image = request.name.trim().to_string();
-        if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(PlanError(format!(
-                "service image {} is not an image name; fix the job's services:",
-                crate::plan::printable_value(&image)
-            )));
-        }
         policy::check_service_image(settings, &image)?;
+        let what = format!("service {}", crate::plan::printable_value(&image));
+        check_env_size(settings, &what, &job_vars, &request.variables)?;
         let mut env_vars = job_vars.clone();
         env_vars.extend(request.variables.iter().cloned());
         let mut labels = base.labels.clone();
@@ -162,21 +174,52 @@ pub fn plan(
     Ok(planned)
 }
 
-/// The job's variables a service sees: the payload's public ones, or without a payload the
-/// job's variables except the runner's credentials.
-fn shared_variables(env: &JobEnv, facts: Option<&TrustedFacts>) -> Vec<(String, String)> {
-    match facts {
-        Some(facts) => facts.public_variables.clone(),
-        None => {
-            let mut vars: Vec<(String, String)> = env
-                .job_vars()
-                .filter(|(k, _)| payload::shareable(k) && *k != "CI_JOB_SERVICES")
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            vars.sort();
-            vars
-        }
+/// Aliases become DNS names on the job's network and appear in the job log: none may hold
+/// whitespace or control characters.
+fn check_aliases(aliases: &[String]) -> Result<(), PlanError> {
+    match aliases
+        .iter()
+        .find(|a| a.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        Some(bad) => Err(PlanError(format!(
+            "service alias {} is not a host name; fix the job's services:",
+            crate::plan::printable_value(bad)
+        ))),
+        None => Ok(()),
     }
+}
+
+/// The variables a service gets are capped, so a payload cannot make the driver hand the
+/// engine megabytes of environment per container.
+pub(super) fn check_env_size(
+    settings: &Settings,
+    what: &str,
+    shared: &[(String, String)],
+    own: &[(String, String)],
+) -> Result<(), PlanError> {
+    let bytes: u64 = shared
+        .iter()
+        .chain(own)
+        .map(|(k, v)| (k.len() + v.len() + 2) as u64)
+        .sum();
+    if bytes > settings.services_max_env {
+        return Err(PlanError(format!(
+            "{what} would get {} of variables, over services.max_env {}; define fewer or \
+             smaller variables",
+            crate::settings::human_size(bytes),
+            crate::settings::human_size(settings.services_max_env)
+        )));
+    }
+    Ok(())
+}
+
+/// The job's variables a service sees: the payload's public ones. Without a payload
+/// (`payload.required: false`) nothing tells public from secret, so none: a service gets only
+/// its own `variables:`.
+fn shared_variables(facts: Option<&TrustedFacts>) -> Vec<(String, String)> {
+    facts
+        .map(|facts| facts.public_variables.clone())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -253,6 +296,82 @@ mod tests {
             err.0,
             "service image `evil image\\nX` is not an image name; fix the job's services:"
         );
+    }
+
+    /// The payload's services through the plan, with these settings.
+    fn planned(config: &str, services: Vec<ServiceRequest>) -> Result<Planned, PlanError> {
+        let settings = crate::settings::Settings::from_text(config, "t").unwrap();
+        let facts = TrustedFacts {
+            services,
+            public_variables: vec![("SHARED".into(), "x".repeat(100 * 1024))],
+            ..TrustedFacts::default()
+        };
+        let base = ContainerSpec {
+            name: "j".into(),
+            role: Role::Job,
+            image: "i".into(),
+            privileged: false,
+            entrypoint: None,
+            cmd: None,
+            env: Vec::new(),
+            mounts: Vec::new(),
+            network: "n".into(),
+            aliases: Vec::new(),
+            labels: Default::default(),
+            runtime: None,
+        };
+        let env = JobEnv::from_vars(Vec::<(String, String)>::new());
+        let mount = Mount::HostDir { path: "/b".into() };
+        plan(&settings, &env, Some(&facts), Mode::None, &base, &mount)
+    }
+
+    #[test]
+    fn services_and_their_variables_are_capped() {
+        let many = vec![request("redis:7", None); 11];
+        let err = planned("", many).err().unwrap();
+        assert_eq!(
+            err.0,
+            "the job asks for 11 services and services.max allows 10; use fewer services"
+        );
+        assert_eq!(
+            planned("services:\n  max: 11\n", vec![request("redis:7", None); 11])
+                .unwrap()
+                .containers
+                .len(),
+            11
+        );
+        let mut big = request("redis:7", None);
+        big.variables = vec![("OWN".into(), "y".repeat(200 * 1024))];
+        let err = planned("", vec![big.clone()]).err().unwrap();
+        assert!(
+            err.0.starts_with(
+                "service `redis:7` would get 300 KiB of variables, over services.max_env 256 KiB"
+            ),
+            "{}",
+            err.0
+        );
+        assert!(planned("services:\n  max_env: 1MiB\n", vec![big]).is_ok());
+    }
+
+    #[test]
+    fn aliases_with_control_characters_or_whitespace_are_refused() {
+        for alias in ["db\tx", "db\nx", "db\u{1b}[31m"] {
+            let err = planned("", vec![request("postgres:16", Some(alias))])
+                .err()
+                .unwrap();
+            assert!(err.0.starts_with("service alias `"), "{}", err.0);
+            assert!(
+                err.0
+                    .ends_with("is not a host name; fix the job's services:"),
+                "{}",
+                err.0
+            );
+        }
+        // A dind service's aliases go to the sidecar: checked just the same.
+        let err = planned("", vec![request("docker:dind", Some("docker,d\tx"))])
+            .err()
+            .unwrap();
+        assert!(err.0.starts_with("service alias `d\\tx`"), "{}", err.0);
     }
 
     #[test]

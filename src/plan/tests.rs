@@ -24,13 +24,29 @@ pub(super) fn job(extra: &[(&str, &str)]) -> JobEnv {
     )
 }
 
+/// The payload of the job [`job`] describes: job 1001 of project 42 on runner 7.
+pub(super) fn facts() -> crate::payload::TrustedFacts {
+    crate::payload::TrustedFacts {
+        job_id: Some(1001),
+        project_id: Some(42),
+        runner_id: Some("7".into()),
+        pipeline_id: Some("55".into()),
+        ..Default::default()
+    }
+}
+
+/// Settings for a runner older than 14.1: no payload, the job variables name the job.
+pub(super) fn legacy(text: &str) -> Settings {
+    settings(&format!("{text}\npayload:\n  required: false\n"))
+}
+
 pub(super) fn mode_var(value: &str) -> (&'static str, &str) {
     ("CUSTOM_ENV_EXECUTOR_DOCKER_MODE", value)
 }
 
 #[test]
 fn names_derive_from_runner_project_slot_and_job() {
-    let p = plan(&settings(""), &job(&[]), None).unwrap();
+    let p = plan(&settings(""), &job(&[]), Some(&facts())).unwrap();
     assert_eq!(p.network, "executor-r7-p42-c3-j1001");
     assert_eq!(p.job.name, "executor-r7-p42-c3-j1001-job");
     assert_eq!(
@@ -51,7 +67,7 @@ fn names_derive_from_runner_project_slot_and_job() {
 
 #[test]
 fn every_resource_is_labelled_with_the_job() {
-    let p = plan(&settings(""), &job(&[]), None).unwrap();
+    let p = plan(&settings(""), &job(&[]), Some(&facts())).unwrap();
     let key = p.identity.key();
     let all_labels = p
         .containers()
@@ -69,7 +85,7 @@ fn every_resource_is_labelled_with_the_job() {
 
 #[test]
 fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged() {
-    let p = plan(&settings(""), &job(&[]), None).unwrap();
+    let p = plan(&settings(""), &job(&[]), Some(&facts())).unwrap();
     let sidecar = p.sidecar.as_ref().unwrap();
     assert!(sidecar.privileged);
     assert!(!p.job.privileged);
@@ -100,7 +116,7 @@ fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged()
 
 #[test]
 fn socket_mode_binds_the_host_socket_and_starts_no_sidecar() {
-    let p = plan(&settings(""), &job(&[mode_var("socket")]), None).unwrap();
+    let p = plan(&settings(""), &job(&[mode_var("socket")]), Some(&facts())).unwrap();
     assert!(p.sidecar.is_none());
     assert!(p.volumes.is_empty(), "the builds dir is a host directory");
     assert!(p.job.mounts.contains(&Mount::Bind {
@@ -118,7 +134,7 @@ fn socket_mode_binds_the_host_socket_and_starts_no_sidecar() {
 
 #[test]
 fn none_mode_has_no_docker_at_all() {
-    let p = plan(&settings(""), &job(&[mode_var("none")]), None).unwrap();
+    let p = plan(&settings(""), &job(&[mode_var("none")]), Some(&facts())).unwrap();
     assert!(p.sidecar.is_none());
     assert_eq!(
         p.job.env,
@@ -138,7 +154,7 @@ fn job_tls_and_plain_tcp_settings_reach_the_sidecar_and_nothing_else_does() {
             ("CUSTOM_ENV_DOCKER_TLS_CERTDIR", ""),
             ("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2375"),
         ]),
-        None,
+        Some(&facts()),
     )
     .unwrap();
     let env = &p.sidecar.as_ref().unwrap().env;
@@ -152,7 +168,7 @@ fn a_tls_docker_host_gets_the_client_certificates() {
     let p = plan(
         &settings(""),
         &job(&[("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2376")]),
-        None,
+        Some(&facts()),
     )
     .unwrap();
     assert!(p
@@ -168,20 +184,32 @@ fn a_tls_docker_host_gets_the_client_certificates() {
 #[test]
 fn the_job_image_wins_over_the_default() {
     let s = settings("image: default:img\n");
-    assert_eq!(plan(&s, &job(&[]), None).unwrap().job.image, "default:img");
-    let p = plan(&s, &job(&[("CUSTOM_ENV_CI_JOB_IMAGE", "mine:1")]), None).unwrap();
+    assert_eq!(
+        plan(&s, &job(&[]), Some(&facts())).unwrap().job.image,
+        "default:img"
+    );
+    let p = plan(
+        &s,
+        &job(&[("CUSTOM_ENV_CI_JOB_IMAGE", "mine:1")]),
+        Some(&facts()),
+    )
+    .unwrap();
     assert_eq!(p.job.image, "mine:1");
 }
 
 #[test]
 fn mode_errors_name_the_variable_value_and_allowed_modes() {
     let s = settings("mode:\n  allowed: [dind, none]\n");
-    let err = plan(&s, &job(&[mode_var("docker")]), None).unwrap_err().0;
+    let err = plan(&s, &job(&[mode_var("docker")]), Some(&facts()))
+        .unwrap_err()
+        .0;
     assert_eq!(
         err,
         "EXECUTOR_DOCKER_MODE=`docker` is not a Docker mode; set it to one of: dind, none"
     );
-    let err = plan(&s, &job(&[mode_var("socket")]), None).unwrap_err().0;
+    let err = plan(&s, &job(&[mode_var("socket")]), Some(&facts()))
+        .unwrap_err()
+        .0;
     assert_eq!(
         err,
         "EXECUTOR_DOCKER_MODE=`socket` is not allowed on this runner; allowed modes: dind, none"
@@ -200,23 +228,92 @@ fn the_mode_variable_name_is_configurable_and_empty_means_default() {
 }
 
 #[test]
-fn ids_must_be_numbers() {
+fn ids_come_from_the_payload_and_forged_variables_are_named_not_used() {
+    let forged = job(&[
+        ("CUSTOM_ENV_CI_JOB_ID", "1; rm -rf /\n"),
+        ("CUSTOM_ENV_CI_PROJECT_ID", "666"),
+        ("CUSTOM_ENV_CI_RUNNER_ID", "666"),
+        ("CUSTOM_ENV_CI_PIPELINE_ID", "55"),
+    ]);
+    let p = plan(&settings(""), &forged, Some(&facts())).unwrap();
+    assert_eq!(p.identity.key(), "executor-r7-p42-c3-j1001");
+    assert_eq!(p.ignored.len(), 3, "{:?}", p.ignored);
+    for (line, name) in p
+        .ignored
+        .iter()
+        .zip(["CI_JOB_ID", "CI_PROJECT_ID", "CI_RUNNER_ID"])
+    {
+        assert!(
+            line.starts_with(&format!("job variable {name} differs")),
+            "{line}"
+        );
+        assert!(!line.contains("666") && !line.contains("rm -rf"), "{line}");
+    }
+    // The config's runner id wins over the payload's.
+    let p = plan(&settings("runner_id: 12\n"), &forged, Some(&facts())).unwrap();
+    assert_eq!(p.identity.key(), "executor-r12-p42-c3-j1001");
+}
+
+#[test]
+fn the_slot_has_no_trusted_source_and_must_be_a_number() {
     let err = plan(
         &settings(""),
-        &job(&[("CUSTOM_ENV_CI_JOB_ID", "1; rm -rf /\n")]),
-        None,
+        &job(&[("CUSTOM_ENV_CI_CONCURRENT_ID", "1; rm -rf /\n")]),
+        Some(&facts()),
     )
     .unwrap_err()
     .0;
     assert!(
-        err.contains("CUSTOM_ENV_CI_JOB_ID=`1; rm -rf /\\n`"),
+        err.contains("CUSTOM_ENV_CI_CONCURRENT_ID=`1; rm -rf /\\n`"),
         "{err}"
     );
+}
+
+#[test]
+fn without_a_payload_only_the_admin_can_trust_job_variables() {
+    let err = plan(&settings(""), &job(&[]), None).unwrap_err().0;
+    assert!(err.starts_with("JOB_RESPONSE_FILE is not set: executor needs gitlab-runner 14.1"));
+    let p = plan(&legacy(""), &job(&[]), None).unwrap();
+    assert_eq!(p.identity.key(), "executor-r7-p42-c3-j1001");
     let missing = JobEnv::from_vars(Vec::<(String, String)>::new());
-    assert!(plan(&settings(""), &missing, None)
+    assert!(plan(&legacy(""), &missing, None)
         .unwrap_err()
         .0
         .contains("CUSTOM_ENV_CI_RUNNER_ID is not set"));
+    let no_runner = crate::payload::TrustedFacts {
+        runner_id: None,
+        ..facts()
+    };
+    assert!(plan(&settings(""), &job(&[]), Some(&no_runner))
+        .unwrap_err()
+        .0
+        .contains("the job payload has no CI_RUNNER_ID"));
+}
+
+#[test]
+fn kept_volumes_are_separate_for_protected_refs() {
+    let protected = crate::payload::TrustedFacts {
+        protected: Some(true),
+        ..facts()
+    };
+    let s = settings("dind:\n  cache: project\n");
+    let open = plan(&s, &job(&[]), Some(&facts())).unwrap();
+    let guarded = plan(&s, &job(&[]), Some(&protected)).unwrap();
+    assert_eq!(open.cache_dir_volume.name, "executor-r7-p42-c3-cache");
+    assert_eq!(
+        guarded.cache_dir_volume.name,
+        "executor-r7-p42-c3-protected-cache"
+    );
+    assert_eq!(
+        guarded.cache_volume.as_ref().unwrap().name,
+        "executor-r7-p42-c3-protected-dind-cache"
+    );
+    assert_eq!(guarded.cache_dir_volume.labels[LABEL_PROTECTED], "true");
+    assert_ne!(open.warm_template(), guarded.warm_template());
+    // A job cannot claim a protected ref by variable.
+    let forged = job(&[("CUSTOM_ENV_CI_COMMIT_REF_PROTECTED", "true")]);
+    let p = plan(&s, &forged, Some(&facts())).unwrap();
+    assert_eq!(p.cache_dir_volume.name, "executor-r7-p42-c3-cache");
 }
 
 #[test]
@@ -224,7 +321,7 @@ fn rendering_never_shows_variable_values() {
     let p = plan(
         &settings(""),
         &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", "DNS:secret-san")]),
-        None,
+        Some(&facts()),
     )
     .unwrap();
     let text = p.to_string();
@@ -239,13 +336,13 @@ fn rendering_never_shows_variable_values() {
 
 #[test]
 fn the_mtu_reaches_the_network_and_the_inner_daemon() {
-    let p = plan(&settings("dind:\n  mtu: 1400\n"), &job(&[]), None).unwrap();
+    let p = plan(&settings("dind:\n  mtu: 1400\n"), &job(&[]), Some(&facts())).unwrap();
     assert_eq!(p.mtu, Some(1400));
     assert_eq!(
         p.sidecar.as_ref().unwrap().cmd,
         Some(vec!["--mtu=1400".to_string()])
     );
-    let p = plan(&settings(""), &job(&[mode_var("socket")]), None)
+    let p = plan(&settings(""), &job(&[mode_var("socket")]), Some(&facts()))
         .unwrap()
         .with_mtu(Some(1450));
     assert_eq!(p.mtu, Some(1450), "a socket job's network too");
@@ -257,7 +354,7 @@ fn a_runtime_runs_the_sidecar_unprivileged() {
     let p = plan(
         &settings("dind:\n  runtime: sysbox-runc\n"),
         &job(&[]),
-        None,
+        Some(&facts()),
     )
     .unwrap();
     let sidecar = p.sidecar.as_ref().unwrap();
@@ -268,7 +365,7 @@ fn a_runtime_runs_the_sidecar_unprivileged() {
 
 #[test]
 fn dockerds_default_mtu_keeps_the_sidecar_command() {
-    let p = plan(&settings(""), &job(&[]), None)
+    let p = plan(&settings(""), &job(&[]), Some(&facts()))
         .unwrap()
         .with_mtu(Some(1500));
     assert_eq!(p.mtu, Some(1500));

@@ -1,6 +1,6 @@
 //! The plan's dind extras without a daemon: driver TLS, the project cache, warm sets.
 
-use super::tests::{job, mode_var, settings};
+use super::tests::{facts, job, mode_var, settings};
 use super::warm::{LABEL_WARM_KEY, LABEL_WARM_TEMPLATE};
 use super::*;
 
@@ -26,7 +26,7 @@ fn tls_mounts_the_server_set_in_the_sidecar_only_and_points_the_job_at_2376() {
     let p = plan(
         &settings("dind:\n  tls: true\n"),
         &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", "DNS:extra.example")]),
-        None,
+        Some(&facts()),
     )
     .unwrap();
     let sidecar = p.sidecar.as_ref().unwrap();
@@ -51,7 +51,7 @@ fn tls_mounts_the_server_set_in_the_sidecar_only_and_points_the_job_at_2376() {
 
 #[test]
 fn without_tls_the_sidecar_makes_no_certificates_unless_the_job_asks() {
-    let plain = plan(&settings(""), &job(&[]), None).unwrap();
+    let plain = plan(&settings(""), &job(&[]), Some(&facts())).unwrap();
     assert_eq!(
         env_of(plain.sidecar.as_ref().unwrap(), "DOCKER_TLS_CERTDIR"),
         Some("")
@@ -61,7 +61,7 @@ fn without_tls_the_sidecar_makes_no_certificates_unless_the_job_asks() {
     let asks = plan(
         &settings(""),
         &job(&[("CUSTOM_ENV_DOCKER_HOST", "tcp://docker:2376")]),
-        None,
+        Some(&facts()),
     )
     .unwrap();
     assert_eq!(
@@ -73,7 +73,12 @@ fn without_tls_the_sidecar_makes_no_certificates_unless_the_job_asks() {
 
 #[test]
 fn the_project_cache_is_per_runner_project_and_slot_and_not_the_jobs() {
-    let p = plan(&settings("dind:\n  cache: project\n"), &job(&[]), None).unwrap();
+    let p = plan(
+        &settings("dind:\n  cache: project\n"),
+        &job(&[]),
+        Some(&facts()),
+    )
+    .unwrap();
     let cache = p.cache_volume.as_ref().unwrap();
     assert_eq!(cache.name, "executor-r7-p42-c3-dind-cache");
     assert!(
@@ -104,7 +109,12 @@ fn the_project_cache_is_per_runner_project_and_slot_and_not_the_jobs() {
 
 #[test]
 fn a_warm_set_renames_everything_and_carries_no_job() {
-    let p = plan(&settings("dind:\n  warm: true\n"), &job(&[]), None).unwrap();
+    let p = plan(
+        &settings("dind:\n  warm: true\n"),
+        &job(&[]),
+        Some(&facts()),
+    )
+    .unwrap();
     let key = warm::warm_key("7", "3", "abc");
     assert_eq!(key, "executor-r7-c3-wabc");
     let set = p.warm_set(&key).unwrap();
@@ -159,28 +169,33 @@ fn a_warm_set_renames_everything_and_carries_no_job() {
 
 #[test]
 fn templates_tell_projects_with_a_cache_apart_and_ignore_job_ids() {
-    let template = |extra: &[(&str, &str)], config: &str| {
-        plan(&settings(config), &job(extra), None)
+    let of = |extra: &[(&str, &str)], config: &str, job_id: u64, project: u64| {
+        let facts = crate::payload::TrustedFacts {
+            job_id: Some(job_id),
+            project_id: Some(project),
+            ..facts()
+        };
+        plan(&settings(config), &job(extra), Some(&facts))
             .unwrap()
             .warm_template()
             .unwrap()
     };
+    let template = |extra: &[(&str, &str)], config: &str| of(extra, config, 1001, 42);
     let base = template(&[], "");
-    assert_eq!(base, template(&[("CUSTOM_ENV_CI_JOB_ID", "2002")], ""));
-    assert_eq!(base, template(&[("CUSTOM_ENV_CI_PROJECT_ID", "43")], ""));
+    assert_eq!(base, of(&[], "", 2002, 42));
+    assert_eq!(base, of(&[], "", 1001, 43));
     let cached = "dind:\n  cache: project\n";
-    assert_ne!(
-        template(&[], cached),
-        template(&[("CUSTOM_ENV_CI_PROJECT_ID", "43")], cached)
-    );
+    assert_ne!(template(&[], cached), of(&[], cached, 1001, 43));
     assert_ne!(
         base,
         template(&[("CUSTOM_ENV_DOCKER_TLS_CERTDIR", "/certs")], "")
     );
-    assert!(plan(&settings(""), &job(&[mode_var("socket")]), None)
-        .unwrap()
-        .warm_template()
-        .is_none());
+    assert!(
+        plan(&settings(""), &job(&[mode_var("socket")]), Some(&facts()))
+            .unwrap()
+            .warm_template()
+            .is_none()
+    );
 }
 
 #[test]
@@ -188,7 +203,7 @@ fn a_bad_tls_san_is_the_jobs_mistake_before_anything_is_made() {
     let err = plan(
         &settings("dind:\n  tls: true\n"),
         &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", "DNS:ok.example,DNS:bad/name")]),
-        None,
+        Some(&facts()),
     )
     .unwrap_err();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The plan's parity parts without a daemon: services, the helper container, cache_dir,
 //! socket mode's builds directory.
 
-use super::tests::{job, mode_var, settings};
+use super::tests::{facts, job, legacy, mode_var, settings};
 use super::*;
 
 const HTTP: &str = r#"[{"name":"reg.example.com/grp/http:1","alias":"web","entrypoint":null,"command":["httpd","-f"],"variables":[{"key":"PORT","value":"8080"}]}]"#;
@@ -9,7 +9,7 @@ const HTTP: &str = r#"[{"name":"reg.example.com/grp/http:1","alias":"web","entry
 #[test]
 fn a_service_gets_aliases_variables_but_no_credentials_and_the_builds_dir() {
     let p = plan(
-        &settings(""),
+        &legacy(""),
         &job(&[("CUSTOM_ENV_CI_JOB_SERVICES", HTTP)]),
         None,
     )
@@ -29,9 +29,8 @@ fn a_service_gets_aliases_variables_but_no_credentials_and_the_builds_dir() {
     );
     assert_eq!(svc.cmd, Some(vec!["httpd".to_string(), "-f".to_string()]));
     assert!(!svc.privileged);
-    assert!(svc.env.contains(&("PORT".into(), "8080".into())));
-    assert!(svc.env.contains(&("CI_PROJECT_ID".into(), "42".into())));
-    assert!(!svc.env.iter().any(|(k, _)| k == "CI_JOB_TOKEN"));
+    // Without a payload nothing tells public variables from secret ones: only the service's own.
+    assert_eq!(svc.env, [("PORT".to_string(), "8080".to_string())]);
     assert_eq!(svc.mounts[0].target(), "/builds");
     assert_eq!(svc.labels[LABEL_JOB_KEY], p.identity.key());
     assert!(p
@@ -43,7 +42,7 @@ fn a_service_gets_aliases_variables_but_no_credentials_and_the_builds_dir() {
 fn a_dind_service_is_the_sidecar_in_dind_mode_and_refused_elsewhere() {
     let dind = r#"[{"name":"docker:27-dind","alias":"daemon","variables":[{"key":"DOCKER_TLS_CERTDIR","value":"/certs"}]}]"#;
     let p = plan(
-        &settings(""),
+        &legacy(""),
         &job(&[("CUSTOM_ENV_CI_JOB_SERVICES", dind)]),
         None,
     )
@@ -56,7 +55,7 @@ fn a_dind_service_is_the_sidecar_in_dind_mode_and_refused_elsewhere() {
         .contains(&("DOCKER_TLS_CERTDIR".into(), "/certs".into())));
     for mode in ["socket", "none"] {
         let err = plan(
-            &settings(""),
+            &legacy(""),
             &job(&[("CUSTOM_ENV_CI_JOB_SERVICES", dind), mode_var(mode)]),
             None,
         )
@@ -79,7 +78,7 @@ fn services_from_the_payload_win_and_bad_ci_job_services_is_named() {
             ..Default::default()
         }],
         public_variables: vec![("POSTGRES_DB".into(), "app".into())],
-        ..Default::default()
+        ..facts()
     };
     let p = plan(
         &settings(""),
@@ -95,7 +94,7 @@ fn services_from_the_payload_win_and_bad_ci_job_services_is_named() {
     );
 
     let err = plan(
-        &settings(""),
+        &legacy(""),
         &job(&[("CUSTOM_ENV_CI_JOB_SERVICES", "[{oops")]),
         None,
     )
@@ -110,7 +109,7 @@ fn services_from_the_payload_win_and_bad_ci_job_services_is_named() {
 
 #[test]
 fn the_helper_runs_git_stages_with_the_runners_own_helper_image() {
-    let p = plan(&settings(""), &job(&[]), None).unwrap();
+    let p = plan(&settings(""), &job(&[]), Some(&facts())).unwrap();
     let h = p.helper.as_ref().unwrap();
     let arch = match std::env::consts::ARCH {
         "aarch64" => "arm64",
@@ -147,17 +146,25 @@ fn the_helper_runs_git_stages_with_the_runners_own_helper_image() {
     }
     let err = plan(
         &settings(""),
-        &job(&[("CUSTOM_ENV_CI_RUNNER_VERSION", "")]),
-        None,
+        &job(&[("CUSTOM_ENV_CI_RUNNER_VERSION", "development version")]),
+        Some(&facts()),
     )
     .unwrap_err();
-    assert!(err.0.contains("CI_RUNNER_VERSION is not set"), "{}", err.0);
+    assert!(err.0.contains("CI_RUNNER_VERSION is not one"), "{}", err.0);
+    // The helper image is held to the image policy like the job's.
+    let strict = settings("policy:\n  job_images: [\"docker:*\"]\n");
+    let err = plan(&strict, &job(&[]), Some(&facts())).unwrap_err();
+    assert!(
+        err.0.starts_with("helper image `registry.gitlab.com/"),
+        "{}",
+        err.0
+    );
 }
 
 #[test]
 fn helper_mode_job_has_no_helper_and_mounts_the_binary_read_only() {
     let s = settings("helper:\n  mode: job\n  runner_binary: /usr/bin/gitlab-runner\n");
-    let p = plan(&s, &job(&[]), None).unwrap();
+    let p = plan(&s, &job(&[]), Some(&facts())).unwrap();
     assert!(p.helper.is_none());
     assert!(p.job.mounts.contains(&Mount::BindReadOnly {
         source: "/usr/bin/gitlab-runner".into(),
@@ -174,7 +181,7 @@ fn helper_mode_job_has_no_helper_and_mounts_the_binary_read_only() {
 
 #[test]
 fn the_cache_dir_is_kept_per_project_and_slot() {
-    let p = plan(&settings(""), &job(&[mode_var("none")]), None).unwrap();
+    let p = plan(&settings(""), &job(&[mode_var("none")]), Some(&facts())).unwrap();
     assert_eq!(p.cache_dir_volume.name, "executor-r7-p42-c3-cache");
     assert!(!p.cache_dir_volume.labels.contains_key(LABEL_JOB_KEY));
     assert_eq!(p.cache_dir_volume.labels[LABEL_ROLE], ROLE_CACHE_DIR);
@@ -186,7 +193,7 @@ fn the_cache_dir_is_kept_per_project_and_slot() {
 
 #[test]
 fn config_tells_the_runner_socket_jobs_builds_dir() {
-    let s = settings("socket:\n  builds_host_dir: /srv/builds/\n");
+    let s = legacy("socket:\n  builds_host_dir: /srv/builds/\n");
     let out = crate::stage::config::config_output(&s, &job(&[mode_var("socket")]));
     assert_eq!(out.builds_dir, "/srv/builds/executor-r7-p42-c3-j1001");
     let out = crate::stage::config::config_output(&s, &job(&[mode_var("dind")]));

@@ -137,9 +137,11 @@ impl Plan {
                     *value = key.to_string();
                 }
             }
+            // Only the set's own volumes: a per-job cache_dir stays the job's.
             for mount in &mut container.mounts {
                 if let Mount::Volume { name, .. } = mount {
-                    if let Some(suffix) = name.strip_prefix(&job_key) {
+                    let in_set = self.volumes.iter().any(|v| v.name == *name);
+                    if let Some(suffix) = name.strip_prefix(&job_key).filter(|_| in_set) {
                         *name = format!("{key}{suffix}");
                     }
                 }

@@ -34,8 +34,11 @@ impl Glob {
         })
     }
 
+    /// Whether `text` matches. Text with a control character never does: a job's value that
+    /// could forge a log line or hide part of a name is not what any admin's pattern meant.
     pub fn matches(&self, text: &str) -> bool {
-        matches_from(self.pattern.as_bytes(), text.as_bytes())
+        !text.chars().any(char::is_control)
+            && matches_from(self.pattern.as_bytes(), text.as_bytes())
     }
 }
 

@@ -138,6 +138,11 @@ impl fmt::Display for DockerHost {
 pub struct Settings {
     pub docker_host: DockerHost,
     pub docker_timeout: Duration,
+    /// The runner's id for resource names; `None`: the payload's `CI_RUNNER_ID`.
+    pub runner_id: Option<String>,
+    /// Refuse to run without `JOB_RESPONSE_FILE` (runners older than 14.1): without it the
+    /// job's identity could only come from job variables, which the job can forge.
+    pub payload_required: bool,
     pub builds_dir: String,
     pub cache_dir: String,
     pub image: String,
@@ -171,6 +176,10 @@ pub struct Settings {
     pub helper_image: String,
     /// How long prepare waits for the job's services to answer; zero: not at all.
     pub services_wait_timeout: Duration,
+    /// The most services one job may start.
+    pub services_max: usize,
+    /// The most bytes of variables (names and values) handed to one service or the sidecar.
+    pub services_max_env: u64,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
     /// resource is this old (a prepare in progress is younger).

@@ -7,10 +7,12 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, builds_dir, image, mode, dind, socket, helper, policy, ...)"
+    expecting = "a mapping of executor settings (docker, runner_id, payload, builds_dir, image, mode, dind, socket, helper, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
+    pub runner_id: Option<u64>,
+    pub payload: Option<RawPayload>,
     pub builds_dir: Option<String>,
     pub cache_dir: Option<String>,
     pub image: Option<String>,
@@ -22,6 +24,12 @@ pub struct RawSettings {
     pub services: Option<RawServices>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with required")]
+pub struct RawPayload {
+    pub required: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,9 +115,14 @@ pub struct RawHelper {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with wait_timeout")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with wait_timeout, max and max_env"
+)]
 pub struct RawServices {
     pub wait_timeout: Option<String>,
+    pub max: Option<usize>,
+    pub max_env: Option<String>,
 }
 
 /// Where the stages that need git and gitlab-runner run.

@@ -19,6 +19,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
     let dind = raw.dind.unwrap_or_default();
     let socket = raw.socket.unwrap_or_default();
     let helper = raw.helper.unwrap_or_default();
+    let services = raw.services.unwrap_or_default();
 
     let modes_allowed: Vec<Mode> = match mode.allowed {
         Some(list) => list.into_iter().map(Mode::from).collect(),
@@ -57,6 +58,8 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
         docker_host: docker_host(docker.host.as_deref())?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
+        runner_id: raw.runner_id.map(|id| id.to_string()),
+        payload_required: raw.payload.and_then(|p| p.required).unwrap_or(true),
         builds_dir: absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,
         cache_dir: absolute(raw.cache_dir, "/cache", vec!["cache_dir"])?,
         image: non_empty(raw.image, "docker:cli", vec!["image"])?,
@@ -96,9 +99,15 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             vec!["socket", "builds_host_dir"],
         )?,
         services_wait_timeout: {
-            let text = raw.services.and_then(|s| s.wait_timeout);
+            let text = services.wait_timeout;
             let key = vec!["services", "wait_timeout"];
             parse_duration(text.as_deref().unwrap_or("30s")).map_err(|m| (key, m))?
+        },
+        services_max: services.max.unwrap_or(10),
+        services_max_env: {
+            let key = vec!["services", "max_env"];
+            let text = services.max_env.as_deref().unwrap_or("256KiB");
+            size::parse(text).map_err(|m| (key, m))?
         },
         helper_image: non_empty(helper.image, DEFAULT_HELPER_IMAGE, vec!["helper", "image"])?,
         helper_mode: match (helper.mode, helper.runner_binary) {

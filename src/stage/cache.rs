@@ -6,8 +6,9 @@
 
 use crate::docker::{self, Engine};
 use crate::outcome::{say, Failure};
+use crate::plan::owner::{owner_of, Owner};
 use crate::plan::warm::LABEL_WARM_KEY;
-use crate::plan::{Plan, LABEL_JOB_KEY};
+use crate::plan::Plan;
 use crate::settings::{human_size, Settings};
 
 /// How long a sidecar's dockerd gets to shut down before it is killed.
@@ -16,30 +17,34 @@ pub const STOP_GRACE_SECS: i32 = 10;
 /// Make sure no other daemon holds the plan's cache volume. A holder left by an earlier job of
 /// this slot whose job container no longer runs (a crashed runner, a killed cleanup) is
 /// removed; a warm sidecar that was not adopted is removed; anything live, or not ours, keeps
-/// the volume and this job runs with a fresh one instead.
+/// the volume and this job runs with a fresh one instead. Owners are read from container
+/// names, which the driver chose, not from labels, which an image can carry.
 pub async fn claim(engine: &Engine, plan: Plan) -> Result<Plan, Failure> {
     let Some(cache) = plan.cache_volume.clone() else {
         return Ok(plan);
     };
+    let ours = plan.identity.key();
     for holder in docker::dind::volume_holders(engine, &cache.name).await? {
-        let busy = if let Some(key) = holder.labels.get(LABEL_JOB_KEY) {
-            let job = format!("{key}-job");
-            if docker::container_running(engine, &job).await? == Some(true) {
-                true
-            } else {
+        let busy = match owner_of(&holder.name) {
+            Owner::Job(key) if key == ours => false,
+            Owner::Job(key) => {
+                if job_runs(engine, &key).await? {
+                    true
+                } else {
+                    docker::dind::stop_container(engine, &holder.name, STOP_GRACE_SECS).await?;
+                    let removed = docker::dind::remove_job(engine, &key).await?;
+                    say(&format!(
+                        "removed {key}, an earlier job that still held the layer cache: {removed}"
+                    ));
+                    false
+                }
+            }
+            Owner::Warm(warm) => {
                 docker::dind::stop_container(engine, &holder.name, STOP_GRACE_SECS).await?;
-                let removed = docker::dind::remove_job(engine, key).await?;
-                say(&format!(
-                    "removed {key}, an earlier job that still held the layer cache: {removed}"
-                ));
+                docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={warm}")).await?;
                 false
             }
-        } else if let Some(warm) = holder.labels.get(LABEL_WARM_KEY) {
-            docker::dind::stop_container(engine, &holder.name, STOP_GRACE_SECS).await?;
-            docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={warm}")).await?;
-            false
-        } else {
-            true
+            Owner::Foreign => true,
         };
         if busy {
             say(&format!(
@@ -50,6 +55,33 @@ pub async fn claim(engine: &Engine, plan: Plan) -> Result<Plan, Failure> {
         }
     }
     Ok(plan)
+}
+
+/// Whether another live job holds the plan's kept `cache_dir` volume. One job per slot holds
+/// it, but the slot (`CI_CONCURRENT_ID`) is the one name part a job can forge: a job that
+/// copies a running job's slot must not write that job's cache under it.
+pub async fn cache_dir_busy(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
+    let ours = plan.identity.key();
+    for holder in docker::dind::volume_holders(engine, &plan.cache_dir_volume.name).await? {
+        let busy = match owner_of(&holder.name) {
+            Owner::Job(key) if key == ours => false,
+            Owner::Job(key) => job_runs(engine, &key).await?,
+            Owner::Warm(_) => false,
+            Owner::Foreign => true,
+        };
+        if busy {
+            say(&format!(
+                "cache_dir volume {} is in use by {}; this job gets an empty one",
+                plan.cache_dir_volume.name, holder.name
+            ));
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+async fn job_runs(engine: &Engine, key: &str) -> Result<bool, Failure> {
+    Ok(docker::container_running(engine, &format!("{key}-job")).await? == Some(true))
 }
 
 /// After a cached job: stop its sidecar gracefully and say whether the cache grew past the

@@ -16,8 +16,15 @@ use crate::settings::{DockerHost, Mode, Settings};
 
 pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     // Without a valid identity prepare created nothing, so there is nothing to find.
-    let identity = match JobIdentity::from_env(env) {
-        Ok(identity) => identity,
+    let facts = match trusted_facts(env) {
+        Ok(facts) => facts,
+        Err(e) => {
+            say(&format!("nothing to clean up: {e}"));
+            return Ok(());
+        }
+    };
+    let identity = match JobIdentity::resolve(settings, env, facts.as_ref()) {
+        Ok(resolved) => resolved.identity,
         Err(e) => {
             say(&format!("nothing to clean up: {e}"));
             return Ok(());
@@ -29,7 +36,7 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         .await?
         .is_some();
     // The job's own plan says what it had; a job whose plan fails created nothing.
-    let plan = job_plan(settings, env);
+    let plan = plan::plan(settings, env, facts.as_ref()).ok();
     let had_sidecar = match plan.as_ref().filter(|p| p.mode == Mode::Dind) {
         Some(p) => docker::dind::labels_of(
             &engine,
@@ -83,12 +90,6 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
 
 /// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).
 const SETTLE: Duration = Duration::from_secs(1);
-
-/// The job's plan; `None` for input prepare refused (it then created nothing).
-fn job_plan(settings: &Settings, env: &JobEnv) -> Option<Plan> {
-    let facts = trusted_facts(env).ok()?;
-    plan::plan(settings, env, facts.as_ref()).ok()
-}
 
 /// Socket mode's per-job builds directory, on this host. Removing a missing one is done; one
 /// on a remote engine's host cannot be reached from here and is said so.

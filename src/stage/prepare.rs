@@ -45,12 +45,20 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         },
         remove_leftovers(&engine, &plan),
         ensure_images(&engine, settings, &plan),
-        // Kept between jobs: created on the project's first job in the slot, found after.
-        docker::create_volume(&engine, &plan.cache_dir_volume),
+        cache_dir_volume(&engine, &plan),
     );
     say(&about?);
     announce(&plan);
-    leftovers.and(cache_dir.map(|_| ()))?;
+    leftovers?;
+    // Made only now: removing an earlier attempt's leftovers would take it with them.
+    let plan = match cache_dir? {
+        true => {
+            let plan = plan.without_cache_dir();
+            docker::create_volume(&engine, &plan.cache_dir_volume).await?;
+            plan
+        }
+        false => plan,
+    };
     let sidecar_image_id = images?;
     let plan = plan.with_mtu(mtu);
     let mut unfit = Vec::new();
@@ -160,6 +168,9 @@ fn check_socket_path(settings: &Settings, plan: &Plan) -> StageResult {
 }
 
 fn announce(plan: &Plan) {
+    for ignored in &plan.ignored {
+        say(ignored);
+    }
     let mut line = format!("mode {}: job image {}", plan.mode, plan.job.image);
     if let Some(sidecar) = &plan.sidecar {
         let privileged = if sidecar.privileged {
@@ -179,6 +190,17 @@ async fn remove_leftovers(engine: &Engine, plan: &Plan) -> StageResult {
         say(&format!("removed what an earlier attempt left: {removed}"));
     }
     Ok(())
+}
+
+/// The project's kept `cache_dir` volume, created on the project's first job in the slot and
+/// found after; unless another live job holds it. Returns whether it does (this job then gets
+/// a per-job one).
+async fn cache_dir_volume(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
+    let busy = cache::cache_dir_busy(engine, plan).await?;
+    if !busy {
+        docker::create_volume(engine, &plan.cache_dir_volume).await?;
+    }
+    Ok(busy)
 }
 
 /// Every image of the plan present; returns the sidecar image's id, which a warm sidecar

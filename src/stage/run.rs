@@ -34,7 +34,10 @@ if command -v bash >/dev/null 2>&1; then bash "$s"; else sh "$s"; fi
 rc=$?; rm -f "$s"; exit $rc"#;
 
 pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) -> StageResult {
-    let identity = JobIdentity::from_env(env).map_err(|e| Failure::User(e.0))?;
+    let facts = super::prepare::trusted_facts(env)?;
+    let identity = JobIdentity::resolve(settings, env, facts.as_ref())
+        .map_err(|e| Failure::User(e.0))?
+        .identity;
     let container = match settings.helper_mode {
         HelperMode::Container if helper::runs_in_helper(stage) => identity.helper_container(),
         _ => identity.job_container(),

@@ -186,12 +186,19 @@ async fn discard(engine: &Engine, key: &str, holds_cache: bool) -> Result<(), Fa
     Ok(())
 }
 
-/// Unique enough among one slot's warm sets: nanoseconds, in base 36 to keep names short.
+/// A random part for the warm set's names, so no one can name a set before it exists: 64 bits
+/// from the kernel (the time, should `/dev/urandom` be unreadable), in base 36.
 fn nonce() -> String {
-    let mut n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    let mut n = match random {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    };
     let mut out = Vec::new();
     while n > 0 {
         out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);

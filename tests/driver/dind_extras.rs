@@ -69,7 +69,7 @@ fi"#;
 
 fn cached_job(project: &str, extra: &str) -> Job {
     Job::with_config("dind", &config(&format!("  cache: project\n{extra}")))
-        .var("CI_PROJECT_ID", project)
+        .project(project)
         .var("CI_CONCURRENT_ID", "41")
 }
 

@@ -7,10 +7,10 @@ const RUNNER: &str = "903";
 
 #[test]
 fn gc_collects_a_dead_job_and_leaves_a_live_one() {
-    let live = Job::new("none").var("CI_RUNNER_ID", RUNNER);
+    let live = Job::new("none").runner(RUNNER);
     live.prepare().ok();
     // A job whose driver was SIGKILLed and whose cleanup never came: its containers stopped.
-    let dead = Job::new("dind").var("CI_RUNNER_ID", RUNNER);
+    let dead = Job::new("dind").runner(RUNNER);
     dead.prepare().ok();
     docker(&["kill", &dead.container(), &format!("{}-dind", dead.key())]);
 
@@ -54,7 +54,7 @@ fn gc_collects_a_dead_job_and_leaves_a_live_one() {
 /// is left alone (it could be a prepare in progress); past it, it is collected.
 #[test]
 fn gc_waits_out_the_grace_period_for_jobs_without_containers() {
-    let job = Job::new("none").var("CI_RUNNER_ID", "904");
+    let job = Job::new("none").runner("904");
     docker(&[
         "network",
         "create",

@@ -65,13 +65,71 @@ pub fn assert_no_canary(text: &str) {
     );
 }
 
-/// One synthetic job: its temp dir, its environment and its config.
+/// One synthetic job: its temp dir, its environment, its payload and its config.
 pub struct Job {
     dir: TempDir,
     vars: Vec<(String, String)>,
     scripts: AtomicUsize,
     builds_dir: std::sync::OnceLock<String>,
     pub job_id: String,
+    /// What GitLab's payload says of the job (`JOB_RESPONSE_FILE`), the only trusted source.
+    pub payload: Payload,
+}
+
+/// The job payload the runner writes; `None` in `raw` builds it from the fields.
+#[derive(Clone)]
+pub struct Payload {
+    pub runner_id: String,
+    pub project_id: String,
+    pub project_path: String,
+    pub protected: Option<bool>,
+    /// Extra `variables` entries (JSON objects), after the predefined ones.
+    pub variables: Vec<String>,
+    /// The `services` array (JSON), if any.
+    pub services: Option<String>,
+    /// A payload written as is instead (broken ones, for hostile tests).
+    pub raw: Option<String>,
+    /// Write none and leave `JOB_RESPONSE_FILE` unset (a runner older than 14.1).
+    pub absent: bool,
+}
+
+impl Payload {
+    fn json(&self, job_id: &str) -> String {
+        if let Some(raw) = &self.raw {
+            return raw.clone();
+        }
+        let var = |k: &str, v: &str, masked: bool| {
+            format!(
+                r#"{{"key": "{k}", "value": "{v}", "public": {}, "masked": {masked}}}"#,
+                !masked
+            )
+        };
+        let mut variables = vec![
+            var("CI_JOB_ID", job_id, false),
+            var("CI_PROJECT_ID", &self.project_id, false),
+            var("CI_RUNNER_ID", &self.runner_id, false),
+            var("CI_PIPELINE_ID", "5", false),
+            var("CI_PROJECT_PATH", &self.project_path, false),
+            var("CI_JOB_TOKEN", &format!("glcbt-{CANARY}"), true),
+            var("MASKED_PASSWORD", CANARY, true),
+        ];
+        variables.extend(self.variables.iter().cloned());
+        let protected = self
+            .protected
+            .map(|p| format!(r#", "protected": {p}"#))
+            .unwrap_or_default();
+        format!(
+            r#"{{"id": {job_id}, "token": "glcbt-{CANARY}",
+               "job_info": {{"project_id": {}, "project_full_path": "{}"}},
+               "git_info": {{"repo_url": "https://gitlab-ci-token:{CANARY}@gitlab.example.com/{}.git"{protected}}},
+               "variables": [{}], "services": {}}}"#,
+            self.project_id,
+            self.project_path,
+            self.project_path,
+            variables.join(", "),
+            self.services.as_deref().unwrap_or("[]")
+        )
+    }
 }
 
 impl Job {
@@ -109,11 +167,24 @@ impl Job {
             scripts: AtomicUsize::new(0),
             builds_dir: std::sync::OnceLock::new(),
             job_id: job_id.clone(),
+            payload: Payload {
+                runner_id: RUNNER_ID.into(),
+                project_id: PROJECT_ID.into(),
+                project_path: "group/project".into(),
+                protected: None,
+                variables: Vec::new(),
+                services: None,
+                raw: None,
+                absent: false,
+            },
         };
+        // Jobs running at once get slots of their own, as the runner gives them: the slot keys
+        // the project's kept cache_dir, which one live job holds at a time.
+        let slot = (100 + n % 800).to_string();
         for (k, v) in [
             ("CI_RUNNER_ID", RUNNER_ID),
             ("CI_PROJECT_ID", PROJECT_ID),
-            ("CI_CONCURRENT_ID", "0"),
+            ("CI_CONCURRENT_ID", &slot),
             ("CI_JOB_ID", &job_id),
             ("CI_PIPELINE_ID", "5"),
             ("CI_JOB_TOKEN", &format!("glcbt-{CANARY}")),
@@ -139,13 +210,60 @@ impl Job {
         self
     }
 
-    /// Write `json` as the job payload and point `JOB_RESPONSE_FILE` at it, as the runner does.
+    /// Write `json` as the job payload instead of the one built from the job's facts.
     pub fn payload(mut self, json: &str) -> Job {
-        let path = self.dir.path().join("response.json");
-        std::fs::write(&path, json).unwrap();
-        self.vars
-            .push(("JOB_RESPONSE_FILE".into(), path.display().to_string()));
+        self.payload.raw = Some(json.into());
         self
+    }
+
+    /// No payload at all, as from a runner older than 14.1.
+    pub fn without_payload(mut self) -> Job {
+        self.payload.absent = true;
+        self
+    }
+
+    /// The job belongs to this project, as GitLab says (payload and predefined variable).
+    pub fn project(mut self, id: &str) -> Job {
+        self.payload.project_id = id.into();
+        self.var("CI_PROJECT_ID", id)
+    }
+
+    /// The job runs on this runner, as GitLab says.
+    pub fn runner(mut self, id: &str) -> Job {
+        self.payload.runner_id = id.into();
+        self.var("CI_RUNNER_ID", id)
+    }
+
+    /// The project's path and whether the ref is protected, as GitLab says.
+    pub fn project_path(mut self, path: &str, protected: bool) -> Job {
+        self.payload.project_path = path.into();
+        self.payload.protected = Some(protected);
+        self
+    }
+
+    /// The payload's `services` (a JSON array) and extra `variables` entries (JSON objects).
+    /// The runner also passes the services as `CI_JOB_SERVICES`, which the driver must not
+    /// trust over the payload.
+    pub fn payload_services(mut self, services: &str, variables: &[&str]) -> Job {
+        self.payload.services = Some(services.into());
+        self = self.var("CI_JOB_SERVICES", services);
+        self.payload
+            .variables
+            .extend(variables.iter().map(|v| v.to_string()));
+        self
+    }
+
+    /// The environment of one call: the job's variables, and the payload written afresh.
+    /// A protocol variable the test set (`.env`) comes later and wins.
+    fn call_env(&self) -> Vec<(String, String)> {
+        let mut vars = Vec::new();
+        if !self.payload.absent {
+            let path = self.dir.path().join("response.json");
+            std::fs::write(&path, self.payload.json(&self.job_id)).unwrap();
+            vars.push(("JOB_RESPONSE_FILE".into(), path.display().to_string()));
+        }
+        vars.extend(self.vars.iter().cloned());
+        vars
     }
 
     /// Replace the driver config, e.g. between two prepare attempts.
@@ -164,9 +282,18 @@ impl Job {
     }
 
     pub fn key(&self) -> String {
-        let runner = self.job_var("CI_RUNNER_ID").unwrap_or(RUNNER_ID);
-        let project = self.job_var("CI_PROJECT_ID").unwrap_or(PROJECT_ID);
-        let slot = self.job_var("CI_CONCURRENT_ID").unwrap_or("0");
+        let (runner, project) = if self.payload.absent {
+            (
+                self.job_var("CI_RUNNER_ID").unwrap_or(RUNNER_ID),
+                self.job_var("CI_PROJECT_ID").unwrap_or(PROJECT_ID),
+            )
+        } else {
+            (
+                self.payload.runner_id.as_str(),
+                self.payload.project_id.as_str(),
+            )
+        };
+        let slot = self.job_var("CI_CONCURRENT_ID").unwrap_or_default();
         format!("executor-r{runner}-p{project}-c{slot}-j{}", self.job_id)
     }
 
@@ -180,7 +307,7 @@ impl Job {
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(self.call_env())
             .output()
             .expect("start executor");
         Call::from(output)
@@ -217,7 +344,7 @@ impl Job {
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(self.call_env())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -213,31 +213,54 @@ fn rows() -> Vec<Row> {
             message: "EXECUTOR_DOCKER_MODE=`\\u{1b}[31mdind\\nexecutor: forged line`",
         },
         Row {
-            name: "job id with path characters",
+            name: "a job id forged with path characters is ignored",
             config: GOOD,
             mode: "none",
             setup: |j| j.var("CI_JOB_ID", "../../etc/passwd"),
             act: Act::Prepare,
-            code: 1,
-            message: "CUSTOM_ENV_CI_JOB_ID=`../../etc/passwd` is not a number",
+            code: 0,
+            message: "job variable CI_JOB_ID differs from the job payload; ignored",
         },
         Row {
-            name: "job id too long",
+            name: "slot too long",
             config: GOOD,
             mode: "none",
-            setup: |j| j.var("CI_PROJECT_ID", &"9".repeat(64)),
+            setup: |j| j.var("CI_CONCURRENT_ID", &"9".repeat(64)),
             act: Act::Prepare,
             code: 1,
             message: "is not a number of at most 20 digits",
         },
         Row {
-            name: "runner id missing",
+            name: "no payload (a runner older than 14.1)",
             config: GOOD,
             mode: "none",
-            setup: |j| j.var("CI_RUNNER_ID", ""),
+            setup: |j| j.without_payload(),
             act: Act::Prepare,
             code: 1,
-            message: "CUSTOM_ENV_CI_RUNNER_ID is not set",
+            message: "JOB_RESPONSE_FILE is not set: executor needs gitlab-runner 14.1 or later",
+        },
+        Row {
+            name: "payload without a runner id",
+            config: GOOD,
+            mode: "none",
+            setup: |j| j.payload(r#"{"id": 1, "job_info": {"project_id": 77}}"#),
+            act: Act::Prepare,
+            code: 1,
+            message: "the job payload has no CI_RUNNER_ID; set runner_id in executor's config",
+        },
+        Row {
+            name: "payload without a job id",
+            config: GOOD,
+            mode: "none",
+            setup: |j| {
+                j.payload(
+                    r#"{"job_info": {"project_id": 77},
+                        "variables": [{"key": "CI_RUNNER_ID", "value": "900"}]}"#,
+                )
+            },
+            act: Act::Prepare,
+            code: 1,
+            message: "JOB_RESPONSE_FILE has no job id; it must be gitlab-runner's job payload",
         },
         Row {
             name: "run for a job never prepared",
@@ -314,12 +337,20 @@ fn a_binary_mode_variable_is_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("executor.yaml");
     std::fs::write(&config, GOOD).unwrap();
+    let payload = dir.path().join("response.json");
+    std::fs::write(
+        &payload,
+        r#"{"id": 990001, "job_info": {"project_id": 77},
+            "variables": [{"key": "CI_RUNNER_ID", "value": "900"}]}"#,
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
         .arg("prepare")
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("EXECUTOR_CONFIG", &config)
+        .env("JOB_RESPONSE_FILE", &payload)
         .env("BUILD_FAILURE_EXIT_CODE", "1")
         .env("CUSTOM_ENV_CI_RUNNER_ID", "900")
         .env("CUSTOM_ENV_CI_PROJECT_ID", "77")

@@ -92,7 +92,7 @@ fn helper_mode_job_mounts_the_runner_binary_read_only() {
 
 fn cache_job(project: &str) -> Job {
     Job::new("none")
-        .var("CI_PROJECT_ID", project)
+        .project(project)
         .var("CI_CONCURRENT_ID", "43")
 }
 

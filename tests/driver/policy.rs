@@ -15,13 +15,6 @@ policy:
   job_images: ["executor-test/*"]
 "#;
 
-fn payload(path: &str, protected: bool) -> String {
-    format!(
-        r#"{{"id": 1, "token": "t", "job_info": {{"project_id": 77, "project_full_path": "{path}"}},
-            "git_info": {{"repo_url": "https://h/{path}.git", "protected": {protected}}}}}"#
-    )
-}
-
 /// Forged job variables claim the trusted project; the payload says otherwise.
 fn forged(job: Job) -> Job {
     job.var("CI_PROJECT_PATH", "infra/deploy")
@@ -31,7 +24,7 @@ fn forged(job: Job) -> Job {
 
 #[test]
 fn job_variables_do_not_unlock_socket_mode() {
-    let job = forged(Job::with_config("socket", POLICY)).payload(&payload("alice/fork", true));
+    let job = forged(Job::with_config("socket", POLICY)).project_path("alice/fork", true);
     let call = job.prepare();
     call.expect(1);
     assert!(
@@ -47,8 +40,23 @@ fn job_variables_do_not_unlock_socket_mode() {
 }
 
 #[test]
+fn without_a_payload_the_driver_refuses_and_names_the_runner_version() {
+    let job = forged(Job::with_config("none", POLICY)).without_payload();
+    let call = job.prepare();
+    call.expect(1);
+    assert!(
+        call.stderr
+            .contains("JOB_RESPONSE_FILE is not set: executor needs gitlab-runner 14.1 or later"),
+        "{}",
+        call.stderr
+    );
+    job.assert_nothing_left();
+}
+
+#[test]
 fn without_a_payload_socket_is_denied_and_says_why() {
-    let job = forged(Job::with_config("socket", POLICY));
+    let config = format!("{POLICY}\npayload:\n  required: false\n");
+    let job = forged(Job::with_config("socket", &config)).without_payload();
     let call = job.prepare();
     call.expect(1);
     assert!(
@@ -61,7 +69,7 @@ fn without_a_payload_socket_is_denied_and_says_why() {
 
 #[test]
 fn the_trusted_project_on_a_protected_ref_gets_the_socket() {
-    let job = Job::with_config("socket", POLICY).payload(&payload("infra/deploy", true));
+    let job = Job::with_config("socket", POLICY).project_path("infra/deploy", true);
     job.prepare().ok();
     // The job container: the socket and its own builds directory (at the same path, for
     // sibling containers) are its only host paths; no privilege, no host namespaces.
@@ -92,7 +100,7 @@ fn the_trusted_project_on_a_protected_ref_gets_the_socket() {
 
 #[test]
 fn the_same_project_on_an_unprotected_ref_gets_no_docker() {
-    let job = Job::with_config("", POLICY).payload(&payload("infra/deploy", false));
+    let job = Job::with_config("", POLICY).project_path("infra/deploy", false);
     job.prepare().ok();
     job.run("build_script", "test ! -e /var/run/docker.sock")
         .ok();
@@ -103,7 +111,7 @@ fn the_same_project_on_an_unprotected_ref_gets_no_docker() {
 #[test]
 fn denied_images_are_build_failures_that_create_nothing() {
     let job = Job::with_config("none", POLICY)
-        .payload(&payload("infra/deploy", true))
+        .project_path("infra/deploy", true)
         .var("CI_JOB_IMAGE", "evil/miner:latest");
     let call = job.prepare();
     call.expect(1);
@@ -116,7 +124,7 @@ fn denied_images_are_build_failures_that_create_nothing() {
     job.assert_nothing_left();
 
     let job = Job::with_config("dind", POLICY)
-        .payload(&payload("infra/deploy", true))
+        .project_path("infra/deploy", true)
         .var("EXECUTOR_DIND_IMAGE", "evil/dind:1");
     let call = job.prepare();
     call.expect(1);

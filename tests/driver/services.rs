@@ -5,7 +5,7 @@
 use crate::harness::{docker, Job, CANARY, DIND_IMAGE, JOB_IMAGE};
 
 fn services(json: &str) -> Job {
-    Job::new("none").var("CI_JOB_SERVICES", json)
+    Job::new("none").payload_services(json, &[])
 }
 
 fn containers_of(job: &Job) -> Vec<String> {
@@ -75,10 +75,7 @@ fn a_service_is_reached_by_its_aliases_once_every_port_answers() {
 #[test]
 fn a_service_that_never_opens_its_port_gets_a_warning_and_the_job_runs() {
     let config = format!("image: {JOB_IMAGE}\nservices:\n  wait_timeout: 2s\n");
-    let job = Job::with_config("none", &config).var(
-        "CI_JOB_SERVICES",
-        r#"[{"name":"executor-test/http:1","alias":"","entrypoint":null,"command":["sh","-c","echo never listening; exec sleep 600"]}]"#,
-    );
+    let job = Job::with_config("none", &config).payload_services(r#"[{"name":"executor-test/http:1","alias":"","entrypoint":null,"command":["sh","-c","echo never listening; exec sleep 600"]}]"#, &[]);
     let prepared = job.prepare();
     prepared.ok();
     for want in [
@@ -111,10 +108,12 @@ fn a_healthcheck_decides_when_a_service_is_ready() {
 /// under the service's own alias as well.
 #[test]
 fn a_dind_service_in_a_dind_job_is_the_sidecar() {
-    let job = Job::new("dind").var("DOCKER_TLS_CERTDIR", "").var(
-        "CI_JOB_SERVICES",
-        r#"[{"name":"docker:27-dind","alias":"daemon","entrypoint":null,"command":null}]"#,
-    );
+    let job = Job::new("dind")
+        .var("DOCKER_TLS_CERTDIR", "")
+        .payload_services(
+            r#"[{"name":"docker:27-dind","alias":"daemon","entrypoint":null,"command":null}]"#,
+            &[],
+        );
     job.prepare().ok();
     assert_eq!(containers_of(&job), ["-dind", "-helper", "-job"]);
     let out = job.run(
@@ -136,10 +135,8 @@ fn a_dind_service_in_a_dind_job_is_the_sidecar() {
 
 #[test]
 fn a_dind_service_in_socket_mode_is_refused_before_anything_is_made() {
-    let job = Job::new("socket").var(
-        "CI_JOB_SERVICES",
-        &format!(r#"[{{"name":"{DIND_IMAGE}","alias":""}}]"#),
-    );
+    let job = Job::new("socket")
+        .payload_services(&format!(r#"[{{"name":"{DIND_IMAGE}","alias":""}}]"#), &[]);
     let prepared = job.prepare();
     prepared.expect(1);
     assert!(
@@ -163,16 +160,11 @@ fn a_dind_service_in_socket_mode_is_refused_before_anything_is_made() {
 /// From the payload: a service gets the job's public variables and its own, never a secret.
 #[test]
 fn services_get_public_variables_and_their_own_but_no_secrets() {
-    let payload = format!(
-        r#"{{"job_info": {{"project_id": 77, "project_full_path": "group/project"}},
-            "variables": [
-              {{"key": "CI_JOB_TOKEN", "value": "glcbt-{CANARY}", "public": true, "masked": true}},
-              {{"key": "MASKED_PASSWORD", "value": "{CANARY}", "public": false, "masked": true}},
-              {{"key": "APP_ENV", "value": "test", "public": true}}],
-            "services": [{{"name": "executor-test/http:1", "alias": "web",
-              "variables": [{{"key": "SERVICE_ONLY", "value": "yes"}}]}}]}}"#
+    let job = Job::new("none").payload_services(
+        r#"[{"name": "executor-test/http:1", "alias": "web",
+            "variables": [{"key": "SERVICE_ONLY", "value": "yes"}]}]"#,
+        &[r#"{"key": "APP_ENV", "value": "test", "public": true}"#],
     );
-    let job = Job::new("none").payload(&payload);
     job.prepare().ok();
     let env = docker(&[
         "inspect",
@@ -194,7 +186,7 @@ fn service_images_go_through_the_image_policy() {
     let config =
         format!("image: {JOB_IMAGE}\npolicy:\n  job_images: [\"executor-test/debian:*\"]\n");
     let job = Job::with_config("none", &config)
-        .var("CI_JOB_SERVICES", r#"[{"name":"executor-test/http:1"}]"#);
+        .payload_services(r#"[{"name":"executor-test/http:1"}]"#, &[]);
     let prepared = job.prepare();
     prepared.expect(1);
     assert!(

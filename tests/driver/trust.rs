@@ -1,0 +1,221 @@
+//! The trust boundary, attacked as a hostile job would attack it: job variables that copy
+//! another project's or a running job's ids, an unprotected branch aiming at what protected
+//! jobs restore, an image carrying executor's own labels, a payload with a thousand services.
+//! Each test shows the attack fails and the victim is untouched. Only the payload and the
+//! config are trusted (`src/plan/identity.rs`).
+
+use crate::harness::{docker, labelled, Job, BUSYBOX_IMAGE, JOB_IMAGE};
+
+/// One whole job (prepare, one stage, cleanup) leaving nothing of itself; the stage's output.
+fn whole(job: &Job, stage: &str, script: &str) -> String {
+    job.prepare().ok();
+    let out = job.run(stage, script);
+    out.ok();
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    out.stdout
+}
+
+fn in_slot(project: &str, slot: &str) -> Job {
+    Job::new("none")
+        .project(project)
+        .var("CI_CONCURRENT_ID", slot)
+}
+
+/// Remove the kept volumes of a slot and prove nothing of the slot remains.
+fn drop_slot(slot: &str) {
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=io.executor.slot={slot}"),
+    ]);
+    for volume in volumes.lines() {
+        docker(&["volume", "rm", volume]);
+    }
+    assert_eq!(
+        labelled(&format!("io.executor.slot={slot}")),
+        Vec::<String>::new()
+    );
+}
+
+/// Project B copies project A's ids into its variables: it still gets B's cache_dir, A's
+/// stays as A left it, and prepare names the ignored variables (never their values).
+#[test]
+fn a_job_copying_another_projects_ids_gets_its_own_cache() {
+    let (victim, attacker, slot) = ("7961", "7962", "61");
+    whole(
+        &in_slot(victim, slot),
+        "build_script",
+        "echo kept > /cache/note.txt",
+    );
+    let forger = in_slot(attacker, slot)
+        .var("CI_PROJECT_ID", victim)
+        .var("CI_JOB_ID", "1")
+        .var("CI_RUNNER_ID", "1");
+    let prepared = forger.prepare();
+    prepared.ok();
+    for name in ["CI_PROJECT_ID", "CI_JOB_ID", "CI_RUNNER_ID"] {
+        let line = format!("job variable {name} differs from the job payload; ignored");
+        assert!(prepared.stderr.contains(&line), "{}", prepared.stderr);
+    }
+    assert!(forger.key().contains(&format!("-p{attacker}-")));
+    let seen = forger.run(
+        "build_script",
+        "cat /cache/note.txt 2>/dev/null || echo none; echo poisoned > /cache/note.txt",
+    );
+    seen.ok();
+    assert!(seen.stdout.contains("none"), "{}", seen.stdout);
+    forger.cleanup().ok();
+    forger.assert_nothing_left();
+    let again = whole(
+        &in_slot(victim, slot),
+        "build_script",
+        "cat /cache/note.txt",
+    );
+    assert_eq!(again.trim(), "kept");
+    drop_slot(slot);
+}
+
+/// A job that copies a running job's ids (job, project, runner, slot) neither replaces its
+/// container nor shares its cache_dir, and its cleanup leaves the running job alone.
+#[test]
+fn a_job_copying_a_running_jobs_ids_cannot_touch_it() {
+    let (project, slot) = ("7964", "64");
+    let victim = in_slot(project, slot);
+    victim.prepare().ok();
+    victim
+        .run("build_script", "echo mine > /cache/owner.txt")
+        .ok();
+    let id = |job: &Job| docker(&["inspect", "--format", "{{.Id}}", &job.container()]);
+    let before = id(&victim);
+
+    // Same project (a fork's pipeline would differ; the same project is the hardest case).
+    let forger = in_slot(project, slot).var("CI_JOB_ID", &victim.job_id);
+    let prepared = forger.prepare();
+    prepared.ok();
+    assert!(
+        prepared
+            .stderr
+            .contains("job variable CI_JOB_ID differs from the job payload; ignored"),
+        "{}",
+        prepared.stderr
+    );
+    assert!(
+        prepared.stderr.contains(&format!(
+            "cache_dir volume executor-r900-p{project}-c{slot}-cache is in use by {}",
+            victim.container()
+        )),
+        "{}",
+        prepared.stderr
+    );
+    assert_ne!(forger.container(), victim.container());
+    forger
+        .run("build_script", "echo forger > /cache/owner.txt")
+        .ok();
+    forger.cleanup().ok();
+    forger.assert_nothing_left();
+
+    assert_eq!(
+        id(&victim),
+        before,
+        "the running job's container was replaced"
+    );
+    let out = victim.run("build_script", "cat /cache/owner.txt");
+    out.ok();
+    assert_eq!(out.stdout.trim(), "mine");
+    victim.cleanup().ok();
+    victim.assert_nothing_left();
+    drop_slot(slot);
+}
+
+/// An unprotected branch cannot write what the same project's protected jobs restore, and
+/// claiming a protected ref by variable changes nothing.
+#[test]
+fn an_unprotected_job_cannot_write_what_protected_jobs_read() {
+    let (project, slot) = ("7963", "63");
+    let job = |protected: bool| in_slot(project, slot).project_path("group/app", protected);
+    whole(&job(true), "build_script", "echo trusted > /cache/tool.sh");
+    let branch = job(false).var("CI_COMMIT_REF_PROTECTED", "true");
+    let seen = whole(
+        &branch,
+        "build_script",
+        "cat /cache/tool.sh 2>/dev/null || echo none; echo poisoned > /cache/tool.sh",
+    );
+    assert!(seen.contains("none"), "{seen}");
+    let again = whole(&job(true), "build_script", "cat /cache/tool.sh");
+    assert_eq!(again.trim(), "trusted");
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Label \"io.executor.protected\"}}",
+        "--filter",
+        &format!("label=io.executor.slot={slot}"),
+    ]);
+    let mut volumes: Vec<&str> = volumes.lines().collect();
+    volumes.sort();
+    assert_eq!(
+        volumes,
+        [
+            format!("executor-r900-p{project}-c{slot}-cache false"),
+            format!("executor-r900-p{project}-c{slot}-protected-cache true"),
+        ]
+    );
+    drop_slot(slot);
+}
+
+/// Docker copies an image's labels onto its containers: an image carrying executor's own
+/// labels is refused, as the job's image and as a service, before anything is created.
+#[test]
+fn images_carrying_executors_labels_are_refused() {
+    let image = "executor-test/labelled:1";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {BUSYBOX_IMAGE}\nLABEL io.executor.warm-key=executor-r900-c0-wforged\n"),
+    )
+    .unwrap();
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        image,
+        &dir.path().display().to_string(),
+    ]);
+
+    let as_job = Job::new("none").var("CI_JOB_IMAGE", image);
+    let call = as_job.prepare();
+    call.expect(1);
+    let line = "image `executor-test/labelled:1` carries the label `io.executor.warm-key`, which only executor sets";
+    assert!(call.stderr.contains(line), "{}", call.stderr);
+    as_job.cleanup().ok();
+    as_job.assert_nothing_left();
+
+    let as_service = Job::new("none").payload_services(&format!(r#"[{{"name": "{image}"}}]"#), &[]);
+    let call = as_service.prepare();
+    call.expect(1);
+    assert!(call.stderr.contains(line), "{}", call.stderr);
+    as_service.cleanup().ok();
+    as_service.assert_nothing_left();
+    docker(&["rmi", image]);
+}
+
+/// A payload asking for a thousand services fails in one line naming the limit, and nothing
+/// is created.
+#[test]
+fn a_payload_with_a_thousand_services_is_refused_in_one_line() {
+    let services: Vec<String> = (0..1000)
+        .map(|i| format!(r#"{{"name": "{JOB_IMAGE}", "alias": "s{i}"}}"#))
+        .collect();
+    let job = Job::new("none").payload_services(&format!("[{}]", services.join(",")), &[]);
+    let call = job.prepare();
+    call.expect(1);
+    assert_eq!(
+        call.stderr.trim(),
+        "executor: error: the job asks for 1000 services and services.max allows 10; use fewer services"
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
