@@ -15,3 +15,4 @@ mod parity;
 mod policy;
 mod services;
 mod signals;
+mod trust;
