@@ -93,9 +93,12 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
     match docker::dind::cache_volumes(engine, None).await {
         Ok(caches) => {
             for c in caches {
-                let size = crate::disk::usage(std::path::Path::new(&c.mountpoint))
+                let deadline = std::time::Instant::now() + crate::disk::MEASURE_TIME;
+                let size = crate::disk::usage(std::path::Path::new(&c.mountpoint), deadline)
                     .map(human_size)
-                    .unwrap_or_else(|| "size unknown (volume not readable here)".into());
+                    .unwrap_or_else(|| {
+                        "size unknown (volume not readable here, or too slow to measure)".into()
+                    });
                 let state = if c.holders.is_empty() {
                     "idle"
                 } else {

@@ -8,7 +8,7 @@
 //! idle ones with `--drop-caches`) when no container uses them.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cli::GcArgs;
 use crate::docker::{self, sweep, Engine};
@@ -149,7 +149,8 @@ async fn caches(
     dry_run: bool,
 ) -> StageResult {
     for cache in docker::dind::cache_volumes(engine, runner).await? {
-        let size = crate::disk::usage(Path::new(&cache.mountpoint));
+        let deadline = Instant::now() + crate::disk::MEASURE_TIME;
+        let size = crate::disk::usage(Path::new(&cache.mountpoint), deadline);
         let shown = size
             .map(human_size)
             .unwrap_or_else(|| "size unknown".into());

@@ -47,6 +47,8 @@ pub const ROLE_CACHE: &str = "dind-cache";
 /// Role of a project's kept `cache_dir` volume.
 pub const ROLE_CACHE_DIR: &str = "cache-dir";
 
+/// Where dockerd keeps its data in the sidecar: the layer cache volume's mount.
+pub const DIND_DATA_DIR: &str = "/var/lib/docker";
 /// Where the sidecar's daemon listens, in a per-job volume that the job container mounts too:
 /// no TCP, no certificates, no network exposure of a root API.
 pub const DIND_SOCKET_DIR: &str = "/var/run/dind";
@@ -283,7 +285,7 @@ pub fn plan(
             job_env.extend(job_docker_env(env, settings.dind_tls));
             keep_alive = format!("{LINK_DIND_SOCKET}{keep_alive}");
             let mut sidecar_mounts = vec![
-                volume_mount(&data, "/var/lib/docker"),
+                volume_mount(&data, DIND_DATA_DIR),
                 volume_mount(&sock, DIND_SOCKET_DIR),
                 volume_mount(&certs, DIND_CLIENT_CERTS),
                 volume_mount(&builds, &settings.builds_dir),

@@ -8,7 +8,9 @@ use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
+use super::bounded::{self, End, MAX_JOB_READ};
 use super::Engine;
 use crate::outcome::Failure;
 
@@ -75,53 +77,125 @@ pub async fn exec_script(
     exit_code(engine, &id).await
 }
 
-/// Run `cmd` in `container` without input, ignoring its output; returns its exit code.
+/// Run `cmd` in `container` without input or output; its exit code, or `None` when it was
+/// still running at `limit` ("no answer": what that means is the caller's to say). Nothing is
+/// attached, so a command the job replaced cannot make us read anything; the exec is started
+/// detached and watched through `inspect_exec`. A command still running at the deadline is left
+/// to run: the engine has no call to stop one exec, and it dies with its container.
 pub async fn exec_status(
     engine: &Engine,
     container: &str,
     cmd: Vec<String>,
-) -> Result<i64, Failure> {
-    exec_output(engine, container, cmd)
-        .await
-        .map(|(code, _)| code)
+    limit: Duration,
+) -> Result<Option<i64>, Failure> {
+    let config = ExecConfig {
+        attach_stdin: Some(false),
+        attach_stdout: Some(false),
+        attach_stderr: Some(false),
+        cmd: Some(cmd),
+        ..Default::default()
+    };
+    let detached = StartExecOptions {
+        detach: true,
+        tty: false,
+        output_capacity: None,
+    };
+    let run = async {
+        let id = create(engine, container, config).await?;
+        engine
+            .docker
+            .start_exec(&id, Some(detached))
+            .await
+            .map_err(|e| Failure::system(format!("start a command in container {container}"), e))?;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            if let Some(code) = finished(engine, &id).await? {
+                return Ok(code);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    };
+    match tokio::time::timeout(limit, run).await {
+        Ok(result) => result.map(Some),
+        Err(_) => Ok(None),
+    }
 }
 
-/// Run `cmd` in `container` and return its exit code and standard output (small outputs only:
-/// a measurement, not a job's log).
+/// Run `cmd` in `container` and return its exit code and standard output: a measurement, never
+/// a job's log. At most [`MAX_JOB_READ`] bytes are read and the whole call (create, start, read,
+/// exit code) ends by `limit`; more output, or no end in time, is an error: the command's answer
+/// is not usable, and reading on would let the job grow the driver without bound.
 pub async fn exec_output(
     engine: &Engine,
     container: &str,
     cmd: Vec<String>,
+    limit: Duration,
 ) -> Result<(i64, String), Failure> {
+    let shown = cmd.join(" ");
     let config = ExecConfig {
         attach_stdout: Some(true),
         attach_stderr: Some(false),
         cmd: Some(cmd),
         ..Default::default()
     };
-    let id = create(engine, container, config).await?;
-    let started = engine
-        .docker
-        .start_exec(&id, None)
-        .await
-        .map_err(|e| Failure::system(format!("start a command in container {container}"), e))?;
-    let mut text = String::new();
-    if let StartExecResults::Attached { mut output, .. } = started {
-        while let Some(Ok(chunk)) = output.next().await {
-            if let LogOutput::StdOut { message } = chunk {
-                text.push_str(&String::from_utf8_lossy(&message));
+    let deadline = Instant::now() + limit;
+    let run = async {
+        let id = create(engine, container, config).await?;
+        let started =
+            engine.docker.start_exec(&id, None).await.map_err(|e| {
+                Failure::system(format!("start a command in container {container}"), e)
+            })?;
+        let StartExecResults::Attached { output, .. } = started else {
+            return Err(Failure::System(
+                "the engine detached an attached exec".into(),
+            ));
+        };
+        let stdout = output.filter_map(|frame| {
+            std::future::ready(match frame {
+                Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+        });
+        let read = bounded::collect(stdout, MAX_JOB_READ, deadline).await;
+        match read.end {
+            End::Whole => {}
+            End::Cut => {
+                return Err(Failure::System(format!(
+                    "`{shown}` in {container} printed more than {} KiB",
+                    MAX_JOB_READ / 1024
+                )))
             }
+            End::Late => return Err(late(&shown, container, limit)),
         }
-    }
-    Ok((exit_code(engine, &id).await?, text))
+        let code = exit_code(engine, &id).await?;
+        Ok((code, String::from_utf8_lossy(&read.bytes).into_owned()))
+    };
+    tokio::time::timeout_at(deadline, run)
+        .await
+        .unwrap_or_else(|_| Err(late(&shown, container, limit)))
 }
+
+fn late(shown: &str, container: &str, limit: Duration) -> Failure {
+    Failure::System(format!(
+        "`{shown}` in {container} did not finish within {} s",
+        limit.as_secs()
+    ))
+}
+
+/// How long signalling a stage may take: `kill` answers at once, and a cancelled stage must
+/// end even when the job replaced `sh` with something that never returns.
+const SIGNAL_TIME: Duration = Duration::from_secs(2);
 
 /// Send `signal` to every process in the container except its PID 1 (the keep-alive loop):
 /// `kill -1` never signals init nor the caller. Only one stage runs at a time, so these are
-/// the running stage's processes. Best effort: a container already gone has nothing to stop.
+/// the running stage's processes. Best effort, and bounded: a container already gone has
+/// nothing to stop, and a `sh` the job replaced cannot hold the stop up.
 pub async fn signal_all(engine: &Engine, container: &str, signal: &str) {
     let cmd = format!("kill -{signal} -1 2>/dev/null; true");
-    let _ = exec_status(engine, container, vec!["/bin/sh".into(), "-c".into(), cmd]).await;
+    let cmd = vec!["/bin/sh".into(), "-c".into(), cmd];
+    let _ = exec_status(engine, container, cmd, SIGNAL_TIME).await;
 }
 
 async fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<String, Failure> {
@@ -150,17 +224,25 @@ fn emit(out: &mut impl Write, bytes: &[u8]) {
 /// exit, so a still-running exec is asked again briefly.
 async fn exit_code(engine: &Engine, id: &str) -> Result<i64, Failure> {
     for _ in 0..200 {
-        let info = engine
-            .docker
-            .inspect_exec(id)
-            .await
-            .map_err(|e| lost(engine, e))?;
-        match (info.running, info.exit_code) {
-            (Some(true), _) | (_, None) => tokio::time::sleep(Duration::from_millis(5)).await,
-            (_, Some(code)) => return Ok(code),
+        match finished(engine, id).await? {
+            Some(code) => return Ok(code),
+            None => tokio::time::sleep(Duration::from_millis(5)).await,
         }
     }
     Err(Failure::System(
         "the engine never reported the stage's exit code".into(),
     ))
+}
+
+/// The exec's exit code once it has ended; `None` while it runs.
+async fn finished(engine: &Engine, id: &str) -> Result<Option<i64>, Failure> {
+    let info = engine
+        .docker
+        .inspect_exec(id)
+        .await
+        .map_err(|e| lost(engine, e))?;
+    Ok(match (info.running, info.exit_code) {
+        (Some(true), _) | (_, None) => None,
+        (_, Some(code)) => Some(code),
+    })
 }

@@ -2,6 +2,7 @@
 //! Docker operation; errors become [`Failure::System`] named by their verb, and 404 is handled
 //! on purpose where "already gone" means done.
 
+mod bounded;
 mod create;
 pub mod dind;
 mod exec;
@@ -18,6 +19,7 @@ use bollard::Docker;
 use crate::outcome::Failure;
 use crate::settings::{DockerHost, Settings};
 
+pub use bounded::{MAX_JOB_READ, PROBE_TIME};
 pub use create::{create_container, create_network, create_volume, ensure_image, start_container};
 pub use exec::{exec_output, exec_script, exec_status, signal_all};
 pub use query::{

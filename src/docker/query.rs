@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
@@ -11,6 +12,7 @@ use bollard::query_parameters::{
 use futures_util::future::join_all;
 use futures_util::StreamExt;
 
+use super::bounded::{self, MAX_JOB_READ, PROBE_TIME};
 use super::{is_conflict, is_forbidden, is_not_found, Engine};
 use crate::outcome::Failure;
 use crate::plan::LABEL_JOB_KEY;
@@ -258,17 +260,23 @@ pub async fn wait_until_exit(engine: &Engine, name: &str) -> String {
     }
 }
 
-/// The last `lines` lines of a container's output, for failure reports.
+/// The last `lines` lines of a container's output, for failure reports. What a container
+/// prints is the job's: at most [`MAX_JOB_READ`] bytes within [`PROBE_TIME`] are read (one
+/// endless line would otherwise all be held here), made printable, and a cut says so. Our
+/// containers have no TTY, so the engine sends logs in frames of at most one log message
+/// (16 KiB in the json-file and local drivers), and bollard never holds more than a frame.
 pub async fn logs_tail(engine: &Engine, name: &str, lines: usize) -> String {
     let options = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(true)
         .tail(&lines.to_string())
         .build();
-    let mut stream = engine.docker.logs(name, Some(options));
-    let mut text = String::new();
-    while let Some(Ok(chunk)) = stream.next().await {
-        text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-    }
-    text
+    let stream = engine
+        .docker
+        .logs(name, Some(options))
+        .map(|chunk| chunk.map(LogOutput::into_bytes));
+    let deadline = tokio::time::Instant::now() + PROBE_TIME;
+    bounded::collect(stream, MAX_JOB_READ, deadline)
+        .await
+        .shown()
 }

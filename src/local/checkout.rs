@@ -36,7 +36,7 @@ impl Checkout {
 
     /// Paths (relative to the root) of the files a job sees.
     pub fn files(&self) -> Result<Vec<PathBuf>, String> {
-        let listed = Command::new("git")
+        let listed = git_command(&self.root)
             .args([
                 "ls-files",
                 "-z",
@@ -44,7 +44,6 @@ impl Checkout {
                 "--others",
                 "--exclude-standard",
             ])
-            .current_dir(&self.root)
             .output();
         match listed {
             Ok(out) if out.status.success() => Ok(out
@@ -76,12 +75,33 @@ impl Checkout {
     }
 }
 
+/// `git` in `dir`, made safe for a checkout someone else wrote: its `.git/config` may name
+/// programs for git to run (`core.fsmonitor` runs one on every `ls-files`), so every setting
+/// that makes these read-only commands start a program is overridden on the command line, which
+/// wins over any config file.
+fn git_command(dir: &Path) -> Command {
+    let mut command = Command::new("git");
+    command
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.pager=cat",
+            "-c",
+            "core.sshCommand=false",
+            "-c",
+            "protocol.allow=never",
+        ])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_PAGER", "cat")
+        .current_dir(dir);
+    command
+}
+
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .ok()?;
+    let out = git_command(dir).args(args).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !text.is_empty()).then_some(text)
 }
@@ -174,5 +194,33 @@ mod tests {
             .collect();
         entries.sort();
         assert_eq!(entries, names);
+    }
+
+    #[test]
+    fn a_checkouts_own_git_config_cannot_run_a_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let marker = root.join("ran");
+        let sh = |cmd: &str| {
+            assert!(Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(root)
+                .status()
+                .unwrap()
+                .success());
+        };
+        sh("git init -q . && git config user.email t@t && git config user.name t");
+        sh("echo a > tracked && git add . && git commit -qm init");
+        // What a hostile repository ships: git runs core.fsmonitor on ls-files and status.
+        let hook = root.join("hook.sh");
+        std::fs::write(&hook, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+        sh("chmod +x hook.sh && git config core.fsmonitor \"$PWD/hook.sh\"");
+        sh("git ls-files --others >/dev/null 2>&1");
+        assert!(marker.exists(), "the hook should run for plain git");
+        std::fs::remove_file(&marker).unwrap();
+        let checkout = Checkout::find(root);
+        checkout.files().unwrap();
+        assert!(!marker.exists(), "core.fsmonitor ran");
     }
 }

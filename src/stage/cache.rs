@@ -4,12 +4,16 @@
 //! gracefully (dockerd flushes its state) before it is removed. A cache grown past
 //! `dind.cache_max_size` is dropped whole after its job.
 
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::disk;
 use crate::docker::{self, Engine};
 use crate::outcome::{say, Failure};
 use crate::plan::owner::{owner_of, Owner};
 use crate::plan::warm::LABEL_WARM_KEY;
-use crate::plan::Plan;
-use crate::settings::{human_size, Settings};
+use crate::plan::{Plan, DIND_DATA_DIR};
+use crate::settings::{human_size, DockerHost, Settings};
 
 /// How long a sidecar's dockerd gets to shut down before it is killed.
 pub const STOP_GRACE_SECS: i32 = 10;
@@ -90,7 +94,7 @@ async fn job_runs(engine: &Engine, key: &str) -> Result<bool, Failure> {
 pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option<String> {
     let cache = plan.cache_volume.as_ref()?;
     let sidecar = &plan.sidecar.as_ref()?.name;
-    let size = measure(engine, sidecar).await;
+    let size = measure(engine, settings, sidecar).await;
     if let Err(e) = docker::dind::stop_container(engine, sidecar, STOP_GRACE_SECS).await {
         say(&format!("could not stop {sidecar} gracefully: {e}"));
     }
@@ -116,15 +120,41 @@ pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option
     }
 }
 
-/// Bytes under the sidecar's `/var/lib/docker`, measured inside it (the engine may be remote).
-async fn measure(engine: &Engine, sidecar: &str) -> Option<u64> {
-    let cmd = ["du", "-skx", "/var/lib/docker"].map(String::from).to_vec();
-    match docker::exec_output(engine, sidecar, cmd).await {
+/// Bytes under the sidecar's `/var/lib/docker`. The job filled it, so nothing of the job's runs
+/// when it need not: with a local engine whose volumes this host can read, the cache volume is
+/// walked here; otherwise `du` runs inside the sidecar, its output bounded and its time too.
+async fn measure(engine: &Engine, settings: &Settings, sidecar: &str) -> Option<u64> {
+    let deadline = Instant::now() + disk::MEASURE_TIME;
+    match host_dir(engine, settings, sidecar).await {
+        Some(dir) => disk::usage(&dir, deadline),
+        None => du_inside(engine, sidecar).await,
+    }
+}
+
+/// The cache volume's directory on this host, when the engine is local and it can be read.
+async fn host_dir(engine: &Engine, settings: &Settings, sidecar: &str) -> Option<PathBuf> {
+    if !matches!(settings.docker_host, DockerHost::Unix(_)) {
+        return None;
+    }
+    let source = docker::dind::mount_source(engine, sidecar, DIND_DATA_DIR).await;
+    let dir = PathBuf::from(source.ok()??);
+    std::fs::read_dir(&dir).is_ok().then_some(dir)
+}
+
+async fn du_inside(engine: &Engine, sidecar: &str) -> Option<u64> {
+    let cmd = ["du", "-skx", DIND_DATA_DIR].map(String::from).to_vec();
+    match docker::exec_output(engine, sidecar, cmd, disk::MEASURE_TIME).await {
         Ok((0, out)) => out
             .split_whitespace()
             .next()
             .and_then(|kib| kib.parse::<u64>().ok())
             .map(|kib| kib * 1024),
-        _ => None,
+        Ok(_) => None,
+        Err(e) => {
+            say(&format!(
+                "could not measure the layer cache in {sidecar}: {e}"
+            ));
+            None
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! configured timeout. A failure shows the sidecar's last log lines and is a system failure,
 //! so the runner retries prepare.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -48,10 +49,14 @@ pub async fn wait_for_dind(
 }
 
 /// The driver shares the engine's host (the usual setup): talk to the daemon through the
-/// socket file in the volume directly.
+/// socket file in the volume directly. The job container mounts that volume too (its image's
+/// entrypoint runs while we wait), so a job could plant a symlink there that this host would
+/// resolve, e.g. to the host engine's socket (issue 11): only a path that is itself a socket is
+/// connected to. A swap in the microseconds between the check and the connect remains; it
+/// could at most end the wait early, which harms no one but the job itself.
 async fn poll_socket(path: &str) {
     loop {
-        if Path::new(path).exists() {
+        if is_socket(Path::new(path)) {
             if let Some(probe) = Engine::probe_unix(path) {
                 if probe.ping().await {
                     return;
@@ -62,13 +67,21 @@ async fn poll_socket(path: &str) {
     }
 }
 
-/// The engine is remote, or its volumes are not readable here: ask inside the sidecar.
+/// Whether `path` itself (not what a symlink there points at) is a Unix socket.
+fn is_socket(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket())
+}
+
+/// The engine is remote, or its volumes are not readable here: ask inside the sidecar. Each
+/// probe is bounded; one still running at its deadline is not an answer, so polling goes on
+/// until the daemon answers, the sidecar dies or `dind.ready_timeout` passes.
 async fn poll_exec(engine: &Engine, sidecar: &str) {
     let cmd = ["docker", "-H", &format!("unix://{DIND_SOCKET}"), "version"]
         .map(String::from)
         .to_vec();
     loop {
-        if let Ok(0) = docker::exec_status(engine, sidecar, cmd.clone()).await {
+        let probe = docker::exec_status(engine, sidecar, cmd.clone(), docker::PROBE_TIME);
+        if let Ok(Some(0)) = probe.await {
             return;
         }
         tokio::time::sleep(EXEC_POLL).await;
@@ -80,5 +93,25 @@ async fn show_logs(engine: &Engine, sidecar: &str) {
     say(&format!("last {LOG_LINES} log lines of {sidecar}:"));
     for line in logs.lines() {
         eprintln!("  {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_socket;
+
+    #[test]
+    fn only_a_real_socket_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let link = dir.path().join("planted.sock");
+        std::os::unix::fs::symlink(&socket, &link).unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert!(is_socket(&socket));
+        assert!(!is_socket(&link), "a symlink to a socket is not followed");
+        assert!(!is_socket(&file));
+        assert!(!is_socket(&dir.path().join("missing")));
     }
 }

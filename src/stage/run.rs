@@ -101,9 +101,15 @@ async fn stop_stage(
 
 /// A non-zero code from a container that stopped is the environment failing, not the script
 /// (the OOM killer, or a cleanup removing it under a dying run). A container being removed
-/// still reports `running` for a moment after its processes were killed, so a stage killed by
-/// a signal (code above 128) waits briefly to see whether the container goes too, and any
-/// failure ends with a probe: a container that cannot run `true` any more is going away.
+/// still reports `running` for a moment after its processes were killed, and inspect cannot
+/// tell that apart from a live one, so a stage killed by a signal (code above 128) waits
+/// briefly to see whether the container goes too, and any failure ends with a probe: a
+/// container that cannot run `true` any more is going away.
+///
+/// The probe runs the job's `true`, which the job may have replaced (issue 11): it is started
+/// detached, its output never read, and bounded by [`docker::PROBE_TIME`]. A probe still
+/// running then did start, so the container runs processes and the script's own failure
+/// stands: calling it a system failure would have the runner retry a hostile job.
 async fn container_went_away(engine: &Engine, container: &str, code: i64) -> Result<bool, Failure> {
     if docker::container_running(engine, container).await? != Some(true) {
         return Ok(true);
@@ -117,8 +123,8 @@ async fn container_went_away(engine: &Engine, container: &str, code: i64) -> Res
             return Ok(true);
         }
     }
-    let probe = docker::exec_status(engine, container, vec!["true".into()]).await;
-    Ok(!matches!(probe, Ok(0)))
+    let probe = docker::exec_status(engine, container, vec!["true".into()], docker::PROBE_TIME);
+    Ok(!matches!(probe.await, Ok(Some(0) | None)))
 }
 
 /// How long a stage killed by a signal waits to see whether its container is going away.

@@ -16,3 +16,4 @@ mod policy;
 mod services;
 mod signals;
 mod trust;
+mod trust_probes;
