@@ -10,6 +10,8 @@ use crate::settings::{human_size, DindCache, HelperMode, Mode, Policy, PullPolic
 enum Level {
     Ok,
     Info,
+    /// Jobs run, but the setup gives them more than an admin would want to give.
+    Warn,
     Fail,
 }
 
@@ -23,6 +25,7 @@ impl Findings {
         let tag = match level {
             Level::Ok => "ok  ",
             Level::Info => "info",
+            Level::Warn => "warn",
             Level::Fail => "FAIL",
         };
         self.failed |= level == Level::Fail;
@@ -66,6 +69,41 @@ fn config(out: &mut Findings, s: &Settings, source: &str) {
     for line in describe_policy(&s.policy) {
         out.say(Level::Info, &line);
     }
+    if socket_for_everyone(s) {
+        out.say(
+            Level::Warn,
+            "socket mode is open to every project: any job that sets the mode variable to socket \
+             gets root on this host; grant it to trusted projects only (policy.rules) or keep it \
+             on a runner of its own",
+        );
+    }
+    if !s.payload_required {
+        out.say(
+            Level::Warn,
+            "payload.required is false: without a job payload, job variables name the job's \
+             resources, so a job can reach another project's caches by copying its ids",
+        );
+    }
+}
+
+/// Whether a job of any project may have socket mode: a rule that names no project (only a
+/// kind of ref or runner tags, which every project has) grants it, or the modes of a job no
+/// rule fits include it.
+fn socket_for_everyone(s: &Settings) -> bool {
+    let any_project =
+        |r: &&crate::settings::Rule| r.projects.is_empty() && r.project_ids.is_empty();
+    if s.policy
+        .rules
+        .iter()
+        .filter(any_project)
+        .any(|r| r.modes.contains(&Mode::Socket))
+    {
+        return true;
+    }
+    // A rule without conditions fits every job, so the fallback is never reached.
+    let fallback_reached = s.policy.rules.iter().all(|r| r.needs_facts());
+    let fallback = s.policy.default_modes.as_ref().unwrap_or(&s.modes_allowed);
+    fallback_reached && fallback.contains(&Mode::Socket)
 }
 
 /// What `dind.tls`, `dind.cache` and `dind.warm` are set to, the layer caches on the engine
@@ -263,10 +301,13 @@ async fn runtime(out: &mut Findings, engine: &Engine, s: &Settings, dind_image_r
             "the sysbox-runc runtime is registered; set dind.runtime: sysbox-runc to run the \
              sidecar unprivileged",
         ),
-        None => out.say(
-            Level::Info,
-            "no sysbox-runc runtime; the dind sidecar runs privileged",
+        None if s.modes_allowed.contains(&Mode::Dind) && s.dind_privileged => out.say(
+            Level::Warn,
+            "the dind sidecar runs privileged without a runtime such as sysbox-runc: a job can \
+             reach the host kernel through a privileged container of its own daemon; install \
+             sysbox and set dind.runtime: sysbox-runc where you can",
         ),
+        None => out.say(Level::Info, "no sysbox-runc runtime"),
     }
     // With a runtime the sidecar is not privileged, so there is nothing to probe.
     let privileged = s.dind_privileged && s.dind_runtime.is_none();

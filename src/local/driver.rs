@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::checkout;
+use super::consent;
 use super::gitlab_ci::{self, Job, Pipeline};
 use super::job::LocalJob;
 use super::report::Report;
@@ -25,6 +26,7 @@ pub const EXIT_DRIVER: i32 = 125;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
+    let settings = &consent::settings_for(settings, &args);
     let report = Report::detect(env.no_color());
     let file = args
         .file
@@ -55,6 +57,9 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     };
     if args.dry_run {
         return local.dry_run(settings, &report);
+    }
+    if let Err(message) = consent::check(settings, &args, &local.env) {
+        return fail(&report, &message);
     }
     local.execute(settings, &report).await
 }

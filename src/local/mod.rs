@@ -11,6 +11,7 @@
 //! - [`driver`]: plays gitlab-runner with the above.
 
 mod checkout;
+mod consent;
 mod driver;
 pub mod gitlab_ci;
 mod job;

@@ -3,8 +3,14 @@
 use super::*;
 use crate::settings::Settings;
 
+/// These settings, on a runner that offers every mode (socket is opt-in by default) unless
+/// the text says which.
 pub(super) fn settings(text: &str) -> Settings {
-    Settings::from_text(text, "test.yaml").unwrap()
+    let text = match text.contains("mode:") {
+        true => text.to_string(),
+        false => format!("mode:\n  allowed: [dind, socket, none]\n{text}"),
+    };
+    Settings::from_text(&text, "test.yaml").unwrap()
 }
 
 pub(super) fn job(extra: &[(&str, &str)]) -> JobEnv {
@@ -218,7 +224,9 @@ fn mode_errors_name_the_variable_value_and_allowed_modes() {
 
 #[test]
 fn the_mode_variable_name_is_configurable_and_empty_means_default() {
-    let s = settings("mode:\n  variable: DOCKER_MODE\n  default: none\n");
+    let s = settings(
+        "mode:\n  variable: DOCKER_MODE\n  default: none\n  allowed: [dind, socket, none]\n",
+    );
     let env = job(&[("CUSTOM_ENV_DOCKER_MODE", "socket"), mode_var("dind")]);
     assert_eq!(choose_mode(&s, &env, None), Ok(Mode::Socket));
     assert_eq!(

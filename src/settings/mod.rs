@@ -150,6 +150,9 @@ pub struct Settings {
     pub mode_variable: String,
     pub mode_default: Mode,
     pub modes_allowed: Vec<Mode>,
+    /// Whether the file itself lists `mode.allowed` (a local run takes that as the person's
+    /// consent to the modes it lists).
+    pub modes_allowed_by_file: bool,
     pub dind_image: String,
     pub dind_privileged: bool,
     pub dind_ready_timeout: Duration,

@@ -19,16 +19,21 @@ fn empty_file_gives_documented_defaults() {
     assert_eq!(s.pull_policy, PullPolicy::IfNotPresent);
     assert_eq!(s.mode_variable, "EXECUTOR_DOCKER_MODE");
     assert_eq!(s.mode_default, Mode::Dind);
-    assert_eq!(s.modes_allowed, Mode::ALL.to_vec());
+    assert_eq!(s.modes_allowed, [Mode::Dind, Mode::None]);
+    assert!(!s.modes_allowed_by_file);
     assert_eq!(s.dind_image, "docker:dind");
     assert!(s.dind_privileged);
     assert_eq!(s.socket_host_path, "/var/run/docker.sock");
 }
 
 #[test]
-fn the_shipped_example_parses() {
+fn the_shipped_example_sets_exactly_the_defaults() {
     let text = include_str!("../../config/executor.yaml");
-    parse(text).unwrap();
+    let mut example = parse(text).unwrap();
+    // Writing `mode.allowed` down is the one thing a file says beyond its values.
+    assert!(example.modes_allowed_by_file);
+    example.modes_allowed_by_file = false;
+    assert_eq!(format!("{example:?}"), format!("{:?}", parse("").unwrap()));
 }
 
 #[test]

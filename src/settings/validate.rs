@@ -21,9 +21,11 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
     let helper = raw.helper.unwrap_or_default();
     let services = raw.services.unwrap_or_default();
 
+    let modes_allowed_by_file = mode.allowed.is_some();
+    // Socket mode is root on the host: offered only where the admin writes it down.
     let modes_allowed: Vec<Mode> = match mode.allowed {
         Some(list) => list.into_iter().map(Mode::from).collect(),
-        None => Mode::ALL.to_vec(),
+        None => vec![Mode::Dind, Mode::None],
     };
     if modes_allowed.is_empty() {
         return Err((
@@ -70,6 +72,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         mode_variable,
         mode_default,
         modes_allowed,
+        modes_allowed_by_file,
         dind_image: non_empty(dind.image, "docker:dind", vec!["dind", "image"])?,
         dind_privileged: dind.privileged.unwrap_or(true),
         dind_mtu: mtu(dind.mtu)?,

@@ -25,6 +25,7 @@ fn doctor(config: &str) -> (i32, String) {
 #[test]
 fn a_good_host_passes_and_the_policy_is_shown() {
     let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n\
+                  mode:\n  allowed: [dind, socket, none]\n\
                   policy:\n  rules:\n    - match: {projects: [\"infra/*\"], protected: true}\n      \
                   modes: [socket, dind]\n  default_modes: [none]\n";
     let (code, out) = doctor(config);
@@ -76,4 +77,45 @@ fn blockers_fail_with_one_line_each() {
         out.contains("unknown field `defualt`") && out.lines().count() == 1,
         "{out}"
     );
+}
+
+/// What an admin should hear before a hostile job finds it: socket open to every project, a
+/// privileged sidecar without a runtime, identity from job variables. Warnings do not fail.
+#[test]
+fn risky_setups_are_warned_about() {
+    let base = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n";
+    let (code, out) = doctor(&format!(
+        "{base}mode:\n  allowed: [dind, socket, none]\npayload:\n  required: false\n"
+    ));
+    assert_eq!(code, 0, "{out}");
+    for want in [
+        "warn  socket mode is open to every project",
+        "warn  the dind sidecar runs privileged without a runtime such as sysbox-runc",
+        "warn  payload.required is false",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+    // A rule on the ref alone grants every project's protected branches.
+    let (_, out) = doctor(&format!(
+        "{base}mode:\n  allowed: [dind, socket, none]\npolicy:\n  rules:\n    \
+         - match: {{protected: true}}\n      modes: [socket]\n  default_modes: [none]\n"
+    ));
+    assert!(
+        out.contains("warn  socket mode is open to every project"),
+        "{out}"
+    );
+    // The defaults and a rule naming projects are quiet about socket.
+    for config in [
+        base.to_string(),
+        format!(
+            "{base}mode:\n  allowed: [dind, socket, none]\npolicy:\n  rules:\n    \
+             - match: {{projects: [\"infra/*\"], protected: true}}\n      modes: [socket]\n  \
+             default_modes: [dind, none]\n"
+        ),
+    ] {
+        let (code, out) = doctor(&config);
+        assert_eq!(code, 0, "{out}");
+        assert!(!out.contains("socket mode is open"), "{out}");
+        assert!(!out.contains("payload.required"), "{out}");
+    }
 }

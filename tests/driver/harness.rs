@@ -13,6 +13,8 @@ use tempfile::TempDir;
 pub const JOB_IMAGE: &str = "executor-test/debian:1";
 pub const DIND_IMAGE: &str = "executor-test/dind:1";
 pub const BUSYBOX_IMAGE: &str = "executor-test/busybox:1";
+/// Config lines that offer socket mode too (not offered by default: it is root on the host).
+pub const ALL_MODES: &str = "mode:\n  allowed: [dind, socket, none]\n";
 const RUNNER_ID: &str = "900";
 const PROJECT_ID: &str = "77";
 
@@ -135,9 +137,10 @@ impl Payload {
 impl Job {
     /// A job in `mode` ("" leaves the mode variable unset) with the test images.
     pub fn new(mode: &str) -> Job {
+        // The tests' runner offers socket mode to every job; the default offers dind and none.
         Job::with_config(
             mode,
-            &format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n"),
+            &format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}"),
         )
     }
 

@@ -146,7 +146,8 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "wrong socket.host_path",
-            config: "image: executor-test/debian:1\nsocket:\n  host_path: /nonexistent.sock\n",
+            config: "image: executor-test/debian:1\nsocket:\n  host_path: /nonexistent.sock\n\
+                     mode:\n  allowed: [dind, socket, none]\n",
             mode: "socket",
             setup: same,
             act: Act::Prepare,

@@ -36,7 +36,8 @@ impl Checkout {
         std::fs::write(
             dir.path().join("executor.yaml"),
             "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n\
-             helper:\n  image: executor-test/debian:1\n",
+             helper:\n  image: executor-test/debian:1\n\
+             mode:\n  allowed: [dind, socket, none]\n",
         )
         .unwrap();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
@@ -223,6 +224,26 @@ fn dry_run_prints_the_plan_without_an_engine() {
         stdout.contains("mode: none"),
         "--mode wins over the job's variable: {stdout}"
     );
+}
+
+/// A `.gitlab-ci.yml` cannot grant itself Docker on the person's machine: without `--mode` or a
+/// chosen config listing the mode, a dind or socket job is refused and nothing is created.
+#[test]
+fn a_pipeline_file_cannot_grant_itself_docker() {
+    let checkout = Checkout::new();
+    std::fs::write(
+        checkout.dir.path().join("executor.yaml"),
+        "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n",
+    )
+    .unwrap();
+    for (job, mode) in [("build-dind", "dind"), ("build-socket", "socket")] {
+        let (code, _, stderr) = checkout.run(&[job]);
+        assert_eq!(code, 125, "{stderr}");
+        let want = format!("this job would run in {mode} mode");
+        assert!(stderr.contains(&want), "{stderr}");
+        assert!(stderr.contains(&format!("pass --mode {mode}")), "{stderr}");
+        assert_eq!(leftovers(&checkout.key()), Vec::<String>::new());
+    }
 }
 
 /// Ctrl-C in the middle of a job stops it, cleans up and exits 130.

@@ -5,6 +5,8 @@ use crate::harness::{docker, Job};
 
 const POLICY: &str = r#"
 image: executor-test/debian:1
+mode:
+  allowed: [dind, socket, none]
 dind:
   image: executor-test/dind:1
 policy:

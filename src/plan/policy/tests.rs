@@ -152,6 +152,15 @@ fn jobs_pick_dind_images_only_from_the_list() {
 
 #[test]
 fn without_a_policy_everything_offered_is_granted() {
-    let s = Settings::from_text("", "x.yaml").unwrap();
+    let s = Settings::from_text("mode:\n  allowed: [dind, socket, none]\n", "x.yaml").unwrap();
     assert_eq!(choose_mode(&s, &env(&[SOCKET]), None), Ok(Mode::Socket));
+}
+
+#[test]
+fn socket_is_not_offered_unless_the_admin_writes_it_down() {
+    let s = Settings::from_text("", "x.yaml").unwrap();
+    assert_eq!(
+        choose_mode(&s, &env(&[SOCKET]), None).unwrap_err().0,
+        "EXECUTOR_DOCKER_MODE=`socket` is not allowed on this runner; allowed modes: dind, none"
+    );
 }
