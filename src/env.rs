@@ -81,6 +81,7 @@ impl JobEnv {
             }
             match key.as_str() {
                 BUILD_FAILURE_EXIT_CODE => {
+                    env.from_runner = true;
                     env.build_failure_code = value.trim().parse().unwrap_or(DEFAULT_BUILD_FAILURE)
                 }
                 SYSTEM_FAILURE_EXIT_CODE => {
@@ -123,7 +124,8 @@ impl JobEnv {
         self.job_response_file.as_ref()
     }
 
-    /// Whether gitlab-runner called us: it sets the failure exit codes on every call (12.1+).
+    /// Whether gitlab-runner called us: it sets both failure exit codes on every call (12.1+);
+    /// either one is taken as the runner's environment.
     /// This tells `executor run SCRIPT STAGE` from a person's `executor run JOB`.
     pub fn from_runner(&self) -> bool {
         self.from_runner
@@ -178,6 +180,7 @@ mod tests {
     fn the_runner_is_recognised_by_its_exit_code_variables() {
         assert!(!env(&[("CUSTOM_ENV_CI", "true")]).from_runner());
         assert!(env(&[(SYSTEM_FAILURE_EXIT_CODE, "2")]).from_runner());
+        assert!(env(&[(BUILD_FAILURE_EXIT_CODE, "1")]).from_runner());
     }
 
     #[test]
