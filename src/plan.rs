@@ -21,7 +21,7 @@ use crate::settings::{DindCache, HelperMode, Mode, Settings};
 
 use dind::{job_docker_env, sidecar_env, tls_sans};
 pub use identity::{
-    printable as printable_value, JobIdentity, PlanError, Resolved, MIN_RUNNER_VERSION,
+    printable as printable_value, shown_name, JobIdentity, PlanError, Resolved, MIN_RUNNER_VERSION,
 };
 pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};
 pub use spec::{ContainerSpec, Mount, Role, VolumeSpec};
@@ -81,7 +81,8 @@ const LINK_DIND_SOCKET: &str =
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub identity: JobIdentity,
-    /// Job variables that disagreed with the payload and were ignored (names only).
+    /// What prepare says about the identity: job variables that disagreed with the payload
+    /// and were ignored (names only), or that there was no payload.
     pub ignored: Vec<String>,
     pub mode: Mode,
     pub network: String,

@@ -21,6 +21,7 @@ pub async fn ensure_image(
     image: &str,
     policy: PullPolicy,
 ) -> Result<String, Failure> {
+    let shown = crate::plan::shown_name(image);
     let present = || async {
         match engine.docker.inspect_image(image).await {
             Ok(info) => {
@@ -39,12 +40,12 @@ pub async fn ensure_image(
     match (found, policy) {
         (Some(id), _) => Ok(id),
         (None, PullPolicy::Never) => Err(Failure::User(format!(
-            "image {image} is not on the engine and pull_policy is never; load it first or change pull_policy"
+            "image {shown} is not on the engine and pull_policy is never; load it first or change pull_policy"
         ))),
         (None, _) => {
             pull(engine, image).await?;
             present().await?.ok_or_else(|| {
-                Failure::System(format!("image {image} was pulled but is not on the engine"))
+                Failure::System(format!("image {shown} was pulled but is not on the engine"))
             })
         }
     }
@@ -83,7 +84,8 @@ async fn pull(engine: &Engine, image: &str) -> Result<(), Failure> {
             Ok(_) => {}
             Err(e) if is_not_found(&e) => {
                 return Err(Failure::User(format!(
-                    "image {image} does not exist or cannot be pulled ({e}); check the image name"
+                    "image {} does not exist or cannot be pulled ({e}); check the image name",
+                    crate::plan::shown_name(image)
                 )))
             }
             Err(e) => return Err(refused_name(image, e)),
@@ -104,7 +106,7 @@ fn refused_name(image: &str, e: BollardError) -> Failure {
             crate::plan::printable_value(image),
             message.trim()
         )),
-        e => Failure::system(format!("use image {image}"), e),
+        e => Failure::system(format!("use image {}", crate::plan::shown_name(image)), e),
     }
 }
 

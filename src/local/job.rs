@@ -136,6 +136,9 @@ impl LocalJob {
             Ok(plan) => plan,
             Err(e) => return fail(report, &e.0),
         };
+        for ignored in &plan.ignored {
+            report.note(ignored);
+        }
         println!("job: {} from {}", self.name, self.file);
         print!("{plan}");
         let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();

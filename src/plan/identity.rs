@@ -51,7 +51,8 @@ pub struct JobIdentity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     pub identity: JobIdentity,
-    /// One line per ignored variable; names only, never values.
+    /// One line per ignored variable (names only, never values), or one saying there was no
+    /// payload to check them against.
     pub ignored: Vec<String>,
 }
 
@@ -71,9 +72,17 @@ impl JobIdentity {
                      runner, or set payload.required: false to trust job variables instead"
                 )));
             }
+            let mut identity = JobIdentity::from_env(env)?;
+            if let Some(id) = &settings.runner_id {
+                identity.runner_id = id.clone();
+            }
             return Ok(Resolved {
-                identity: JobIdentity::from_env(env)?,
-                ignored: Vec::new(),
+                identity,
+                ignored: vec![
+                    "no JOB_RESPONSE_FILE: the job's variables name its resources \
+                     (payload.required: false)"
+                        .into(),
+                ],
             });
         };
         let runner_id = match (&settings.runner_id, &facts.runner_id) {
@@ -235,6 +244,28 @@ fn id(env: &JobEnv, name: &str) -> Result<String, PlanError> {
 
 fn is_id(value: &str) -> bool {
     !value.is_empty() && value.len() <= MAX_ID_LEN && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An image name as messages show it: control characters escaped (plans refuse them already,
+/// this is the last line of defence) and cut at 256 characters, so a job's 128 KiB `image:`
+/// cannot flood the log; ordinary names pass unchanged.
+pub fn shown_name(name: &str) -> String {
+    const MAX: usize = 256;
+    let mut out: String = name
+        .chars()
+        .take(MAX)
+        .flat_map(|c| -> Box<dyn Iterator<Item = char>> {
+            if c.is_control() {
+                Box::new(c.escape_default())
+            } else {
+                Box::new(std::iter::once(c))
+            }
+        })
+        .collect();
+    if name.chars().count() > MAX {
+        out.push('…');
+    }
+    out
 }
 
 /// A user-supplied value made safe for a one-line message: control characters escaped and the

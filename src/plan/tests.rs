@@ -283,6 +283,12 @@ fn without_a_payload_only_the_admin_can_trust_job_variables() {
     assert!(err.starts_with("JOB_RESPONSE_FILE is not set: executor needs gitlab-runner 14.1"));
     let p = plan(&legacy(""), &job(&[]), None).unwrap();
     assert_eq!(p.identity.key(), "executor-r7-p42-c3-j1001");
+    assert_eq!(
+        p.ignored,
+        ["no JOB_RESPONSE_FILE: the job's variables name its resources (payload.required: false)"]
+    );
+    let p = plan(&legacy("runner_id: 12\n"), &job(&[]), None).unwrap();
+    assert_eq!(p.identity.key(), "executor-r12-p42-c3-j1001");
     let missing = JobEnv::from_vars(Vec::<(String, String)>::new());
     assert!(plan(&legacy(""), &missing, None)
         .unwrap_err()
@@ -296,6 +302,45 @@ fn without_a_payload_only_the_admin_can_trust_job_variables() {
         .unwrap_err()
         .0
         .contains("the job payload has no CI_RUNNER_ID"));
+}
+
+#[test]
+fn job_images_with_whitespace_or_control_characters_are_refused() {
+    for image in [
+        "docker:cli --privileged",
+        "docker:cli\nexecutor: forged",
+        "a\u{1b}[2Kb",
+    ] {
+        let err = plan(
+            &settings(""),
+            &job(&[("CUSTOM_ENV_CI_JOB_IMAGE", image)]),
+            Some(&facts()),
+        )
+        .unwrap_err()
+        .0;
+        assert!(err.starts_with("job image `"), "{err}");
+        assert!(
+            err.ends_with("is not an image name; fix the job's image:"),
+            "{err}"
+        );
+        assert!(!err.contains('\n') && !err.contains('\u{1b}'), "{err}");
+    }
+}
+
+#[test]
+fn the_sidecars_variables_are_capped_too() {
+    let big = "DNS:".to_string() + &"a".repeat(300 * 1024);
+    let err = plan(
+        &settings(""),
+        &job(&[("CUSTOM_ENV_DOCKER_TLS_SAN", &big)]),
+        Some(&facts()),
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        err.starts_with("the dind sidecar would get 300 KiB of variables, over services.max_env"),
+        "{err}"
+    );
 }
 
 #[test]

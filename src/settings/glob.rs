@@ -78,6 +78,10 @@ mod tests {
             ("docker:*", "docker:27/evil", false),
             ("docker:*-dind", "docker:27-dind", true),
             ("docker:?-dind", "docker:7-dind", true),
+            // A job's value with a control character never matches, not even `**`.
+            ("docker:*", "docker:27\n-cli", false),
+            ("**", "evil\u{1b}[2K", false),
+            ("docker:?-dind", "docker:\r-dind", false),
             (
                 "registry.example.com/**",
                 "registry.example.com/a/b:1",

@@ -111,6 +111,13 @@ fn offered(
     key: Vec<&'static str>,
 ) -> Result<Vec<Mode>, Invalid> {
     let modes: Vec<Mode> = list.into_iter().map(Mode::from).collect();
+    // Every job gets some mode; "no Docker" is `none`, not an empty list.
+    if modes.is_empty() {
+        return Err((
+            key,
+            format!("{what} is empty; list at least one mode (`none` for no Docker)"),
+        ));
+    }
     if let Some(m) = modes.iter().find(|m| !allowed.contains(m)) {
         return Err((
             key,

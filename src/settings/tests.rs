@@ -163,6 +163,14 @@ fn policy_errors_name_the_rule() {
             "policy:\n  rules:\n    - match: {project: [x]}\n      modes: [dind]\n",
             "unknown field `project`",
         ),
+        (
+            "policy:\n  rules:\n    - match: {projects: [a]}\n      modes: []\n",
+            "policy.rules[0].modes is empty; list at least one mode (`none` for no Docker)",
+        ),
+        (
+            "policy:\n  default_modes: []\n",
+            "is empty; list at least one mode",
+        ),
     ];
     for (text, want) in cases {
         let err = parse(text).unwrap_err();

@@ -171,14 +171,21 @@ fn announce(plan: &Plan) {
     for ignored in &plan.ignored {
         say(ignored);
     }
-    let mut line = format!("mode {}: job image {}", plan.mode, plan.job.image);
+    let mut line = format!(
+        "mode {}: job image {}",
+        plan.mode,
+        plan::shown_name(&plan.job.image)
+    );
     if let Some(sidecar) = &plan.sidecar {
         let privileged = if sidecar.privileged {
             ", privileged"
         } else {
             ""
         };
-        line.push_str(&format!(", dind image {}{privileged}", sidecar.image));
+        line.push_str(&format!(
+            ", dind image {}{privileged}",
+            plan::shown_name(&sidecar.image)
+        ));
     }
     say(&line);
 }

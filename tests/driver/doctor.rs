@@ -6,6 +6,14 @@ use std::process::Command;
 
 use crate::harness::docker;
 
+/// One doctor at a time: a good host's test proves the privileged probe container does not
+/// remain, which another doctor's probe in flight would break.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn doctor(config: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("executor.yaml");
@@ -24,6 +32,7 @@ fn doctor(config: &str) -> (i32, String) {
 
 #[test]
 fn a_good_host_passes_and_the_policy_is_shown() {
+    let _turn = turn();
     let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n\
                   mode:\n  allowed: [dind, socket, none]\n\
                   policy:\n  rules:\n    - match: {projects: [\"infra/*\"], protected: true}\n      \
@@ -50,6 +59,7 @@ fn a_good_host_passes_and_the_policy_is_shown() {
 
 #[test]
 fn blockers_fail_with_one_line_each() {
+    let _turn = turn();
     let (code, out) =
         doctor("image: executor-test/missing:1\npull_policy: never\nmode:\n  default: none\n  allowed: [none]\n");
     assert_eq!(code, 1, "{out}");
@@ -83,6 +93,7 @@ fn blockers_fail_with_one_line_each() {
 /// privileged sidecar without a runtime, identity from job variables. Warnings do not fail.
 #[test]
 fn risky_setups_are_warned_about() {
+    let _turn = turn();
     let base = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n";
     let (code, out) = doctor(&format!(
         "{base}mode:\n  allowed: [dind, socket, none]\npayload:\n  required: false\n"

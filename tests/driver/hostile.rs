@@ -70,7 +70,7 @@ fn rows() -> Vec<Row> {
             setup: same,
             act: Act::Prepare,
             code: 1,
-            message: "unknown field `modes`, expected one of",
+            message: "unknown field `modes`, expected one of `docker`, `runner_id`, `payload`, `builds_dir`",
         },
         Row {
             name: "config wrong type",
@@ -97,7 +97,7 @@ fn rows() -> Vec<Row> {
             setup: same,
             act: Act::Prepare,
             code: 1,
-            message: "EXECUTOR_DOCKER_MODE=`docker` is not a Docker mode",
+            message: "EXECUTOR_DOCKER_MODE=`docker` is not a Docker mode; set it to one of: dind, none",
         },
         Row {
             name: "mode not offered by the runner",

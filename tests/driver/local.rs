@@ -246,6 +246,42 @@ fn a_pipeline_file_cannot_grant_itself_docker() {
     }
 }
 
+/// The file's own `variables:` never name the run's resources: ids come from the run (or the
+/// person's `--var`), as a runner's come from GitLab's payload.
+#[test]
+fn predefined_ids_in_the_file_do_not_rename_resources() {
+    let checkout = Checkout::new();
+    std::fs::write(
+        checkout.dir.path().join("ids.yml"),
+        "forged:\n  variables: {CI_PROJECT_ID: \"12345\", CI_RUNNER_ID: \"5\", CI_JOB_ID: \"1\"}\n  \
+         script: [\"true\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args(["run", "forged", "--file", "ids.yml", "--dry-run"])
+        .current_dir(checkout.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("EXECUTOR_CONFIG", checkout.dir.path().join("executor.yaml"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let network = stdout.lines().find(|l| l.starts_with("network: ")).unwrap();
+    assert!(network.starts_with("network: executor-r0-p"), "{network}");
+    assert!(
+        !network.contains("-p12345-") && !network.ends_with("-j1"),
+        "{network}"
+    );
+    for name in ["CI_PROJECT_ID", "CI_RUNNER_ID", "CI_JOB_ID"] {
+        let line = format!("job variable {name} differs from the job payload; ignored");
+        assert!(stderr.contains(&line), "{stderr}");
+    }
+}
+
 /// Ctrl-C in the middle of a job stops it, cleans up and exits 130.
 #[test]
 fn ctrl_c_cleans_up() {

@@ -53,15 +53,17 @@ fn watch(mut child: Child, limit: Duration, on_output: impl FnOnce(&Child)) -> W
         std::thread::sleep(Duration::from_millis(10));
     };
     let took = started.elapsed();
+    let kept = stdout.0.join().unwrap();
+    let stderr = String::from_utf8_lossy(&stderr.0.join().unwrap()).into_owned();
+    // What was kept of each stream is checked for the job's secrets, as every call's output is.
+    crate::harness::assert_no_canary(&String::from_utf8_lossy(&kept));
+    crate::harness::assert_no_canary(&stderr);
     Watched {
         code: status.code(),
         peak_kib,
         took,
-        stdout_bytes: {
-            stdout.0.join().unwrap();
-            stdout.1.load(std::sync::atomic::Ordering::SeqCst)
-        },
-        stderr: String::from_utf8_lossy(&stderr.0.join().unwrap()).into_owned(),
+        stdout_bytes: stdout.1.load(std::sync::atomic::Ordering::SeqCst),
+        stderr,
     }
 }
 
