@@ -13,30 +13,14 @@ use std::time::{Duration, Instant};
 use crate::cli::GcArgs;
 use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
-use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
+use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_CACHE};
 use crate::plan::LABEL_JOB_KEY;
 use crate::settings::{human_size, parse_duration, Settings};
 
 /// What one gc run decided and did.
-struct Tally<'a> {
-    dry_run: bool,
+struct Tally {
     collected: usize,
     kept: usize,
-    engine: &'a Engine,
-}
-
-impl Tally<'_> {
-    /// Remove everything carrying `label` (or say it would), with the reason.
-    async fn remove(&mut self, what: &str, label: String, why: &str) -> StageResult {
-        if self.dry_run {
-            say(&format!("would remove {what} ({why})"));
-        } else {
-            let removed = docker::remove_labelled(self.engine, &label).await?;
-            say(&format!("removed {what}: {removed} ({why})"));
-        }
-        self.collected += 1;
-        Ok(())
-    }
 }
 
 pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
@@ -46,10 +30,8 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
     let runner = args.runner_id.as_deref();
     let now = sweep::unix_now();
     let mut tally = Tally {
-        dry_run: args.dry_run,
         collected: 0,
         kept: 0,
-        engine: &engine,
     };
 
     for (key, job) in sweep::footprints(&engine, runner).await? {
@@ -88,14 +70,22 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
     for (key, set) in sweep::warm_footprints(&engine, runner).await? {
         let age = Duration::from_secs((now - set.newest).max(0) as u64);
         match warm_verdict(settings, &key, &set, age, grace) {
+            Some(why) if args.dry_run => {
+                say(&format!("would remove warm set {key} ({why})"));
+                tally.collected += 1;
+            }
+            // Claimed the way a job adopts it, so a set adopted meanwhile stays its job's.
             Some(why) => {
-                tally
-                    .remove(
-                        &format!("warm set {key}"),
-                        format!("{LABEL_WARM_KEY}={key}"),
-                        &why,
-                    )
-                    .await?
+                let holds_cache = set
+                    .containers
+                    .iter()
+                    .any(|c| c.labels.contains_key(LABEL_WARM_CACHE));
+                if crate::stage::warm::discard(&engine, &key, holds_cache).await? {
+                    say(&format!("removed warm set {key} ({why})"));
+                    tally.collected += 1;
+                } else {
+                    tally.kept += 1;
+                }
             }
             None => tally.kept += 1,
         }

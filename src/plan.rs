@@ -281,8 +281,8 @@ pub fn plan(
                     cache
                 }
             };
-            job_mounts.push(volume_mount(&sock, DIND_SOCKET_DIR));
-            job_mounts.push(volume_mount(&certs, DIND_CLIENT_CERTS));
+            job_mounts.push(read_only_mount(&sock, DIND_SOCKET_DIR));
+            job_mounts.push(read_only_mount(&certs, DIND_CLIENT_CERTS));
             job_env.extend(job_docker_env(env, settings.dind_tls));
             keep_alive = format!("{LINK_DIND_SOCKET}{keep_alive}");
             let mut sidecar_mounts = vec![
@@ -401,6 +401,17 @@ fn volume_mount(volume: &VolumeSpec, target: &str) -> Mount {
     Mount::Volume {
         name: volume.name.clone(),
         target: target.into(),
+        read_only: false,
+    }
+}
+
+/// The job reads the sidecar's socket and certificates but must never write there: the
+/// driver pings that socket during prepare, and a socket the job planted first would answer.
+fn read_only_mount(volume: &VolumeSpec, target: &str) -> Mount {
+    Mount::Volume {
+        name: volume.name.clone(),
+        target: target.into(),
+        read_only: true,
     }
 }
 

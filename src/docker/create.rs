@@ -224,7 +224,11 @@ pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure>
 /// The `Mounts` entry of a mount; `None` for a [`Mount::HostDir`], which goes in `Binds`.
 fn to_docker_mount(mount: &Mount) -> Option<DockerMount> {
     let (typ, source, target, read_only) = match mount {
-        Mount::Volume { name, target } => (MountType::VOLUME, name, target, false),
+        Mount::Volume {
+            name,
+            target,
+            read_only,
+        } => (MountType::VOLUME, name, target, *read_only),
         // A bind mount (not a `Binds` entry) fails when the source is missing instead of
         // quietly creating a directory where the socket should be.
         Mount::Bind { source, target } => (MountType::BIND, source, target, false),

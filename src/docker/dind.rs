@@ -143,6 +143,30 @@ pub async fn mount_source(
         .and_then(|m| m.source))
 }
 
+/// The named volume `container` mounts at `target`; `None` when the container does not exist
+/// or mounts no volume there.
+pub async fn mounted_volume(
+    engine: &Engine,
+    container: &str,
+    target: &str,
+) -> Result<Option<String>, Failure> {
+    let info = match engine
+        .docker
+        .inspect_container(container, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(info) => info,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(Failure::system(format!("inspect container {container}"), e)),
+    };
+    Ok(info
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .find(|m| m.destination.as_deref() == Some(target))
+        .and_then(|m| m.name))
+}
+
 /// The labels of a container, `None` when it does not exist.
 pub async fn labels_of(
     engine: &Engine,

@@ -11,8 +11,6 @@ mod query;
 pub mod service;
 pub mod sweep;
 
-use std::time::Duration;
-
 use bollard::errors::Error as BollardError;
 use bollard::Docker;
 
@@ -55,15 +53,6 @@ impl Engine {
         Ok(Engine { docker, host })
     }
 
-    /// Connect to a unix socket with a short request timeout, for readiness probes.
-    pub fn probe_unix(path: &str) -> Option<Engine> {
-        let docker = Docker::connect_with_unix(path, 2, bollard::API_DEFAULT_VERSION).ok()?;
-        Some(Engine {
-            docker,
-            host: format!("unix://{path}"),
-        })
-    }
-
     /// Agree on the API version with the engine once.
     /// bollard 0.21 sends unversioned paths (bollard#736), so the engine answers in its own
     /// newest API; negotiating keeps the client honest once that is fixed upstream.
@@ -89,13 +78,6 @@ impl Engine {
             self.docker.client_version(),
             self.host
         ))
-    }
-
-    /// Whether the engine answers `/_ping` within the probe's timeout.
-    pub async fn ping(&self) -> bool {
-        tokio::time::timeout(Duration::from_secs(2), self.docker.ping())
-            .await
-            .is_ok_and(|r| r.is_ok())
     }
 
     pub fn host(&self) -> &str {

@@ -73,6 +73,7 @@ impl JobIdentity {
                 )));
             }
             let mut identity = JobIdentity::from_env(env)?;
+            identity.concurrent_id = slot(settings, env)?;
             if let Some(id) = &settings.runner_id {
                 identity.runner_id = id.clone();
             }
@@ -103,10 +104,10 @@ impl JobIdentity {
             })
         };
         let identity = JobIdentity {
+            concurrent_id: slot(settings, env)?,
             job_id: trusted(facts.job_id, "job id")?,
             project_id: trusted(facts.project_id, "job_info.project_id")?,
             runner_id,
-            concurrent_id: id(env, env::CI_CONCURRENT_ID)?,
             pipeline_id: facts.pipeline_id.clone().filter(|v| is_id(v)),
             protected: facts.protected.unwrap_or(false),
         };
@@ -225,6 +226,22 @@ impl JobIdentity {
             labels.insert(LABEL_PIPELINE_ID.to_string(), pipeline.clone());
         }
         labels
+    }
+}
+
+/// The concurrency slot: any number a job likes, so it is held below `slots`, which bounds
+/// what forged slots can leave behind (a kept cache_dir per project and slot, a warm sidecar
+/// per slot).
+fn slot(settings: &Settings, env: &JobEnv) -> Result<String, PlanError> {
+    let value = id(env, env::CI_CONCURRENT_ID)?;
+    match value.parse::<u64>() {
+        Ok(n) if n < settings.slots => Ok(value),
+        _ => Err(PlanError(format!(
+            "CUSTOM_ENV_CI_CONCURRENT_ID={} is not below slots ({}); set slots in executor's \
+             config to the runner's limit or concurrent",
+            printable(&value),
+            settings.slots
+        ))),
     }
 }
 

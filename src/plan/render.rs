@@ -64,8 +64,13 @@ impl fmt::Display for ContainerSpec {
         }
         for mount in &self.mounts {
             match mount {
-                Mount::Volume { name, target } => {
-                    writeln!(f, "  mount: volume {name} at {target}")?
+                Mount::Volume {
+                    name,
+                    target,
+                    read_only,
+                } => {
+                    let ro = if *read_only { ", read-only" } else { "" };
+                    writeln!(f, "  mount: volume {name} at {target}{ro}")?
                 }
                 Mount::Bind { source, target } => {
                     writeln!(f, "  mount: host path {source} at {target}")?

@@ -25,8 +25,12 @@ impl Role {
 /// A mount in a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mount {
-    /// A per-job named volume.
-    Volume { name: String, target: String },
+    /// A named volume; `read_only` where the container must not write what another reads.
+    Volume {
+        name: String,
+        target: String,
+        read_only: bool,
+    },
     /// A host path that must exist: the engine socket in socket mode.
     Bind { source: String, target: String },
     /// A host path mounted read-only: the host's gitlab-runner binary (`helper.mode: job`).

@@ -263,6 +263,34 @@ fn ids_come_from_the_payload_and_forged_variables_are_named_not_used() {
 }
 
 #[test]
+fn forged_slots_stay_below_the_configured_count() {
+    let err = plan(
+        &settings(""),
+        &job(&[("CUSTOM_ENV_CI_CONCURRENT_ID", "64")]),
+        Some(&facts()),
+    )
+    .unwrap_err()
+    .0;
+    assert_eq!(
+        err,
+        "CUSTOM_ENV_CI_CONCURRENT_ID=`64` is not below slots (64); set slots in executor's \
+         config to the runner's limit or concurrent"
+    );
+    assert!(plan(
+        &settings("slots: 65\n"),
+        &job(&[("CUSTOM_ENV_CI_CONCURRENT_ID", "64")]),
+        Some(&facts())
+    )
+    .is_ok());
+    assert!(plan(
+        &legacy(""),
+        &job(&[("CUSTOM_ENV_CI_CONCURRENT_ID", "64")]),
+        None
+    )
+    .is_err());
+}
+
+#[test]
 fn the_slot_has_no_trusted_source_and_must_be_a_number() {
     let err = plan(
         &settings(""),

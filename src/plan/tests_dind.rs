@@ -8,7 +8,7 @@ fn volume_names(c: &ContainerSpec) -> Vec<(String, String)> {
     c.mounts
         .iter()
         .filter_map(|m| match m {
-            Mount::Volume { name, target } => Some((name.clone(), target.clone())),
+            Mount::Volume { name, target, .. } => Some((name.clone(), target.clone())),
             _ => None,
         })
         .collect()

@@ -187,7 +187,8 @@ fn the_cache_dir_is_kept_per_project_and_slot() {
     assert_eq!(p.cache_dir_volume.labels[LABEL_ROLE], ROLE_CACHE_DIR);
     assert!(p.job.mounts.contains(&Mount::Volume {
         name: "executor-r7-p42-c3-cache".into(),
-        target: "/cache".into()
+        target: "/cache".into(),
+        read_only: false,
     }));
 }
 

@@ -55,7 +55,7 @@ impl Plan {
             .mounts
             .iter()
             .map(|m| match m {
-                Mount::Volume { name, target } => (
+                Mount::Volume { name, target, .. } => (
                     name.strip_prefix(&key).unwrap_or(name).to_string(),
                     target.clone(),
                 ),

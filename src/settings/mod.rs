@@ -140,6 +140,10 @@ pub struct Settings {
     pub docker_timeout: Duration,
     /// The runner's id for resource names; `None`: the payload's `CI_RUNNER_ID`.
     pub runner_id: Option<String>,
+    /// `CI_CONCURRENT_ID` must be below this (the runner's `limit`, or `concurrent`): the slot is
+    /// the one name part a job can forge, and each slot may keep a cache_dir volume and a warm
+    /// sidecar.
+    pub slots: u64,
     /// Refuse to run without `JOB_RESPONSE_FILE` (runners older than 14.1): without it the
     /// job's identity could only come from job variables, which the job can forge.
     pub payload_required: bool,

@@ -7,11 +7,12 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, runner_id, payload, builds_dir, image, mode, dind, socket, helper, policy, ...)"
+    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, mode, dind, socket, helper, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
     pub runner_id: Option<u64>,
+    pub slots: Option<u64>,
     pub payload: Option<RawPayload>,
     pub builds_dir: Option<String>,
     pub cache_dir: Option<String>,

@@ -61,6 +61,11 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         docker_host: docker_host(docker.host.as_deref())?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
         runner_id: raw.runner_id.map(|id| id.to_string()),
+        slots: match raw.slots {
+            Some(0) => return Err((vec!["slots"], "must be at least 1".into())),
+            Some(n) => n,
+            None => 64,
+        },
         payload_required: raw.payload.and_then(|p| p.required).unwrap_or(true),
         builds_dir: absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,
         cache_dir: absolute(raw.cache_dir, "/cache", vec!["cache_dir"])?,

@@ -11,7 +11,6 @@ use crate::disk;
 use crate::docker::{self, Engine};
 use crate::outcome::{say, Failure};
 use crate::plan::owner::{owner_of, Owner};
-use crate::plan::warm::LABEL_WARM_KEY;
 use crate::plan::{Plan, DIND_DATA_DIR};
 use crate::settings::{human_size, DockerHost, Settings};
 
@@ -43,11 +42,8 @@ pub async fn claim(engine: &Engine, plan: Plan) -> Result<Plan, Failure> {
                     false
                 }
             }
-            Owner::Warm(warm) => {
-                docker::dind::stop_container(engine, &holder.name, STOP_GRACE_SECS).await?;
-                docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={warm}")).await?;
-                false
-            }
+            // A warm set on this cache that a job adopted meanwhile holds it for that job.
+            Owner::Warm(warm) => !super::warm::discard(engine, &warm, true).await?,
             Owner::Foreign => true,
         };
         if busy {

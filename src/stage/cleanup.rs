@@ -11,8 +11,8 @@ use super::{cache, prepare::trusted_facts, warm};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, StageResult};
-use crate::plan::{self, JobIdentity, Plan};
-use crate::settings::{DockerHost, Mode, Settings};
+use crate::plan::{self, JobIdentity, Plan, DIND_DATA_DIR};
+use crate::settings::{DockerHost, Settings};
 
 pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     // Without a valid identity prepare created nothing, so there is nothing to find.
@@ -37,18 +37,18 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         .is_some();
     // The job's own plan says what it had; a job whose plan fails created nothing.
     let plan = plan::plan(settings, env, facts.as_ref()).ok();
-    let had_sidecar = match plan.as_ref().filter(|p| p.mode == Mode::Dind) {
-        Some(p) => docker::dind::labels_of(
-            &engine,
-            &p.sidecar
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
-        )
-        .await?
-        .is_some(),
-        None => false,
+    // What the sidecar really ran on: a job whose project cache was held by a live daemon ran
+    // on a volume of its own, and must neither measure, drop nor warm up on the held cache.
+    let sidecar_data = match plan.as_ref().and_then(|p| p.sidecar.as_ref()) {
+        Some(s) => docker::dind::mounted_volume(&engine, &s.name, DIND_DATA_DIR).await?,
+        None => None,
     };
+    let had_sidecar = sidecar_data.is_some();
+    let fell_back = match (&plan, &sidecar_data) {
+        (Some(p), Some(data)) => p.cache_volume.as_ref().is_some_and(|c| c.name != *data),
+        _ => false,
+    };
+    let plan = plan.map(|p| if fell_back { p.without_cache() } else { p });
     let removal = async {
         let evict = match (&plan, had_sidecar) {
             (Some(p), true) => cache::retire(&engine, settings, p).await,
@@ -71,7 +71,10 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         }
         Ok(())
     };
-    let warm = plan.as_ref().filter(|_| had_sidecar && settings.dind_warm);
+    // A job that ran without the slot's cache leaves the slot's warm-up to the cache's holder.
+    let warm = plan
+        .as_ref()
+        .filter(|_| had_sidecar && !fell_back && settings.dind_warm);
     match warm {
         // The next sidecar shares nothing with this job's, so both happen at once; with a
         // layer cache the old daemon must let go of the volume first.

@@ -8,4 +8,4 @@ mod readiness;
 pub mod run;
 mod services;
 mod sidecar;
-mod warm;
+pub mod warm;

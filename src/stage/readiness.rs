@@ -49,22 +49,53 @@ pub async fn wait_for_dind(
 }
 
 /// The driver shares the engine's host (the usual setup): talk to the daemon through the
-/// socket file in the volume directly. The job container mounts that volume too (its image's
-/// entrypoint runs while we wait), so a job could plant a symlink there that this host would
-/// resolve, e.g. to the host engine's socket (issue 11): only a path that is itself a socket is
-/// connected to. A swap in the microseconds between the check and the connect remains; it
-/// could at most end the wait early, which harms no one but the job itself.
+/// socket file in the volume directly. The job container mounts that volume read-only, so it
+/// cannot plant a socket or symlink there; still only a path that is itself a socket is
+/// connected to, and the ping reads a bounded answer: whatever answers on that path, it can
+/// neither redirect the driver nor make it read more than [`PING_READ`] bytes.
 async fn poll_socket(path: &str) {
     loop {
-        if is_socket(Path::new(path)) {
-            if let Some(probe) = Engine::probe_unix(path) {
-                if probe.ping().await {
-                    return;
-                }
-            }
+        if is_socket(Path::new(path)) && ping(path).await {
+            return;
         }
         tokio::time::sleep(SOCKET_POLL).await;
     }
+}
+
+/// The most of a ping's answer read: the status line is all that is needed.
+const PING_READ: usize = 256;
+/// How long one ping may take; dockerd answers in about a millisecond.
+const PING_TIME: Duration = Duration::from_secs(1);
+
+/// `GET /_ping` over the socket at `path`, by hand: true on an HTTP 200 status line.
+async fn ping(path: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::UnixStream::connect(path).await.ok()?;
+        stream
+            .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            .await
+            .ok()?;
+        let mut answer = Vec::with_capacity(PING_READ);
+        (&mut stream)
+            .take(PING_READ as u64)
+            .read_to_end(&mut answer)
+            .await
+            .ok()?;
+        Some(answer)
+    };
+    match tokio::time::timeout(PING_TIME, exchange).await {
+        Ok(Some(answer)) => is_ok_status(&answer),
+        _ => false,
+    }
+}
+
+/// `HTTP/1.x 200 ...` as the first line.
+fn is_ok_status(answer: &[u8]) -> bool {
+    let line = answer.split(|b| *b == b'\n').next().unwrap_or_default();
+    let mut parts = line.split(|b| *b == b' ');
+    parts.next().is_some_and(|v| v.starts_with(b"HTTP/1."))
+        && parts.next() == Some(b"200".as_slice())
 }
 
 /// Whether `path` itself (not what a symlink there points at) is a Unix socket.
@@ -99,6 +130,42 @@ async fn show_logs(engine: &Engine, sidecar: &str) {
 #[cfg(test)]
 mod tests {
     use super::is_socket;
+
+    #[test]
+    fn a_ping_is_a_200_status_line() {
+        assert!(super::is_ok_status(
+            b"HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\nOK"
+        ));
+        assert!(super::is_ok_status(b"HTTP/1.1 200 OK"));
+        assert!(!super::is_ok_status(
+            b"HTTP/1.1 500 Internal Server Error\r\n"
+        ));
+        assert!(!super::is_ok_status(b"SSH-2.0-OpenSSH\r\n"));
+        assert!(!super::is_ok_status(b""));
+    }
+
+    /// A socket that answers 200 and then streams forever is read only to its cap.
+    #[tokio::test]
+    async fn a_flooding_socket_is_read_only_to_the_cap() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 128];
+                    let _ = conn.read(&mut request).await;
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n")
+                        .await;
+                    let chunk = vec![b'x'; 1 << 20];
+                    while conn.write_all(&chunk).await.is_ok() {}
+                });
+            }
+        });
+        assert!(super::ping(&path.display().to_string()).await);
+    }
 
     #[test]
     fn only_a_real_socket_counts() {

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::docker::{self, Engine};
 use crate::outcome::{say, Failure};
+use crate::plan::owner::{owner_of, Owner};
 use crate::plan::warm::{
     warm_key, warm_sidecar_name, LABEL_WARM_CACHE, LABEL_WARM_KEY, LABEL_WARM_TEMPLATE,
 };
@@ -175,15 +176,34 @@ async fn free_sets(engine: &Engine, plan: &Plan) -> Result<Vec<FreeSet>, Failure
         .collect())
 }
 
-/// Remove a warm set. A daemon holding a layer cache is stopped gracefully first, so its data
-/// stays consistent; a fresh one's data is thrown away, so it is simply removed.
-async fn discard(engine: &Engine, key: &str, holds_cache: bool) -> Result<(), Failure> {
-    if holds_cache {
-        let sidecar = warm_sidecar_name(key);
-        docker::dind::stop_container(engine, &sidecar, cache::STOP_GRACE_SECS).await?;
+/// Remove a warm set, unless a job adopts it first; returns whether it was removed. The set is
+/// claimed by renaming its sidecar, as adoption does: the engine renames atomically, so of a
+/// job adopting the set and anyone discarding it (another job's prepare or cleanup, `gc`, a
+/// job that forged this slot) exactly one wins, and an adopted set is never taken from its
+/// job. A daemon holding a layer cache is stopped gracefully first, so its data stays
+/// consistent; a fresh one's data is thrown away, so it is simply removed.
+pub async fn discard(engine: &Engine, key: &str, holds_cache: bool) -> Result<bool, Failure> {
+    let label = format!("{LABEL_WARM_KEY}={key}");
+    let members = docker::dind::containers_labelled(engine, std::slice::from_ref(&label)).await?;
+    if members
+        .iter()
+        .any(|c| matches!(owner_of(&c.name), Owner::Job(_)))
+    {
+        return Ok(false);
     }
-    docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={key}")).await?;
-    Ok(())
+    let sidecar = warm_sidecar_name(key);
+    if members.iter().any(|c| c.name == sidecar) {
+        let claimed = format!("{key}-discarded");
+        if !docker::dind::rename_container(engine, &sidecar, &claimed).await? {
+            // A job renamed it first: the set is that job's now.
+            return Ok(false);
+        }
+        if holds_cache {
+            docker::dind::stop_container(engine, &claimed, cache::STOP_GRACE_SECS).await?;
+        }
+    }
+    docker::remove_labelled(engine, &label).await?;
+    Ok(true)
 }
 
 /// A random part for the warm set's names, so no one can name a set before it exists: 64 bits

@@ -429,13 +429,20 @@ impl Drop for Job {
 /// The helper image the tests use: Debian, with git.
 pub const HELPER_CONFIG: &str = "helper:\n  image: executor-test/debian:1\n";
 
-/// `config` with the test helper image, unless it says where stages run itself.
+/// `config` with the test helper image, unless it says where stages run itself, and room for
+/// the slots the tests use (each job runs in a slot of its own, up to 900).
 pub fn with_helper(config: &str) -> String {
-    if config.contains("helper:") || config.trim_start().starts_with('-') {
-        config.to_string()
-    } else {
-        format!("{config}\n{HELPER_CONFIG}")
+    if config.trim_start().starts_with('-') {
+        return config.to_string();
     }
+    let mut config = config.to_string();
+    if !config.contains("helper:") {
+        config = format!("{config}\n{HELPER_CONFIG}");
+    }
+    if !config.contains("slots:") {
+        config.push_str("slots: 1000\n");
+    }
+    config
 }
 
 /// Names of every container, network and volume labelled with `key`.

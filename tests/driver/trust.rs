@@ -4,7 +4,7 @@
 //! Each test shows the attack fails and the victim is untouched. Only the payload and the
 //! config are trusted (`src/plan/identity.rs`).
 
-use crate::harness::{docker, labelled, Job, BUSYBOX_IMAGE, JOB_IMAGE};
+use crate::harness::{docker, labelled, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
 
 /// One whole job (prepare, one stage, cleanup) leaving nothing of itself; the stage's output.
 fn whole(job: &Job, stage: &str, script: &str) -> String {
@@ -104,8 +104,8 @@ fn a_job_copying_a_running_jobs_ids_cannot_touch_it() {
     );
     assert!(
         prepared.stderr.contains(&format!(
-            "cache_dir volume executor-r900-p{project}-c{slot}-cache is in use by {}",
-            victim.container()
+            "cache_dir volume executor-r900-p{project}-c{slot}-cache is in use by {}-",
+            victim.key()
         )),
         "{}",
         prepared.stderr
@@ -218,4 +218,198 @@ fn a_payload_with_a_thousand_services_is_refused_in_one_line() {
     );
     job.cleanup().ok();
     job.assert_nothing_left();
+}
+
+/// The warm and cache attacks run each on a runner of its own (908, 909), so their gc touches
+/// nothing else.
+fn on_runner(runner: &str, config: &str, project: &str, slot: &str) -> Job {
+    Job::with_config("dind", config)
+        .runner(runner)
+        .project(project)
+        .var("CI_CONCURRENT_ID", slot)
+}
+
+/// gc of a runner with every idle cache dropped; then nothing of it may remain.
+fn collect_runner(runner: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args([
+            "gc",
+            "--grace",
+            "0s",
+            "--drop-caches",
+            "--runner-id",
+            runner,
+        ])
+        .env("EXECUTOR_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let label = format!("io.executor.runner-id={runner}");
+    assert_eq!(labelled(&label), Vec::<String>::new());
+}
+
+/// Peak resident memory (VmHWM, KiB) of a running process, sampled until it exits.
+fn peak_of(mut child: std::process::Child) -> (Option<i32>, u64) {
+    let mut peak = 0;
+    let started = std::time::Instant::now();
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()));
+        if let Some(kib) = status.ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        }) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), peak);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) || peak > 512 * 1024 {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// What a hostile job image's shell does at container start (the keep-alive runs it): bind a
+/// socket in the shared dind socket volume before the sidecar's daemon does, and answer the
+/// driver's ping with an endless body (an unbounded reader grew the driver past 1 GiB).
+const PLANT_SOCKET: &str = r#"use strict; use IO::Socket::UNIX; use Socket;
+my $path = "/var/run/dind/docker.sock";
+for (1..500) { last if -d "/var/run/dind"; select(undef,undef,undef,0.01); }
+unlink $path;
+my $srv = IO::Socket::UNIX->new(Type => SOCK_STREAM, Local => $path, Listen => 16) or exit 0;
+$SIG{CHLD} = 'IGNORE';
+my $chunk = "x" x (1024*1024);
+while (my $c = $srv->accept) {
+  next if fork();
+  while (<$c>) { last if $_ eq "\r\n"; }
+  print $c "HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n";
+  while (print $c $chunk) {}
+  exit 0;
+}
+"#;
+const PLANTING_SH: &str =
+    "#!/bin/dash\nif [ \"$$\" = 1 ]; then perl /plant.pl >/dev/null 2>&1 & fi\nexec /bin/dash \"$@\"\n";
+
+/// The job mounts the socket volume read-only, so the plant fails, and the driver's ping reads
+/// a bounded answer whatever answers there.
+#[test]
+fn a_planted_dind_socket_cannot_answer_for_the_daemon() {
+    let image = "executor-test/plants-socket:1";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plant.pl"), PLANT_SOCKET).unwrap();
+    std::fs::write(dir.path().join("sh"), PLANTING_SH).unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {JOB_IMAGE}\nCOPY plant.pl /plant.pl\nCOPY sh /bin/sh.new\n\
+             RUN chmod +x /bin/sh.new && ln -sf /bin/sh.new /bin/sh\n"
+        ),
+    )
+    .unwrap();
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        image,
+        &dir.path().display().to_string(),
+    ]);
+    // With the image's own TLS the daemon spends seconds on keys before it binds.
+    let job = Job::new("dind")
+        .var("CI_JOB_IMAGE", image)
+        .var("DOCKER_TLS_CERTDIR", "/certs");
+    let (code, peak) = peak_of(job.spawn(&["prepare"]));
+    assert_eq!(code, Some(0), "prepare did not succeed");
+    assert!(peak < 64 * 1024, "peak {peak} KiB");
+    let out = job.run(
+        "build_script",
+        "touch /var/run/dind/planted 2>/dev/null && echo writable || echo read-only\n\
+         docker info --format 'daemon {{.Name}}'",
+    );
+    out.ok();
+    assert!(out.stdout.contains("read-only\ndaemon "), "{}", out.stdout);
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    docker(&["rmi", image]);
+}
+
+/// A job of another project that forged this slot runs its cleanup (which starts the slot's
+/// next warm set, discarding the old one) while this project's job adopts the waiting set:
+/// whichever claims the set first has it, and the adopter's prepare never fails.
+#[test]
+fn a_forged_slot_cannot_break_another_projects_adoption() {
+    let config =
+        format!("{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n  warm: true\nimage: {JOB_IMAGE}\n");
+    for round in 0..3 {
+        let first = on_runner("908", &config, "9611", "66");
+        first.prepare().ok();
+        let forger = on_runner("908", &config, "9612", "66");
+        forger.prepare().ok();
+        first.cleanup().ok(); // leaves a warm set for slot 66
+        let victim = on_runner("908", &config, "9611", "66");
+        let cleanup = forger.spawn(&["cleanup"]);
+        let prepared = victim.prepare();
+        let _ = cleanup.wait_with_output();
+        prepared.expect(0);
+        let out = victim.run(
+            "build_script",
+            "docker version --format 'ok {{.Server.Version}}'",
+        );
+        assert!(
+            out.code == 0 && out.stdout.contains("ok "),
+            "round {round}: {}",
+            out.stderr
+        );
+        victim.cleanup().ok();
+        victim.assert_nothing_left();
+        forger.assert_nothing_left();
+    }
+    collect_runner("908");
+}
+
+/// A job that copies a live job's slot in the same project runs without the held layer cache;
+/// its cleanup must then neither start a second daemon on that cache nor judge its size.
+#[test]
+fn a_forged_slot_cannot_start_a_second_daemon_on_a_held_cache() {
+    let config = format!(
+        "{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n  cache: project\n  warm: true\nimage: {JOB_IMAGE}\n"
+    );
+    let live = on_runner("909", &config, "9613", "67");
+    live.prepare().ok();
+    let copycat = on_runner("909", &config, "9613", "67");
+    let prepared = copycat.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("is in use by") && prepared.stderr.contains("gets an empty one"),
+        "{}",
+        prepared.stderr
+    );
+    copycat.cleanup().ok();
+    let holders = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("volume=executor-r909-p9613-c67-dind-cache"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    let holders: Vec<&str> = holders.lines().collect();
+    assert_eq!(
+        holders,
+        [format!("{}-dind", live.key())],
+        "daemons on one cache"
+    );
+    let out = live.run("build_script", "docker info --format ok");
+    out.ok();
+    live.cleanup().ok();
+    live.assert_nothing_left();
+    copycat.assert_nothing_left();
+    collect_runner("909");
 }
