@@ -396,7 +396,7 @@ fn a_forged_slot_cannot_start_a_second_daemon_on_a_held_cache() {
         "ps",
         "-a",
         "--filter",
-        &format!("volume=executor-r909-p9613-c67-dind-cache"),
+        "volume=executor-r909-p9613-c67-dind-cache",
         "--format",
         "{{.Names}}",
     ]);
