@@ -346,3 +346,47 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let plain = on_terminal("NO_COLOR=1");
     assert!(!plain.contains('\x1b'), "{plain:?}");
 }
+
+/// A checkout someone else prepared cannot ship the person's files into the job: not with
+/// `core.worktree` in its `.git/config` naming a directory above it (git would then list
+/// every untracked file there, a stand-in for ~/.ssh/id_rsa here), nor with an index entry
+/// under a symlink out of it. The job still gets the checkout's own files.
+#[test]
+fn a_checkouts_git_config_cannot_ship_files_from_outside_it() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+    std::fs::write(home.path().join(".ssh/id_rsa"), "PERSONS-PRIVATE-KEY\n").unwrap();
+    let steal = "steal:\n  script:\n    - test -f steal.yml && echo the checkout arrived\n    \
+                 - cat .ssh/id_rsa keys/id_rsa || true\n";
+    let tricks = [
+        format!("git config core.worktree {}", home.path().display()),
+        format!(
+            "mkdir keys && echo decoy > keys/id_rsa && git add keys && \
+             git -c user.email=t@t -c user.name=t commit -qm keys && \
+             rm -r keys && ln -s {}/.ssh keys",
+            home.path().display()
+        ),
+    ];
+    for trick in tricks {
+        let checkout = Checkout::new();
+        let sh = |cmd: &str| {
+            let ok = Command::new("sh")
+                .args(["-c", cmd])
+                .current_dir(checkout.dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{cmd}");
+        };
+        sh(&trick);
+        std::fs::write(checkout.dir.path().join("steal.yml"), steal).unwrap();
+        let (code, stdout, stderr) =
+            checkout.run(&["steal", "--file", "steal.yml", "--mode", "none"]);
+        assert_eq!(code, 0, "{trick}\n{stdout}\n{stderr}");
+        assert!(stdout.contains("the checkout arrived"), "{trick}\n{stdout}");
+        assert!(
+            !stdout.contains("PERSONS-PRIVATE-KEY"),
+            "{trick}: a file outside the checkout reached the job:\n{stdout}"
+        );
+        checkout.assert_nothing_left();
+    }
+}
