@@ -1,9 +1,11 @@
 //! The local checkout a job runs from: where it is, its commit, and the files that reach the
-//! job (tracked plus untracked-but-not-ignored, as `git ls-files` lists them). The files travel
+//! job (tracked plus untracked-but-not-ignored, as `git ls-files` lists them, when git's own
+//! directory is the checkout's `.git`; every file under it otherwise). Nothing outside the
+//! checkout is ever read: someone else may have written it, `.git` included. The files travel
 //! as a tar archive inside the `get_sources` stage script, so they go through the same `run`
 //! path as every other stage.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 /// Facts about the checkout, read once.
@@ -13,29 +15,40 @@ pub struct Checkout {
     pub name: String,
     pub sha: Option<String>,
     pub branch: Option<String>,
+    /// Whether `root` is a git work tree whose files git lists; otherwise a plain directory.
+    git: bool,
 }
 
 impl Checkout {
     /// The git work tree containing `dir`, or `dir` itself when it is not in one.
     pub fn find(dir: &Path) -> Checkout {
-        let root = git(dir, &["rev-parse", "--show-toplevel"])
-            .map(PathBuf::from)
-            .unwrap_or_else(|| dir.to_path_buf());
+        let (root, in_git) = match git_root(dir) {
+            Some(root) => (root, true),
+            None => (dir.to_path_buf(), false),
+        };
         let name = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "project".into());
+        let ask = |args: &[&str]| in_git.then(|| git(&root, args)).flatten();
         Checkout {
-            sha: git(&root, &["rev-parse", "HEAD"]),
-            branch: git(&root, &["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD"),
+            sha: ask(&["rev-parse", "HEAD"]),
+            branch: ask(&["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD"),
+            git: in_git,
             root,
             name,
         }
     }
 
-    /// Paths (relative to the root) of the files a job sees.
+    /// Paths (relative to the root) of the files a job sees. Git's list is checked path by
+    /// path: an index is data someone else wrote, and `link/id_rsa` in it would be read
+    /// through an untracked symlink `link -> ~/.ssh`, so only paths whose every directory is a
+    /// real directory inside the root are kept.
     pub fn files(&self) -> Result<Vec<PathBuf>, String> {
+        if !self.git {
+            return walk(&self.root);
+        }
         let listed = git_command(&self.root)
             .args([
                 "ls-files",
@@ -51,8 +64,7 @@ impl Checkout {
                 .split(|b| *b == 0)
                 .filter(|p| !p.is_empty())
                 .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
-                // A tracked file deleted from the work tree is not there to copy.
-                .filter(|p| self.root.join(p).symlink_metadata().is_ok())
+                .filter(|p| inside(&self.root, p))
                 .collect()),
             _ => walk(&self.root),
         }
@@ -98,6 +110,47 @@ fn git_command(dir: &Path) -> Command {
         .env("GIT_PAGER", "cat")
         .current_dir(dir);
     command
+}
+
+/// The top of the git work tree containing `dir`, accepted only when git's own directory is
+/// `<top>/.git`, a real directory. A checkout's `.git/config` can set `core.worktree` (say
+/// `../../..`), and git then names a directory above the checkout as the work tree, so every
+/// untracked file there (`~/.ssh/id_rsa`) would be listed; a `.git` symlink or `gitdir:` file
+/// can point at another repository. Any of those, or no git at all, gives `None`, and the
+/// caller treats `dir` as a plain directory ([`walk`]). Linked worktrees (`git worktree add`)
+/// land there too.
+fn git_root(dir: &Path) -> Option<PathBuf> {
+    let out = git(dir, &["rev-parse", "--absolute-git-dir", "--show-toplevel"])?;
+    let mut lines = out.lines();
+    let (git_dir, top) = (lines.next()?, lines.next()?);
+    let top = Path::new(top).canonicalize().ok()?;
+    let own = top.join(".git");
+    let real_dir = own.symlink_metadata().is_ok_and(|m| m.is_dir());
+    let same = Path::new(git_dir).canonicalize().is_ok_and(|d| d == own);
+    (real_dir && same).then_some(top)
+}
+
+/// Whether `path`, as git listed it, names an existing entry inside `root` reached through
+/// real directories only: no absolute path, no `..`, no symlink among its parents (checked
+/// with lstat, which does not follow links). The entry itself may be a symlink; it is archived
+/// as a link, never followed.
+fn inside(root: &Path, path: &Path) -> bool {
+    let mut at = root.to_path_buf();
+    let mut parts = path.components().peekable();
+    while let Some(part) = parts.next() {
+        let Component::Normal(name) = part else {
+            return false;
+        };
+        at.push(name);
+        let Ok(meta) = at.symlink_metadata() else {
+            // A tracked file deleted from the work tree is not there to copy.
+            return false;
+        };
+        if parts.peek().is_some() && !meta.is_dir() {
+            return false;
+        }
+    }
+    at != root
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
@@ -222,5 +275,114 @@ mod tests {
         let checkout = Checkout::find(root);
         checkout.files().unwrap();
         assert!(!marker.exists(), "core.fsmonitor ran");
+    }
+
+    /// Run `cmd` with `sh -c` in `dir`.
+    fn sh(dir: &Path, cmd: &str) {
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{cmd}");
+    }
+
+    /// Every entry of `checkout`'s archive, with the bytes of its regular files.
+    fn archived(checkout: &Checkout) -> Vec<(String, Vec<u8>)> {
+        let archive = checkout.archive().unwrap();
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entries: Vec<(String, Vec<u8>)> = tar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+                (e.path().unwrap().display().to_string(), bytes)
+            })
+            .collect();
+        entries.sort();
+        entries
+    }
+
+    #[test]
+    fn a_core_worktree_above_the_checkout_is_not_its_root() {
+        let home = tempfile::tempdir().unwrap();
+        sh(
+            home.path(),
+            "mkdir -p .ssh src/proj && echo KEY > .ssh/id_rsa",
+        );
+        let proj = home.path().join("src/proj");
+        sh(
+            &proj,
+            "git init -q . && git config core.worktree ../../.. && echo a > a",
+        );
+        // Plain git would list the whole home directory.
+        assert_eq!(
+            git(&proj, &["rev-parse", "--show-toplevel"]).map(PathBuf::from),
+            Some(home.path().canonicalize().unwrap())
+        );
+        let checkout = Checkout::find(&proj);
+        assert_eq!(checkout.root, proj);
+        assert_eq!(
+            (checkout.sha.as_deref(), checkout.name.as_str()),
+            (None, "proj")
+        );
+        assert_eq!(checkout.files().unwrap(), [PathBuf::from("a")]);
+        assert_eq!(archived(&checkout), [("a".to_string(), b"a\n".to_vec())]);
+    }
+
+    #[test]
+    fn an_index_entry_under_an_untracked_symlink_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        sh(
+            dir.path(),
+            "mkdir outside repo && echo KEY > outside/id_rsa",
+        );
+        let root = dir.path().join("repo");
+        sh(
+            &root,
+            "git init -q . && git config user.email t@t && git config user.name t",
+        );
+        sh(&root, "mkdir link && echo x > link/id_rsa && echo a > a");
+        sh(&root, "git add . && git commit -qm init");
+        // The index still lists link/id_rsa; the work tree now has a symlink out instead.
+        sh(&root, "rm -r link && ln -s ../outside link");
+        let checkout = Checkout::find(&root);
+        assert!(checkout.git && checkout.sha.is_some());
+        let mut files = checkout.files().unwrap();
+        files.sort();
+        assert_eq!(files, [PathBuf::from("a"), PathBuf::from("link")]);
+        let entries = archived(&checkout);
+        let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "link"]);
+        assert!(entries.iter().all(|(_, bytes)| bytes != b"KEY\n"));
+    }
+
+    #[test]
+    fn paths_that_leave_the_root_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        sh(
+            dir.path(),
+            "mkdir -p root/sub && echo s > secret && echo f > root/sub/f",
+        );
+        sh(&root, "ln -s .. up && ln -s sub alias");
+        for (path, kept) in [
+            ("sub/f", true),
+            ("up", true),
+            ("alias", true),
+            ("alias/f", false),
+            ("up/secret", false),
+            ("../secret", false),
+            ("sub/../../secret", false),
+            ("missing", false),
+            ("", false),
+        ] {
+            assert_eq!(inside(&root, Path::new(path)), kept, "{path}");
+        }
+        let absolute = dir.path().join("secret");
+        assert!(!inside(&root, &absolute));
     }
 }

@@ -7,6 +7,7 @@ use tempfile::TempDir;
 
 use super::checkout::Checkout;
 use super::driver::fail;
+use super::expand;
 use super::gitlab_ci::Job;
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
@@ -50,6 +51,7 @@ impl LocalJob {
             .map(|v| vars::parse_override(v))
             .collect::<Result<Vec<_>, _>>()?;
         let ids = LocalIds::new(&checkout).overridden(&overrides);
+        let in_file = |e: String| format!("{}: job `{}`: {e}", file.display(), job.name);
         // The builds directory depends on the mode, which the variables choose: work the
         // variables out with the default one, then again if the job's plan moves it (socket
         // mode's per-job host directory).
@@ -61,24 +63,25 @@ impl LocalJob {
                 image: "",
             };
             let mut variables = vars::predefined(&facts, &checkout, &ids);
-            vars::layer(&mut variables, &job.variables);
+            expand::layer(&mut variables, &job.variables).map_err(in_file)?;
             let mut overrides = overrides.clone();
             if let Some(mode) = args.mode {
                 overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
             }
-            vars::layer(&mut variables, &overrides);
+            expand::layer(&mut variables, &overrides).map_err(in_file)?;
             let image = job
                 .image
                 .as_ref()
                 .map(|i| i.name.as_str())
                 .unwrap_or(&settings.image);
-            vars::layer(
+            expand::layer(
                 &mut variables,
                 &[
                     ("CI_JOB_IMAGE".into(), image.into()),
                     ("CI_JOB_SERVICES".into(), services_json(&job.services)),
                 ],
-            );
+            )
+            .map_err(in_file)?;
             Ok(variables)
         };
         let tmp = tempfile::Builder::new()
@@ -157,7 +160,7 @@ impl LocalJob {
 
     pub(super) fn context(&self, report: &Report, status: &str) -> ScriptContext {
         let mut variables = self.variables.clone();
-        vars::layer(&mut variables, &[("CI_JOB_STATUS".into(), status.into())]);
+        expand::set(&mut variables, "CI_JOB_STATUS", status);
         ScriptContext {
             variables,
             project_dir: self.project_dir.clone(),

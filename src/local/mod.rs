@@ -3,7 +3,8 @@
 //!
 //! - [`gitlab_ci`]: the pipeline file, parsed as GitLab reads it (pure);
 //! - [`script`]: stage scripts written as gitlab-runner's bash shell writes them (pure);
-//! - [`vars`]: predefined, file and `--var` variables, expanded in order (pure);
+//! - [`vars`]: predefined, file and `--var` variables, layered in order (pure);
+//! - [`expand`]: `$NAME` expansion of those layers, bounded in size (pure);
 //! - [`checkout`]: the local git checkout and the archive of its files;
 //! - [`report`]: step lines for a person;
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
@@ -13,6 +14,7 @@
 mod checkout;
 mod consent;
 mod driver;
+mod expand;
 pub mod gitlab_ci;
 mod job;
 mod report;

@@ -1,6 +1,6 @@
 //! The variables of a local run: the predefined ones a job commonly reads (from the checkout
-//! where possible), then the file's, then `--var` overrides, each expanded against the ones
-//! before it the way the runner expands `$VAR` and `${VAR}` in job variables.
+//! where possible), then the file's, then `--var` overrides, each layered over the ones before
+//! it with [`super::expand::layer`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -103,60 +103,6 @@ pub fn predefined(facts: &JobFacts, checkout: &Checkout, ids: &LocalIds) -> Vec<
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// Layer `next` over `vars`: each value is expanded against what is set so far, and a name set
-/// again replaces the earlier value in place.
-pub fn layer(vars: &mut Vec<(String, String)>, next: &[(String, String)]) {
-    for (key, value) in next {
-        let expanded = expand(value, |name| {
-            vars.iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        });
-        match vars.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = expanded,
-            None => vars.push((key.clone(), expanded)),
-        }
-    }
-}
-
-/// Expand `$NAME` and `${NAME}`; `$$` is a literal `$`; unknown names expand to nothing.
-pub fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
-            rest = tail;
-        } else if let Some(braced) = after.strip_prefix('{') {
-            match braced.find('}') {
-                Some(end) => {
-                    out.push_str(&lookup(&braced[..end]).unwrap_or_default());
-                    rest = &braced[end + 1..];
-                }
-                None => {
-                    out.push('$');
-                    rest = after;
-                }
-            }
-        } else {
-            let len = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            if len == 0 {
-                out.push('$');
-            } else {
-                out.push_str(&lookup(&after[..len]).unwrap_or_default());
-            }
-            rest = &after[len..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Parse `--var KEY=VALUE`.
 pub fn parse_override(text: &str) -> Result<(String, String), String> {
     let (key, value) = text
@@ -195,51 +141,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn expansion_follows_the_runner() {
-        let lookup = |name: &str| match name {
-            "A" => Some("x".to_string()),
-            "LONG_NAME" => Some("y".to_string()),
-            _ => None,
-        };
-        for (input, want) in [
-            ("$A", "x"),
-            ("${A}b", "xb"),
-            ("$A-$LONG_NAME", "x-y"),
-            ("$$A", "$A"),
-            ("$MISSING.", "."),
-            ("cost: 5$", "cost: 5$"),
-            ("${A", "${A"),
-            ("no vars", "no vars"),
-        ] {
-            assert_eq!(expand(input, lookup), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn layers_expand_against_earlier_values_and_replace_in_place() {
-        let mut vars = pairs(&[("CI_PROJECT_DIR", "/builds/p"), ("X", "1")]);
-        layer(
-            &mut vars,
-            &pairs(&[("OUT", "$CI_PROJECT_DIR/out"), ("X", "2")]),
-        );
-        layer(&mut vars, &pairs(&[("X", "${X}3")]));
-        assert_eq!(
-            vars,
-            pairs(&[
-                ("CI_PROJECT_DIR", "/builds/p"),
-                ("X", "23"),
-                ("OUT", "/builds/p/out")
-            ])
-        );
-    }
 
     #[test]
     fn overrides_must_be_key_equals_value() {

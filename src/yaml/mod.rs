@@ -19,5 +19,7 @@ pub fn load_value(text: &str) -> Result<Value, Error> {
 }
 
 mod locate;
+mod size;
 
 pub use locate::line_of;
+pub use size::{load_value_within, node_cost, NODE_BYTES};

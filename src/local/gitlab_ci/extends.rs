@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use crate::yaml::{Mapping, Value};
 
+use super::budget::Budget;
 use super::values::{describe, strings};
 
 /// GitLab's `MAX_NESTING_LEVELS`: an entry with more ancestors than this may not extend again.
@@ -23,43 +24,57 @@ pub(super) struct ExtendsError {
 }
 
 /// The top-level mapping with every `extends:` applied; order and other entries are kept.
-pub(super) fn apply(config: &Mapping) -> Result<Mapping, ExtendsError> {
+/// Every copy made is charged to `budget` first.
+pub(super) fn apply(config: &Mapping, budget: &mut Budget) -> Result<Mapping, ExtendsError> {
     let mut extender = Extender {
         config,
         done: HashMap::new(),
+        budget,
     };
+    for name in config.keys().filter_map(Value::as_str) {
+        extender.ensure(name, &mut Vec::new())?;
+    }
+    // Every entry is extended now: the merged ones move out, the rest are copied.
+    let Extender { done, budget, .. } = extender;
+    let mut done: HashMap<String, Value> = done.into_iter().map(|(k, (v, _))| (k, v)).collect();
     let mut out = Mapping::with_capacity(config.len());
     for (key, value) in config {
-        let value = match key {
-            Value::String(name) => extender.extend(name, &mut Vec::new())?,
-            _ => value.clone(),
+        let value = match key.as_str().and_then(|name| done.remove(name)) {
+            Some(merged) => merged,
+            None => {
+                budget.charge_value(value).map_err(|message| ExtendsError {
+                    entry: key.as_str().unwrap_or_default().to_string(),
+                    message,
+                })?;
+                value.clone()
+            }
         };
+        budget.charge_value(key).map_err(|message| ExtendsError {
+            entry: key.as_str().unwrap_or_default().to_string(),
+            message,
+        })?;
         out.insert(key.clone(), value);
     }
     Ok(out)
 }
 
-struct Extender<'a> {
+struct Extender<'a, 'b> {
     config: &'a Mapping,
     /// Entries already extended, with their height: a parent shared by many jobs is merged
     /// once, and the height keeps the depth limit exact for every chain through it.
     done: HashMap<String, (Value, usize)>,
+    budget: &'b mut Budget,
 }
 
-impl Extender<'_> {
-    /// The value of entry `name` with its parents merged in; `chain` holds the entries that
-    /// are extending it, innermost last.
-    fn extend(&mut self, name: &str, chain: &mut Vec<String>) -> Result<Value, ExtendsError> {
-        Ok(self.extend_with_height(name, chain)?.0)
-    }
-
-    /// Like [`Self::extend`], also returning the entry's height: how many levels below it
-    /// still use `extends:` (`None` when the entry itself does not).
-    fn extend_with_height(
+impl Extender<'_, '_> {
+    /// Make sure entry `name` has its parents merged in (in `done`) when it extends anything,
+    /// and return its height: how many levels below it still use `extends:` (`None` when the
+    /// entry itself does not). `chain` holds the entries that are extending it, innermost last.
+    fn ensure(
         &mut self,
         name: &str,
         chain: &mut Vec<String>,
-    ) -> Result<(Value, Option<usize>), ExtendsError> {
+    ) -> Result<Option<usize>, ExtendsError> {
         let fail = |chain: &[String], message: String| ExtendsError {
             entry: chain.first().map_or(name, String::as_str).to_string(),
             message,
@@ -70,16 +85,17 @@ impl Extender<'_> {
                 "`extends:` nests deeper than GitLab's 11 levels; flatten the chain".into(),
             )
         };
-        if let Some((done, height)) = self.done.get(name) {
+        if let Some((_, height)) = self.done.get(name) {
             // GitLab counts the ancestors of every entry that extends again.
             if chain.len() + height > MAX_ANCESTORS {
                 return Err(too_deep(chain));
             }
-            return Ok((done.clone(), Some(*height)));
+            return Ok(Some(*height));
         }
-        let value = self.config.get(name).cloned().unwrap_or(Value::Null);
-        let Some(parents) = self.parents(name, &value)? else {
-            return Ok((value, None));
+        let config = self.config;
+        let value = config.get(name).unwrap_or(&Value::Null);
+        let Some(parents) = self.parents(name, value)? else {
+            return Ok(None);
         };
         if chain.iter().any(|c| c == name) {
             let mut cycle = chain.clone();
@@ -99,21 +115,24 @@ impl Extender<'_> {
         let mut height = 0;
         chain.push(name.to_string());
         for parent in &parents {
-            let (base, parent_height) = self.extend_with_height(parent, chain)?;
-            if let Some(h) = parent_height {
+            if let Some(h) = self.ensure(parent, chain)? {
                 height = height.max(h + 1);
             }
+            let base = match self.done.get(parent.as_str()) {
+                Some((merged, _)) => merged,
+                None => config.get(parent.as_str()).unwrap_or(&Value::Null),
+            };
             if let Value::Mapping(base) = base {
-                deep_merge(&mut merged, &base);
+                deep_merge(&mut merged, base, self.budget).map_err(|m| fail(chain, m))?;
             }
         }
         chain.pop();
-        if let Value::Mapping(own) = &value {
-            deep_merge(&mut merged, own);
+        if let Value::Mapping(own) = value {
+            deep_merge(&mut merged, own, self.budget).map_err(|m| fail(chain, m))?;
         }
-        let merged = Value::Mapping(merged);
-        self.done.insert(name.to_string(), (merged.clone(), height));
-        Ok((merged, Some(height)))
+        self.done
+            .insert(name.to_string(), (Value::Mapping(merged), height));
+        Ok(Some(height))
     }
 
     /// The parents named by `extends:`, checked to exist and be mappings; `None` when the
@@ -157,17 +176,25 @@ impl Extender<'_> {
 }
 
 /// Merge `over` into `base` the GitLab way: mappings key by key, anything else replaced.
-pub(super) fn deep_merge(base: &mut Mapping, over: &Mapping) {
+/// Each copy is charged to `budget` before it is made.
+pub(super) fn deep_merge(
+    base: &mut Mapping,
+    over: &Mapping,
+    budget: &mut Budget,
+) -> Result<(), String> {
     for (key, value) in over {
         match (base.get_mut(key), value) {
             (Some(Value::Mapping(inner)), Value::Mapping(over_inner)) => {
-                deep_merge(inner, over_inner)
+                deep_merge(inner, over_inner, budget)?
             }
             _ => {
+                budget.charge_value(key)?;
+                budget.charge_value(value)?;
                 base.insert(key.clone(), value.clone());
             }
         }
     }
+    Ok(())
 }
 
 /// A hint for a name that may live in a file this parser does not read.

@@ -5,9 +5,12 @@
 //! `default:`, global `variables:` and `inherit:` per job (`job.rs`). Keys that only matter on a
 //! GitLab server (`rules`, `cache`, `artifacts`, ...) are reported in [`Job::ignored`], never
 //! silently dropped; keys GitLab would reject are errors here too, with the file and line.
+//! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
+//! grow without bound while it is read.
 //! Not supported: `include:` (reported in [`Pipeline::ignored_global`]) and files with a
 //! `spec:` header document.
 
+mod budget;
 mod error;
 mod extends;
 mod globals;
@@ -21,8 +24,9 @@ mod tests;
 
 pub use error::GitlabCiError;
 
-use crate::yaml::{load_value, Mapping, Value};
+use crate::yaml::{load_value_within, Mapping, Value};
 
+use budget::Budget;
 use error::Locator;
 use keywords::RESERVED;
 
@@ -72,16 +76,23 @@ pub struct Image {
 
 /// Parse the text of a `.gitlab-ci.yml`; `file` names it in error messages.
 pub fn parse(text: &str, file: &str) -> Result<Pipeline, GitlabCiError> {
+    parse_within(text, file, &mut Budget::new())
+}
+
+/// [`parse`], charging every value it makes to `budget` ([`budget`] says why).
+fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline, GitlabCiError> {
     let at = Locator { text, file };
-    let raw = load_top_level(text, &at)?;
-    let extended = extends::apply(&raw).map_err(|e| {
+    let raw = load_top_level(text, &at, budget)?;
+    let extended = extends::apply(&raw, budget).map_err(|e| {
         at.key_error(
             &e.entry,
             "extends",
             format!("job `{}`: {}", e.entry, e.message),
         )
     })?;
-    let config = reference::resolve_all(&extended).map_err(|e| {
+    // Each step copies the whole file: let go of the last copy as soon as it is used.
+    drop(raw);
+    let config = reference::resolve_all(&extended, budget).map_err(|e| {
         let place = match &e.key {
             Some(key) => format!("`{}:{key}`", e.entry),
             None => format!("`{}`", e.entry),
@@ -92,6 +103,7 @@ pub fn parse(text: &str, file: &str) -> Result<Pipeline, GitlabCiError> {
             None => at.top_error(&e.entry, message),
         }
     })?;
+    drop(extended);
 
     let stages = globals::stages(&config, &at)?;
     let variables = globals::variables(&config, &at)?;
@@ -102,12 +114,26 @@ pub fn parse(text: &str, file: &str) -> Result<Pipeline, GitlabCiError> {
         defaults: &defaults,
         variables: &variables,
     };
-    let jobs = config
+    // Each job copies its own keys and what it may inherit: `default:` (or the deprecated
+    // globals) and the global `variables:`.
+    let inherited: usize = ["default", "variables"]
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str()?, value)))
-        .filter(|(name, _)| !name.starts_with('.') && !RESERVED.contains(name))
-        .map(|(name, value)| job::build(name, value, &cx))
-        .collect::<Result<Vec<_>, _>>()?;
+        .chain(keywords::DEPRECATED_GLOBALS)
+        .filter_map(|key| config.get(*key))
+        .map(|value| budget::cost(value, budget.left()))
+        .fold(0, usize::saturating_add);
+    let mut jobs = Vec::new();
+    for (name, value) in &config {
+        let Some(name) = name.as_str() else { continue };
+        if name.starts_with('.') || RESERVED.contains(&name) {
+            continue;
+        }
+        budget
+            .charge_value(value)
+            .and_then(|()| budget.charge(inherited))
+            .map_err(|m| at.top_error(name, format!("job `{name}` {m}")))?;
+        jobs.push(job::build(name, value, &cx)?);
+    }
     if jobs.is_empty() {
         return Err(at.file_error(format!(
             "defines no jobs{}; add a job with a `script:` (names starting with a dot are hidden)",
@@ -160,9 +186,9 @@ impl Pipeline {
     }
 }
 
-/// The YAML as a top-level mapping with string keys.
-fn load_top_level(text: &str, at: &Locator) -> Result<Mapping, GitlabCiError> {
-    let value = load_value(text).map_err(|e| {
+/// The YAML as a top-level mapping with string keys, its aliases expanded within `budget`.
+fn load_top_level(text: &str, at: &Locator, budget: &mut Budget) -> Result<Mapping, GitlabCiError> {
+    let loaded = load_value_within(text, budget.left()).map_err(|e| {
         let hint = if e.to_string().contains("more than one document") {
             "; local runs read a single YAML document, so remove the `spec:` header"
         } else {
@@ -171,6 +197,11 @@ fn load_top_level(text: &str, at: &Locator) -> Result<Mapping, GitlabCiError> {
         let line = e.location().map(|l| l.line());
         GitlabCiError::new(at.file, line, format!("invalid YAML: {e}{hint}"))
     })?;
+    let value = match loaded {
+        Some(value) => value,
+        None => return Err(at.file_error(budget::too_large())),
+    };
+    budget.charge_value(&value).map_err(|m| at.file_error(m))?;
     match value {
         Value::Mapping(map) => {
             if let Some(key) = map.keys().find(|k| !k.is_string()) {

@@ -5,8 +5,9 @@
 //! references itself, up to 10 levels; a chain that comes back to itself is an error. A list
 //! pulled into a script stays a nested list here; script reading flattens it in place.
 
-use crate::yaml::{Mapping, TaggedValue, Value};
+use crate::yaml::{node_cost, Mapping, TaggedValue, Value, NODE_BYTES};
 
+use super::budget::Budget;
 use super::extends::include_hint;
 
 /// How many references may be followed inside one another, as GitLab documents.
@@ -20,32 +21,40 @@ pub(super) struct ReferenceError {
     pub message: String,
 }
 
-/// The config with every `!reference` replaced by the value it points at.
-pub(super) fn resolve_all(config: &Mapping) -> Result<Mapping, ReferenceError> {
+/// The config with every `!reference` replaced by the value it points at. A reference copies
+/// what it points at, so each value made is charged to `budget` first: ten references to ten
+/// references to ... grow tenfold a level.
+pub(super) fn resolve_all(
+    config: &Mapping,
+    budget: &mut Budget,
+) -> Result<Mapping, ReferenceError> {
     let mut out = Mapping::with_capacity(config.len());
     for (entry, value) in config {
         let entry_name = entry.as_str().unwrap_or_default().to_string();
+        let fail = |key: Option<&Value>| {
+            let entry = entry_name.clone();
+            let key = key.and_then(Value::as_str).map(str::to_string);
+            move |message| ReferenceError {
+                entry,
+                key,
+                message,
+            }
+        };
+        budget.charge_value(entry).map_err(fail(None))?;
         let resolved = match value {
             // Resolve key by key so an error can name the key (and so its line).
             Value::Mapping(keys) => {
+                budget.charge(NODE_BYTES).map_err(fail(None))?;
                 let mut resolved = Mapping::with_capacity(keys.len());
                 for (key, value) in keys {
-                    let value = resolve(value, config, &mut Vec::new()).map_err(|message| {
-                        ReferenceError {
-                            entry: entry_name.clone(),
-                            key: key.as_str().map(str::to_string),
-                            message,
-                        }
-                    })?;
+                    budget.charge_value(key).map_err(fail(Some(key)))?;
+                    let value =
+                        resolve(value, config, &mut Vec::new(), budget).map_err(fail(Some(key)))?;
                     resolved.insert(key.clone(), value);
                 }
                 Value::Mapping(resolved)
             }
-            other => resolve(other, config, &mut Vec::new()).map_err(|message| ReferenceError {
-                entry: entry_name.clone(),
-                key: None,
-                message,
-            })?,
+            other => resolve(other, config, &mut Vec::new(), budget).map_err(fail(None))?,
         };
         out.insert(entry.clone(), resolved);
     }
@@ -53,18 +62,29 @@ pub(super) fn resolve_all(config: &Mapping) -> Result<Mapping, ReferenceError> {
 }
 
 /// `value` with its references resolved; `chain` holds the references being followed.
-fn resolve(value: &Value, config: &Mapping, chain: &mut Vec<Vec<String>>) -> Result<Value, String> {
+fn resolve(
+    value: &Value,
+    config: &Mapping,
+    chain: &mut Vec<Vec<String>>,
+    budget: &mut Budget,
+) -> Result<Value, String> {
+    if !matches!(value, Value::Tagged(_)) {
+        budget.charge(node_cost(value))?;
+    }
     match value {
-        Value::Tagged(tagged) => resolve_tag(tagged, config, chain),
-        Value::Sequence(items) => items
-            .iter()
-            .map(|item| resolve(item, config, chain))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Sequence),
+        Value::Tagged(tagged) => resolve_tag(tagged, config, chain, budget),
+        Value::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(resolve(item, config, chain, budget)?);
+            }
+            Ok(Value::Sequence(out))
+        }
         Value::Mapping(map) => {
             let mut out = Mapping::with_capacity(map.len());
             for (key, value) in map {
-                out.insert(key.clone(), resolve(value, config, chain)?);
+                budget.charge_value(key)?;
+                out.insert(key.clone(), resolve(value, config, chain, budget)?);
             }
             Ok(Value::Mapping(out))
         }
@@ -76,6 +96,7 @@ fn resolve_tag(
     tagged: &TaggedValue,
     config: &Mapping,
     chain: &mut Vec<Vec<String>>,
+    budget: &mut Budget,
 ) -> Result<Value, String> {
     if tagged.tag != "reference" {
         return Err(format!(
@@ -98,7 +119,7 @@ fn resolve_tag(
     }
     let target = lookup(&path, config)?;
     chain.push(path);
-    let resolved = resolve(target, config, chain);
+    let resolved = resolve(target, config, chain, budget);
     chain.pop();
     resolved
 }

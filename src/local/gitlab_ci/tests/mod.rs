@@ -3,6 +3,7 @@
 //! [`errors`].
 
 mod errors;
+mod limits;
 mod reuse;
 
 use super::{parse, GitlabCiError, Image, Job, Pipeline};

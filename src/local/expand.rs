@@ -1,0 +1,212 @@
+//! `$NAME` and `${NAME}` in job variables, expanded the way the runner expands them, each value
+//! against the ones set before it. Expansion multiplies what a file holds, so it is bounded:
+//! one value at [`MAX_VALUE`], all of a job's together at [`MAX_TOTAL`].
+
+use std::collections::HashMap;
+
+/// The most one variable may hold once expanded. Expansion multiplies: ten `${PREVIOUS}` in
+/// each of nine variables make 731 bytes of `variables:` expand to 10 GB.
+pub const MAX_VALUE: usize = 1 << 20;
+/// The most a job's variables may hold together once expanded: a thousand copies of one
+/// variable just under [`MAX_VALUE`] would still come to 1 GB.
+pub const MAX_TOTAL: usize = 4 << 20;
+
+/// Layer `next` over `vars`: each value is expanded against what is set so far, and a name set
+/// again replaces the earlier value in place. Fails, naming the variable, once a value would
+/// pass [`MAX_VALUE`] or all of them [`MAX_TOTAL`].
+pub fn layer(vars: &mut Vec<(String, String)>, next: &[(String, String)]) -> Result<(), String> {
+    // Names are unique in `vars`; the index keeps a long list of references linear.
+    let mut index: HashMap<String, usize> = vars
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.clone(), i))
+        .collect();
+    let mut total: usize = vars.iter().map(|(_, v)| v.len()).sum();
+    let repeat = "look for `$NAME` references that repeat (`$$` is a literal `$`)";
+    for (key, value) in next {
+        let lookup = |name: &str| index.get(name).map(|&i| vars[i].1.as_str());
+        let expanded = expand(value, lookup, MAX_VALUE).ok_or_else(|| {
+            format!(
+                "variable `{key}` expands to more than {} MiB, the most one variable may hold \
+                 in a local run; {repeat}",
+                MAX_VALUE >> 20
+            )
+        })?;
+        let slot = index.get(key).copied();
+        total = total - slot.map_or(0, |i| vars[i].1.len()) + expanded.len();
+        if total > MAX_TOTAL {
+            return Err(format!(
+                "the job's variables expand to more than {} MiB together (at `{key}`), the most \
+                 a local run allows; {repeat}",
+                MAX_TOTAL >> 20
+            ));
+        }
+        match slot {
+            Some(i) => vars[i].1 = expanded,
+            None => {
+                index.insert(key.clone(), vars.len());
+                vars.push((key.clone(), expanded));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Set `key` to `value` as written, in place when it is set already.
+pub fn set(vars: &mut Vec<(String, String)>, key: &str, value: &str) {
+    match vars.iter_mut().find(|(k, _)| k == key) {
+        Some(slot) => slot.1 = value.to_string(),
+        None => vars.push((key.to_string(), value.to_string())),
+    }
+}
+
+/// Expand `$NAME` and `${NAME}`; `$$` is a literal `$`; unknown names expand to nothing.
+/// `None` once the result would be longer than `limit` bytes, found before it is built.
+pub fn expand<'v>(
+    value: &str,
+    lookup: impl Fn(&str) -> Option<&'v str>,
+    limit: usize,
+) -> Option<String> {
+    let mut out = String::with_capacity(value.len().min(limit));
+    let mut push = |piece: &str| {
+        let fits = out.len() + piece.len() <= limit;
+        if fits {
+            out.push_str(piece);
+        }
+        fits.then_some(())
+    };
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        push(&rest[..at])?;
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            push("$")?;
+            rest = tail;
+        } else if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => {
+                    push(lookup(&braced[..end]).unwrap_or_default())?;
+                    rest = &braced[end + 1..];
+                }
+                None => {
+                    push("$")?;
+                    rest = after;
+                }
+            }
+        } else {
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if len == 0 {
+                push("$")?;
+            } else {
+                push(lookup(&after[..len]).unwrap_or_default())?;
+            }
+            rest = &after[len..];
+        }
+    }
+    push(rest)?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn expansion_follows_the_runner() {
+        let lookup = |name: &str| match name {
+            "A" => Some("x"),
+            "LONG_NAME" => Some("y"),
+            _ => None,
+        };
+        for (input, want) in [
+            ("$A", "x"),
+            ("${A}b", "xb"),
+            ("$A-$LONG_NAME", "x-y"),
+            ("$$A", "$A"),
+            ("$MISSING.", "."),
+            ("cost: 5$", "cost: 5$"),
+            ("${A", "${A"),
+            ("no vars", "no vars"),
+        ] {
+            assert_eq!(expand(input, lookup, 100).as_deref(), Some(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn layers_expand_against_earlier_values_and_replace_in_place() {
+        let mut vars = pairs(&[("CI_PROJECT_DIR", "/builds/p"), ("X", "1")]);
+        layer(
+            &mut vars,
+            &pairs(&[("OUT", "$CI_PROJECT_DIR/out"), ("X", "2")]),
+        )
+        .unwrap();
+        layer(&mut vars, &pairs(&[("X", "${X}3")])).unwrap();
+        assert_eq!(
+            vars,
+            pairs(&[
+                ("CI_PROJECT_DIR", "/builds/p"),
+                ("X", "23"),
+                ("OUT", "/builds/p/out")
+            ])
+        );
+    }
+
+    #[test]
+    fn expansion_stops_at_the_limit() {
+        let lookup = |name: &str| (name == "A").then_some("abc");
+        assert_eq!(expand("$A$A", lookup, 6).as_deref(), Some("abcabc"));
+        for input in ["$A$A$A", "${A}x${A}x", "1234567", &"$$".repeat(7)] {
+            assert_eq!(expand(input, lookup, 6), None, "{input}");
+        }
+    }
+
+    /// 731 bytes of `variables:` that would expand to 10 GB.
+    #[test]
+    fn a_variable_cannot_expand_past_the_cap() {
+        let mut file = pairs(&[("V0", &"x".repeat(100))]);
+        for i in 1..10 {
+            file.push((format!("V{i}"), format!("${{V{}}}", i - 1).repeat(10)));
+        }
+        let started = std::time::Instant::now();
+        let mut vars = Vec::new();
+        let err = layer(&mut vars, &file).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(
+            err,
+            "variable `V5` expands to more than 1 MiB, the most one variable may hold in a \
+             local run; look for `$NAME` references that repeat (`$$` is a literal `$`)"
+        );
+        // V4 (a million bytes) was the last to fit.
+        assert_eq!(
+            vars.last().map(|(k, v)| (k.as_str(), v.len())),
+            Some(("V4", 1_000_000))
+        );
+    }
+
+    #[test]
+    fn all_variables_together_cannot_pass_the_total_cap() {
+        let big = "x".repeat(MAX_VALUE);
+        let mut file = pairs(&[("BIG", &big)]);
+        for i in 0..10 {
+            file.push((format!("COPY{i}"), "$BIG".into()));
+        }
+        let mut vars = Vec::new();
+        let err = layer(&mut vars, &file).unwrap_err();
+        assert!(
+            err.starts_with("the job's variables expand to more than 4 MiB together (at `COPY3`)"),
+            "{err}"
+        );
+        // Replacing a value in place counts the new value, not both.
+        let mut vars = pairs(&[("A", &big), ("B", &big), ("C", &big)]);
+        layer(&mut vars, &pairs(&[("A", "$B"), ("A", "${C}")])).unwrap();
+        layer(&mut vars, &pairs(&[("D", "small")])).unwrap();
+    }
+}
