@@ -1,10 +1,14 @@
 //! Disk usage of a directory on this host, as `du -sx` counts it: allocated blocks, each inode
 //! once (image layers share files through hard links), one filesystem, symlinks not followed.
-//! Used for project layer caches when the engine's volumes are readable here. What is measured
-//! is the job's (its daemon writes the cache), so the walk never follows a symlink and ends by
-//! a deadline.
+//! Used for project layer caches and kept `cache_dir` volumes when the engine's volumes are
+//! readable here. What is measured is the job's (it writes the cache), so the walk never follows
+//! a symlink, ends by a deadline, and its memory is bounded whatever the job put there: it goes
+//! depth first holding one open directory per level (a million directories side by side cost
+//! nothing), remembers only hard-linked files, and gives up past fixed caps.
 
 use std::collections::HashSet;
+use std::fmt;
+use std::fs::ReadDir;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,42 +17,108 @@ use std::time::{Duration, Instant};
 /// a few seconds; a job that filled it with millions of tiny files must not hold cleanup up.
 pub const MEASURE_TIME: Duration = Duration::from_secs(30);
 
-/// Bytes allocated under `root`; `None` when `root` is not a directory that can be read here
-/// (a remote engine, or not root) or the walk did not end by `deadline`. Unreadable entries
-/// below it are skipped.
-pub fn usage(root: &Path, deadline: Instant) -> Option<u64> {
+/// Why a directory has no size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmeasured {
+    /// Not a directory this host can read (a remote engine, or not root).
+    NotHere,
+    /// More entries, hard links or depth than the caps, or not walked by the deadline: the job
+    /// made it so, and callers treat it as over any size cap.
+    TooLarge,
+}
+
+impl fmt::Display for Unmeasured {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unmeasured::NotHere => "volume not readable here",
+            Unmeasured::TooLarge => "too many entries",
+        })
+    }
+}
+
+/// What a walk may hold. The defaults keep the driver's peak far under its 64 MiB bound.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    /// Entries looked at: a large real layer cache has a few hundred thousand to a million.
+    entries: u64,
+    /// Hard-linked files remembered so they count once: about 20 bytes each.
+    linked: usize,
+    /// Directories open at once: one file descriptor and a read buffer each.
+    depth: usize,
+}
+
+const CAPS: Caps = Caps {
+    entries: 4_000_000,
+    linked: 500_000,
+    depth: 128,
+};
+
+/// The kernel refuses longer paths (`PATH_MAX`); what lies below one could not be read, so a
+/// job could hide a cache's bulk there. Such a tree counts as too large, not as empty.
+const MAX_PATH: usize = 4095;
+
+/// Bytes allocated under `root`, or why there is no answer: [`Unmeasured::NotHere`] when `root`
+/// is not a directory that can be read here, [`Unmeasured::TooLarge`] past a cap or `deadline`.
+/// Unreadable entries below it are skipped.
+pub fn usage(root: &Path, deadline: Instant) -> Result<u64, Unmeasured> {
+    walk(root, deadline, CAPS)
+}
+
+fn walk(root: &Path, deadline: Instant, caps: Caps) -> Result<u64, Unmeasured> {
     let top = std::fs::symlink_metadata(root)
         .ok()
-        .filter(|m| m.is_dir())?;
-    std::fs::read_dir(root).ok()?;
-    let mut seen = HashSet::new();
-    let mut total = 0;
-    let mut pending = vec![(root.to_path_buf(), top.ino())];
-    while let Some((dir, ino)) = pending.pop() {
-        if Instant::now() > deadline {
-            return None;
-        }
-        if !still_the_dir(&dir, top.dev(), ino) {
-            continue;
-        }
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        .filter(|m| m.is_dir())
+        .ok_or(Unmeasured::NotHere)?;
+    let first = std::fs::read_dir(root).map_err(|_| Unmeasured::NotHere)?;
+    // Only files with more than one link can be met twice; directories cannot be hard-linked.
+    let mut linked = HashSet::new();
+    let mut total = top.blocks() * 512;
+    let mut entries = 0;
+    // The directories being listed, root first: memory grows with depth, never with width.
+    let mut open: Vec<ReadDir> = vec![first];
+    while let Some(dir) = open.last_mut() {
+        let Some(entry) = dir.next() else {
+            open.pop();
             continue;
         };
-        for entry in entries.flatten() {
-            // `DirEntry::metadata` is an lstat: a symlink is counted, never followed.
-            let Ok(meta) = entry.metadata() else {
-                continue;
-            };
-            if meta.dev() != top.dev() || !seen.insert(meta.ino()) {
+        entries += 1;
+        if entries > caps.entries || Instant::now() > deadline {
+            return Err(Unmeasured::TooLarge);
+        }
+        let Ok(entry) = entry else {
+            continue;
+        };
+        // `DirEntry::metadata` is an lstat: a symlink is counted, never followed.
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if meta.dev() != top.dev() {
+            continue;
+        }
+        if !meta.is_dir() && meta.nlink() > 1 {
+            if !linked.insert(meta.ino()) {
                 continue;
             }
-            total += meta.blocks() * 512;
-            if meta.is_dir() {
-                pending.push((entry.path(), meta.ino()));
+            if linked.len() > caps.linked {
+                return Err(Unmeasured::TooLarge);
             }
         }
+        total += meta.blocks() * 512;
+        if !meta.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        if open.len() >= caps.depth || path.as_os_str().len() > MAX_PATH {
+            return Err(Unmeasured::TooLarge);
+        }
+        if !still_the_dir(&path, top.dev(), meta.ino()) {
+            continue;
+        }
+        if let Ok(sub) = std::fs::read_dir(&path) {
+            open.push(sub);
+        }
     }
-    Some(total + top.blocks() * 512)
+    Ok(total)
 }
 
 /// Whether `dir` is still the directory that was listed (same device and inode, not a
@@ -80,7 +150,10 @@ mod tests {
             full < empty + 2 * 256 * 1024,
             "hard link counted twice: {full}"
         );
-        assert_eq!(usage(&dir.path().join("missing"), soon()), None);
+        assert_eq!(
+            usage(&dir.path().join("missing"), soon()),
+            Err(Unmeasured::NotHere)
+        );
     }
 
     #[test]
@@ -93,7 +166,7 @@ mod tests {
         assert!(measured < 1024 * 1024, "followed the symlink: {measured}");
         assert_eq!(
             usage(&dir.path().join("link"), soon()),
-            None,
+            Err(Unmeasured::NotHere),
             "a symlink root"
         );
     }
@@ -114,6 +187,81 @@ mod tests {
     fn a_walk_past_its_deadline_has_no_answer() {
         let dir = tempfile::tempdir().unwrap();
         let past = Instant::now() - Duration::from_secs(1);
-        assert_eq!(usage(dir.path(), past), None);
+        std::fs::write(dir.path().join("a"), "a").unwrap();
+        assert_eq!(usage(dir.path(), past), Err(Unmeasured::TooLarge));
+    }
+
+    fn caps(entries: u64, linked: usize, depth: usize) -> Caps {
+        Caps {
+            entries,
+            linked,
+            depth,
+        }
+    }
+
+    /// Many directories side by side, as a job can make them: walked within the caps, and
+    /// each counted (directories all have two links or more, yet none is taken for a repeat).
+    #[test]
+    fn a_wide_tree_is_walked_and_every_directory_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = usage(dir.path(), soon()).unwrap();
+        for i in 0..200 {
+            std::fs::create_dir_all(dir.path().join(format!("d{i}/inner"))).unwrap();
+        }
+        let block = std::fs::symlink_metadata(dir.path().join("d0"))
+            .unwrap()
+            .blocks()
+            * 512;
+        let wide = walk(dir.path(), soon(), caps(400, 0, 3)).unwrap();
+        assert!(wide >= empty + 400 * block, "{empty} {wide} {block}");
+    }
+
+    #[test]
+    fn past_a_cap_the_size_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..10 {
+            std::fs::write(dir.path().join(format!("f{i}")), "x").unwrap();
+        }
+        assert!(walk(dir.path(), soon(), caps(10, 0, 1)).is_ok());
+        assert_eq!(
+            walk(dir.path(), soon(), caps(9, 0, 1)),
+            Err(Unmeasured::TooLarge),
+            "entries"
+        );
+
+        std::fs::create_dir_all(dir.path().join("a/b/c")).unwrap();
+        assert!(walk(dir.path(), soon(), caps(100, 0, 4)).is_ok());
+        assert_eq!(
+            walk(dir.path(), soon(), caps(100, 0, 3)),
+            Err(Unmeasured::TooLarge),
+            "depth"
+        );
+
+        for i in 0..3 {
+            let name = dir.path().join(format!("link{i}"));
+            std::fs::hard_link(dir.path().join(format!("f{i}")), name).unwrap();
+        }
+        assert!(walk(dir.path(), soon(), caps(100, 3, 4)).is_ok());
+        assert_eq!(
+            walk(dir.path(), soon(), caps(100, 2, 4)),
+            Err(Unmeasured::TooLarge),
+            "hard links remembered"
+        );
+    }
+
+    /// A path longer than the kernel opens hides what is under it: too large, not empty. The
+    /// tree is built bottom up by renames, whose paths stay short, as a job's shell can do.
+    #[test]
+    fn a_tree_too_deep_to_open_is_not_taken_for_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "d".repeat(250);
+        std::fs::create_dir(dir.path().join("top")).unwrap();
+        for _ in 0..(MAX_PATH / 250 + 1) {
+            std::fs::create_dir(dir.path().join("next")).unwrap();
+            std::fs::rename(dir.path().join("top"), dir.path().join("next").join(&long)).unwrap();
+            std::fs::rename(dir.path().join("next"), dir.path().join("top")).unwrap();
+        }
+        let walked = walk(dir.path(), soon(), caps(100, 0, 100));
+        assert_eq!(walked, Err(Unmeasured::TooLarge));
     }
 }

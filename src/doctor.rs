@@ -132,11 +132,10 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
         Ok(caches) => {
             for c in caches {
                 let deadline = std::time::Instant::now() + crate::disk::MEASURE_TIME;
-                let size = crate::disk::usage(std::path::Path::new(&c.mountpoint), deadline)
-                    .map(human_size)
-                    .unwrap_or_else(|| {
-                        "size unknown (volume not readable here, or too slow to measure)".into()
-                    });
+                let size = match crate::disk::usage(std::path::Path::new(&c.mountpoint), deadline) {
+                    Ok(bytes) => human_size(bytes),
+                    Err(why) => format!("size unknown ({why})"),
+                };
                 let state = if c.holders.is_empty() {
                     "idle"
                 } else {

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cli::GcArgs;
+use crate::disk::Unmeasured;
 use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_CACHE};
@@ -141,13 +142,19 @@ async fn caches(
     for cache in docker::dind::cache_volumes(engine, runner).await? {
         let deadline = Instant::now() + crate::disk::MEASURE_TIME;
         let size = crate::disk::usage(Path::new(&cache.mountpoint), deadline);
-        let shown = size
-            .map(human_size)
-            .unwrap_or_else(|| "size unknown".into());
-        let over = size.is_some_and(|s| s > settings.dind_cache_max_size);
+        let shown = match size {
+            Ok(bytes) => human_size(bytes),
+            Err(why) => format!("size unknown ({why})"),
+        };
+        // Too large to measure is a job's doing; cleanup drops such a cache, and so does gc.
+        let over = match size {
+            Ok(bytes) => bytes > settings.dind_cache_max_size,
+            Err(why) => why == Unmeasured::TooLarge,
+        };
         let idle = cache.holders.is_empty();
         let why = match (idle, over, drop_all) {
             (false, _, _) => None,
+            (true, true, _) if size.is_err() => Some("taken as over dind.cache_max_size"),
             (true, true, _) => Some("over dind.cache_max_size"),
             (true, false, true) => Some("--drop-caches"),
             (true, false, false) => None,

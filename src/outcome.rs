@@ -75,10 +75,26 @@ fn report_system(message: String, code: i32) -> i32 {
     code
 }
 
-/// One line on stderr, prefixed so it stands out in the job log.
+/// One line on stderr, prefixed so it stands out in the job log. Always exactly one line:
+/// messages carry text from outside (a registry's error names whatever the job's image
+/// pointed at), and a raw newline or escape in it would forge `executor:` lines.
 pub fn say(line: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "executor: {line}");
+    let _ = writeln!(err, "executor: {}", one_line(line));
+}
+
+/// `text` with every control character escaped (`\n`, `\u{1b}`): it prints as one line and
+/// cannot move the cursor, recolour or rewrite earlier lines.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn write_build_exit_code(env: &JobEnv, code: i64) -> Result<(), String> {
@@ -91,4 +107,21 @@ fn write_build_exit_code(env: &JobEnv, code: i64) -> Result<(), String> {
             path.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_message_is_always_one_line() {
+        let forged = "denied\nexecutor: ready\r\u{1b}[2Kexecutor: forged\u{85}\ttab";
+        let shown = one_line(forged);
+        assert_eq!(
+            shown,
+            "denied\\nexecutor: ready\\r\\u{1b}[2Kexecutor: forged\\u{85}\\ttab"
+        );
+        assert!(!shown.chars().any(char::is_control));
+        assert_eq!(one_line("plain `text` … é"), "plain `text` … é");
+    }
 }

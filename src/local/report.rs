@@ -1,9 +1,12 @@
 //! What a person sees during a local run: a line per step with its duration, colour on a
 //! terminal, none when piped or when `NO_COLOR` is set. All on stderr; the job's own output
-//! keeps stdout.
+//! keeps stdout. The driver's text prints as one line each, as `say` makes it: a checkout's
+//! pipeline file names the images, and a registry's error about one must not forge lines.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
+
+use crate::outcome::one_line;
 
 #[derive(Clone, Copy)]
 pub struct Report {
@@ -55,22 +58,24 @@ impl Report {
 
     pub fn failed(&self, step: &str, why: &str, took: Duration) {
         self.line(&format!(
-            "{} {step} {why} {}",
+            "{} {step} {} {}",
             self.paint(RED, "✘"),
+            one_line(why),
             seconds(took)
         ));
     }
 
     pub fn note(&self, text: &str) {
-        self.line(&self.paint(YELLOW, &format!("executor: {text}")));
+        self.line(&self.paint(YELLOW, &format!("executor: {}", one_line(text))));
     }
 
     pub fn info(&self, text: &str) {
-        self.line(&format!("executor: {text}"));
+        self.line(&format!("executor: {}", one_line(text)));
     }
 
     pub fn error(&self, text: &str) {
-        self.line(&format!("{} {text}", self.paint(RED, "executor: error:")));
+        let shown = one_line(text);
+        self.line(&format!("{} {shown}", self.paint(RED, "executor: error:")));
     }
 
     /// The job's verdict, last.

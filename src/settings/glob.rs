@@ -37,8 +37,7 @@ impl Glob {
     /// Whether `text` matches. Text with a control character never does: a job's value that
     /// could forge a log line or hide part of a name is not what any admin's pattern meant.
     pub fn matches(&self, text: &str) -> bool {
-        !text.chars().any(char::is_control)
-            && matches_from(self.pattern.as_bytes(), text.as_bytes())
+        !text.chars().any(char::is_control) && matches_from(&tokens(&self.pattern), text)
     }
 }
 
@@ -48,18 +47,67 @@ impl fmt::Display for Glob {
     }
 }
 
-fn matches_from(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern {
-        [] => text.is_empty(),
-        [b'*', b'*', rest @ ..] => (0..=text.len()).any(|i| matches_from(rest, &text[i..])),
-        [b'*', rest @ ..] => {
-            let segment = text.iter().position(|b| *b == b'/').unwrap_or(text.len());
-            (0..=segment).any(|i| matches_from(rest, &text[i..]))
+/// One step of a pattern.
+#[derive(Clone, Copy)]
+enum Token {
+    Literal(char),
+    /// `?`: one character other than `/`.
+    One,
+    /// `*`: any run of characters other than `/`.
+    Segment,
+    /// `**`: any run of characters.
+    Any,
+}
+
+fn tokens(pattern: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '*' if chars.next_if_eq(&'*').is_some() => Token::Any,
+            '*' => Token::Segment,
+            '?' => Token::One,
+            c => Token::Literal(c),
+        });
+    }
+    out
+}
+
+/// Runs the pattern as a set of positions over the text, one character at a time: time is
+/// text × pattern and memory is the pattern's. The recursive matcher this replaces backtracked
+/// at every `*`, and a job's 120 KB image name held `config` for tens of seconds.
+fn matches_from(pattern: &[Token], text: &str) -> bool {
+    // at[i]: the first i tokens match the text read so far.
+    let mut at = vec![false; pattern.len() + 1];
+    at[0] = true;
+    skip_stars(pattern, &mut at);
+    let mut next = at.clone();
+    for c in text.chars() {
+        next.fill(false);
+        for (i, token) in pattern.iter().enumerate().filter(|(i, _)| at[*i]) {
+            match *token {
+                Token::Literal(l) if l == c => next[i + 1] = true,
+                Token::One if c != '/' => next[i + 1] = true,
+                Token::Segment if c != '/' => next[i] = true,
+                Token::Any => next[i] = true,
+                _ => {}
+            }
         }
-        [b'?', rest @ ..] => {
-            matches!(text.first(), Some(c) if *c != b'/') && matches_from(rest, &text[1..])
+        if !next.contains(&true) {
+            return false;
         }
-        [p, rest @ ..] => text.first() == Some(p) && matches_from(rest, &text[1..]),
+        std::mem::swap(&mut at, &mut next);
+        skip_stars(pattern, &mut at);
+    }
+    at[pattern.len()]
+}
+
+/// A star may match nothing: a position before one also stands after it.
+fn skip_stars(pattern: &[Token], at: &mut [bool]) {
+    for (i, token) in pattern.iter().enumerate() {
+        if at[i] && matches!(token, Token::Segment | Token::Any) {
+            at[i + 1] = true;
+        }
     }
 }
 
@@ -94,6 +142,15 @@ mod tests {
             ),
             ("exact/path", "exact/path", true),
             ("exact/path", "exact/path2", false),
+            ("a/**/b", "a/b", false),
+            ("a/**/b", "a/x/y/b", true),
+            ("a**b", "a/x/b", true),
+            ("*/*", "a/b", true),
+            ("*/*", "a/b/c", false),
+            ("*:*", "a:b:c", true),
+            ("?", "", false),
+            ("?", "é", true),
+            ("a*", "a", true),
         ];
         for (pattern, text, want) in cases {
             assert_eq!(
@@ -102,6 +159,20 @@ mod tests {
                 "{pattern} ~ {text}"
             );
         }
+    }
+
+    /// A job's huge image name costs one pass over it, not one per `*` (the recursive matcher
+    /// took tens of seconds here); no timing is asserted, it only has to end.
+    #[test]
+    fn a_huge_name_is_matched_in_one_pass() {
+        let glob = Glob::new("a/*:*").unwrap();
+        let name = format!("a/{}/x", ":".repeat(120_000));
+        assert!(!glob.matches(&name));
+        let name = format!("registry.example.com/{}", "a:".repeat(60_000));
+        assert!(Glob::new("registry.example.com/*:*")
+            .unwrap()
+            .matches(&name));
+        assert!(!Glob::new("**/*:*b").unwrap().matches(&name));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::disk;
+use crate::disk::{self, Unmeasured};
 use crate::docker::{self, Engine};
 use crate::outcome::{say, Failure};
 use crate::plan::owner::{owner_of, Owner};
@@ -95,7 +95,7 @@ pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option
         say(&format!("could not stop {sidecar} gracefully: {e}"));
     }
     match size {
-        Some(bytes) if bytes > settings.dind_cache_max_size => {
+        Ok(bytes) if bytes > settings.dind_cache_max_size => {
             say(&format!(
                 "layer cache {} holds {}, over dind.cache_max_size {}: dropping it",
                 cache.name,
@@ -104,7 +104,7 @@ pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option
             ));
             Some(cache.name.clone())
         }
-        Some(bytes) => {
+        Ok(bytes) => {
             say(&format!(
                 "layer cache {} holds {}",
                 cache.name,
@@ -112,14 +112,24 @@ pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option
             ));
             None
         }
-        None => None,
+        // Only a job makes a cache this large: one that cannot be measured within the walk's
+        // caps is taken as over the cap, or it could grow past it unseen.
+        Err(Unmeasured::TooLarge) => {
+            say(&format!(
+                "layer cache {} is too large to measure ({}), taken as over dind.cache_max_size: dropping it",
+                cache.name,
+                Unmeasured::TooLarge
+            ));
+            Some(cache.name.clone())
+        }
+        Err(Unmeasured::NotHere) => None,
     }
 }
 
 /// Bytes under the sidecar's `/var/lib/docker`. The job filled it, so nothing of the job's runs
 /// when it need not: with a local engine whose volumes this host can read, the cache volume is
 /// walked here; otherwise `du` runs inside the sidecar, its output bounded and its time too.
-async fn measure(engine: &Engine, settings: &Settings, sidecar: &str) -> Option<u64> {
+async fn measure(engine: &Engine, settings: &Settings, sidecar: &str) -> Result<u64, Unmeasured> {
     let deadline = Instant::now() + disk::MEASURE_TIME;
     match host_dir(engine, settings, sidecar).await {
         Some(dir) => disk::usage(&dir, deadline),
@@ -137,20 +147,22 @@ async fn host_dir(engine: &Engine, settings: &Settings, sidecar: &str) -> Option
     std::fs::read_dir(&dir).is_ok().then_some(dir)
 }
 
-async fn du_inside(engine: &Engine, sidecar: &str) -> Option<u64> {
+/// `du`'s answer, or [`Unmeasured::NotHere`] when it gave none.
+async fn du_inside(engine: &Engine, sidecar: &str) -> Result<u64, Unmeasured> {
     let cmd = ["du", "-skx", DIND_DATA_DIR].map(String::from).to_vec();
     match docker::exec_output(engine, sidecar, cmd, disk::MEASURE_TIME).await {
         Ok((0, out)) => out
             .split_whitespace()
             .next()
             .and_then(|kib| kib.parse::<u64>().ok())
-            .map(|kib| kib * 1024),
-        Ok(_) => None,
+            .map(|kib| kib * 1024)
+            .ok_or(Unmeasured::NotHere),
+        Ok(_) => Err(Unmeasured::NotHere),
         Err(e) => {
             say(&format!(
                 "could not measure the layer cache in {sidecar}: {e}"
             ));
-            None
+            Err(Unmeasured::NotHere)
         }
     }
 }

@@ -1,21 +1,35 @@
 //! Starting the job's services and waiting for them as the docker executor does, only better:
 //! every exposed TCP port must answer (not just the first), a HEALTHCHECK is honoured when the
 //! image has one, and the wait is bounded by `services.wait_timeout`. A service that does not
-//! become ready gets a warning block with its last log lines, and the job goes on.
+//! become ready gets a warning block with its last log lines, and the job goes on. The service
+//! is the job's: the wait and its report end by one deadline whatever its ports do.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::future::{join_all, try_join_all};
+use futures_util::StreamExt;
 
 use crate::docker::{self, Engine};
-use crate::outcome::{say, StageResult};
+use crate::outcome::{one_line, say, StageResult};
 use crate::plan::{ContainerSpec, Plan};
 use crate::settings::{DockerHost, Settings};
 
 const POLL: Duration = Duration::from_millis(100);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const LOG_LINES: usize = 20;
+/// Time for the report after `services.wait_timeout`: the ports still closed and the last log
+/// lines. The whole wait of a service ends by its timeout plus this.
+const REPORT_TIME: Duration = Duration::from_secs(3);
+/// How long one port may take to answer in the report: a port that does not answer at once
+/// is as good as closed there.
+const REPORT_CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+/// The docker executor checks at most 20 exposed ports (`maxPortsCheck` in gitlab-runner's
+/// `executors/docker`); so does the driver, the lowest 20 so the choice is the same every time.
+/// A service exposing 65535 ports must not turn the wait into 65535 connects.
+const MAX_PORTS: usize = 20;
+/// Connects in flight at once in the report, so it takes a few connect timeouts, not one per port.
+const PROBES_IN_FLIGHT: usize = 8;
 
 /// Create and start every service of the plan.
 pub async fn start(engine: &Engine, plan: &Plan) -> StageResult {
@@ -46,12 +60,13 @@ pub async fn wait(engine: &Engine, settings: &Settings, plan: &Plan) {
 
 async fn wait_one(engine: &Engine, service: &ContainerSpec, timeout: Duration, local: bool) {
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + timeout + REPORT_TIME;
     let outcome = match tokio::time::timeout(timeout, ready(engine, service, local)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(format!(
             "not ready within services.wait_timeout ({} s){}",
             timeout.as_secs_f64(),
-            closed_ports(engine, service, local).await
+            closed_ports(engine, service, local, deadline).await
         )),
     };
     match outcome {
@@ -61,7 +76,7 @@ async fn wait_one(engine: &Engine, service: &ContainerSpec, timeout: Duration, l
             service.image,
             started.elapsed().as_secs_f64()
         )),
-        Err(why) => warn(engine, service, &why).await,
+        Err(why) => warn(engine, service, &why, deadline).await,
     }
 }
 
@@ -95,15 +110,17 @@ async fn ready(engine: &Engine, service: &ContainerSpec, local: bool) -> Result<
             tokio::time::sleep(POLL).await;
             continue;
         };
-        for port in &state.tcp_ports {
+        let ports = checked(&state.tcp_ports);
+        for port in ports {
             while !answers(&address, *port, CONNECT_TIMEOUT).await {
                 tokio::time::sleep(POLL).await;
             }
         }
         return Ok(format!(
-            "TCP {} answer{}",
-            list(&state.tcp_ports),
-            if state.tcp_ports.len() == 1 { "s" } else { "" }
+            "TCP {} answer{}{}",
+            list(ports),
+            if ports.len() == 1 { "s" } else { "" },
+            unchecked(&state.tcp_ports)
         ));
     }
 }
@@ -116,26 +133,62 @@ async fn answers(address: &str, port: u16, limit: Duration) -> bool {
     matches!(tokio::time::timeout(limit, connect).await, Ok(Ok(_)))
 }
 
-/// After a timeout: which exposed ports still do not answer, for the warning.
-async fn closed_ports(engine: &Engine, service: &ContainerSpec, local: bool) -> String {
-    let Ok(state) = docker::service::service_state(engine, &service.name, &service.network).await
-    else {
+/// The exposed ports that are waited for: the lowest [`MAX_PORTS`] (`ports` is sorted).
+fn checked(ports: &[u16]) -> &[u16] {
+    &ports[..ports.len().min(MAX_PORTS)]
+}
+
+/// For a message: how many exposed ports were not checked, if any.
+fn unchecked(ports: &[u16]) -> String {
+    match ports.len() {
+        n if n > MAX_PORTS => format!(" (the lowest {MAX_PORTS} of {n} exposed ports)"),
+        _ => String::new(),
+    }
+}
+
+/// After a timeout: which exposed ports still do not answer, for the warning. Probed a few at
+/// a time and given up at `deadline`: a service can make every connect hang until it times out.
+async fn closed_ports(
+    engine: &Engine,
+    service: &ContainerSpec,
+    local: bool,
+    deadline: tokio::time::Instant,
+) -> String {
+    let state = docker::service::service_state(engine, &service.name, &service.network);
+    let Ok(Ok(state)) = tokio::time::timeout_at(deadline, state).await else {
         return String::new();
     };
     let (Some(address), true) = (state.address, local) else {
         return String::new();
     };
-    let mut closed = Vec::new();
-    for port in state.tcp_ports {
-        if !answers(&address, port, Duration::from_millis(300)).await {
-            closed.push(port);
+    let address = &address;
+    let mut probes = futures_util::stream::iter(checked(&state.tcp_ports))
+        .map(|port| async move { (*port, answers(address, *port, REPORT_CONNECT_TIMEOUT).await) })
+        .buffer_unordered(PROBES_IN_FLIGHT);
+    let (mut closed, mut late) = (Vec::new(), false);
+    loop {
+        match tokio::time::timeout_at(deadline, probes.next()).await {
+            Ok(Some((port, false))) => closed.push(port),
+            Ok(Some((_, true))) => {}
+            Ok(None) => break,
+            Err(_) => {
+                late = true;
+                break;
+            }
         }
     }
-    if closed.is_empty() {
-        String::new()
-    } else {
-        format!("; TCP {} did not answer", list(&closed))
+    closed.sort_unstable();
+    let mut report = String::new();
+    if !closed.is_empty() {
+        report = format!("; TCP {} did not answer", list(&closed));
     }
+    if late {
+        report.push_str("; the other ports were not checked in time");
+    }
+    if !report.is_empty() {
+        report.push_str(&unchecked(&state.tcp_ports));
+    }
+    report
 }
 
 fn list(ports: &[u16]) -> String {
@@ -156,8 +209,14 @@ fn shown_name(service: &ContainerSpec) -> &str {
 }
 
 /// The docker executor's warning block: the job continues, the log says why it may fail.
-async fn warn(engine: &Engine, service: &ContainerSpec, why: &str) {
-    let logs = docker::logs_tail(engine, &service.name, LOG_LINES).await;
+/// `why` may hold an engine's error text, so it is made one line; the logs are the job's and
+/// come with their control characters escaped already (`bounded::printable_log`).
+async fn warn(engine: &Engine, service: &ContainerSpec, why: &str, deadline: tokio::time::Instant) {
+    let logs = docker::logs_tail(engine, &service.name, LOG_LINES);
+    let logs = tokio::time::timeout_at(deadline, logs)
+        .await
+        .unwrap_or_else(|_| "[… not read: the wait's deadline passed]".into());
+    let why = one_line(why);
     let mut block = format!(
         "*********\n*** WARNING: service {} ({}) probably did not start properly: {why}\n\
          *** The job goes on; its first use of the service may fail.\n\
@@ -171,4 +230,18 @@ async fn warn(engine: &Engine, service: &ContainerSpec, why: &str) {
     }
     block.push_str("*********");
     eprintln!("{block}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{checked, unchecked, MAX_PORTS};
+
+    #[test]
+    fn at_most_the_lowest_twenty_ports_are_waited_for() {
+        let all: Vec<u16> = (1..=65535).collect();
+        assert_eq!(checked(&all), &all[..MAX_PORTS]);
+        assert_eq!(unchecked(&all), " (the lowest 20 of 65535 exposed ports)");
+        assert_eq!(checked(&all[..3]), &[1, 2, 3]);
+        assert_eq!(unchecked(&all[..20]), "");
+    }
 }

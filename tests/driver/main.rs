@@ -16,4 +16,5 @@ mod policy;
 mod services;
 mod signals;
 mod trust;
+mod trust_limits;
 mod trust_probes;

@@ -11,20 +11,20 @@ use crate::harness::Job;
 
 /// The driver reads at most 64 KiB of anything a job controls; its whole peak stays well
 /// under this (an unbounded read of `yes` passed 800 MiB in 4 s).
-const PEAK_LIMIT_KIB: u64 = 64 * 1024;
+pub(crate) const PEAK_LIMIT_KIB: u64 = 64 * 1024;
 
 /// What a watched call of the binary did.
-struct Watched {
-    code: Option<i32>,
-    peak_kib: u64,
-    took: Duration,
-    stdout_bytes: usize,
-    stderr: String,
+pub(crate) struct Watched {
+    pub code: Option<i32>,
+    pub peak_kib: u64,
+    pub took: Duration,
+    pub stdout_bytes: usize,
+    pub stderr: String,
 }
 
 /// Wait for `child` (at most `limit`, then kill it and fail), sampling its peak resident size.
 /// Its pipes are drained meanwhile: a flooding stage must not block it on a full pipe.
-fn watch(mut child: Child, limit: Duration, on_output: impl FnOnce(&Child)) -> Watched {
+pub(crate) fn watch(mut child: Child, limit: Duration, on_output: impl FnOnce(&Child)) -> Watched {
     let stdout = drain(child.stdout.take().unwrap(), 64 * 1024);
     let stderr = drain(child.stderr.take().unwrap(), 1024 * 1024);
     let started = Instant::now();
