@@ -274,20 +274,7 @@ mod tests {
             ]
             .map(|(k, v)| (k.to_string(), v.to_string())),
         );
-        let base = ContainerSpec {
-            name: "j".into(),
-            role: Role::Job,
-            image: "i".into(),
-            privileged: false,
-            entrypoint: None,
-            cmd: None,
-            env: Vec::new(),
-            mounts: Vec::new(),
-            network: "n".into(),
-            aliases: Vec::new(),
-            labels: Default::default(),
-            runtime: None,
-        };
+        let base = job_container();
         let mount = Mount::HostDir { path: "/b".into() };
         let err = plan(&settings, &env, None, Mode::None, &base, &mount)
             .err()
@@ -298,15 +285,9 @@ mod tests {
         );
     }
 
-    /// The payload's services through the plan, with these settings.
-    fn planned(config: &str, services: Vec<ServiceRequest>) -> Result<Planned, PlanError> {
-        let settings = crate::settings::Settings::from_text(config, "t").unwrap();
-        let facts = TrustedFacts {
-            services,
-            public_variables: vec![("SHARED".into(), "x".repeat(100 * 1024))],
-            ..TrustedFacts::default()
-        };
-        let base = ContainerSpec {
+    /// The job container services are planned next to.
+    fn job_container() -> ContainerSpec {
+        ContainerSpec {
             name: "j".into(),
             role: Role::Job,
             image: "i".into(),
@@ -319,7 +300,18 @@ mod tests {
             aliases: Vec::new(),
             labels: Default::default(),
             runtime: None,
+        }
+    }
+
+    /// The payload's services through the plan, with these settings.
+    fn planned(config: &str, services: Vec<ServiceRequest>) -> Result<Planned, PlanError> {
+        let settings = crate::settings::Settings::from_text(config, "t").unwrap();
+        let facts = TrustedFacts {
+            services,
+            public_variables: vec![("SHARED".into(), "x".repeat(100 * 1024))],
+            ..TrustedFacts::default()
         };
+        let base = job_container();
         let env = JobEnv::from_vars(Vec::<(String, String)>::new());
         let mount = Mount::HostDir { path: "/b".into() };
         plan(&settings, &env, Some(&facts), Mode::None, &base, &mount)

@@ -407,6 +407,17 @@ impl Job {
         std::fs::read_to_string(self.dir.path().join("build_exit_code")).ok()
     }
 
+    /// One whole job (prepare, one stage, cleanup) that leaves nothing of itself; the stage's
+    /// output.
+    pub fn whole(&self, stage: &str, script: &str) -> String {
+        self.prepare().ok();
+        let out = self.run(stage, script);
+        out.ok();
+        self.cleanup().ok();
+        self.assert_nothing_left();
+        out.stdout
+    }
+
     /// Assert the engine holds no container, network or volume labelled with this job.
     #[track_caller]
     pub fn assert_nothing_left(&self) {
@@ -497,4 +508,20 @@ pub fn docker(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Build `image` from a Dockerfile's text and files beside it.
+pub fn build_image(image: &str, dockerfile: &str, files: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        image,
+        &dir.path().display().to_string(),
+    ]);
 }

@@ -96,33 +96,18 @@ fn cache_job(project: &str) -> Job {
         .var("CI_CONCURRENT_ID", "43")
 }
 
-fn whole(job: &Job, stage: &str, script: &str) -> String {
-    job.prepare().ok();
-    let out = job.run(stage, script);
-    out.ok();
-    job.cleanup().ok();
-    job.assert_nothing_left();
-    out.stdout
-}
-
 /// The cache_dir survives into the next job of the same project (in both the job and the
 /// helper container), and another project never sees it.
 #[test]
 fn the_cache_dir_survives_into_the_projects_next_job_only() {
     let (mine, other) = ("7901", "7902");
-    whole(
-        &cache_job(mine),
-        "build_script",
-        "echo kept > /cache/note.txt",
-    );
-    let again = whole(
-        &cache_job(mine),
+    cache_job(mine).whole("build_script", "echo kept > /cache/note.txt");
+    let again = cache_job(mine).whole(
         "restore_cache",
         "cat /cache/note.txt 2>/dev/null || echo none",
     );
     assert!(again.contains("kept"), "{again}");
-    let elsewhere = whole(
-        &cache_job(other),
+    let elsewhere = cache_job(other).whole(
         "build_script",
         "cat /cache/note.txt 2>/dev/null || echo none",
     );

@@ -4,17 +4,9 @@
 //! Each test shows the attack fails and the victim is untouched. Only the payload and the
 //! config are trusted (`src/plan/identity.rs`).
 
-use crate::harness::{docker, labelled, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
-
-/// One whole job (prepare, one stage, cleanup) leaving nothing of itself; the stage's output.
-fn whole(job: &Job, stage: &str, script: &str) -> String {
-    job.prepare().ok();
-    let out = job.run(stage, script);
-    out.ok();
-    job.cleanup().ok();
-    job.assert_nothing_left();
-    out.stdout
-}
+use crate::harness::{
+    build_image, docker, labelled, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE,
+};
 
 fn in_slot(project: &str, slot: &str) -> Job {
     Job::new("none")
@@ -45,11 +37,7 @@ fn drop_slot(slot: &str) {
 #[test]
 fn a_job_copying_another_projects_ids_gets_its_own_cache() {
     let (victim, attacker, slot) = ("7961", "7962", "61");
-    whole(
-        &in_slot(victim, slot),
-        "build_script",
-        "echo kept > /cache/note.txt",
-    );
+    in_slot(victim, slot).whole("build_script", "echo kept > /cache/note.txt");
     let forger = in_slot(attacker, slot)
         .var("CI_PROJECT_ID", victim)
         .var("CI_JOB_ID", "1")
@@ -69,11 +57,7 @@ fn a_job_copying_another_projects_ids_gets_its_own_cache() {
     assert!(seen.stdout.contains("none"), "{}", seen.stdout);
     forger.cleanup().ok();
     forger.assert_nothing_left();
-    let again = whole(
-        &in_slot(victim, slot),
-        "build_script",
-        "cat /cache/note.txt",
-    );
+    let again = in_slot(victim, slot).whole("build_script", "cat /cache/note.txt");
     assert_eq!(again.trim(), "kept");
     drop_slot(slot);
 }
@@ -136,15 +120,14 @@ fn a_job_copying_a_running_jobs_ids_cannot_touch_it() {
 fn an_unprotected_job_cannot_write_what_protected_jobs_read() {
     let (project, slot) = ("7963", "63");
     let job = |protected: bool| in_slot(project, slot).project_path("group/app", protected);
-    whole(&job(true), "build_script", "echo trusted > /cache/tool.sh");
+    job(true).whole("build_script", "echo trusted > /cache/tool.sh");
     let branch = job(false).var("CI_COMMIT_REF_PROTECTED", "true");
-    let seen = whole(
-        &branch,
+    let seen = branch.whole(
         "build_script",
         "cat /cache/tool.sh 2>/dev/null || echo none; echo poisoned > /cache/tool.sh",
     );
     assert!(seen.contains("none"), "{seen}");
-    let again = whole(&job(true), "build_script", "cat /cache/tool.sh");
+    let again = job(true).whole("build_script", "cat /cache/tool.sh");
     assert_eq!(again.trim(), "trusted");
     let volumes = docker(&[
         "volume",
@@ -171,19 +154,9 @@ fn an_unprotected_job_cannot_write_what_protected_jobs_read() {
 #[test]
 fn images_carrying_executors_labels_are_refused() {
     let image = "executor-test/labelled:1";
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        format!("FROM {BUSYBOX_IMAGE}\nLABEL io.executor.warm-key=executor-r900-c0-wforged\n"),
-    )
-    .unwrap();
-    docker(&[
-        "build",
-        "-q",
-        "-t",
-        image,
-        &dir.path().display().to_string(),
-    ]);
+    let dockerfile =
+        format!("FROM {BUSYBOX_IMAGE}\nLABEL io.executor.warm-key=executor-r900-c0-wforged\n");
+    build_image(image, &dockerfile, &[]);
 
     let as_job = Job::new("none").var("CI_JOB_IMAGE", image);
     let call = as_job.prepare();
@@ -303,24 +276,15 @@ const PLANTING_SH: &str =
 #[test]
 fn a_planted_dind_socket_cannot_answer_for_the_daemon() {
     let image = "executor-test/plants-socket:1";
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("plant.pl"), PLANT_SOCKET).unwrap();
-    std::fs::write(dir.path().join("sh"), PLANTING_SH).unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        format!(
-            "FROM {JOB_IMAGE}\nCOPY plant.pl /plant.pl\nCOPY sh /bin/sh.new\n\
-             RUN chmod +x /bin/sh.new && ln -sf /bin/sh.new /bin/sh\n"
-        ),
-    )
-    .unwrap();
-    docker(&[
-        "build",
-        "-q",
-        "-t",
+    let dockerfile = format!(
+        "FROM {JOB_IMAGE}\nCOPY plant.pl /plant.pl\nCOPY sh /bin/sh.new\n\
+         RUN chmod +x /bin/sh.new && ln -sf /bin/sh.new /bin/sh\n"
+    );
+    build_image(
         image,
-        &dir.path().display().to_string(),
-    ]);
+        &dockerfile,
+        &[("plant.pl", PLANT_SOCKET), ("sh", PLANTING_SH)],
+    );
     // With the image's own TLS the daemon spends seconds on keys before it binds.
     let job = Job::new("dind")
         .var("CI_JOB_IMAGE", image)
