@@ -10,6 +10,7 @@ use bollard::models::{
 use bollard::query_parameters::{CreateContainerOptionsBuilder, CreateImageOptionsBuilder};
 use futures_util::StreamExt;
 
+use super::raw::{self, Answer};
 use super::{is_not_found, Engine};
 use crate::outcome::Failure;
 use crate::plan::{ContainerSpec, Mount, VolumeSpec, LABEL_PREFIX};
@@ -22,17 +23,7 @@ pub async fn ensure_image(
     policy: PullPolicy,
 ) -> Result<String, Failure> {
     let shown = crate::plan::shown_name(image);
-    let present = || async {
-        match engine.docker.inspect_image(image).await {
-            Ok(info) => {
-                let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
-                refuse_our_labels(image, &labels)?;
-                Ok(Some(info.id.unwrap_or_default()))
-            }
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(refused_name(image, e)),
-        }
-    };
+    let present = || inspect_image(engine, image);
     let found = match policy {
         PullPolicy::Always => None,
         PullPolicy::Never | PullPolicy::IfNotPresent => present().await?,
@@ -49,6 +40,61 @@ pub async fn ensure_image(
             })
         }
     }
+}
+
+/// The image's id when it is on the engine, read bounded (`raw`): an image whose configuration
+/// is larger than [`raw::MAX_INSPECT`] is refused before anything is made from it, and so is
+/// one carrying the driver's own labels.
+async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<String>, Failure> {
+    let shown = crate::plan::shown_name(image);
+    let path = format!("/images/{image}/json");
+    let answer = raw::get(engine.host(), &path, raw::MAX_INSPECT)
+        .await
+        .map_err(|e| Failure::system(format!("inspect image {shown}"), e))?;
+    let body = match answer {
+        Answer::Ok(body) => body,
+        Answer::NotFound => return Ok(None),
+        Answer::TooLarge => {
+            return Err(Failure::User(format!(
+                "image {shown} has a configuration (labels, environment, ...) larger than {} KiB; \
+                 use an image with a smaller one",
+                raw::MAX_INSPECT / 1024
+            )))
+        }
+        // The engine answers 400 to a name that is no image reference: the job's mistake.
+        Answer::Status(line) if line.contains(" 400 ") => {
+            return Err(Failure::User(format!(
+                "image {} is not a valid image name; fix the name",
+                crate::plan::printable_value(image)
+            )))
+        }
+        Answer::Status(line) => {
+            return Err(Failure::System(format!(
+                "failed to inspect image {shown}: the engine answered {}",
+                crate::outcome::one_line(&line)
+            )))
+        }
+    };
+    let info: InspectedImage = serde_json::from_slice(&body)
+        .map_err(|e| Failure::system(format!("read the engine's answer about image {shown}"), e))?;
+    let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
+    refuse_our_labels(image, &labels)?;
+    Ok(Some(info.id))
+}
+
+/// The parts of an image inspect the driver reads.
+#[derive(serde::Deserialize)]
+struct InspectedImage {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Config")]
+    config: Option<InspectedConfig>,
+}
+
+#[derive(serde::Deserialize)]
+struct InspectedConfig {
+    #[serde(rename = "Labels")]
+    labels: Option<HashMap<String, String>>,
 }
 
 /// Docker copies an image's `LABEL`s onto every container made from it; an image carrying the

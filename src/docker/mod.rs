@@ -8,6 +8,7 @@ pub mod dind;
 mod exec;
 pub mod probe;
 mod query;
+mod raw;
 pub mod service;
 pub mod sweep;
 

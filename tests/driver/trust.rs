@@ -377,3 +377,86 @@ fn a_forged_slot_cannot_start_a_second_daemon_on_a_held_cache() {
     copycat.assert_nothing_left();
     collect_runner("909");
 }
+
+/// An image whose configuration carries 48 MiB of ordinary labels, loaded from a `docker save`
+/// of the busybox test image with its config rewritten (no registry needed).
+fn big_label_image(name: &str) {
+    use std::io::{Read, Write};
+    let saved = std::process::Command::new("docker")
+        .args(["save", BUSYBOX_IMAGE])
+        .output()
+        .unwrap()
+        .stdout;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in tar::Archive::new(saved.as_slice()).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.header().entry_type().is_file() {
+            let path = entry.path().unwrap().display().to_string();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            files.push((path, bytes));
+        }
+    }
+    let manifest = &files.iter().find(|(p, _)| p == "manifest.json").unwrap().1;
+    let mut manifest: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    let config_name = manifest[0]["Config"].as_str().unwrap().to_string();
+    let config = &files.iter().find(|(p, _)| *p == config_name).unwrap().1;
+    let mut config: serde_json::Value = serde_json::from_slice(config).unwrap();
+    let labels: serde_json::Map<String, serde_json::Value> = (0..48)
+        .map(|i| (format!("big{i}"), "y".repeat(1 << 20).into()))
+        .collect();
+    config["config"]["Labels"] = labels.into();
+    manifest[0]["Config"] = "big.json".into();
+    manifest[0]["RepoTags"] = serde_json::json!([name]);
+    let mut out = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        out.append_data(&mut header, path, bytes).unwrap();
+    };
+    for (path, bytes) in &files {
+        if !["manifest.json", "repositories", config_name.as_str()].contains(&path.as_str()) {
+            add(path, bytes);
+        }
+    }
+    add("big.json", &serde_json::to_vec(&config).unwrap());
+    add("manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    let mut load = std::process::Command::new("docker")
+        .args(["load", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tarball = out.into_inner().unwrap();
+    load.stdin.take().unwrap().write_all(&tarball).unwrap();
+    assert!(load.wait().unwrap().success());
+}
+
+/// The engine's answer about an image is its author's: an image with 48 MiB of labels is
+/// refused from a bounded read (an unbounded one cost the driver 113 MB), and nothing is made.
+#[test]
+fn an_image_with_megabytes_of_labels_is_refused_from_a_bounded_read() {
+    let image = "executor-test/big-labels:1";
+    big_label_image(image);
+    let job = Job::new("none").var("CI_JOB_IMAGE", image);
+    let mut child = job.spawn(&["prepare"]);
+    let stderr = child.stderr.take().unwrap();
+    let (code, peak) = peak_of(child);
+    let stderr = std::io::read_to_string(stderr).unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(peak < 64 * 1024, "peak {peak} KiB");
+    assert!(
+        stderr.contains(
+            "image executor-test/big-labels:1 has a configuration (labels, environment, ...) \
+             larger than 1024 KiB"
+        ),
+        "{stderr}"
+    );
+    let (code, peak) = peak_of(job.spawn(&["cleanup"]));
+    assert_eq!(code, Some(0));
+    assert!(peak < 64 * 1024, "cleanup peak {peak} KiB");
+    job.assert_nothing_left();
+    docker(&["rmi", image]);
+}
