@@ -70,7 +70,7 @@ fn rows() -> Vec<Row> {
             setup: same,
             act: Act::Prepare,
             code: 1,
-            message: "unknown field `modes`, expected one of `docker`, `runner_id`, `payload`, `builds_dir`",
+            message: "unknown field `modes`, expected one of `docker`, `runner_id`, `slots`, `payload`, `builds_dir`",
         },
         Row {
             name: "config wrong type",
