@@ -481,3 +481,34 @@ fn a_pipeline_file_cannot_expand_without_bound() {
         assert!(peak < PEAK_LIMIT_KIB, "{file}: peak {peak} KiB");
     }
 }
+
+/// The project's own pipeline reads cleanly: every job dry-runs, on a runner that offers
+/// socket mode (its `test` job asks for it, as `.gitlab-ci.yml` says).
+#[test]
+fn the_projects_own_pipeline_dry_runs_cleanly() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("executor.yaml");
+    std::fs::write(&config, "mode:\n  allowed: [dind, socket, none]\n").unwrap();
+    for (job, mode) in [("format", "dind"), ("clippy", "dind"), ("test", "socket")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_executor"))
+            .args(["run", job, "--dry-run", "--file"])
+            .arg(root.join(".gitlab-ci.yml"))
+            .current_dir(root)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("EXECUTOR_CONFIG", &config)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(0), "{job}: {stderr}");
+        assert!(
+            stdout.contains(&format!("mode: {mode}\n")),
+            "{job}: {stdout}"
+        );
+        assert!(stdout.contains("image: rust:1-bookworm"), "{job}: {stdout}");
+    }
+}
