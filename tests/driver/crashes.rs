@@ -10,12 +10,30 @@ use crate::harness::{docker, leftovers, Job};
 
 const CONFIG: &str = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n";
 
+/// SIGKILL, then whatever the killed call printed is checked for the job's secrets.
 fn kill9(child: &mut std::process::Child) {
     Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()
         .unwrap();
     let _ = child.wait();
+    for pipe in [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut { pipe }, &mut text);
+        crate::harness::assert_no_canary(&text);
+    }
 }
 
 /// SIGKILL during prepare, at several points of its work, then the runner's cleanup.
@@ -94,11 +112,16 @@ fn cleanup_while_run_is_streaming() {
     stdout.read_line(&mut first).unwrap();
     job.cleanup().ok();
     // Drain so the run is never blocked on a full pipe, then it must end on its own.
-    let drain = thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let drain = thread::spawn(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).map(|_| rest)
+    });
     let status = child.wait().unwrap();
-    drain.join().unwrap().unwrap();
+    let rest = drain.join().unwrap().unwrap();
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    crate::harness::assert_no_canary(&rest);
+    crate::harness::assert_no_canary(&stderr);
     assert_eq!(
         status.code(),
         Some(2),

@@ -320,8 +320,30 @@ impl Job {
         self.call(&["config"])
     }
 
+    /// prepare; after it, no container of the job (job, helper, services, sidecar) may hold
+    /// the job's secrets in its environment either.
     pub fn prepare(&self) -> Call {
-        self.call(&["prepare"])
+        let call = self.call(&["prepare"]);
+        let ids = docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.executor.job-key={}", self.key()),
+        ]);
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec![
+                "inspect",
+                "--format",
+                "{{range .Config.Env}}{{println .}}{{end}}",
+            ];
+            args.extend(ids);
+            // A container removed meanwhile (a racing test's cleanup) is no finding.
+            if let Ok(out) = Command::new("docker").args(&args).output() {
+                assert_no_canary(&String::from_utf8_lossy(&out.stdout));
+            }
+        }
+        call
     }
 
     pub fn cleanup(&self) -> Call {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{docker, Job};
+use crate::harness::{assert_no_canary, docker, Job};
 
 fn sigterm_during_a_long_run(mode: &str) {
     let job = Job::new(mode);
@@ -34,6 +34,9 @@ fn sigterm_during_a_long_run(mode: &str) {
         .read_to_string(&mut stderr)
         .unwrap();
 
+    for text in [&first, &rest, &stderr] {
+        assert_no_canary(text);
+    }
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert_eq!(
         status.code(),
