@@ -61,8 +61,9 @@ async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<String>, F
                 raw::MAX_INSPECT / 1024
             )))
         }
-        // The engine answers 400 to a name that is no image reference: the job's mistake.
-        Answer::Status(line) if line.contains(" 400 ") => {
+        // The engine answers 400 to a name that is no image reference, and redirects one with
+        // `..` or `//` in it to a cleaned path: the job's mistake either way.
+        Answer::Status(line) if matches!(line.split(' ').nth(1), Some(code) if code == "400" || code.starts_with('3')) => {
             return Err(Failure::User(format!(
                 "image {} is not a valid image name; fix the name",
                 crate::plan::printable_value(image)

@@ -22,8 +22,8 @@ pub use bounded::{MAX_JOB_READ, PROBE_TIME};
 pub use create::{create_container, create_network, create_volume, ensure_image, start_container};
 pub use exec::{exec_output, exec_script, exec_status, signal_all};
 pub use query::{
-    container_running, logs_tail, remove_container_named, remove_job_resources, remove_labelled,
-    remove_other_networks, wait_until_exit, Removed,
+    container_running, container_status, logs_tail, remove_container_named, remove_job_resources,
+    remove_labelled, remove_other_networks, wait_until_exit, Removed,
 };
 
 /// A connection to the engine.

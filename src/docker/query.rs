@@ -242,6 +242,25 @@ pub async fn container_running(engine: &Engine, name: &str) -> Result<Option<boo
     }
 }
 
+/// The container's state as the engine names it (`created`, `running`, `exited`, ...); `None`
+/// when it does not exist.
+pub async fn container_status(engine: &Engine, name: &str) -> Result<Option<String>, Failure> {
+    match engine
+        .docker
+        .inspect_container(name, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(info) => Ok(Some(
+            info.state
+                .and_then(|s| s.status)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        )),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(Failure::system(format!("inspect container {name}"), e)),
+    }
+}
+
 /// Resolves when the container stops (or cannot be watched); used to stop waiting for a
 /// sidecar that died instead of waiting out the whole timeout.
 pub async fn wait_until_exit(engine: &Engine, name: &str) -> String {

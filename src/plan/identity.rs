@@ -235,7 +235,8 @@ impl JobIdentity {
 fn slot(settings: &Settings, env: &JobEnv) -> Result<String, PlanError> {
     let value = id(env, env::CI_CONCURRENT_ID)?;
     match value.parse::<u64>() {
-        Ok(n) if n < settings.slots => Ok(value),
+        // Written canonically: `01` and `1` are one slot, not two.
+        Ok(n) if n < settings.slots => Ok(n.to_string()),
         _ => Err(PlanError(format!(
             "CUSTOM_ENV_CI_CONCURRENT_ID={} is not below slots ({}); set slots in executor's \
              config to the runner's limit or concurrent",

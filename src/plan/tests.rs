@@ -288,6 +288,10 @@ fn forged_slots_stay_below_the_configured_count() {
         None
     )
     .is_err());
+    // Leading zeros name no other slot.
+    let zeros = job(&[("CUSTOM_ENV_CI_CONCURRENT_ID", "0003")]);
+    let p = plan(&settings(""), &zeros, Some(&facts())).unwrap();
+    assert_eq!(p.identity.key(), "executor-r7-p42-c3-j1001");
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub const STOP_GRACE_SECS: i32 = 10;
 /// removed; a warm sidecar that was not adopted is removed; anything live, or not ours, keeps
 /// the volume and this job runs with a fresh one instead. Owners are read from container
 /// names, which the driver chose, not from labels, which an image can carry.
-pub async fn claim(engine: &Engine, plan: Plan) -> Result<Plan, Failure> {
+pub async fn claim(engine: &Engine, settings: &Settings, plan: Plan) -> Result<Plan, Failure> {
     let Some(cache) = plan.cache_volume.clone() else {
         return Ok(plan);
     };
@@ -31,7 +31,7 @@ pub async fn claim(engine: &Engine, plan: Plan) -> Result<Plan, Failure> {
         let busy = match owner_of(&holder.name) {
             Owner::Job(key) if key == ours => false,
             Owner::Job(key) => {
-                if job_runs(engine, &key).await? {
+                if job_alive(engine, settings, &key, &holder).await? {
                     true
                 } else {
                     docker::dind::stop_container(engine, &holder.name, STOP_GRACE_SECS).await?;
@@ -60,12 +60,16 @@ pub async fn claim(engine: &Engine, plan: Plan) -> Result<Plan, Failure> {
 /// Whether another live job holds the plan's kept `cache_dir` volume. One job per slot holds
 /// it, but the slot (`CI_CONCURRENT_ID`) is the one name part a job can forge: a job that
 /// copies a running job's slot must not write that job's cache under it.
-pub async fn cache_dir_busy(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
+pub async fn cache_dir_busy(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+) -> Result<bool, Failure> {
     let ours = plan.identity.key();
     for holder in docker::dind::volume_holders(engine, &plan.cache_dir_volume.name).await? {
         let busy = match owner_of(&holder.name) {
             Owner::Job(key) if key == ours => false,
-            Owner::Job(key) => job_runs(engine, &key).await?,
+            Owner::Job(key) => job_alive(engine, settings, &key, &holder).await?,
             Owner::Warm(_) => false,
             Owner::Foreign => true,
         };
@@ -80,8 +84,25 @@ pub async fn cache_dir_busy(engine: &Engine, plan: &Plan) -> Result<bool, Failur
     Ok(false)
 }
 
-async fn job_runs(engine: &Engine, key: &str) -> Result<bool, Failure> {
-    Ok(docker::container_running(engine, &format!("{key}-job")).await? == Some(true))
+/// Whether the job `key`, one of whose containers (`holder`) holds a kept volume, may still be
+/// alive: its job container runs or is being started, or it has none yet and the holder is
+/// younger than `gc.grace` (a prepare in progress: a cold one creates and starts the sidecar
+/// before the job container). A holder is dead,
+/// and removed, only when none of that holds: a job that forged this slot must never be able
+/// to remove a live job mid-prepare.
+async fn job_alive(
+    engine: &Engine,
+    settings: &Settings,
+    key: &str,
+    holder: &docker::dind::Listed,
+) -> Result<bool, Failure> {
+    let job = docker::container_status(engine, &format!("{key}-job")).await?;
+    Ok(match job.as_deref() {
+        Some("running" | "created" | "restarting") => true,
+        Some(_) => false,
+        // Created but not yet started, or booting: young is alive.
+        None => docker::sweep::unix_now() - holder.created < settings.gc_grace.as_secs() as i64,
+    })
 }
 
 /// After a cached job: stop its sidecar gracefully and say whether the cache grew past the

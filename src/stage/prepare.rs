@@ -45,7 +45,7 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         },
         remove_leftovers(&engine, &plan),
         ensure_images(&engine, settings, &plan),
-        cache_dir_volume(&engine, &plan),
+        cache_dir_volume(&engine, settings, &plan),
     );
     say(&about?);
     announce(&plan);
@@ -87,7 +87,7 @@ async fn start_cold(
     plan: Plan,
     started: Instant,
 ) -> StageResult {
-    let plan = cache::claim(engine, plan).await?;
+    let plan = cache::claim(engine, settings, plan).await?;
     let (network_id, socket_dir) = create_network_and_volumes(engine, &plan).await?;
     // The engine allows two networks of one name, and containers then refuse to start
     // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
@@ -202,8 +202,12 @@ async fn remove_leftovers(engine: &Engine, plan: &Plan) -> StageResult {
 /// The project's kept `cache_dir` volume, created on the project's first job in the slot and
 /// found after; unless another live job holds it. Returns whether it does (this job then gets
 /// a per-job one).
-async fn cache_dir_volume(engine: &Engine, plan: &Plan) -> Result<bool, Failure> {
-    let busy = cache::cache_dir_busy(engine, plan).await?;
+async fn cache_dir_volume(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+) -> Result<bool, Failure> {
+    let busy = cache::cache_dir_busy(engine, settings, plan).await?;
     if !busy {
         docker::create_volume(engine, &plan.cache_dir_volume).await?;
     }

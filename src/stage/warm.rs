@@ -185,11 +185,19 @@ async fn free_sets(engine: &Engine, plan: &Plan) -> Result<Vec<FreeSet>, Failure
 pub async fn discard(engine: &Engine, key: &str, holds_cache: bool) -> Result<bool, Failure> {
     let label = format!("{LABEL_WARM_KEY}={key}");
     let members = docker::dind::containers_labelled(engine, std::slice::from_ref(&label)).await?;
-    if members
-        .iter()
-        .any(|c| matches!(owner_of(&c.name), Owner::Job(_)))
-    {
-        return Ok(false);
+    // Adopted: a job renamed the sidecar to its own name after creating its job container.
+    // While that job container exists the set is the job's; a job-named sidecar without one is
+    // what a cleanup cut short left, and goes.
+    for member in &members {
+        if let Owner::Job(job) = owner_of(&member.name) {
+            let job_container = format!("{job}-job");
+            if docker::container_running(engine, &job_container)
+                .await?
+                .is_some()
+            {
+                return Ok(false);
+            }
+        }
     }
     let sidecar = warm_sidecar_name(key);
     if members.iter().any(|c| c.name == sidecar) {

@@ -460,3 +460,113 @@ fn an_image_with_megabytes_of_labels_is_refused_from_a_bounded_read() {
     job.assert_nothing_left();
     docker(&["rmi", image]);
 }
+
+/// A job adopted a warm set and its cleanup was cut short after removing the job's own
+/// resources: the adopted sidecar (renamed to the job's name, labelled with the warm key only)
+/// and the set's network and volumes remain. gc must still collect them.
+#[test]
+fn an_adopted_set_whose_cleanup_was_cut_short_is_collected() {
+    let config =
+        format!("{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n  warm: true\nimage: {JOB_IMAGE}\n");
+    let first = on_runner("910", &config, "9621", "1");
+    first.prepare().ok();
+    first.cleanup().ok(); // a warm set for slot 1
+    let adopter = on_runner("910", &config, "9621", "1");
+    let prepared = adopter.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("adopted warm sidecar"),
+        "{}",
+        prepared.stderr
+    );
+    // The cut-short cleanup: the job's own containers went, the warm-key pass never came.
+    let label = format!("label=io.executor.job-key={}", adopter.key());
+    for id in docker(&["ps", "-aq", "--filter", &label]).split_whitespace() {
+        docker(&["rm", "-fv", id]);
+    }
+    let sidecar = format!("{}-dind", adopter.key());
+    let named = |name: &str| {
+        docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("name=^{name}$"),
+            "--format",
+            "{{.Names}}",
+        ])
+    };
+    assert_eq!(named(&sidecar).trim(), sidecar);
+    // gc with dind.warm on: the set is old enough (grace 0s) and no job holds it.
+    let config_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config_file.path(), crate::harness::with_helper(&config)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args(["gc", "--grace", "0s", "--runner-id", "910"])
+        .env("EXECUTOR_CONFIG", config_file.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        named(&sidecar).trim(),
+        "",
+        "gc left the orphaned sidecar: {stderr}"
+    );
+    collect_runner("910");
+}
+
+/// Two jobs of one project, the second forging the first's slot while the first is still in
+/// its prepare (its sidecar holds the layer cache before its job container starts): the first
+/// must never be taken for dead and removed.
+#[test]
+fn a_forged_slot_cannot_remove_a_job_in_its_prepare() {
+    let config =
+        format!("{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n  cache: project\nimage: {JOB_IMAGE}\n");
+    for round in 0..3 {
+        let victim = on_runner("911", &config, "9622", "3");
+        let forger = on_runner("911", &config, "9622", "3");
+        let sidecar = format!("{}-dind", victim.key());
+        let child = victim.spawn(&["prepare"]);
+        // The forger starts as soon as the victim's sidecar exists.
+        let started = std::time::Instant::now();
+        while docker(&["ps", "-aq", "--filter", &format!("name=^{sidecar}$")])
+            .trim()
+            .is_empty()
+            && started.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let forged = forger.prepare();
+        let victim_out = child.wait_with_output().unwrap();
+        let victim_err = String::from_utf8_lossy(&victim_out.stderr);
+        assert!(victim_out.status.success(), "round {round}: {victim_err}");
+        assert!(
+            !forged.stderr.contains(&format!("removed {}", victim.key())),
+            "round {round}: {}",
+            forged.stderr
+        );
+        victim.run("build_script", "docker info --format ok").ok();
+        forger.cleanup().ok();
+        victim.cleanup().ok();
+        forger.assert_nothing_left();
+        victim.assert_nothing_left();
+    }
+    collect_runner("911");
+}
+
+/// `01` and `1` are one slot: leading zeros cannot multiply the kept volumes `slots` bounds.
+#[test]
+fn leading_zeros_name_no_other_slot() {
+    for slot in ["1", "01", "0000000000000000001"] {
+        let job = Job::new("none")
+            .runner("912")
+            .project("9623")
+            .var("CI_CONCURRENT_ID", slot);
+        let out = job.call(&["prepare", "--dry-run"]);
+        out.ok();
+        assert!(
+            out.stdout.contains("executor-r912-p9623-c1-cache"),
+            "{}",
+            out.stdout
+        );
+    }
+}
