@@ -3,6 +3,7 @@
 mod cache;
 pub mod cleanup;
 pub mod config;
+mod halt;
 pub mod prepare;
 mod readiness;
 pub mod run;

@@ -2,10 +2,11 @@
 //! resource carries the job's labels, so whatever a failed attempt leaves, the runner's
 //! following `cleanup` (and this stage's first step on retry) removes it (`design.md` rule 3).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::try_join_all;
 
+use super::halt::{self, Halt};
 use super::{cache, readiness, services, sidecar, warm};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
@@ -15,19 +16,39 @@ use crate::plan::{self, ContainerSpec, Plan};
 use crate::settings::{DockerHost, Mode, Settings};
 use crate::signal::Signals;
 
+/// How long a signalled prepare lets the requests in flight finish; a second signal ends the
+/// wait at once.
+const FINISH_IN_FLIGHT: Duration = Duration::from_secs(15);
+
 pub async fn prepare(settings: &Settings, env: &JobEnv) -> StageResult {
-    // A cancelled prepare stops creating and fails as a system failure; everything it made is
-    // labelled, and the runner's cleanup (which always follows a failed prepare) removes it.
+    // A cancelled prepare finishes what it has asked the engine for, begins nothing new, and
+    // fails as a system failure; everything it made is labelled, and the runner's cleanup
+    // (which always follows a failed prepare) removes it (`halt`).
     let mut signals = Signals::install();
+    let (raise, halt) = halt::halt();
+    let work = steps(settings, env, &halt);
+    tokio::pin!(work);
+    let stop = tokio::select! {
+        result = &mut work => return result,
+        stop = signals.recv() => stop,
+    };
+    raise.raise(stop);
+    say(&format!(
+        "{}: prepare lets the requests in flight finish, then stops",
+        stop.name()
+    ));
     tokio::select! {
-        result = steps(settings, env) => result,
-        stop = signals.recv() => Err(Failure::System(format!(
-            "prepare stopped by {}; cleanup removes what it created", stop.name()
-        ))),
+        result = tokio::time::timeout(FINISH_IN_FLIGHT, &mut work) => match result {
+            // Done before it saw the signal: the runner is cancelling all the same.
+            Ok(Ok(())) => Err(halt::stopped(stop, "the end of prepare")),
+            Ok(Err(failure)) => Err(failure),
+            Err(_) => Err(halt::stopped(stop, "a request that did not finish in time")),
+        },
+        again = signals.recv() => Err(halt::stopped(again, "a second signal")),
     }
 }
 
-async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
+async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let started = Instant::now();
     let facts = trusted_facts(env)?;
     let plan = plan::plan(settings, env, facts.as_ref()).map_err(|e| Failure::User(e.0))?;
@@ -61,12 +82,13 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
     };
     let sidecar_image_id = images?;
     let plan = plan.with_mtu(mtu);
+    halt.check("the job's first create")?;
     let mut unfit = Vec::new();
     if settings.dind_warm {
         let found = warm::adopt(&engine, settings, &plan, sidecar_image_id.as_deref()).await?;
         if let Some(adopted) = found.adopted {
             let (result, ()) = futures_util::join!(
-                start_adopted(&engine, settings, adopted, started),
+                start_adopted(&engine, settings, adopted, started, halt),
                 warm::discard_all(&engine, found.unfit),
             );
             return result;
@@ -74,7 +96,7 @@ async fn steps(settings: &Settings, env: &JobEnv) -> StageResult {
         unfit = found.unfit;
     }
     let (result, ()) = futures_util::join!(
-        start_cold(&engine, settings, plan, started),
+        start_cold(&engine, settings, plan, started, halt),
         warm::discard_all(&engine, unfit),
     );
     result
@@ -86,27 +108,50 @@ async fn start_cold(
     settings: &Settings,
     plan: Plan,
     started: Instant,
+    halt: &Halt,
 ) -> StageResult {
     let plan = cache::claim(engine, settings, plan).await?;
+    halt.check("the job's network")?;
     let (network_id, socket_dir) = create_network_and_volumes(engine, &plan).await?;
     // The engine allows two networks of one name, and containers then refuse to start
     // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
     // removed its leftovers. Keep only ours.
     docker::remove_other_networks(engine, &plan.identity.key(), &network_id).await?;
+    halt.check("the dind sidecar")?;
     start_sidecar(engine, &plan).await?;
+    halt.check("the job container")?;
     // The job container starts while the sidecar's daemon boots. Both are awaited even when
     // one fails: a create request abandoned mid-flight still completes in the engine, after
-    // this process is gone, and the container would appear behind cleanup's back.
+    // this process is gone, and the container would appear behind cleanup's back. Only the
+    // wait for the daemon ends at once on a signal.
     let (job, helper, services, sidecar) = futures_util::join!(
         start_container(engine, &plan.job),
         start_helper(engine, &plan),
         services::start(engine, &plan),
-        wait_for_sidecar(engine, &plan, socket_dir),
+        halt.or(
+            "the dind daemon's boot",
+            wait_for_sidecar(engine, &plan, socket_dir)
+        ),
     );
     sidecar.and(job).and(helper).and(services)?;
-    services::wait(engine, settings, &plan).await;
+    wait_for_services(engine, settings, &plan, halt).await?;
     ready(&plan, started);
     Ok(())
+}
+
+/// The job's services get ready, or not (a warning, as the docker executor gives); a signal
+/// ends the wait.
+async fn wait_for_services(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+    halt: &Halt,
+) -> StageResult {
+    let wait = async {
+        services::wait(engine, settings, plan).await;
+        Ok(())
+    };
+    halt.or("the services' readiness", wait).await
 }
 
 /// With a warm sidecar adopted, only the job container is left to start; the daemon has
@@ -116,16 +161,21 @@ async fn start_adopted(
     settings: &Settings,
     adopted: warm::Adopted,
     started: Instant,
+    halt: &Halt,
 ) -> StageResult {
     let plan = adopted.plan;
+    halt.check("the job container")?;
     let (job, helper, services, sidecar) = futures_util::join!(
         docker::start_container(engine, &plan.job.name),
         start_helper(engine, &plan),
         services::start(engine, &plan),
-        wait_for_sidecar(engine, &plan, adopted.socket_dir),
+        halt.or(
+            "the dind daemon's answer",
+            wait_for_sidecar(engine, &plan, adopted.socket_dir)
+        ),
     );
     sidecar.and(job).and(helper).and(services)?;
-    services::wait(engine, settings, &plan).await;
+    wait_for_services(engine, settings, &plan, halt).await?;
     ready(&plan, started);
     Ok(())
 }

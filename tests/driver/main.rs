@@ -13,6 +13,7 @@ mod local;
 mod modes;
 mod parity;
 mod policy;
+mod prepare_signals;
 mod services;
 mod signals;
 mod trust;
