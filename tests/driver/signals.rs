@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{assert_no_canary, docker, Job};
 
-fn sigterm_during_a_long_run(mode: &str) {
+/// `signal` (TERM as the runner sends it, INT as a person's Ctrl-C) during a long stage.
+fn signal_during_a_long_run(mode: &str, signal: &str) {
     let job = Job::new(mode);
     job.prepare().ok();
     let mut child = job.spawn_run("build_script", "echo started\nsleep 300\necho never");
@@ -19,7 +20,7 @@ fn sigterm_during_a_long_run(mode: &str) {
 
     let signalled = Instant::now();
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     let status = child.wait().unwrap();
@@ -44,7 +45,7 @@ fn sigterm_during_a_long_run(mode: &str) {
         "the wrapper's TERM trap exits 1: {stderr}"
     );
     assert!(
-        stderr.contains("SIGTERM: stopping the build_script stage"),
+        stderr.contains(&format!("SIG{signal}: stopping the build_script stage")),
         "{stderr}"
     );
     assert!(!rest.contains("never"));
@@ -58,10 +59,15 @@ fn sigterm_during_a_long_run(mode: &str) {
 
 #[test]
 fn sigterm_stops_the_script_inside_the_container_in_socket_mode() {
-    sigterm_during_a_long_run("socket");
+    signal_during_a_long_run("socket", "TERM");
 }
 
 #[test]
 fn sigterm_stops_the_script_inside_the_container_in_dind_mode() {
-    sigterm_during_a_long_run("dind");
+    signal_during_a_long_run("dind", "TERM");
+}
+
+#[test]
+fn sigint_stops_the_script_inside_the_container_in_none_mode() {
+    signal_during_a_long_run("none", "INT");
 }
