@@ -6,6 +6,7 @@ mod crashes;
 mod dind_extras;
 mod doctor;
 mod failures;
+mod features;
 mod gc;
 mod harness;
 mod hostile;
