@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::harness::docker;
+use crate::harness::{docker, Bounded};
 
 /// One doctor at a time: a good host's test proves the privileged probe container does not
 /// remain, which another doctor's probe in flight would break.
@@ -22,7 +22,7 @@ fn doctor(config: &str) -> (i32, String) {
         .args(["--config", &path.display().to_string(), "doctor"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .output()
+        .bounded_output()
         .unwrap();
     (
         out.status.code().unwrap_or(-1),

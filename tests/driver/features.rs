@@ -3,7 +3,9 @@
 //! job's labelled siblings, an unprivileged sidecar, and `DOCKER_TLS_SAN` on a real daemon.
 //! The gc tests use runner ids of their own (913 to 915), so their gc touches nothing else.
 
-use crate::harness::{docker, labelled, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{
+    docker, labelled, Bounded, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE,
+};
 
 fn base(extra: &str) -> String {
     format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}{extra}")
@@ -83,7 +85,7 @@ fn kept_caches_are_listed_and_dropped_only_when_asked() {
         .arg("--config")
         .arg(config.path())
         .arg("doctor")
-        .output()
+        .bounded_output()
         .unwrap();
     let listed = String::from_utf8_lossy(&doctor.stdout);
     assert!(listed.contains(&volume), "{listed}");
@@ -131,7 +133,7 @@ fn drop_caches(runner: &str) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
         .args(["gc", "--drop-caches", "--runner-id", runner])
         .env("EXECUTOR_CONFIG", "/dev/null")
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(out.status.success());
     assert_eq!(

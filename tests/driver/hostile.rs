@@ -3,7 +3,7 @@
 //! one-line message naming the problem, and that the engine holds nothing of the job after the
 //! runner's cleanup. The README's "Bad input" table lists the same rows.
 
-use crate::harness::Job;
+use crate::harness::{Bounded, Job};
 
 const GOOD: &str = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n";
 
@@ -371,7 +371,7 @@ fn a_binary_mode_variable_is_refused_in_one_line() {
             "CUSTOM_ENV_EXECUTOR_DOCKER_MODE",
             OsStr::from_bytes(b"\xff\xfe\x1bdind\x80"),
         )
-        .output()
+        .bounded_output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::harness::{assert_no_canary, leftovers, CANARY, JOB_IMAGE};
+use crate::harness::{assert_no_canary, leftovers, Bounded, CANARY, JOB_IMAGE};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -72,7 +72,7 @@ impl Checkout {
         let out = self
             .command(args)
             .args(["--var", &format!("DEPLOY_TOKEN={CANARY}")])
-            .output()
+            .bounded_output()
             .unwrap();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -267,7 +267,7 @@ fn predefined_ids_in_the_file_do_not_rename_resources() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("EXECUTOR_CONFIG", checkout.dir.path().join("executor.yaml"))
-        .output()
+        .bounded_output()
         .unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
@@ -498,7 +498,7 @@ fn the_projects_own_pipeline_dry_runs_cleanly() {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("EXECUTOR_CONFIG", &config)
-            .output()
+            .bounded_output()
             .unwrap();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),

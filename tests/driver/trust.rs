@@ -5,7 +5,7 @@
 //! config are trusted (`src/plan/identity.rs`).
 
 use crate::harness::{
-    build_image, docker, labelled, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE,
+    build_image, docker, labelled, Bounded, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE,
 };
 
 fn in_slot(project: &str, slot: &str) -> Job {
@@ -214,7 +214,7 @@ fn collect_runner(runner: &str) {
             runner,
         ])
         .env("EXECUTOR_CONFIG", "/dev/null")
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(
         out.status.success(),
@@ -502,7 +502,7 @@ fn an_adopted_set_whose_cleanup_was_cut_short_is_collected() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
         .args(["gc", "--grace", "0s", "--runner-id", "910"])
         .env("EXECUTOR_CONFIG", config_file.path())
-        .output()
+        .bounded_output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
