@@ -107,15 +107,28 @@ fn none_job_has_no_docker() {
 }
 
 /// A job written for gitlab-runner's docker executor, with its own `DOCKER_HOST` and
-/// `DOCKER_TLS_CERTDIR`, runs `docker info` through them; returns the stage's stdout.
+/// `DOCKER_TLS_CERTDIR`, runs `docker info` through them; returns the stage's stdout. The
+/// evidence that it reached the right daemon: the daemon's name is the job's own sidecar's
+/// host name, not the host engine's.
 fn docker_executor_style_job(mode: &str, host: &str, certdir: &str, first: &str) -> String {
     let job = Job::new(mode)
         .var("DOCKER_HOST", host)
         .var("DOCKER_TLS_CERTDIR", certdir);
     job.prepare().ok();
-    let body = format!("{first}\ndocker info --format '{{{{.ServerVersion}}}}'");
+    let body = format!("{first}\ndocker info --format 'daemon {{{{.Name}}}}'");
     let out = job.run("build_script", &body);
     out.ok();
+    let sidecar = format!("{}-dind", job.key());
+    let hostname = docker(&["inspect", "--format", "{{.Config.Hostname}}", &sidecar]);
+    assert!(
+        out.stdout
+            .contains(&format!("daemon {}\n", hostname.trim())),
+        "not the sidecar's daemon ({}): {}",
+        hostname.trim(),
+        out.stdout
+    );
+    let host_name = docker(&["info", "--format", "{{.Name}}"]);
+    assert_ne!(hostname.trim(), host_name.trim());
     job.cleanup().ok();
     job.assert_nothing_left();
     out.stdout.clone()

@@ -100,6 +100,15 @@ fn a_healthcheck_decides_when_a_service_is_ready() {
         "{}",
         prepared.stderr
     );
+    // The evidence that prepare waited: the engine already holds the healthy status the
+    // moment prepare returns (a service that was only started would still be `starting`).
+    let health = docker(&[
+        "inspect",
+        "--format",
+        "{{.State.Health.Status}}",
+        &format!("{}-svc0", job.key()),
+    ]);
+    assert_eq!(health.trim(), "healthy");
     job.cleanup().ok();
     job.assert_nothing_left();
 }
