@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::harness::{assert_no_canary, leftovers, Bounded, CANARY, JOB_IMAGE};
+use crate::harness::{assert_no_canary, docker, leftovers, Bounded, CANARY, JOB_IMAGE};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -94,6 +94,7 @@ impl Checkout {
 fn build_jobs_pass_in_dind_and_socket_mode() {
     for job in ["build-dind", "build-socket"] {
         let checkout = Checkout::new();
+        let since = unix_now() - 1;
         let (code, stdout, stderr) = checkout.run(&[job]);
         assert_eq!(code, 0, "{job}\n{stdout}\n{stderr}");
         assert!(
@@ -104,8 +105,33 @@ fn build_jobs_pass_in_dind_and_socket_mode() {
             stdout.contains("$ docker build -q -t \"$IMAGE_TAG\" ctx"),
             "{stdout}"
         );
-        let mode = job.trim_start_matches("build-");
-        assert!(stdout.contains(&format!("Docker mode {mode}")), "{stdout}");
+        // What the engine saw decides the mode: a sidecar was created in dind mode only, and the
+        // image was built (tagged) on the host engine in socket mode only.
+        let events = |filters: &[&str], format: &str| {
+            let (from, to) = (since.to_string(), (unix_now() + 1).to_string());
+            let mut args = vec![
+                "events", "--since", &from, "--until", &to, "--format", format,
+            ];
+            for f in filters {
+                args.extend(["--filter", f]);
+            }
+            docker(&args)
+        };
+        let label = format!("label=io.executor.job-key={}", checkout.key());
+        let created = events(&[&label, "event=create"], "{{.Actor.Attributes.name}}");
+        let sidecar = format!("{}-dind", checkout.key());
+        let tagged = events(&["type=image", "event=tag"], "{{.Actor.Attributes.name}}");
+        let image = format!("hello-{}:latest", checkout.job_id);
+        match job {
+            "build-dind" => {
+                assert!(created.lines().any(|n| n == sidecar), "{created}");
+                assert!(!tagged.lines().any(|n| n == image), "{tagged}");
+            }
+            _ => {
+                assert!(!created.lines().any(|n| n == sidecar), "{created}");
+                assert!(tagged.lines().any(|n| n == image), "{tagged}");
+            }
+        }
         for step in ["prepare", "get_sources", "build_script", "cleanup"] {
             assert!(stderr.contains(&format!("✔ {step} (")), "{step}: {stderr}");
         }
@@ -116,6 +142,13 @@ fn build_jobs_pass_in_dind_and_socket_mode() {
         );
         checkout.assert_nothing_left();
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// `services:` from the file start next to the job, as gitlab-runner hands them to a driver;
