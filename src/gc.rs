@@ -81,7 +81,7 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
                     .containers
                     .iter()
                     .any(|c| c.labels.contains_key(LABEL_WARM_CACHE));
-                if crate::stage::warm::discard(&engine, &key, holds_cache).await? {
+                if crate::stage::warm::discard(&engine, &key, holds_cache, true).await? {
                     say(&format!("removed warm set {key} ({why})"));
                     tally.collected += 1;
                 } else {

@@ -30,7 +30,17 @@ pub struct WarmSet {
     pub network_labels: BTreeMap<String, String>,
     /// Volumes to create; a project cache volume is not among them (it exists already).
     pub volumes: Vec<VolumeSpec>,
+    /// Whoever removes this (never mounted) volume owns the set: the engine removes a volume
+    /// once, so of a job adopting the set and anyone discarding it exactly one wins. (Renames
+    /// are no such claim: the engine resolves a name to a container before renaming it, so two
+    /// renames of one name can both land on the same container.)
+    pub token: VolumeSpec,
     pub sidecar: ContainerSpec,
+}
+
+/// The name of the warm set `key`'s token volume.
+pub fn warm_token_name(key: &str) -> String {
+    format!("{key}-token")
 }
 
 /// The stem of a warm set's names: runner and slot (it belongs to no project or job yet), and
@@ -110,11 +120,17 @@ impl Plan {
                 labels: relabel(&v.labels),
             })
             .collect();
+        let mut token_labels = relabel(&self.network_labels);
+        token_labels.insert(super::LABEL_ROLE.into(), "warm-token".into());
         Some(WarmSet {
             key: key.to_string(),
             network: key.to_string(),
             network_labels: relabel(&self.network_labels),
             volumes,
+            token: VolumeSpec {
+                name: warm_token_name(key),
+                labels: token_labels,
+            },
             sidecar,
         })
     }

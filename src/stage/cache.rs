@@ -43,7 +43,7 @@ pub async fn claim(engine: &Engine, settings: &Settings, plan: Plan) -> Result<P
                 }
             }
             // A warm set on this cache that a job adopted meanwhile holds it for that job.
-            Owner::Warm(warm) => !super::warm::discard(engine, &warm, true).await?,
+            Owner::Warm(warm) => !super::warm::discard(engine, &warm, true, false).await?,
             Owner::Foreign => true,
         };
         if busy {

@@ -10,7 +10,8 @@ use crate::docker::{self, Engine};
 use crate::outcome::{say, Failure};
 use crate::plan::owner::{owner_of, Owner};
 use crate::plan::warm::{
-    warm_key, warm_sidecar_name, LABEL_WARM_CACHE, LABEL_WARM_KEY, LABEL_WARM_TEMPLATE,
+    warm_key, warm_sidecar_name, warm_token_name, LABEL_WARM_CACHE, LABEL_WARM_KEY,
+    LABEL_WARM_TEMPLATE,
 };
 use crate::plan::{Plan, Role, DIND_SOCKET_DIR, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT};
 use crate::settings::Settings;
@@ -90,6 +91,11 @@ pub async fn adopt(
     let Some(key) = chosen else {
         return Ok(found);
     };
+    // The claim: whoever removes the set's token owns it (a discard or another adopter may be
+    // racing for it); the loser starts cold.
+    if !docker::dind::remove_volume_named(engine, &warm_token_name(&key)).await? {
+        return Ok(found);
+    }
     let adopted = plan.adopt(&key);
     // The job container first: it carries the warm key, so from here on cleanup and gc see
     // the set as this job's, whatever happens next.
@@ -110,7 +116,9 @@ pub async fn adopt(
 
 /// Remove warm sets that did not fit. Not the job's failure if it fails: said, and left to gc.
 pub async fn discard_all(engine: &Engine, unfit: Vec<Unfit>) {
-    let removals = unfit.iter().map(|u| discard(engine, &u.key, u.holds_cache));
+    let removals = unfit
+        .iter()
+        .map(|u| discard(engine, &u.key, u.holds_cache, false));
     for (u, result) in unfit
         .iter()
         .zip(futures_util::future::join_all(removals).await)
@@ -126,7 +134,7 @@ pub async fn discard_all(engine: &Engine, unfit: Vec<Unfit>) {
 pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> {
     for warm in free_sets(engine, plan).await? {
         let holds_cache = warm.listed.labels.contains_key(LABEL_WARM_CACHE);
-        discard(engine, &warm.key, holds_cache).await?;
+        discard(engine, &warm.key, holds_cache, false).await?;
     }
     let id = &plan.identity;
     let key = warm_key(&id.runner_id, &id.concurrent_id, &nonce());
@@ -137,6 +145,7 @@ pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> 
         let volumes = set
             .volumes
             .iter()
+            .chain(std::iter::once(&set.token))
             .chain(plan.cache_volume.as_ref())
             .map(|v| docker::create_volume(engine, v));
         let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
@@ -176,42 +185,48 @@ async fn free_sets(engine: &Engine, plan: &Plan) -> Result<Vec<FreeSet>, Failure
         .collect())
 }
 
-/// Remove a warm set, unless a job adopts it first; returns whether it was removed. The set is
-/// claimed by renaming its sidecar, as adoption does: the engine renames atomically, so of a
-/// job adopting the set and anyone discarding it (another job's prepare or cleanup, `gc`, a
-/// job that forged this slot) exactly one wins, and an adopted set is never taken from its
-/// job. A daemon holding a layer cache is stopped gracefully first, so its data stays
+/// Remove a warm set, unless a job adopts it first; returns whether it was removed. The set
+/// is claimed by removing its token volume, as adoption does (`WarmSet::token`): of a job
+/// adopting the set and anyone discarding it (another job's prepare or cleanup, `gc`, a job
+/// that forged this slot) exactly one wins, and an adopted set is never taken from its job.
+/// With the token already gone the set is someone's; `orphans` (gc, which only discards sets
+/// older than its grace) still removes it when no job container holds it: what a cleanup cut
+/// short left. A daemon holding a layer cache is stopped gracefully first, so its data stays
 /// consistent; a fresh one's data is thrown away, so it is simply removed.
-pub async fn discard(engine: &Engine, key: &str, holds_cache: bool) -> Result<bool, Failure> {
+pub async fn discard(
+    engine: &Engine,
+    key: &str,
+    holds_cache: bool,
+    orphans: bool,
+) -> Result<bool, Failure> {
     let label = format!("{LABEL_WARM_KEY}={key}");
-    let members = docker::dind::containers_labelled(engine, std::slice::from_ref(&label)).await?;
-    // Adopted: a job renamed the sidecar to its own name after creating its job container.
-    // While that job container exists the set is the job's; a job-named sidecar without one is
-    // what a cleanup cut short left, and goes.
-    for member in &members {
-        if let Owner::Job(job) = owner_of(&member.name) {
-            let job_container = format!("{job}-job");
-            if docker::container_running(engine, &job_container)
-                .await?
-                .is_some()
-            {
-                return Ok(false);
-            }
-        }
+    let claimed = docker::dind::remove_volume_named(engine, &warm_token_name(key)).await?;
+    if !claimed && (!orphans || adopted(engine, &label).await?) {
+        return Ok(false);
     }
-    let sidecar = warm_sidecar_name(key);
-    if members.iter().any(|c| c.name == sidecar) {
-        let claimed = format!("{key}-discarded");
-        if !docker::dind::rename_container(engine, &sidecar, &claimed).await? {
-            // A job renamed it first: the set is that job's now.
-            return Ok(false);
-        }
-        if holds_cache {
-            docker::dind::stop_container(engine, &claimed, cache::STOP_GRACE_SECS).await?;
-        }
+    if holds_cache {
+        let sidecar = warm_sidecar_name(key);
+        docker::dind::stop_container(engine, &sidecar, cache::STOP_GRACE_SECS).await?;
     }
     docker::remove_labelled(engine, &label).await?;
     Ok(true)
+}
+
+/// Whether a job holds the set: one of its containers bears a job's name (the adopter renamed
+/// the sidecar after creating its job container) and that job's container still exists.
+async fn adopted(engine: &Engine, label: &str) -> Result<bool, Failure> {
+    let members = docker::dind::containers_labelled(engine, &[label.to_string()]).await?;
+    for member in &members {
+        if let Owner::Job(job) = owner_of(&member.name) {
+            if docker::container_running(engine, &format!("{job}-job"))
+                .await?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// A random part for the warm set's names, so no one can name a set before it exists: 64 bits
