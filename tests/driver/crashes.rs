@@ -1,63 +1,49 @@
 //! Crashes, retries, overlaps and concurrency: whatever happens to a job, the next prepare or
 //! cleanup leaves exactly what should be there.
 
-use std::io::{BufRead, BufReader};
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
 use crate::harness::{docker, leftovers, Job};
+use crate::prepare_signals::{held, reach, Point};
 
 const CONFIG: &str = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\n";
 
-/// SIGKILL, then whatever the killed call printed is checked for the job's secrets.
-fn kill9(child: &mut std::process::Child) {
-    Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = child.wait();
-    for pipe in [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut { pipe }, &mut text);
-        crate::harness::assert_no_canary(&text);
-    }
-}
-
-/// SIGKILL during prepare, at several points of its work, then the runner's cleanup.
+/// SIGKILL during prepare at each point of its work (seen by the test before it kills: a line
+/// printed, a container present or running; prepare is held at its end by a service that
+/// never gets ready), then the runner's cleanup.
 #[test]
 fn sigkill_during_prepare_then_cleanup_leaves_nothing() {
-    for delay_ms in [30, 150, 400, 900] {
-        let job = Job::new("dind");
-        let mut child = job.spawn(&["prepare"]);
-        thread::sleep(Duration::from_millis(delay_ms));
-        kill9(&mut child);
-        // A create the killed prepare had sent still completes in the engine; give it a moment.
+    for point in [
+        Point::FirstLooks,
+        Point::Exists("dind"),
+        Point::Exists("job"),
+        Point::Runs("dind"),
+        Point::Runs("svc0"),
+    ] {
+        let job = held("dind");
+        let prepare = job.start(&["prepare"]);
+        reach(&job, &prepare, point);
+        prepare.signal("KILL");
+        let ended = prepare.end();
+        assert_eq!(ended.code, None, "{point:?}: killed, not exited");
+        // A create the killed prepare had sent may still complete in the engine after the
+        // kill: cleanup must find and remove it too, so give it the moment it needs.
         thread::sleep(Duration::from_millis(200));
         job.cleanup().ok();
         job.assert_nothing_left();
     }
 }
 
-/// SIGKILL during prepare, then a retried prepare and a whole job: one set of resources.
+/// SIGKILL during prepare (the sidecar exists, the rest is in flight), then a retried prepare
+/// and a whole job: one set of resources.
 #[test]
 fn sigkill_during_prepare_then_a_new_prepare_starts_clean() {
     let job = Job::new("dind");
-    let mut child = job.spawn(&["prepare"]);
-    thread::sleep(Duration::from_millis(600));
-    kill9(&mut child);
+    let prepare = job.start(&["prepare"]);
+    reach(&job, &prepare, Point::Exists("dind"));
+    prepare.signal("KILL");
+    prepare.end();
     job.prepare().ok();
     job.run("build_script", "docker info --format '{{.ServerVersion}}'")
         .ok();
@@ -67,18 +53,16 @@ fn sigkill_during_prepare_then_a_new_prepare_starts_clean() {
     job.assert_nothing_left();
 }
 
-/// SIGKILL of `run` while the script runs: the script is orphaned in the container until
-/// cleanup removes the container with it.
+/// SIGKILL of `run` while the script runs (its first line printed): the script is orphaned
+/// in the container until cleanup removes the container with it.
 #[test]
 fn sigkill_during_run_then_cleanup_leaves_nothing() {
     let job = Job::new("socket");
     job.prepare().ok();
-    let mut child = job.spawn_run("build_script", "echo started\nsleep 300");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    kill9(&mut child);
+    let run = job.start_run("build_script", "echo started\nsleep 300");
+    run.wait_for_line("started");
+    run.signal("KILL");
+    run.end();
     job.cleanup().ok();
     job.assert_nothing_left();
 }
@@ -106,26 +90,17 @@ fn three_failed_prepares_then_a_success_make_one_set_of_resources() {
 fn cleanup_while_run_is_streaming() {
     let job = Job::new("none");
     job.prepare().ok();
-    let mut child = job.spawn_run("build_script", "while :; do echo tick; sleep 0.01; done");
-    let mut first = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut first).unwrap();
+    let run = job.start_run("build_script", "while :; do echo tick; sleep 0.01; done");
+    run.wait_for_line("tick");
     job.cleanup().ok();
-    // Drain so the run is never blocked on a full pipe, then it must end on its own.
-    let drain = thread::spawn(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut rest).map(|_| rest)
-    });
-    let status = child.wait().unwrap();
-    let rest = drain.join().unwrap().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    crate::harness::assert_no_canary(&rest);
-    crate::harness::assert_no_canary(&stderr);
+    // The output is drained as it comes, so the run is never blocked on a full pipe; it must
+    // end on its own.
+    let ended = run.end();
     assert_eq!(
-        status.code(),
+        ended.code,
         Some(2),
-        "the container vanished, a system failure: {stderr}"
+        "the container vanished, a system failure: {}",
+        ended.stderr
     );
     job.assert_nothing_left();
 }

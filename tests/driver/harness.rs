@@ -376,6 +376,16 @@ impl Job {
             .expect("start executor")
     }
 
+    /// Start any call in the background, its output read as it comes and its waits bounded.
+    pub fn start(&self, args: &[&str]) -> crate::spawned::Spawned {
+        crate::spawned::Spawned::new(self.spawn(args))
+    }
+
+    /// Start `run` of a stage with `body` in the background (see [`Job::start`]).
+    pub fn start_run(&self, stage: &str, body: &str) -> crate::spawned::Spawned {
+        crate::spawned::Spawned::new(self.spawn_run(stage, body))
+    }
+
     pub fn run(&self, stage: &str, body: &str) -> Call {
         let path = self.write_script(body);
         self.call(&["run", &path.display().to_string(), stage])

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::harness::{assert_no_canary, docker, leftovers, Bounded, CANARY, JOB_IMAGE};
+use crate::spawned::Spawned;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -319,38 +320,38 @@ fn predefined_ids_in_the_file_do_not_rename_resources() {
     }
 }
 
-/// Ctrl-C in the middle of a job stops it, cleans up and exits 130.
+/// Ctrl-C while a job's script runs (its line printed: `$((6*7))` so the echoed command
+/// line cannot match) stops it, cleans up and exits 130.
 #[test]
 fn ctrl_c_cleans_up() {
     let checkout = Checkout::new();
     std::fs::write(
         checkout.dir.path().join("slow.yml"),
-        "slow:\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  script:\n    - echo started\n    - sleep 60\n",
+        "slow:\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  script:\n    \
+         - echo \"sleeping-$((6*7))\"\n    - sleep 60\n    - echo never\n",
     )
     .unwrap();
-    let mut child = checkout
+    let child = checkout
         .command(&["slow", "--file", "slow.yml"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let container = format!("{}-job", checkout.key());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !crate::harness::docker(&["ps", "-q", "--filter", &format!("name={container}")])
-        .contains(char::is_alphanumeric)
-    {
-        assert!(Instant::now() < deadline, "the job never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let interrupted = Instant::now();
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
-    assert!(interrupted.elapsed() < Duration::from_secs(10));
+    let run = Spawned::new(child);
+    run.wait_for_line("sleeping-42");
+    run.signal("INT");
+    let ended = run.end();
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(
+        ended.took < Duration::from_secs(10),
+        "took {:?}",
+        ended.took
+    );
+    assert!(
+        !ended.stdout.lines().any(|l| l.trim() == "never"),
+        "{}",
+        ended.stdout
+    );
     checkout.assert_nothing_left();
 }
 

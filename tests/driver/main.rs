@@ -17,6 +17,7 @@ mod policy;
 mod prepare_signals;
 mod services;
 mod signals;
+mod spawned;
 mod trust;
 mod trust_limits;
 mod trust_probes;

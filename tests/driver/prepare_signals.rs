@@ -4,15 +4,14 @@
 //! after it exited, and the runner's cleanup then leaves nothing at all. Each signal is sent
 //! only once the test sees the point it is named after (a line printed, a container present).
 
-use std::io::{BufRead, BufReader};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{assert_no_canary, docker, leftovers, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{leftovers, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
+use crate::spawned::Spawned;
 
 /// Where in prepare the signal lands.
 #[derive(Clone, Copy, Debug)]
-enum Point {
+pub enum Point {
     /// Right after the first looks at the engine ("Docker engine ..." printed).
     FirstLooks,
     /// Once the named container exists (created, maybe not started).
@@ -21,65 +20,27 @@ enum Point {
     Runs(&'static str),
 }
 
-fn container_state(name: &str) -> String {
-    docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("name=^{name}$"),
-        "--format",
-        "{{.State}}",
-    ])
-    .trim()
-    .to_string()
-}
-
 /// Spawn prepare, wait for `point`, send `signal`; returns exit code, stderr and how long the
 /// exit took after the signal.
 fn interrupt(job: &Job, point: Point, signal: &str) -> (Option<i32>, String, Duration) {
-    let mut child = job.spawn(&["prepare"]);
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in stderr.lines().map_while(Result::ok) {
-            if line.contains("Docker engine") {
-                let _ = seen_tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
+    let prepare = job.start(&["prepare"]);
+    reach(job, &prepare, point);
+    prepare.signal(signal);
+    let ended = prepare.end();
+    (ended.code, ended.stderr, ended.took)
+}
+
+/// Wait until a running prepare reaches `point`.
+pub fn reach(job: &Job, prepare: &Spawned, point: Point) {
+    match point {
+        Point::FirstLooks => {
+            prepare.wait_for_line("Docker engine");
         }
-        all
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let reached = match point {
-        Point::FirstLooks => seen_rx.recv_timeout(Duration::from_secs(30)).is_ok(),
-        Point::Exists(suffix) | Point::Runs(suffix) => {
-            let name = format!("{}-{suffix}", job.key());
-            let want_running = matches!(point, Point::Runs(_));
-            loop {
-                let state = container_state(&name);
-                if (!want_running && !state.is_empty()) || state == "running" {
-                    break true;
-                }
-                if Instant::now() > deadline {
-                    break false;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
+        Point::Exists(suffix) => {
+            prepare.wait_for_container(&format!("{}-{suffix}", job.key()), false)
         }
-    };
-    assert!(reached, "{point:?} never came");
-    let signalled = Instant::now();
-    Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    let took = signalled.elapsed();
-    let stderr = reader.join().unwrap();
-    assert_no_canary(&stderr);
-    (status.code(), stderr, took)
+        Point::Runs(suffix) => prepare.wait_for_container(&format!("{}-{suffix}", job.key()), true),
+    }
 }
 
 fn check(job: &Job, point: Point, signal: &str) {
@@ -108,6 +69,17 @@ fn check(job: &Job, point: Point, signal: &str) {
     job.assert_nothing_left();
 }
 
+/// A job whose prepare is held at its end, in the services' readiness wait (a service that
+/// never opens its port, for 8 s), so every point before it is reached while prepare runs:
+/// a signal or kill sent there lands in prepare, never after it.
+pub fn held(mode: &str) -> Job {
+    let config = format!(
+        "image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}services:\n  wait_timeout: 8s\n"
+    );
+    let slow = r#"[{"name":"executor-test/http:1","alias":"slow","command":["sh","-c","exec sleep 600"]}]"#;
+    Job::with_config(mode, &config).payload_services(slow, &[])
+}
+
 #[test]
 fn a_signalled_prepare_in_dind_mode_stops_between_steps() {
     for (point, signal) in [
@@ -116,9 +88,10 @@ fn a_signalled_prepare_in_dind_mode_stops_between_steps() {
         (Point::Runs("job"), "TERM"),
         (Point::Runs("dind"), "INT"),
     ] {
-        check(&Job::new("dind"), point, signal);
+        check(&held("dind"), point, signal);
     }
-    // A retried prepare after a stopped one makes one whole set and runs.
+    // A retried prepare after a stopped one makes one whole set and runs. The sidecar's
+    // daemon boots for a second or more after it is created, so the signal lands in prepare.
     let job = Job::new("dind");
     check(&job, Point::Exists("dind"), "TERM");
     job.prepare().ok();
@@ -127,24 +100,14 @@ fn a_signalled_prepare_in_dind_mode_stops_between_steps() {
     job.assert_nothing_left();
 }
 
-/// Socket mode starts fast; a service that never opens its port holds prepare in the
-/// services' readiness wait long enough to reach each point.
 #[test]
 fn a_signalled_prepare_in_socket_mode_stops_between_steps() {
-    let config = format!(
-        "image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}services:\n  wait_timeout: 8s\n"
-    );
-    let slow = r#"[{"name":"executor-test/http:1","alias":"slow","command":["sh","-c","exec sleep 600"]}]"#;
     for (point, signal) in [
         (Point::FirstLooks, "INT"),
         (Point::Exists("job"), "TERM"),
         (Point::Runs("svc0"), "INT"),
         (Point::Runs("job"), "TERM"),
     ] {
-        check(
-            &Job::with_config("socket", &config).payload_services(slow, &[]),
-            point,
-            signal,
-        );
+        check(&held("socket"), point, signal);
     }
 }

@@ -318,9 +318,9 @@ fn a_forged_slot_cannot_break_another_projects_adoption() {
         forger.prepare().ok();
         first.cleanup().ok(); // leaves a warm set for slot 66
         let victim = on_runner("908", &config, "9611", "66");
-        let cleanup = forger.spawn(&["cleanup"]);
+        let cleanup = forger.start(&["cleanup"]);
         let prepared = victim.prepare();
-        let _ = cleanup.wait_with_output();
+        cleanup.end();
         prepared.expect(0);
         let out = victim.run(
             "build_script",
@@ -525,20 +525,13 @@ fn a_forged_slot_cannot_remove_a_job_in_its_prepare() {
         let victim = on_runner("911", &config, "9622", "3");
         let forger = on_runner("911", &config, "9622", "3");
         let sidecar = format!("{}-dind", victim.key());
-        let child = victim.spawn(&["prepare"]);
+        let prepare = victim.start(&["prepare"]);
         // The forger starts as soon as the victim's sidecar exists.
-        let started = std::time::Instant::now();
-        while docker(&["ps", "-aq", "--filter", &format!("name=^{sidecar}$")])
-            .trim()
-            .is_empty()
-            && started.elapsed() < std::time::Duration::from_secs(30)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        prepare.wait_for_container(&sidecar, false);
         let forged = forger.prepare();
-        let victim_out = child.wait_with_output().unwrap();
-        let victim_err = String::from_utf8_lossy(&victim_out.stderr);
-        assert!(victim_out.status.success(), "round {round}: {victim_err}");
+        let victim_out = prepare.end();
+        let victim_err = victim_out.stderr;
+        assert_eq!(victim_out.code, Some(0), "round {round}: {victim_err}");
         assert!(
             !forged.stderr.contains(&format!("removed {}", victim.key())),
             "round {round}: {}",
