@@ -7,7 +7,9 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Sender};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 fn executor(dir: &Path, args: &[&str]) -> Command {
@@ -29,6 +31,7 @@ fn executor(dir: &Path, args: &[&str]) -> Command {
         ("CUSTOM_ENV_CI_CONCURRENT_ID", "0".into()),
         ("CUSTOM_ENV_CI_JOB_ID", std::process::id().to_string()),
         ("CUSTOM_ENV_EXECUTOR_DOCKER_MODE", "none".into()),
+        ("CUSTOM_ENV_SECRET", CANARY.into()),
     ]);
     cmd
 }
@@ -52,6 +55,60 @@ fn engine_up() {
     );
 }
 
+/// A masked job variable's value: it must never reach any output of any call.
+const CANARY: &str = "canary-secret-engine-restart";
+
+/// The longest any call may take: a hung call fails the test instead of stalling the suite.
+const CALL_LIMIT: Duration = Duration::from_secs(240);
+
+/// Reads a pipe to its end in the background, sending each line as it comes.
+fn collect(pipe: impl Read + Send + 'static, lines: Sender<String>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    })
+}
+
+/// Wait for `child` at most `limit` (past it: killed, and the test fails).
+fn wait_within(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} took longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// One whole call, bounded; its output is checked for the canary.
+fn call(dir: &Path, args: &[&str]) -> (ExitStatus, String) {
+    let mut child = executor(dir, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, _rx) = channel();
+    let out = collect(child.stdout.take().unwrap(), tx.clone());
+    let err = collect(child.stderr.take().unwrap(), tx);
+    let status = wait_within(&mut child, CALL_LIMIT, &args.join(" "));
+    let text = out.join().unwrap() + &err.join().unwrap();
+    assert!(
+        !text.contains(CANARY),
+        "a secret reached the output:\n{text}"
+    );
+    (status, text)
+}
+
 #[test]
 fn an_engine_restart_under_a_stage_is_a_prompt_system_failure() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,38 +121,42 @@ fn an_engine_restart_under_a_stage_is_a_prompt_system_failure() {
     // The job payload the runner writes: the only source of the job's identity.
     let payload = format!(
         r#"{{"id": {}, "job_info": {{"project_id": 1}},
-            "variables": [{{"key": "CI_RUNNER_ID", "value": "907"}}]}}"#,
+            "variables": [{{"key": "CI_RUNNER_ID", "value": "907"}},
+                          {{"key": "SECRET", "value": "{CANARY}", "masked": true}}]}}"#,
         std::process::id()
     );
     std::fs::write(dir.path().join("response.json"), payload).unwrap();
-    assert!(executor(dir.path(), &["prepare"])
-        .status()
-        .unwrap()
-        .success());
+    let (prepared, said) = call(dir.path(), &["prepare"]);
+    assert!(prepared.success(), "{said}");
 
     let mut run = executor(dir.path(), &["run", "script", "build_script"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = String::new();
-    BufReader::new(run.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let (tx, lines) = channel();
+    let stdout = collect(run.stdout.take().unwrap(), tx.clone());
+    let stderr = collect(run.stderr.take().unwrap(), tx);
+    // The engine stops only once the stage's script runs (its first line printed).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.trim() == "started" => break,
+            Ok(_) => {}
+            Err(e) => panic!("the stage never printed its first line ({e})"),
+        }
+    }
 
     let stopped = Instant::now();
     Command::new("pkill")
         .args(["-TERM", "-x", "dockerd"])
         .status()
         .unwrap();
-    let status = run.wait().unwrap();
+    let status = wait_within(&mut run, CALL_LIMIT, "run");
     let took = stopped.elapsed();
-    let mut stderr = String::new();
-    run.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stdout = stdout.join().unwrap();
+    let stderr = stderr.join().unwrap();
     // Let the old daemon finish its shutdown (it may still answer meanwhile), then restart.
     let deadline = Instant::now() + Duration::from_secs(60);
     while dockerd_alive() && Instant::now() < deadline {
@@ -103,15 +164,24 @@ fn an_engine_restart_under_a_stage_is_a_prompt_system_failure() {
     }
     engine_up();
 
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains(CANARY),
+            "a secret reached the output:\n{text}"
+        );
+    }
+    // Printed for the README's figure (`cargo test --test engine_restart -- --nocapture`).
+    eprintln!("run ended {took:?} after dockerd was sent SIGTERM");
     assert_eq!(status.code(), Some(2), "{stderr}");
+    // dockerd stops its containers before it closes the connection (up to its 15 s
+    // shutdown timeout); the driver must end as soon as it does.
     assert!(took < Duration::from_secs(30), "took {took:?}");
     assert!(
         stderr.contains("lost the Docker engine at unix:///var/run/docker.sock"),
         "{stderr}"
     );
-    let cleanup = executor(dir.path(), &["cleanup"]).output().unwrap();
-    let said = String::from_utf8_lossy(&cleanup.stderr);
-    assert!(cleanup.status.success(), "{said}");
+    let (cleaned, said) = call(dir.path(), &["cleanup"]);
+    assert!(cleaned.success(), "{said}");
     let left = Command::new("docker")
         .args(["ps", "-aq", "--filter", "label=io.executor.runner-id=907"])
         .output()
