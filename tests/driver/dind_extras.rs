@@ -257,3 +257,67 @@ fn a_warm_sidecar_is_adopted_and_a_fresh_one_started() {
     docker(&["volume", "rm", "executor-r900-p77-c42-cache"]);
     assert_eq!(labelled("io.executor.slot=42"), Vec::<String>::new());
 }
+
+/// `dind.warm` with `dind.cache: project`: the sidecar the first job's cleanup warms runs on the
+/// project's layer cache, so the slot's next job of that project adopts it and finds the
+/// earlier image; a job of another project in that slot does not adopt it (it would see the
+/// first project's images) and starts cold on a cache of its own.
+#[test]
+fn a_warm_sidecar_keeps_its_projects_layer_cache_and_no_other_project_adopts_it() {
+    let job = |project: &str| {
+        Job::with_config("dind", &config("  cache: project\n  warm: true\n"))
+            .project(project)
+            .var("CI_CONCURRENT_ID", "44")
+    };
+    let (mine, other) = ("7811", "7812");
+    let first = whole_job(&job(mine), BUILD_CACHED);
+    assert!(first.contains("started warm sidecar"), "{first}");
+
+    let second = job(mine);
+    let prepared = second.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("adopted warm sidecar"),
+        "{}",
+        prepared.stderr
+    );
+    let out = second.run("build_script", LOOK_FOR_IT);
+    out.ok();
+    assert!(
+        out.stdout.contains("found the earlier image"),
+        "{}",
+        out.stdout
+    );
+    second.cleanup().ok();
+    second.assert_nothing_left();
+
+    let elsewhere = job(other);
+    let prepared = elsewhere.prepare();
+    prepared.ok();
+    assert!(
+        !prepared.stderr.contains("adopted"),
+        "another project adopted the warm sidecar: {}",
+        prepared.stderr
+    );
+    let out = elsewhere.run("build_script", LOOK_FOR_IT);
+    out.ok();
+    assert!(out.stdout.contains("no earlier image"), "{}", out.stdout);
+    elsewhere.cleanup().ok();
+    elsewhere.assert_nothing_left();
+
+    // With dind.warm off, gc removes the warm sidecar; the kept volumes go by name (not
+    // `gc --drop-caches`, which would take the caches of tests running alongside).
+    let gc =
+        Job::with_config("", &config("  cache: project\n")).call(&["gc", "--runner-id", "900"]);
+    gc.ok();
+    for project in [mine, other] {
+        for kind in ["cache", "dind-cache"] {
+            docker(&[
+                "volume",
+                "rm",
+                &format!("executor-r900-p{project}-c44-{kind}"),
+            ]);
+        }
+    }
+    assert_eq!(labelled("io.executor.slot=44"), Vec::<String>::new());
+}
