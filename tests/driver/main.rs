@@ -15,6 +15,7 @@ mod modes;
 mod parity;
 mod policy;
 mod prepare_signals;
+mod pulls;
 mod services;
 mod signals;
 mod trust;
