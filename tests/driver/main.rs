@@ -16,6 +16,7 @@ mod parity;
 mod policy;
 mod prepare_signals;
 mod pulls;
+mod registry;
 mod services;
 mod signals;
 mod trust;
