@@ -11,7 +11,7 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, CreateImageOption
 use futures_util::StreamExt;
 
 use super::raw::{self, Answer};
-use super::{is_not_found, Engine};
+use super::Engine;
 use crate::outcome::Failure;
 use crate::plan::{ContainerSpec, Mount, VolumeSpec, LABEL_PREFIX};
 use crate::settings::PullPolicy;
@@ -34,6 +34,8 @@ pub async fn ensure_image(
             "image {shown} is not on the engine and pull_policy is never; load it first or change pull_policy"
         ))),
         (None, _) => {
+            // A pull can take minutes; the job log says what the wait is for.
+            crate::outcome::say(&format!("pulling image {shown}"));
             pull(engine, image).await?;
             present().await?.ok_or_else(|| {
                 Failure::System(format!("image {shown} was pulled but is not on the engine"))
@@ -117,8 +119,7 @@ fn refuse_our_labels(image: &str, labels: &HashMap<String, String>) -> Result<()
     }
 }
 
-/// Pull an image. A registry that says "no such image" (404) is the job's mistake; anything
-/// else (registry down, engine trouble) may pass on retry.
+/// Pull an image, following the engine's progress stream to its end.
 async fn pull(engine: &Engine, image: &str) -> Result<(), Failure> {
     let mut options = CreateImageOptionsBuilder::default().from_image(image);
     if !image_has_tag(image) {
@@ -127,33 +128,56 @@ async fn pull(engine: &Engine, image: &str) -> Result<(), Failure> {
     let options = options.build();
     let mut progress = engine.docker.create_image(Some(options), None, None);
     while let Some(step) = progress.next().await {
-        match step {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {
-                return Err(Failure::User(format!(
-                    "image {} does not exist or cannot be pulled ({e}); check the image name",
-                    crate::plan::shown_name(image)
-                )))
-            }
-            Err(e) => return Err(refused_name(image, e)),
-        }
+        step.map_err(|e| pull_failed(image, e))?;
     }
     Ok(())
 }
 
-/// The engine answers 400 to a name that is no image reference (`Bad$(x)`, upper case): the
-/// job's mistake, which a retry cannot fix. Anything else may pass on retry.
-fn refused_name(image: &str, e: BollardError) -> Failure {
+/// What the engine says about a failed pull is mostly the registry's text, and the job picks
+/// the registry: the engine passes a 404's text on whole (200 KB seen), so it is cut to this
+/// many characters before it reaches the job log.
+const REGISTRY_TEXT_MAX: usize = 200;
+
+/// A failed pull as the runner should treat it. A registry that has no such image (404) or a
+/// name the engine refuses (400: `Bad$(x)`, upper case) is the job's mistake, which a retry
+/// cannot fix; anything else (the registry down or refusing, engine trouble) may pass on retry.
+fn pull_failed(image: &str, e: BollardError) -> Failure {
+    let shown = crate::plan::shown_name(image);
     match e {
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => Failure::User(format!(
+            "image {shown} does not exist or cannot be pulled ({}); check the image name",
+            cut(&message)
+        )),
         BollardError::DockerResponseServerError {
             status_code: 400,
             message,
         } => Failure::User(format!(
             "image {} is not a valid image name ({}); fix the name",
             crate::plan::printable_value(image),
-            message.trim()
+            cut(&message)
         )),
-        e => Failure::system(format!("use image {}", crate::plan::shown_name(image)), e),
+        BollardError::DockerResponseServerError { message, .. }
+        | BollardError::DockerStreamError { error: message } => Failure::System(format!(
+            "failed to pull image {shown}: {}; check that its registry is up and the Docker \
+             engine can reach it",
+            cut(&message)
+        )),
+        e => Failure::System(format!(
+            "failed to pull image {shown}: {}",
+            cut(&e.to_string())
+        )),
+    }
+}
+
+/// `text` trimmed and cut to [`REGISTRY_TEXT_MAX`] characters, with `…` when cut.
+fn cut(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(REGISTRY_TEXT_MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 
@@ -306,7 +330,20 @@ fn to_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::image_has_tag;
+    use super::{cut, image_has_tag, REGISTRY_TEXT_MAX};
+
+    #[test]
+    fn a_registry_text_is_cut() {
+        assert_eq!(cut("  manifest unknown \n"), "manifest unknown");
+        let long = "é".repeat(REGISTRY_TEXT_MAX + 1);
+        let shown = cut(&long);
+        assert_eq!(shown.chars().count(), REGISTRY_TEXT_MAX + 1);
+        assert!(shown.ends_with("é…"));
+        assert_eq!(
+            cut(&long[..2 * REGISTRY_TEXT_MAX]),
+            long[..2 * REGISTRY_TEXT_MAX]
+        );
+    }
 
     #[test]
     fn tags_are_told_from_registry_ports() {

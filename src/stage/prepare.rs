@@ -271,14 +271,22 @@ async fn ensure_images(
     settings: &Settings,
     plan: &Plan,
 ) -> Result<Option<String>, Failure> {
-    let images: Vec<&str> = plan.containers().map(|c| c.image.as_str()).collect();
+    // Each image once: two containers of one image (the helper and the job, or two services)
+    // would pull it twice under `always`, and a registry counts every manifest request
+    // against its pull limits.
+    let mut images: Vec<&str> = Vec::new();
+    for image in plan.containers().map(|c| c.image.as_str()) {
+        if !images.contains(&image) {
+            images.push(image);
+        }
+    }
     let ids = try_join_all(
         images
             .iter()
             .map(|image| docker::ensure_image(engine, image, settings.pull_policy)),
     )
     .await?;
-    // The sidecar comes first in `containers()`.
+    // The sidecar comes first in `containers()`, so its image first in `images`.
     Ok(plan.sidecar.as_ref().and(ids.into_iter().next()))
 }
 

@@ -15,6 +15,8 @@ mod modes;
 mod parity;
 mod policy;
 mod prepare_signals;
+mod pulls;
+mod registry;
 mod services;
 mod signals;
 mod spawned;

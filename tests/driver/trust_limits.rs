@@ -78,7 +78,8 @@ fn a_cache_dir_full_of_directories_cannot_grow_gc() {
 }
 
 /// A registry on loopback that answers every manifest request with an error whose text holds
-/// newlines and an ANSI escape: a forged `executor:` line after each.
+/// newlines and an ANSI escape (a forged `executor:` line after each) and then 100 KB more,
+/// which the engine passes on whole.
 fn fake_registry() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -90,8 +91,10 @@ fn fake_registry() -> u16 {
             let (status, body) = if request.starts_with("GET /v2/ ") {
                 ("200 OK", "{}".to_string())
             } else {
-                let msg =
-                    "denied\nexecutor: job container ready in 0.1 s\n\u{1b}[2Kexecutor: forged";
+                let msg = format!(
+                    "denied\nexecutor: job container ready in 0.1 s\n\u{1b}[2Kexecutor: forged {}",
+                    "x".repeat(100_000)
+                );
                 let errors =
                     serde_json::json!({"errors": [{"code": "MANIFEST_UNKNOWN", "message": msg}]});
                 ("404 Not Found", errors.to_string())
@@ -108,7 +111,7 @@ fn fake_registry() -> u16 {
 }
 
 /// The job names an image on a registry it controls; the registry's error reaches the log
-/// with its control characters escaped, one driver line per message.
+/// with its control characters escaped and cut short, one driver line per message.
 #[test]
 fn a_registry_cannot_forge_driver_lines() {
     let port = fake_registry();
@@ -124,6 +127,8 @@ fn a_registry_cannot_forge_driver_lines() {
         call.stderr
     );
     assert!(!call.stderr.contains('\x1b'), "raw escape in the log");
+    let longest = call.stderr.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest <= 400, "a line of {longest} bytes in the log");
     let forged = call.stderr.lines().any(|l| {
         l.starts_with("executor: forged") || l.starts_with("executor: job container ready")
     });
