@@ -35,3 +35,7 @@ pub mod signal;
 pub mod stage;
 pub mod tls;
 pub mod yaml;
+
+/// The README's and docs/' links to tests checked (test-only).
+#[cfg(test)]
+mod doc_links;

@@ -257,4 +257,6 @@ fn with_line(message: String, text: &str) -> String {
 }
 
 #[cfg(test)]
+mod docs_tests;
+#[cfg(test)]
 mod tests;

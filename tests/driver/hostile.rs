@@ -1,7 +1,7 @@
 //! Hostile and broken input, one table: each row runs the real binary and checks the exit code
 //! (build failure 1 for what retrying cannot fix, system failure 2 for infrastructure), a
 //! one-line message naming the problem, and that the engine holds nothing of the job after the
-//! runner's cleanup. The README's "Bad input" table lists the same rows.
+//! runner's cleanup. The "Bad input" table of docs/operations.md lists the same rows.
 
 use crate::harness::{Bounded, Job};
 

@@ -14,7 +14,7 @@ use crate::spawned::Spawned;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
-/// The README's bound on the driver's peak memory.
+/// The bound on the driver's peak memory that docs/security.md states.
 const PEAK_LIMIT_KIB: u64 = 64 * 1024;
 
 /// A throwaway git checkout of the example project plus a driver config using the test images.
@@ -470,7 +470,8 @@ fn a_checkouts_git_config_cannot_ship_files_from_outside_it() {
 /// A pipeline file cannot make the driver expand without bound: 731 bytes of `variables:`
 /// (each one `${PREVIOUS}` ten times) would expand to ~10 GB while the local run builds its
 /// variables, and 2.3 KB of `!reference` fan-out would do the same to the parser. Each ends
-/// quickly with a one-line error (exit 125), the driver's peak staying under the README's bound.
+/// quickly with a one-line error (exit 125), the driver's peak staying under the bound that
+/// docs/security.md states.
 #[test]
 fn a_pipeline_file_cannot_expand_without_bound() {
     let checkout = Checkout::new();

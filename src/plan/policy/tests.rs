@@ -1,4 +1,4 @@
-//! The policy on trusted facts: the admin intent from the README, and that job variables can
+//! The policy on trusted facts: the admin intent from docs/security.md, and that job variables can
 //! request but never grant.
 
 use super::*;
