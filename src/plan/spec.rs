@@ -70,6 +70,8 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// OCI runtime to run it under; `None` is the engine's default.
     pub runtime: Option<String>,
+    /// The user it runs as (`image: docker: user:`); `None` is the image's `USER`.
+    pub user: Option<String>,
 }
 
 /// A per-job volume.

@@ -115,6 +115,16 @@ impl From<RawPullPolicy> for PullPolicy {
     }
 }
 
+/// Whether the job container starts through its image's `ENTRYPOINT` (or the job's
+/// `image: entrypoint:`), as under gitlab-runner's docker executor, or bypasses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entrypoint {
+    /// The entrypoint runs and whatever environment it sets up is what every stage sees.
+    Honor,
+    /// The container runs only the driver's keep-alive; the image's entrypoint never runs.
+    Ignore,
+}
+
 /// The engine the driver talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DockerHost {
@@ -151,6 +161,7 @@ pub struct Settings {
     pub cache_dir: String,
     pub image: String,
     pub pull_policy: PullPolicy,
+    pub entrypoint: Entrypoint,
     pub mode_variable: String,
     pub mode_default: Mode,
     pub modes_allowed: Vec<Mode>,

@@ -18,6 +18,7 @@ pub struct RawSettings {
     pub cache_dir: Option<String>,
     pub image: Option<String>,
     pub pull_policy: Option<RawPullPolicy>,
+    pub entrypoint: Option<RawEntrypoint>,
     pub mode: Option<RawModeSection>,
     pub dind: Option<RawDind>,
     pub socket: Option<RawSocket>,
@@ -46,6 +47,14 @@ pub enum RawPullPolicy {
     Always,
     IfNotPresent,
     Never,
+}
+
+/// Whether job containers start through their image's `ENTRYPOINT`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawEntrypoint {
+    Honor,
+    Ignore,
 }
 
 /// A mode name as written in the file (`none` is a string here, not YAML's null).

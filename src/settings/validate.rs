@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::{RawDindCache, RawHelperMode, RawSettings};
+use super::raw::{RawDindCache, RawEntrypoint, RawHelperMode, RawSettings};
 use super::{
-    parse_duration, policy, size, DindCache, DockerHost, HelperMode, Mode, PullPolicy, Settings,
-    DEFAULT_HELPER_IMAGE,
+    parse_duration, policy, size, DindCache, DockerHost, Entrypoint, HelperMode, Mode, PullPolicy,
+    Settings, DEFAULT_HELPER_IMAGE,
 };
 
 /// A validation failure: the key path and what is wrong with it.
@@ -74,6 +74,10 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             .pull_policy
             .map(PullPolicy::from)
             .unwrap_or(PullPolicy::IfNotPresent),
+        entrypoint: match raw.entrypoint {
+            Some(RawEntrypoint::Ignore) => Entrypoint::Ignore,
+            Some(RawEntrypoint::Honor) | None => Entrypoint::Honor,
+        },
         mode_variable,
         mode_default,
         modes_allowed,

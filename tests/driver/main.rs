@@ -5,6 +5,7 @@
 mod crashes;
 mod dind_extras;
 mod doctor;
+mod entrypoint;
 mod failures;
 mod features;
 mod gc;
