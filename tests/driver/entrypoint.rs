@@ -181,3 +181,67 @@ fn image_docker_user_runs_every_stage_as_that_user() {
     unknown.cleanup().ok();
     unknown.assert_nothing_left();
 }
+
+/// A hardened image whose `USER` is not root: the checkout the helper fetched (as root) is the
+/// job's to change. By default the helper's stages write with `umask 0000` (files `rw` for
+/// all); with `FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR` they keep the default umask and the builds
+/// directory is handed to the image's user and group after them.
+#[test]
+fn a_non_root_image_can_change_its_checkout() {
+    const NON_ROOT_IMAGE: &str = "executor-test/non-root:1";
+    build_image(
+        NON_ROOT_IMAGE,
+        &format!("FROM {JOB_IMAGE}\nUSER 1000:1000\n"),
+        &[],
+    );
+    let change = "echo \"uid=$(id -u)\"; stat -c '%a %u' README; \
+                  echo more >> README && rm README && mkdir sub && echo changed";
+    for (flag, expect) in [(None, "666 0"), (Some("true"), "644 1000")] {
+        let mut job = Job::new("none").var("CI_JOB_IMAGE", NON_ROOT_IMAGE);
+        if let Some(value) = flag {
+            job = job.var("FF_DISABLE_UMASK_FOR_DOCKER_EXECUTOR", value);
+        }
+        job.prepare().ok();
+        job.run("get_sources", "echo checked out > README").ok();
+        let out = job.run("build_script", change);
+        out.ok();
+        assert!(
+            out.stdout.contains(&format!("uid=1000\n{expect}\nchanged")),
+            "flag {flag:?}: {}",
+            out.stdout
+        );
+        job.cleanup().ok();
+        job.assert_nothing_left();
+    }
+}
+
+/// A local run reads `image: entrypoint:` and `image: docker: user:` from the file, as GitLab
+/// would send them to a runner.
+#[test]
+fn a_local_run_honours_the_files_image_options() {
+    images();
+    let checkout = crate::local::Checkout::new();
+    std::fs::write(
+        checkout.dir.path().join("entry.yml"),
+        format!(
+            "variables: {{EXECUTOR_DOCKER_MODE: none}}\n\
+             wrapped:\n  image: {WRAPPER_IMAGE}\n  script:\n    - {SHOW}\n\
+             bare:\n  image: {{name: {WRAPPER_IMAGE}, entrypoint: [\"\"]}}\n  script:\n    - {SHOW}\n\
+             nobody:\n  image: {{name: {JOB_IMAGE}, docker: {{user: 65534}}}}\n  script:\n    - echo \"uid=$(id -u)\"\n"
+        ),
+    )
+    .unwrap();
+    for (job, expect) in [
+        ("wrapped", "seen=wrapper path=/opt/tool/bin"),
+        ("bare", "seen=nothing "),
+        ("nobody", "uid=65534"),
+    ] {
+        let (code, stdout, stderr) = checkout.run(&[job, "--file", "entry.yml"]);
+        assert_eq!(code, 0, "{job}: {stderr}");
+        assert!(
+            stdout.lines().any(|l| l.starts_with(expect)),
+            "{job}: {stdout}"
+        );
+        checkout.assert_nothing_left();
+    }
+}

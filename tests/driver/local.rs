@@ -18,13 +18,13 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 const PEAK_LIMIT_KIB: u64 = 64 * 1024;
 
 /// A throwaway git checkout of the example project plus a driver config using the test images.
-struct Checkout {
-    dir: TempDir,
+pub struct Checkout {
+    pub dir: TempDir,
     job_id: String,
 }
 
 impl Checkout {
-    fn new() -> Checkout {
+    pub fn new() -> Checkout {
         let dir = tempfile::tempdir().unwrap();
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/docker-build");
         let sh = |cmd: &str| {
@@ -69,7 +69,7 @@ impl Checkout {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self
             .command(args)
             .args(["--var", &format!("DEPLOY_TOKEN={CANARY}")])
@@ -85,7 +85,7 @@ impl Checkout {
     }
 
     #[track_caller]
-    fn assert_nothing_left(&self) {
+    pub fn assert_nothing_left(&self) {
         let left = leftovers(&self.key());
         assert!(left.is_empty(), "left behind: {left:?}");
     }

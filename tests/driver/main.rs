@@ -11,7 +11,7 @@ mod features;
 mod gc;
 mod harness;
 mod hostile;
-mod local;
+pub mod local;
 mod modes;
 mod parity;
 mod policy;
