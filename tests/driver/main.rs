@@ -18,6 +18,7 @@ mod prepare_signals;
 mod pulls;
 mod registry;
 mod services;
+mod services_more;
 mod signals;
 mod spawned;
 mod trust;
