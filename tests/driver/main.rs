@@ -19,6 +19,7 @@ mod pulls;
 mod registry;
 mod services;
 mod services_more;
+mod signal_bounds;
 mod signals;
 mod spawned;
 mod trust;
