@@ -11,6 +11,7 @@ mod gc;
 mod harness;
 mod hostile;
 mod local;
+mod local_more;
 mod modes;
 mod parity;
 mod policy;
