@@ -18,13 +18,13 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 const PEAK_LIMIT_KIB: u64 = 64 * 1024;
 
 /// A throwaway git checkout of the example project plus a driver config using the test images.
-struct Checkout {
-    dir: TempDir,
-    job_id: String,
+pub struct Checkout {
+    pub dir: TempDir,
+    pub job_id: String,
 }
 
 impl Checkout {
-    fn new() -> Checkout {
+    pub fn new() -> Checkout {
         let dir = tempfile::tempdir().unwrap();
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/docker-build");
         let sh = |cmd: &str| {
@@ -50,12 +50,12 @@ impl Checkout {
         Checkout { dir, job_id }
     }
 
-    fn key(&self) -> String {
+    pub fn key(&self) -> String {
         format!("executor-r900-p77-c0-j{}", self.job_id)
     }
 
     /// `executor run ARGS` as a person would type it: no runner environment.
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_executor"));
         cmd.arg("run")
             .args(args)
@@ -69,7 +69,7 @@ impl Checkout {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self
             .command(args)
             .args(["--var", &format!("DEPLOY_TOKEN={CANARY}")])
@@ -85,7 +85,7 @@ impl Checkout {
     }
 
     #[track_caller]
-    fn assert_nothing_left(&self) {
+    pub fn assert_nothing_left(&self) {
         let left = leftovers(&self.key());
         assert!(left.is_empty(), "left behind: {left:?}");
     }
