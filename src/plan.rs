@@ -5,6 +5,7 @@
 mod dind;
 pub mod helper;
 mod identity;
+mod options;
 pub mod owner;
 mod policy;
 mod render;
@@ -313,6 +314,7 @@ pub fn plan(
                 network: key.clone(),
                 aliases: vec!["docker".into()],
                 labels: labelled(Role::Dind.as_str()),
+                options: options::names_only(settings),
             });
             dind_socket_volume = Some(sock.name.clone());
             if cache_volume.is_none() {
@@ -334,7 +336,8 @@ pub fn plan(
         network: key.clone(),
         aliases: vec!["build".into()],
         labels: labelled(Role::Job.as_str()),
-        runtime: None,
+        runtime: settings.container_runtime.clone(),
+        options: options::for_job(settings),
     };
 
     let helper = match settings.helper_mode {
@@ -355,6 +358,7 @@ pub fn plan(
             aliases: Vec::new(),
             labels: labelled(Role::Helper.as_str()),
             runtime: None,
+            options: options::for_helper(settings),
         }),
         HelperMode::Job { .. } => None,
     };

@@ -169,6 +169,7 @@ pub fn plan(
             aliases,
             labels,
             runtime: None,
+            options: super::options::names_only(settings),
         });
     }
     Ok(planned)
@@ -300,6 +301,7 @@ mod tests {
             aliases: Vec::new(),
             labels: Default::default(),
             runtime: None,
+            options: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! engine (brought up by `scripts/test`, see the README). Every test ends by asserting that
 //! nothing labelled with its job remains on the engine.
 
+mod container_options;
 mod crashes;
 mod dind_extras;
 mod doctor;
@@ -13,6 +14,7 @@ mod hostile;
 mod local;
 mod local_more;
 mod modes;
+mod own_job;
 mod parity;
 mod policy;
 mod prepare_signals;
