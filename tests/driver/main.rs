@@ -2,6 +2,7 @@
 //! engine (brought up by `scripts/test`, see the README). Every test ends by asserting that
 //! nothing labelled with its job remains on the engine.
 
+mod cache_stop;
 mod container_options;
 mod crashes;
 mod dind_extras;
@@ -25,6 +26,9 @@ mod services_more;
 mod signal_bounds;
 mod signals;
 mod spawned;
+mod tls;
 mod trust;
 mod trust_limits;
 mod trust_probes;
+mod warm;
+mod warm_gc;
