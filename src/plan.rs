@@ -6,6 +6,7 @@ mod dind;
 pub mod entrypoint;
 pub mod helper;
 mod identity;
+mod options;
 pub mod owner;
 mod policy;
 mod render;
@@ -351,6 +352,7 @@ pub fn plan(
                 network: key.clone(),
                 aliases: vec!["docker".into()],
                 labels: labelled(Role::Dind.as_str()),
+                options: options::names_only(settings),
             });
             dind_socket_volume = Some(sock.name.clone());
             if cache_volume.is_none() {
@@ -374,8 +376,9 @@ pub fn plan(
         network: key.clone(),
         aliases: vec!["build".into()],
         labels: labelled(Role::Job.as_str()),
-        runtime: None,
         user: entrypoint::job_user(job_image)?,
+        runtime: settings.container_runtime.clone(),
+        options: options::for_job(settings),
     };
     job_start.apply(&mut job, &keep_alive);
     let helper_start = Start::for_helper(settings);
@@ -395,6 +398,7 @@ pub fn plan(
             labels: labelled(Role::Helper.as_str()),
             runtime: None,
             user: None,
+            options: options::for_helper(settings),
         }),
         HelperMode::Job { .. } => None,
     };

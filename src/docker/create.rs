@@ -251,14 +251,17 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
         user: spec.user.clone(),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         labels: Some(to_map(&spec.labels)),
-        host_config: Some(HostConfig {
-            privileged: Some(spec.privileged),
-            runtime: spec.runtime.clone(),
-            mounts: Some(spec.mounts.iter().filter_map(to_docker_mount).collect()),
-            binds: Some(spec.mounts.iter().filter_map(to_bind).collect()),
-            network_mode: Some(spec.network.clone()),
-            ..Default::default()
-        }),
+        host_config: Some(super::options::apply(
+            &spec.options,
+            HostConfig {
+                privileged: Some(spec.privileged),
+                runtime: spec.runtime.clone(),
+                mounts: Some(spec.mounts.iter().filter_map(to_docker_mount).collect()),
+                binds: Some(spec.mounts.iter().filter_map(to_bind).collect()),
+                network_mode: Some(spec.network.clone()),
+                ..Default::default()
+            },
+        )),
         // API 1.41 (Docker 20.10) accepts exactly one network at create time: ours.
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(spec.network.clone(), endpoint)])),

@@ -6,6 +6,7 @@ mod bounded;
 mod create;
 pub mod dind;
 mod exec;
+mod options;
 pub mod probe;
 mod query;
 mod raw;

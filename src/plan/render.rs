@@ -109,6 +109,9 @@ impl fmt::Display for ContainerSpec {
                 }
             }
         }
+        for line in super::options::describe(&self.options) {
+            writeln!(f, "  {line}")?;
+        }
         if !self.env.is_empty() {
             let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
             writeln!(f, "  env: {}", names.join(", "))?;

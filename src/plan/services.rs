@@ -170,6 +170,7 @@ pub fn plan(
             labels,
             runtime: None,
             user: None,
+            options: super::options::names_only(settings),
         });
     }
     Ok(planned)
@@ -302,6 +303,7 @@ mod tests {
             labels: Default::default(),
             runtime: None,
             user: None,
+            options: Default::default(),
         }
     }
 

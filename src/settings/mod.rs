@@ -2,10 +2,16 @@
 //! what the file says; [`Settings::from_text`] validates it once into real types, and every
 //! error names the file, the key and, where it can be found, the line.
 
+mod container;
+mod container_checks;
+mod container_paths;
+mod container_privileges;
 mod duration;
 mod glob;
+mod gpus;
 mod policy;
 mod raw;
+mod raw_container;
 mod size;
 mod validate;
 
@@ -13,6 +19,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use container::{
+    AdminVolume, ContainerOptions, Device, Gpus, SecurityOpt, VolumeSource, DRIVER_TARGETS,
+    RUNNER_BINARY_TARGET,
+};
 pub use glob::Glob;
 pub use policy::{Policy, Rule};
 use raw::{RawModeName, RawPullPolicy};
@@ -198,6 +208,11 @@ pub struct Settings {
     pub services_max: usize,
     /// The most bytes of variables (names and values) handed to one service or the sidecar.
     pub services_max_env: u64,
+    /// The admin's options for the job's containers (`container:`), applied as
+    /// `crate::plan::options` says; no job variable reaches them.
+    pub container: ContainerOptions,
+    /// OCI runtime of the job container (`container.runtime`); `None`: the engine's default.
+    pub container_runtime: Option<String>,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
     /// resource is this old (a prepare in progress is younger).
@@ -271,3 +286,5 @@ fn with_line(message: String, text: &str) -> String {
 mod docs_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_container;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, mode, dind, socket, helper, policy, ...)"
+    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, mode, dind, socket, helper, container, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
@@ -24,6 +24,7 @@ pub struct RawSettings {
     pub socket: Option<RawSocket>,
     pub helper: Option<RawHelper>,
     pub services: Option<RawServices>,
+    pub container: Option<super::raw_container::RawContainer>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
 }

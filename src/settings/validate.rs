@@ -54,7 +54,8 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
 
     let policy = policy::validate(raw.policy, &modes_allowed)?;
     let gc = raw.gc.unwrap_or_default();
-    Ok(Settings {
+    let raw_container = raw.container;
+    let mut settings = Settings {
         policy,
         gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
@@ -137,7 +138,13 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
                 },
             },
         },
-    })
+        container: Default::default(),
+        container_runtime: None,
+    };
+    // Last: the options' mount paths are checked against the directories set above.
+    (settings.container, settings.container_runtime) =
+        super::container::validate(raw_container, &settings)?;
+    Ok(settings)
 }
 
 fn cache_size(text: Option<String>) -> Result<u64, Invalid> {
