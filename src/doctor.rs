@@ -359,7 +359,7 @@ async fn check_image(
             Level::Fail,
             format!("{what} {image} is missing and pull_policy is never; load it first"),
         ),
-        Ok(false) => match crate::docker::ensure_image(engine, image, s.pull_policy).await {
+        Ok(false) => match crate::docker::ensure_image(engine, image, s.pull_policy, None).await {
             Ok(_) => (Level::Ok, format!("{what} {image} pulled")),
             Err(e) => (
                 Level::Fail,

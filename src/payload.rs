@@ -9,7 +9,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod image;
+mod ports;
 pub use image::JobImage;
+pub use ports::ServicePort;
 
 /// A payload larger than this is not a job payload; refuse it rather than read it all.
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -57,6 +59,9 @@ pub struct ServiceRequest {
     /// The service's own `variables:`.
     #[serde(default, deserialize_with = "variable_pairs")]
     pub variables: Vec<(String, String)>,
+    /// The ports it listens on (`services: ports:`), waited for instead of its image's.
+    #[serde(default, deserialize_with = "ports::nullable")]
+    pub ports: Vec<ServicePort>,
 }
 
 /// Service variables as the payload and `CI_JOB_SERVICES` write them: `[{"key", "value"}]`.
@@ -274,6 +279,7 @@ mod tests {
                 entrypoint: None,
                 command: Some(vec!["postgres".into(), "-c".into(), "fsync=off".into()]),
                 variables: vec![("POSTGRES_PASSWORD".into(), "pw".into())],
+                ports: Vec::new(),
             }]
         );
     }

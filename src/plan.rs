@@ -8,6 +8,7 @@ pub mod helper;
 mod identity;
 mod options;
 pub mod owner;
+pub mod platform;
 mod policy;
 mod render;
 pub mod services;
@@ -41,6 +42,9 @@ pub const LABEL_RUNNER_ID: &str = "io.executor.runner-id";
 pub const LABEL_PIPELINE_ID: &str = "io.executor.pipeline-id";
 pub const LABEL_ROLE: &str = "io.executor.role";
 pub const LABEL_MODE: &str = "io.executor.mode";
+/// On a service: the name its log lines carry with `CI_DEBUG_SERVICES`, so each `run` finds it
+/// with the container instead of planning again.
+pub const LABEL_SERVICE: &str = "io.executor.service";
 /// The runner's concurrency slot (`CI_CONCURRENT_ID`).
 pub const LABEL_SLOT: &str = "io.executor.slot";
 /// On kept volumes: whether they belong to protected refs (`true`) or not (`false`).
@@ -345,6 +349,8 @@ pub fn plan(
                 privileged: settings.dind_privileged && settings.dind_runtime.is_none(),
                 runtime: settings.dind_runtime.clone(),
                 user: None,
+                platform: None,
+                ports: Vec::new(),
                 entrypoint: None,
                 cmd: None,
                 env: sidecar_env(env, settings.dind_tls),
@@ -377,6 +383,8 @@ pub fn plan(
         aliases: vec!["build".into()],
         labels: labelled(Role::Job.as_str()),
         user: entrypoint::job_user(job_image)?,
+        platform: platform::job_platform(job_image)?,
+        ports: Vec::new(),
         runtime: settings.container_runtime.clone(),
         options: options::for_job(settings),
     };
@@ -398,6 +406,8 @@ pub fn plan(
             labels: labelled(Role::Helper.as_str()),
             runtime: None,
             user: None,
+            platform: None,
+            ports: Vec::new(),
             options: options::for_helper(settings),
         }),
         HelperMode::Job { .. } => None,
@@ -473,5 +483,7 @@ fn read_only_mount(volume: &VolumeSpec, target: &str) -> Mount {
 mod tests;
 #[cfg(test)]
 mod tests_dind;
+#[cfg(test)]
+mod tests_image_opts;
 #[cfg(test)]
 mod tests_parity;

@@ -7,8 +7,7 @@ use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount as DockerMount, MountType,
     NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
 };
-use bollard::query_parameters::{CreateContainerOptionsBuilder, CreateImageOptionsBuilder};
-use futures_util::StreamExt;
+use bollard::query_parameters::CreateContainerOptionsBuilder;
 
 use super::raw::{self, Answer};
 use super::Engine;
@@ -22,20 +21,38 @@ pub struct ImageFacts {
     pub id: String,
     /// Its `ENTRYPOINT`; empty when it has none.
     pub entrypoint: Vec<String>,
+    /// The platform it is for: `os`, `architecture` and `variant` (often empty).
+    pub platform: [String; 3],
 }
 
-/// Make sure `image` is present, pulling it as the policy says; returns what prepare needs
-/// of it.
+impl ImageFacts {
+    /// Whether it is for `platform` (`linux/arm64`).
+    fn fits(&self, platform: &str) -> bool {
+        let [os, arch, variant] = &self.platform;
+        crate::plan::platform::fits(platform, os, arch, variant)
+    }
+}
+
+/// Make sure `image` is present, pulling it as the policy says (for `platform`, when the job
+/// asked for one); returns what prepare needs of it.
 pub async fn ensure_image(
     engine: &Engine,
     image: &str,
     policy: PullPolicy,
+    platform: Option<&str>,
 ) -> Result<ImageFacts, Failure> {
     let shown = crate::plan::shown_name(image);
     let present = || inspect_image(engine, image);
     let found = match policy {
         PullPolicy::Always => None,
         PullPolicy::Never | PullPolicy::IfNotPresent => present().await?,
+    };
+    // The engine's copy is for another platform: `if-not-present` pulls the job's (a
+    // multi-platform tag has it); under `never` the engine's copy stays, and the create names
+    // the mismatch.
+    let found = match (found, platform, policy) {
+        (Some(facts), Some(wanted), PullPolicy::IfNotPresent) if !facts.fits(wanted) => None,
+        (found, ..) => found,
     };
     match (found, policy) {
         (Some(id), _) => Ok(id),
@@ -44,8 +61,12 @@ pub async fn ensure_image(
         ))),
         (None, _) => {
             // A pull can take minutes; the job log says what the wait is for.
-            crate::outcome::say(&format!("pulling image {shown}"));
-            pull(engine, image).await?;
+            let platform_note = platform.map(|p| format!(" for platform {p}"));
+            crate::outcome::say(&format!(
+                "pulling image {shown}{}",
+                platform_note.unwrap_or_default()
+            ));
+            super::pull::pull(engine, image, platform).await?;
             present().await?.ok_or_else(|| {
                 Failure::System(format!("image {shown} was pulled but is not on the engine"))
             })
@@ -94,6 +115,7 @@ async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<ImageFacts
     Ok(Some(ImageFacts {
         id: info.id,
         entrypoint: config.entrypoint.unwrap_or_default(),
+        platform: [info.os, info.architecture, info.variant],
     }))
 }
 
@@ -104,6 +126,12 @@ struct InspectedImage {
     id: String,
     #[serde(rename = "Config")]
     config: Option<InspectedConfig>,
+    #[serde(rename = "Os", default)]
+    os: String,
+    #[serde(rename = "Architecture", default)]
+    architecture: String,
+    #[serde(rename = "Variant", default)]
+    variant: String,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -131,74 +159,6 @@ fn refuse_our_labels(image: &str, labels: &HashMap<String, String>) -> Result<()
         ))),
         None => Ok(()),
     }
-}
-
-/// Pull an image, following the engine's progress stream to its end.
-async fn pull(engine: &Engine, image: &str) -> Result<(), Failure> {
-    let mut options = CreateImageOptionsBuilder::default().from_image(image);
-    if !image_has_tag(image) {
-        options = options.tag("latest");
-    }
-    let options = options.build();
-    let mut progress = engine.docker.create_image(Some(options), None, None);
-    while let Some(step) = progress.next().await {
-        step.map_err(|e| pull_failed(image, e))?;
-    }
-    Ok(())
-}
-
-/// What the engine says about a failed pull is mostly the registry's text, and the job picks
-/// the registry: the engine passes a 404's text on whole (200 KB seen), so it is cut to this
-/// many characters before it reaches the job log.
-const REGISTRY_TEXT_MAX: usize = 200;
-
-/// A failed pull as the runner should treat it. A registry that has no such image (404) or a
-/// name the engine refuses (400: `Bad$(x)`, upper case) is the job's mistake, which a retry
-/// cannot fix; anything else (the registry down or refusing, engine trouble) may pass on retry.
-fn pull_failed(image: &str, e: BollardError) -> Failure {
-    let shown = crate::plan::shown_name(image);
-    match e {
-        BollardError::DockerResponseServerError {
-            status_code: 404,
-            message,
-        } => Failure::User(format!(
-            "image {shown} does not exist or cannot be pulled ({}); check the image name",
-            cut(&message)
-        )),
-        BollardError::DockerResponseServerError {
-            status_code: 400,
-            message,
-        } => Failure::User(format!(
-            "image {} is not a valid image name ({}); fix the name",
-            crate::plan::printable_value(image),
-            cut(&message)
-        )),
-        BollardError::DockerResponseServerError { message, .. }
-        | BollardError::DockerStreamError { error: message } => Failure::System(format!(
-            "failed to pull image {shown}: {}; check that its registry is up and the Docker \
-             engine can reach it",
-            cut(&message)
-        )),
-        e => Failure::System(format!(
-            "failed to pull image {shown}: {}",
-            cut(&e.to_string())
-        )),
-    }
-}
-
-/// `text` trimmed and cut to [`REGISTRY_TEXT_MAX`] characters, with `…` when cut.
-fn cut(text: &str) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(REGISTRY_TEXT_MAX) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
-}
-
-/// `name:tag` or `name@digest`, ignoring a registry port (`host:5000/name`).
-fn image_has_tag(image: &str) -> bool {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    last.contains(':') || last.contains('@')
 }
 
 pub async fn create_network(
@@ -270,6 +230,7 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
     };
     let options = CreateContainerOptionsBuilder::default()
         .name(&spec.name)
+        .platform(spec.platform.as_deref().unwrap_or_default())
         .build();
     let mut created = engine
         .docker
@@ -295,6 +256,20 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
             spec.name,
             message.trim()
         ))),
+        // The engine holds the image for another platform than the job's (pull_policy never,
+        // or a registry without that platform): the job's choice to change.
+        Err(BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        }) if message.contains("does not match the specified platform") => {
+            Err(Failure::User(format!(
+                "image {} is not for platform {} ({}); use an image built for it, or change \
+                 image: docker: platform:",
+                crate::plan::shown_name(&spec.image),
+                spec.platform.as_deref().unwrap_or_default(),
+                super::pull::cut(&crate::outcome::one_line(&message))
+            )))
+        }
         Err(e) => Err(Failure::system(
             format!("create container {}", spec.name),
             e,
@@ -352,31 +327,4 @@ fn to_bind(mount: &Mount) -> Option<String> {
 
 fn to_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
     labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{cut, image_has_tag, REGISTRY_TEXT_MAX};
-
-    #[test]
-    fn a_registry_text_is_cut() {
-        assert_eq!(cut("  manifest unknown \n"), "manifest unknown");
-        let long = "é".repeat(REGISTRY_TEXT_MAX + 1);
-        let shown = cut(&long);
-        assert_eq!(shown.chars().count(), REGISTRY_TEXT_MAX + 1);
-        assert!(shown.ends_with("é…"));
-        assert_eq!(
-            cut(&long[..2 * REGISTRY_TEXT_MAX]),
-            long[..2 * REGISTRY_TEXT_MAX]
-        );
-    }
-
-    #[test]
-    fn tags_are_told_from_registry_ports() {
-        assert!(image_has_tag("docker:dind"));
-        assert!(image_has_tag("reg.example:5000/grp/img:1"));
-        assert!(image_has_tag("img@sha256:abc"));
-        assert!(!image_has_tag("reg.example:5000/grp/img"));
-        assert!(!image_has_tag("alpine"));
-    }
 }

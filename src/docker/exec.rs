@@ -14,13 +14,35 @@ use super::bounded::{self, End, MAX_JOB_READ};
 use super::Engine;
 use crate::outcome::Failure;
 
+/// Whether what the stage script last wrote to our stdout ended mid-line. The runner masks
+/// secrets line by line as it reads the stream; a line of ours written then would split one of
+/// the script's lines, and a masked value in it with it. Shared by reference within one task,
+/// so a `Cell` is enough.
+#[derive(Debug, Default)]
+pub struct OpenLine(std::cell::Cell<bool>);
+
+impl OpenLine {
+    pub fn is_open(&self) -> bool {
+        self.0.get()
+    }
+
+    /// Note what was just written to stdout.
+    pub fn note(&self, written: &[u8]) {
+        if let Some(last) = written.last() {
+            self.0.set(*last != b'\n');
+        }
+    }
+}
+
 /// Run `cmd` in `container` with `stdin` as its standard input, copying its stdout and stderr
-/// to ours as each chunk arrives (no line buffering: the job log is live). Returns the exit code.
+/// to ours as each chunk arrives (no line buffering: the job log is live), and noting in
+/// `stdout_line` where its stdout stopped. Returns the exit code.
 pub async fn exec_script(
     engine: &Engine,
     container: &str,
     cmd: Vec<String>,
     stdin: Vec<u8>,
+    stdout_line: &OpenLine,
 ) -> Result<i64, Failure> {
     let config = ExecConfig {
         attach_stdin: Some(true),
@@ -63,7 +85,8 @@ pub async fn exec_script(
         while let Some(frame) = output.next().await {
             match frame {
                 Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
-                    emit(&mut std::io::stdout().lock(), &message)
+                    emit(&mut std::io::stdout().lock(), &message);
+                    stdout_line.note(&message);
                 }
                 Ok(LogOutput::StdErr { message }) => emit(&mut std::io::stderr().lock(), &message),
                 Ok(LogOutput::StdIn { .. }) => {}

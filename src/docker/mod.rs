@@ -8,6 +8,7 @@ pub mod dind;
 mod exec;
 mod options;
 pub mod probe;
+mod pull;
 mod query;
 mod raw;
 pub mod service;
@@ -23,7 +24,7 @@ pub use bounded::{MAX_JOB_READ, PROBE_TIME};
 pub use create::{
     create_container, create_network, create_volume, ensure_image, start_container, ImageFacts,
 };
-pub use exec::{exec_output, exec_script, exec_status, signal_all};
+pub use exec::{exec_output, exec_script, exec_status, signal_all, OpenLine};
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,
     remove_labelled, remove_other_networks, wait_until_exit, Removed,

@@ -56,6 +56,8 @@ pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> R
         aliases: Vec::new(),
         runtime: None,
         user: None,
+        platform: None,
+        ports: Vec::new(),
         options: Default::default(),
         labels: BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),

@@ -1,11 +1,16 @@
-//! What waiting for a service needs from the engine: its exposed TCP ports, its address on the
-//! job's network, whether it runs, and its health when the image defines a check.
+//! What waiting for a service needs from the engine: its exposed TCP ports (or the one its
+//! `HEALTHCHECK_TCP_PORT` names), its address on the job's network, whether it runs, and its
+//! health when the image defines a check. And what showing its output needs
+//! (`CI_DEBUG_SERVICES`): the job's services, found by label, and their log streams.
 
+use bollard::container::LogOutput;
 use bollard::models::HealthStatusEnum;
-use bollard::query_parameters::InspectContainerOptions;
+use bollard::query_parameters::{InspectContainerOptions, LogsOptionsBuilder};
+use futures_util::{Stream, StreamExt};
 
 use super::Engine;
 use crate::outcome::Failure;
+use crate::plan::{Role, LABEL_JOB_KEY, LABEL_ROLE, LABEL_SERVICE};
 
 /// A service container as readiness sees it.
 #[derive(Debug, Clone)]
@@ -17,6 +22,9 @@ pub struct ServiceState {
     pub tcp_ports: Vec<u16>,
     /// `Some` when the image or container defines a HEALTHCHECK: `healthy`, `unhealthy`, ...
     pub health: Option<String>,
+    /// The value of `HEALTHCHECK_TCP_PORT` in its environment (the job's service variables or
+    /// the image's `ENV`): the docker executor's knob for the one port to wait for.
+    pub healthcheck_port: Option<String>,
 }
 
 pub async fn service_state(
@@ -55,6 +63,18 @@ pub async fn service_state(
             HealthStatusEnum::STARTING => "starting".to_string(),
             other => other.to_string(),
         });
+    // Any case, as the docker executor reads it.
+    let healthcheck_port = info
+        .config
+        .as_ref()
+        .and_then(|c| c.env.as_ref())
+        .and_then(|env| {
+            env.iter().find_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                key.eq_ignore_ascii_case("HEALTHCHECK_TCP_PORT")
+                    .then(|| value.to_string())
+            })
+        });
     let address = info
         .network_settings
         .and_then(|n| n.networks)
@@ -66,5 +86,56 @@ pub async fn service_state(
         address,
         tcp_ports,
         health,
+        healthcheck_port,
     })
+}
+
+/// The job's service containers, by name, with the name their log lines carry; in the order
+/// prepare made them. Only containers named as the plan names services count: a socket job can
+/// label containers of its own like ours.
+pub async fn job_services(engine: &Engine, key: &str) -> Result<Vec<(String, String)>, Failure> {
+    let labels = [
+        format!("{LABEL_JOB_KEY}={key}"),
+        format!("{LABEL_ROLE}={}", Role::Service.as_str()),
+    ];
+    let stem = format!("{key}-svc");
+    let mut found: Vec<(usize, String, String)> = super::dind::containers_labelled(engine, &labels)
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            let index = c.name.strip_prefix(&stem)?.parse().ok()?;
+            let shown = c.labels.get(LABEL_SERVICE).cloned().unwrap_or_default();
+            Some((index, c.name, shown))
+        })
+        .collect();
+    found.sort();
+    Ok(found
+        .into_iter()
+        .map(|(_, name, shown)| (name, shown))
+        .collect())
+}
+
+/// What a container printed, stdout and stderr together, one chunk per log message (a line,
+/// or part of a long one). From `since` (Unix seconds; each message then starts with its
+/// RFC 3339 time and a space, for the caller to place it exactly), else from the start;
+/// `follow` keeps it open for what comes, until the container stops or the caller drops it.
+/// The caller bounds what it reads: the output is the job's.
+pub fn service_log(
+    engine: &Engine,
+    name: &str,
+    since: Option<i64>,
+    follow: bool,
+) -> impl Stream<Item = Result<Vec<u8>, String>> + use<> {
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .follow(follow)
+        .timestamps(since.is_some())
+        .since(since.and_then(|s| i32::try_from(s).ok()).unwrap_or(0))
+        .build();
+    engine
+        .docker
+        .logs(name, Some(options))
+        .map(|chunk| chunk.map(LogOutput::into_bytes).map(|b| b.to_vec()))
+        .map(|chunk| chunk.map_err(|e| e.to_string()))
 }

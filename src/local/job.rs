@@ -189,6 +189,9 @@ fn services_json(services: &[crate::payload::ServiceRequest]) -> String {
                 "entrypoint": s.entrypoint,
                 "command": s.command,
                 "variables": variables,
+                "ports": s.ports.iter().map(|p| serde_json::json!({
+                    "number": p.number, "protocol": p.protocol, "name": p.name,
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -70,6 +70,13 @@ impl fmt::Display for ContainerSpec {
         if let Some(user) = &self.user {
             writeln!(f, "  user: {user}")?;
         }
+        if let Some(platform) = &self.platform {
+            writeln!(f, "  platform: {platform}")?;
+        }
+        if !self.ports.is_empty() {
+            let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+            writeln!(f, "  waits for TCP {} (its ports:)", ports.join(", "))?;
+        }
         writeln!(
             f,
             "  privileged: {}",

@@ -154,8 +154,10 @@ pub fn plan(
         check_env_size(settings, &what, &job_vars, &request.variables)?;
         let mut env_vars = job_vars.clone();
         env_vars.extend(request.variables.iter().cloned());
+        let ports = listed_ports(&what, &request)?;
         let mut labels = base.labels.clone();
         labels.insert(super::LABEL_ROLE.into(), Role::Service.as_str().into());
+        labels.insert(super::LABEL_SERVICE.into(), log_name(&aliases));
         planned.containers.push(ContainerSpec {
             name: format!("{}-svc{i}", base.network),
             role: Role::Service,
@@ -170,10 +172,38 @@ pub fn plan(
             labels,
             runtime: None,
             user: None,
+            platform: None,
+            ports,
             options: super::options::names_only(settings),
         });
     }
     Ok(planned)
+}
+
+/// How the job log names a service's lines (`CI_DEBUG_SERVICES`): its aliases joined by `-`,
+/// as the docker executor prefixes them (`[service:postgres-db]`).
+pub fn log_name(aliases: &[String]) -> String {
+    aliases.join("-")
+}
+
+/// The TCP ports the job listed for a service (`ports:`), sorted and each once.
+fn listed_ports(what: &str, request: &ServiceRequest) -> Result<Vec<u16>, PlanError> {
+    let mut ports = Vec::with_capacity(request.ports.len());
+    for port in &request.ports {
+        match u16::try_from(port.number) {
+            Ok(number) if number > 0 => ports.push(number),
+            _ => {
+                return Err(PlanError(format!(
+                    "{what} lists port {}, which is not a TCP port number (1 to 65535); fix \
+                     the job's services: ports:",
+                    port.number
+                )))
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
 }
 
 /// Aliases become DNS names on the job's network and appear in the job log: none may hold
@@ -303,6 +333,8 @@ mod tests {
             labels: Default::default(),
             runtime: None,
             user: None,
+            platform: None,
+            ports: Vec::new(),
             options: Default::default(),
         }
     }

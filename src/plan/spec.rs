@@ -74,6 +74,12 @@ pub struct ContainerSpec {
     pub runtime: Option<String>,
     /// The user it runs as (`image: docker: user:`); `None` is the image's `USER`.
     pub user: Option<String>,
+    /// The platform of its image (`image: docker: platform:`, `linux/arm64`); `None` is the
+    /// engine's own.
+    pub platform: Option<String>,
+    /// A service's TCP ports as its `ports:` lists them: readiness waits for these instead of
+    /// the image's exposed ones. Empty for every other container.
+    pub ports: Vec<u16>,
     /// The admin's container options this container gets (`super::options` says which).
     pub options: ContainerOptions,
 }

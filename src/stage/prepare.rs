@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::try_join_all;
 
 use super::halt::{self, Halt};
-use super::{cache, entrypoint, readiness, services, sidecar, warm};
+use super::{cache, entrypoint, readiness, service_logs, services, sidecar, warm};
 use crate::docker::{self, Engine, ImageFacts};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
@@ -96,7 +96,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         let found = warm::adopt(&engine, settings, &plan, sidecar_image_id.as_deref()).await?;
         if let Some(adopted) = found.adopted {
             let (result, ()) = futures_util::join!(
-                start_adopted(&engine, settings, adopted, started, halt),
+                start_adopted(&engine, settings, env, adopted, started, halt),
                 warm::discard_all(&engine, found.unfit),
             );
             return result;
@@ -104,7 +104,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         unfit = found.unfit;
     }
     let (result, ()) = futures_util::join!(
-        start_cold(&engine, settings, plan, started, halt),
+        start_cold(&engine, settings, env, plan, started, halt),
         warm::discard_all(&engine, unfit),
     );
     result
@@ -114,6 +114,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
 async fn start_cold(
     engine: &Engine,
     settings: &Settings,
+    env: &JobEnv,
     plan: Plan,
     started: Instant,
     halt: &Halt,
@@ -142,21 +143,23 @@ async fn start_cold(
         ),
     );
     sidecar.and(job).and(helper).and(services)?;
-    wait_for_services(engine, settings, &plan, halt).await?;
+    wait_for_services(engine, settings, env, &plan, halt).await?;
     ready(&plan, started);
     Ok(())
 }
 
 /// The job's services get ready, or not (a warning, as the docker executor gives); a signal
-/// ends the wait.
+/// ends the wait. Then, with `CI_DEBUG_SERVICES`, what they printed so far.
 async fn wait_for_services(
     engine: &Engine,
     settings: &Settings,
+    env: &JobEnv,
     plan: &Plan,
     halt: &Halt,
 ) -> StageResult {
     let wait = async {
         services::wait(engine, settings, plan).await;
+        service_logs::after_prepare(env, engine, &plan.services).await;
         Ok(())
     };
     halt.or("the services' readiness", wait).await
@@ -167,6 +170,7 @@ async fn wait_for_services(
 async fn start_adopted(
     engine: &Engine,
     settings: &Settings,
+    env: &JobEnv,
     adopted: warm::Adopted,
     started: Instant,
     halt: &Halt,
@@ -186,7 +190,7 @@ async fn start_adopted(
         ),
     );
     sidecar.and(job).and(helper).and(services)?;
-    wait_for_services(engine, settings, &plan, halt).await?;
+    wait_for_services(engine, settings, env, &plan, halt).await?;
     ready(&plan, started);
     Ok(())
 }
@@ -284,20 +288,28 @@ async fn ensure_images(
 ) -> Result<HashMap<String, ImageFacts>, Failure> {
     // Each image once: two containers of one image (the helper and the job, or two services)
     // would pull it twice under `always`, and a registry counts every manifest request
-    // against its pull limits.
-    let mut images: Vec<&str> = Vec::new();
-    for image in plan.containers().map(|c| c.image.as_str()) {
+    // against its pull limits. The job's platform makes its image another one.
+    let mut images: Vec<(&str, Option<&str>)> = Vec::new();
+    for image in plan
+        .containers()
+        .map(|c| (c.image.as_str(), c.platform.as_deref()))
+    {
         if !images.contains(&image) {
             images.push(image);
         }
     }
-    let facts = try_join_all(
-        images
-            .iter()
-            .map(|image| docker::ensure_image(engine, image, settings.pull_policy)),
-    )
+    let facts = try_join_all(images.iter().map(|(image, platform)| {
+        docker::ensure_image(engine, image, settings.pull_policy, *platform)
+    }))
     .await?;
-    Ok(images.into_iter().map(str::to_string).zip(facts).collect())
+    // The entrypoint of a platform's image is the one the job container runs.
+    let mut found = HashMap::new();
+    for ((image, platform), facts) in images.into_iter().zip(facts) {
+        if platform.is_some() || !found.contains_key(image) {
+            found.insert(image.to_string(), facts);
+        }
+    }
+    Ok(found)
 }
 
 /// Returns the network's id and the directory, on the engine's host, of the volume holding

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::ownership;
-use crate::docker::{self, Engine};
+use super::{log_lines, ownership, service_logs};
+use crate::docker::{self, Engine, OpenLine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
 use crate::plan::{helper, JobIdentity};
@@ -46,6 +46,8 @@ fn stage_shell(env: &JobEnv, stage: &str) -> String {
 }
 
 pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) -> StageResult {
+    // The services' output shown with `CI_DEBUG_SERVICES` is what they print from here on.
+    let started = log_lines::now();
     let facts = super::prepare::trusted_facts(env)?;
     let identity = JobIdentity::resolve(settings, env, facts.as_ref())
         .map_err(|e| Failure::User(e.0))?
@@ -65,7 +67,10 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     let engine = Engine::connect(settings)?;
     let mut signals = Signals::install();
     let command = vec!["/bin/sh".into(), "-c".into(), stage_shell(env, stage)];
-    let exec = docker::exec_script(&engine, &container, command, body);
+    let stdout_line = OpenLine::default();
+    let exec = docker::exec_script(&engine, &container, command, body, &stdout_line);
+    let key = identity.key();
+    let exec = service_logs::during(env, &engine, &key, started, &stdout_line, exec);
     tokio::pin!(exec);
     let finished = tokio::select! {
         finished = &mut exec => finished,

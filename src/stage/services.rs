@@ -1,8 +1,9 @@
 //! Starting the job's services and waiting for them as the docker executor does, only better:
-//! every exposed TCP port must answer (not just the first), a HEALTHCHECK is honoured when the
-//! image has one, and the wait is bounded by `services.wait_timeout`. A service that does not
-//! become ready gets a warning block with its last log lines, and the job goes on. The service
-//! is the job's: the wait and its report end by one deadline whatever its ports do.
+//! every TCP port it waits for must answer (not just the first; which ports, `service_ports`
+//! says), a HEALTHCHECK is honoured when the image has one, and the wait is bounded by
+//! `services.wait_timeout`. A service that does not become ready gets a warning block with its
+//! last log lines, and the job goes on. The service is the job's: the wait and its report end
+//! by one deadline whatever its ports do.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::{join_all, try_join_all};
 use futures_util::StreamExt;
 
+use super::service_ports;
 use crate::docker::{self, Engine};
 use crate::outcome::{one_line, say, StageResult};
 use crate::plan::{ContainerSpec, Plan};
@@ -98,7 +100,8 @@ async fn ready(engine: &Engine, service: &ContainerSpec, local: bool) -> Result<
             }
             None => {}
         }
-        if state.tcp_ports.is_empty() {
+        let wanted = service_ports::wanted(service, &state)?;
+        if wanted.ports.is_empty() {
             return Ok("no HEALTHCHECK and no exposed TCP port to wait for".into());
         }
         if !local {
@@ -110,17 +113,18 @@ async fn ready(engine: &Engine, service: &ContainerSpec, local: bool) -> Result<
             tokio::time::sleep(POLL).await;
             continue;
         };
-        let ports = checked(&state.tcp_ports);
+        let ports = checked(&wanted.ports);
         for port in ports {
             while !answers(&address, *port, CONNECT_TIMEOUT).await {
                 tokio::time::sleep(POLL).await;
             }
         }
         return Ok(format!(
-            "TCP {} answer{}{}",
+            "TCP {} answer{}{}{}",
             list(ports),
             if ports.len() == 1 { "s" } else { "" },
-            unchecked(&state.tcp_ports)
+            wanted.note(),
+            unchecked(&wanted.ports, wanted.kind())
         ));
     }
 }
@@ -138,10 +142,10 @@ fn checked(ports: &[u16]) -> &[u16] {
     &ports[..ports.len().min(MAX_PORTS)]
 }
 
-/// For a message: how many exposed ports were not checked, if any.
-fn unchecked(ports: &[u16]) -> String {
+/// For a message: how many of the `kind` (exposed, listed) ports were not checked, if any.
+fn unchecked(ports: &[u16], kind: &str) -> String {
     match ports.len() {
-        n if n > MAX_PORTS => format!(" (the lowest {MAX_PORTS} of {n} exposed ports)"),
+        n if n > MAX_PORTS => format!(" (the lowest {MAX_PORTS} of {n} {kind} ports)"),
         _ => String::new(),
     }
 }
@@ -158,11 +162,14 @@ async fn closed_ports(
     let Ok(Ok(state)) = tokio::time::timeout_at(deadline, state).await else {
         return String::new();
     };
+    let Ok(wanted) = service_ports::wanted(service, &state) else {
+        return String::new();
+    };
     let (Some(address), true) = (state.address, local) else {
         return String::new();
     };
     let address = &address;
-    let mut probes = futures_util::stream::iter(checked(&state.tcp_ports))
+    let mut probes = futures_util::stream::iter(checked(&wanted.ports))
         .map(|port| async move { (*port, answers(address, *port, REPORT_CONNECT_TIMEOUT).await) })
         .buffer_unordered(PROBES_IN_FLIGHT);
     let (mut closed, mut late) = (Vec::new(), false);
@@ -180,13 +187,13 @@ async fn closed_ports(
     closed.sort_unstable();
     let mut report = String::new();
     if !closed.is_empty() {
-        report = format!("; TCP {} did not answer", list(&closed));
+        report = format!("; TCP {} did not answer{}", list(&closed), wanted.note());
     }
     if late {
         report.push_str("; the other ports were not checked in time");
     }
     if !report.is_empty() {
-        report.push_str(&unchecked(&state.tcp_ports));
+        report.push_str(&unchecked(&wanted.ports, wanted.kind()));
     }
     report
 }
@@ -240,8 +247,11 @@ mod tests {
     fn at_most_the_lowest_twenty_ports_are_waited_for() {
         let all: Vec<u16> = (1..=65535).collect();
         assert_eq!(checked(&all), &all[..MAX_PORTS]);
-        assert_eq!(unchecked(&all), " (the lowest 20 of 65535 exposed ports)");
+        assert_eq!(
+            unchecked(&all, "exposed"),
+            " (the lowest 20 of 65535 exposed ports)"
+        );
         assert_eq!(checked(&all[..3]), &[1, 2, 3]);
-        assert_eq!(unchecked(&all[..20]), "");
+        assert_eq!(unchecked(&all[..20], "listed"), "");
     }
 }

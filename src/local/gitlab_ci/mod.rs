@@ -16,6 +16,7 @@ mod extends;
 mod globals;
 mod job;
 mod keywords;
+mod ports;
 mod reference;
 mod values;
 

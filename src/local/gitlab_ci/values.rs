@@ -211,6 +211,7 @@ fn service(value: &Value) -> Result<ServiceRequest, String> {
                     "entrypoint",
                     "command",
                     "variables",
+                    "ports",
                     "pull_policy",
                     "docker",
                     "kubernetes",
@@ -240,12 +241,17 @@ fn service(value: &Value) -> Result<ServiceRequest, String> {
                 None | Some(Value::Null) => Vec::new(),
                 Some(v) => variables(v).map_err(|m| format!("service {name}: {m}"))?,
             };
+            let ports = match map.get("ports") {
+                None => Vec::new(),
+                Some(v) => super::ports::ports(&name, v)?,
+            };
             Ok(ServiceRequest {
                 entrypoint: list("entrypoint")?,
                 command: list("command")?,
                 name,
                 alias,
                 variables,
+                ports,
             })
         }
         other => Err(format!(

@@ -1,0 +1,87 @@
+//! The job's `image: docker: platform:` and a service's `ports:` in the plan, without a daemon.
+
+use super::tests::{facts, job, legacy, settings};
+use super::*;
+use crate::payload::{JobImage, ServicePort, ServiceRequest};
+
+fn with_platform(platform: &str) -> Result<Plan, PlanError> {
+    let mut facts = facts();
+    facts.job_image = JobImage {
+        platform: Some(platform.into()),
+        ..JobImage::default()
+    };
+    plan(&settings(""), &job(&[]), Some(&facts))
+}
+
+#[test]
+fn the_platform_is_the_job_containers_only_and_shown() {
+    let p = with_platform("linux/arm64").unwrap();
+    assert_eq!(p.job.platform.as_deref(), Some("linux/arm64"));
+    let others: Vec<&ContainerSpec> = p.containers().filter(|c| c.role != Role::Job).collect();
+    assert!(!others.is_empty());
+    assert!(others.iter().all(|c| c.platform.is_none()));
+    assert!(p.to_string().contains("  platform: linux/arm64\n"), "{p}");
+    let err = with_platform("arm64").err().unwrap();
+    assert!(
+        err.0.starts_with("image: docker: platform: `arm64`"),
+        "{}",
+        err.0
+    );
+}
+
+fn with_ports(numbers: &[i64]) -> Result<Plan, PlanError> {
+    let mut facts = facts();
+    facts.services = vec![ServiceRequest {
+        name: "reg.example.com/http:1".into(),
+        alias: Some("web".into()),
+        ports: numbers
+            .iter()
+            .map(|&number| ServicePort {
+                number,
+                ..ServicePort::default()
+            })
+            .collect(),
+        ..ServiceRequest::default()
+    }];
+    plan(&settings(""), &job(&[]), Some(&facts))
+}
+
+#[test]
+fn a_services_ports_are_sorted_once_each_and_checked() {
+    let p = with_ports(&[9091, 9090, 9091]).unwrap();
+    let [svc] = p.services.as_slice() else {
+        panic!("{:?}", p.services)
+    };
+    assert_eq!(svc.ports, [9090, 9091]);
+    assert!(p
+        .to_string()
+        .contains("  waits for TCP 9090, 9091 (its ports:)\n"));
+    assert!(p.job.ports.is_empty());
+    for bad in [0, -1, 65536] {
+        let err = with_ports(&[bad]).err().unwrap().0;
+        assert_eq!(
+            err,
+            format!(
+                "service `reg.example.com/http:1` lists port {bad}, which is not a TCP port \
+                 number (1 to 65535); fix the job's services: ports:"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_service_is_labelled_with_the_name_its_log_lines_carry() {
+    let p = plan(
+        &legacy(""),
+        &job(&[(
+            "CUSTOM_ENV_CI_JOB_SERVICES",
+            r#"[{"name":"reg.example.com/grp/pg:16","alias":"db"}]"#,
+        )]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        p.services[0].labels[LABEL_SERVICE],
+        "reg.example.com__grp__pg-reg.example.com-grp-pg-db"
+    );
+}
