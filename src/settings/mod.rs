@@ -206,6 +206,8 @@ pub struct Settings {
     pub services_wait_timeout: Duration,
     /// The most services one job may start.
     pub services_max: usize,
+    /// Whether a job's `CI_DEBUG_SERVICES` may show its services' output in its log.
+    pub services_debug_logs: bool,
     /// The most bytes of variables (names and values) handed to one service or the sidecar.
     pub services_max_env: u64,
     /// The admin's options for the job's containers (`container:`), applied as

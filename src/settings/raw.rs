@@ -134,6 +134,7 @@ pub struct RawServices {
     pub wait_timeout: Option<String>,
     pub max: Option<usize>,
     pub max_env: Option<String>,
+    pub debug_logs: Option<bool>,
 }
 
 /// Where the stages that need git and gitlab-runner run.

@@ -117,6 +117,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             parse_duration(text.as_deref().unwrap_or("30s")).map_err(|m| (key, m))?
         },
         services_max: services.max.unwrap_or(10),
+        services_debug_logs: services.debug_logs.unwrap_or(true),
         services_max_env: {
             let key = vec!["services", "max_env"];
             let text = services.max_env.as_deref().unwrap_or("256KiB");

@@ -3,12 +3,14 @@
 //! reaches the log), cut at [`LINE_MAX`] bytes and carries its service's name in front, as the
 //! docker executor writes them (`[service:postgres-db] ...`), so no line of a service can pose
 //! as the driver's `executor: ...` or rewrite another. A stage reads at most [`STAGE_MAX`] bytes
-//! of it, all services together, and says when it stopped there.
+//! of it, all services together, and says when it stopped there. Nothing is written inside a
+//! line the stage's script left open on stdout (`OpenLine`): the runner masks secrets line by
+//! line, and a line split there would show a masked value in two unmasked halves.
 
 use std::io::Write;
 
 use crate::docker::OpenLine;
-use crate::outcome::{one_line, say};
+use crate::outcome::one_line;
 
 /// The most of the services' output one stage reads. With prepare and the usual six stages
 /// this stays under half of the runner's default job log limit (`output_limit`, 4 MiB), so the
@@ -130,12 +132,19 @@ impl<'a, W: Write> Printer<'a, W> {
     /// stays held: the end of the read (`finish`) writes it.
     fn stop(&mut self) -> bool {
         self.cut = true;
-        say(&format!(
+        self.notice(&format!(
             "CI_DEBUG_SERVICES: the services' output of this stage was cut at {} KiB; the rest \
              is not shown",
             STAGE_MAX / 1024
         ));
         false
+    }
+
+    /// A line of the driver's about the services' output (`executor: ...`). It goes where
+    /// their lines go, held back like them: on stderr it could split a line the script left
+    /// open there.
+    pub fn notice(&mut self, text: &str) {
+        self.emit(format!("executor: {}\n", one_line(text)));
     }
 
     /// A piece of a line, ending at its newline if it has one.
@@ -174,6 +183,11 @@ impl<'a, W: Write> Printer<'a, W> {
             text.push_str(&format!(" [… line cut at {LINE_MAX} bytes]"));
         }
         let line = format!("[service:{}] {text}\n", partial.name);
+        self.emit(line);
+    }
+
+    /// Write `line`, or hold it while the script's stdout is mid-line.
+    fn emit(&mut self, line: String) {
         match self.open.is_some_and(OpenLine::is_open) {
             true => self.held.push(line),
             false => {

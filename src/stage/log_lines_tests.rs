@@ -68,6 +68,10 @@ fn a_stage_reads_no_more_than_its_cap() {
     assert_eq!(fed, STAGE_MAX / 100);
     assert!(out.len() < STAGE_MAX + STAGE_MAX / 5, "{}", out.len());
     assert!(!out.contains("more"));
+    assert!(out.contains(
+        "executor: CI_DEBUG_SERVICES: the services' output of this stage was cut at 256 KiB; \
+         the rest is not shown\n"
+    ));
 }
 
 #[test]
@@ -116,7 +120,8 @@ fn a_flood_before_the_stage_does_not_use_up_its_cap_but_is_bounded() {
     printer.finish();
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "[service:web] in the stage\n"
+        "[service:web] in the stage\nexecutor: CI_DEBUG_SERVICES: the services' output of this \
+         stage was cut at 256 KiB; the rest is not shown\n"
     );
 }
 
@@ -133,11 +138,13 @@ fn lines_wait_while_the_scripts_line_is_open() {
         printer.feed(web, b"then\n");
         open.note(b"no newline at the end");
         printer.feed(web, b"last\n");
+        printer.notice("a note of the driver's");
         printer.finish();
     }
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "[service:web] held\n[service:web] then\n\n[service:web] last\n"
+        "[service:web] held\n[service:web] then\n\n[service:web] last\n\
+         executor: a note of the driver's\n"
     );
 }
 

@@ -159,7 +159,7 @@ async fn wait_for_services(
 ) -> StageResult {
     let wait = async {
         services::wait(engine, settings, plan).await;
-        service_logs::after_prepare(env, engine, &plan.services).await;
+        service_logs::after_prepare(settings, env, engine, &plan.services).await;
         Ok(())
     };
     halt.or("the services' readiness", wait).await

@@ -70,7 +70,7 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     let stdout_line = OpenLine::default();
     let exec = docker::exec_script(&engine, &container, command, body, &stdout_line);
     let key = identity.key();
-    let exec = service_logs::during(env, &engine, &key, started, &stdout_line, exec);
+    let exec = service_logs::during(settings, env, &engine, &key, started, &stdout_line, exec);
     tokio::pin!(exec);
     let finished = tokio::select! {
         finished = &mut exec => finished,

@@ -11,7 +11,7 @@
 //! to seconds) and in the last moment before a script ends are not shown. Showing them would
 //! take state kept between calls, or holding a stage open to drain; the stage's own output and
 //! timing come first. Reading never changes a stage's result: an engine that cannot give the
-//! logs gets one line saying so.
+//! logs gets one line saying so. The admin can turn it off (`services.debug_logs: false`).
 
 use std::future::Future;
 use std::time::Duration;
@@ -23,6 +23,7 @@ use crate::docker::{self, Engine, OpenLine};
 use crate::env::JobEnv;
 use crate::outcome::{one_line, say};
 use crate::plan::{ContainerSpec, LABEL_SERVICE};
+use crate::settings::Settings;
 
 /// How long prepare spends reading what its services printed; the engine answers in
 /// milliseconds, so this only bounds one that does not.
@@ -31,17 +32,33 @@ const PREPARE_READ_TIME: Duration = Duration::from_secs(3);
 /// Whether the job asked for its services' output: `CI_DEBUG_SERVICES` true, in the forms
 /// gitlab-runner accepts (Go's `strconv.ParseBool`). The variable is the job's, and so is the
 /// output it shows: it changes nothing but the job's own log.
-pub fn enabled(env: &JobEnv) -> bool {
+fn asked(env: &JobEnv) -> bool {
     matches!(
         env.job_var("CI_DEBUG_SERVICES"),
         Some("1" | "t" | "T" | "true" | "TRUE" | "True")
     )
 }
 
+/// Asked for, and allowed by the admin (`services.debug_logs`).
+fn enabled(settings: &Settings, env: &JobEnv) -> bool {
+    settings.services_debug_logs && asked(env)
+}
+
 /// After prepare's readiness wait: what each service printed so far, one service after the
-/// other.
-pub async fn after_prepare(env: &JobEnv, engine: &Engine, services: &[ContainerSpec]) {
-    if !enabled(env) || services.is_empty() {
+/// other. A job asking on a runner that does not allow it is told so, once.
+pub async fn after_prepare(
+    settings: &Settings,
+    env: &JobEnv,
+    engine: &Engine,
+    services: &[ContainerSpec],
+) {
+    if asked(env) && !settings.services_debug_logs {
+        return say(
+            "CI_DEBUG_SERVICES: showing the services' output is turned off on this runner \
+             (services.debug_logs: false)",
+        );
+    }
+    if !enabled(settings, env) || services.is_empty() {
         return;
     }
     let mut printer = Printer::new(std::io::stdout(), None, None);
@@ -60,17 +77,17 @@ pub async fn after_prepare(env: &JobEnv, engine: &Engine, services: &[ContainerS
                 Ok(Some(Ok(message))) if printer.feed(index, &message) => {}
                 Ok(Some(Ok(_))) => return printer.finish(),
                 Ok(Some(Err(why))) => {
-                    unreadable(&format!("the log of service {shown}"), &why);
+                    unreadable(&mut printer, &format!("the log of service {shown}"), &why);
                     break;
                 }
                 Ok(None) => break,
                 Err(_) => {
-                    printer.finish();
-                    return say(&format!(
-                        "CI_DEBUG_SERVICES: the services' logs were not read within {} s; \
-                         the rest is not shown",
+                    printer.notice(&format!(
+                        "CI_DEBUG_SERVICES: the services' logs were not read within {} s; the \
+                         rest is not shown",
                         PREPARE_READ_TIME.as_secs()
                     ));
+                    return printer.finish();
                 }
             }
         }
@@ -82,6 +99,7 @@ pub async fn after_prepare(env: &JobEnv, engine: &Engine, services: &[ContainerS
 /// until `work` ends; `work`'s result is returned as it is. `stdout_line` is where the script's
 /// stdout stands, so no line of a service lands inside one of the script's.
 pub async fn during<F: Future>(
+    settings: &Settings,
     env: &JobEnv,
     engine: &Engine,
     key: &str,
@@ -89,7 +107,7 @@ pub async fn during<F: Future>(
     stdout_line: &OpenLine,
     work: F,
 ) -> F::Output {
-    if !enabled(env) {
+    if !enabled(settings, env) {
         return work.await;
     }
     let mut printer = Printer::new(std::io::stdout(), Some(stdout_line), Some(started));
@@ -117,7 +135,7 @@ async fn follow(
 ) {
     let services = match docker::service::job_services(engine, key).await {
         Ok(services) => services,
-        Err(failure) => return unreadable("the job's services", &failure.to_string()),
+        Err(failure) => return unreadable(printer, "the job's services", &failure.to_string()),
     };
     let mut names = Vec::new();
     let streams = services.iter().map(|(name, shown)| {
@@ -132,41 +150,55 @@ async fn follow(
         match message {
             Ok(message) if printer.feed(index, &message) => {}
             Ok(_) => return,
-            Err(why) => unreadable(&format!("the log of service {}", names[index]), &why),
+            Err(why) => {
+                let what = format!("the log of service {}", names[index]);
+                unreadable(printer, &what, &why);
+            }
         }
     }
 }
 
 /// The engine would not give `what` (a logging driver that cannot be read back, a service
 /// gone): one line, and the stage goes on.
-fn unreadable(what: &str, why: &str) {
+fn unreadable<W: std::io::Write>(printer: &mut Printer<'_, W>, what: &str, why: &str) {
     let why: String = one_line(why)
         .chars()
         .take(log_lines::LINE_MAX / 10)
         .collect();
-    say(&format!("CI_DEBUG_SERVICES: {what} cannot be read: {why}"));
+    printer.notice(&format!("CI_DEBUG_SERVICES: {what} cannot be read: {why}"));
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::env::JobEnv;
+    use crate::settings::Settings;
+
+    fn env(value: &str) -> JobEnv {
+        JobEnv::from_vars([(
+            "CUSTOM_ENV_CI_DEBUG_SERVICES".to_string(),
+            value.to_string(),
+        )])
+    }
+
     #[test]
     fn true_in_the_forms_gitlab_runner_accepts() {
-        let env = |value: &str| {
-            crate::env::JobEnv::from_vars([(
-                "CUSTOM_ENV_CI_DEBUG_SERVICES".to_string(),
-                value.to_string(),
-            )])
-        };
         for on in ["true", "1", "TRUE", "True", "t", "T"] {
-            assert!(super::enabled(&env(on)), "{on}");
+            assert!(super::asked(&env(on)), "{on}");
         }
         for off in ["", "false", "0", "yes", "trace", " true"] {
-            assert!(!super::enabled(&env(off)), "{off}");
+            assert!(!super::asked(&env(off)), "{off}");
         }
-        assert!(!super::enabled(&crate::env::JobEnv::from_vars(Vec::<(
-            String,
-            String
-        )>::new(
-        ))));
+        assert!(!super::asked(&JobEnv::from_vars(
+            Vec::<(String, String)>::new()
+        )));
+    }
+
+    #[test]
+    fn the_admin_can_turn_it_off() {
+        let allowed = Settings::from_text("", "t").unwrap();
+        let denied = Settings::from_text("services:\n  debug_logs: false\n", "t").unwrap();
+        assert!(super::enabled(&allowed, &env("true")));
+        assert!(!super::enabled(&denied, &env("true")));
+        assert!(!super::enabled(&allowed, &env("false")));
     }
 }

@@ -3,7 +3,7 @@
 //! service prints cannot pose as the driver, flood the log, hold a stage open or change its
 //! result.
 
-use crate::harness::{docker, Job};
+use crate::harness::{docker, Job, JOB_IMAGE};
 use crate::spawned::PROGRESS_LIMIT;
 
 /// The name the service's lines carry: its aliases joined by `-`, as the docker executor's.
@@ -126,7 +126,8 @@ fn a_flooding_service_is_cut_and_cannot_hold_a_stage_open() {
     prepared.ok();
     let cut_line =
         "executor: CI_DEBUG_SERVICES: the services' output of this stage was cut at 256 KiB";
-    assert!(prepared.stderr.contains(cut_line), "{}", prepared.stderr);
+    // On stdout with the service lines, so it cannot split a line a script left open on stderr.
+    assert!(prepared.stdout.contains(cut_line), "{}", prepared.stderr);
     let long = format!("{PREFIX}{} [… line cut at 2000 bytes]", "x".repeat(2000));
     assert!(
         prepared.stdout.lines().any(|l| l == long),
@@ -167,6 +168,31 @@ fn a_flooding_service_is_cut_and_cannot_hold_a_stage_open() {
         "{:?}",
         started.elapsed()
     );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// `services.debug_logs: false` turns it off for every job of the runner: the job asking is
+/// told so in one line, and no service line reaches its log.
+#[test]
+fn the_admin_can_turn_service_logs_off() {
+    let config = format!("image: {JOB_IMAGE}\nservices:\n  debug_logs: false\n");
+    let job = echo_service(Job::with_config("none", &config).var("CI_DEBUG_SERVICES", "true"));
+    let prepared = job.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains(
+            "executor: CI_DEBUG_SERVICES: showing the services' output is turned off on this \
+             runner (services.debug_logs: false)\n"
+        ),
+        "{}",
+        prepared.stderr
+    );
+    let out = job.run("build_script", "echo 'unseen' | busybox nc web 8080");
+    out.ok();
+    for text in [&prepared.stdout, &out.stdout, &out.stderr] {
+        assert!(!text.contains("[service:"), "{text}");
+    }
     job.cleanup().ok();
     job.assert_nothing_left();
 }
