@@ -43,7 +43,11 @@ fn stage_shell(env: &JobEnv, stage: &str, in_helper: bool) -> String {
     format!(
         "{}\n{}{}{STAGE_SHELL}",
         crate::plan::entrypoint::load_env(),
-        if in_helper { helper::LINK_RUNNER_BINARY } else { "" },
+        if in_helper {
+            helper::LINK_RUNNER_BINARY
+        } else {
+            ""
+        },
         ownership::umask_line(env, stage)
     )
 }
@@ -67,7 +71,11 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     })?;
     let engine = Engine::connect(settings)?;
     let mut signals = Signals::install();
-    let command = vec!["/bin/sh".into(), "-c".into(), stage_shell(env, stage, in_helper)];
+    let command = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        stage_shell(env, stage, in_helper),
+    ];
     let exec = docker::exec_script(&engine, &container, command, body);
     tokio::pin!(exec);
     let finished = tokio::select! {
