@@ -344,28 +344,30 @@ async fn start_job(engine: &Engine, plan: &Plan, halt: &Halt) -> StageResult {
     open_dirs(engine, plan).await
 }
 
-/// Make the builds and cache directories writable for the job image's user (see
-/// [`Plan::open_dirs`]), as root in the job container; the paths are the driver's own.
+/// Give the builds and cache directories to the job image's user (see [`Plan::give_dirs`]),
+/// as root in the job container: the directories themselves, by the driver's own paths, not
+/// what is in them (nothing yet, or the project's kept cache). The user name is resolved by
+/// the image, as `docker run --user` resolves it.
 async fn open_dirs(engine: &Engine, plan: &Plan) -> StageResult {
-    if plan.open_dirs.is_empty() {
+    let Some((user, dirs)) = &plan.give_dirs else {
         return Ok(());
-    }
-    let mut chmod = vec!["chmod".to_string(), "0777".to_string()];
-    chmod.extend(plan.open_dirs.iter().cloned());
-    match docker::exec_status_as_root(engine, &plan.job.name, chmod, OPEN_DIRS_TIME).await? {
+    };
+    let mut chown = vec!["chown".to_string(), "--".to_string(), user.clone()];
+    chown.extend(dirs.iter().cloned());
+    match docker::exec_status_as_root(engine, &plan.job.name, chown, OPEN_DIRS_TIME).await? {
         Some(0) => Ok(()),
         other => Err(Failure::System(format!(
-            "could not open {} to the job image's user ({})",
-            plan.open_dirs.join(" and "),
+            "could not give {} to the job's user {user} ({})",
+            dirs.join(" and "),
             match other {
-                Some(code) => format!("chmod exited {code}"),
+                Some(code) => format!("chown exited {code}"),
                 None => "no answer".into(),
             }
         ))),
     }
 }
 
-/// A `chmod` of two directories answers at once; this is for an engine under load.
+/// A `chown` of two directories answers at once; this is for an engine under load.
 const OPEN_DIRS_TIME: Duration = Duration::from_secs(30);
 
 /// The helper container starts next to the job container (`helper.mode: container`).

@@ -249,10 +249,10 @@ fn a_local_run_honours_the_files_image_options() {
 }
 
 /// With `helper.mode: job` the helper's stages run in the job container as its image's user:
-/// prepare opens the builds and cache directories to a user other than root, so the checkout
+/// prepare gives the builds and cache directories to a user other than root, so the checkout
 /// and caches can be made there (a root image needs nothing).
 #[test]
-fn helper_mode_job_opens_the_builds_and_cache_dirs_to_a_non_root_user() {
+fn helper_mode_job_gives_the_builds_and_cache_dirs_to_a_non_root_user() {
     let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\nhelper:\n  mode: job\n";
     let job = Job::with_config("none", config).payload_image(&format!(
         r#"{{"name": "{JOB_IMAGE}", "executor_opts": {{"docker": {{"user": "65534:65534"}}}}}}"#
