@@ -191,6 +191,11 @@ fn pull_failed(image: &str, e: BollardError) -> Failure {
     }
 }
 
+/// The engine's answer, which quotes the job's entrypoint or user: one line, cut.
+fn cut_engine_text(message: &str) -> String {
+    cut(&crate::outcome::one_line(message))
+}
+
 /// `text` trimmed and cut to [`REGISTRY_TEXT_MAX`] characters, with `…` when cut.
 fn cut(text: &str) -> String {
     let text = text.trim();
@@ -310,13 +315,25 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
 pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure> {
     match engine.docker.start_container(name, None).await {
         Ok(()) => Ok(()),
-        // `image: docker: user:` naming a user the image lacks: the job's to fix.
+        // `image: docker: user:` naming a user or group the image lacks: the job's to fix.
         Err(BollardError::DockerResponseServerError { message, .. })
-            if message.contains("unable to find user") =>
+            if message.contains("unable to find user") || message.contains("unable to find group") =>
         {
             Err(Failure::User(format!(
-                "container {name} cannot start: {}; set image: docker: user: to a user the image has, or a numeric UID",
-                crate::outcome::one_line(message.trim())
+                "container {name} cannot start: {}; set image: docker: user: to a user (and group) the image has, or numeric ids",
+                cut_engine_text(&message)
+            )))
+        }
+        // An entrypoint or command that does not exist or cannot run (the image's, or the
+        // job's `image: entrypoint:`): retrying cannot fix it.
+        Err(BollardError::DockerResponseServerError { message, .. })
+            if ["executable file not found", "no such file or directory", "permission denied"]
+                .iter()
+                .any(|m| message.contains(m)) =>
+        {
+            Err(Failure::User(format!(
+                "container {name} cannot start: {}; check the image's entrypoint and command (image: entrypoint: in the job)",
+                cut_engine_text(&message)
             )))
         }
         Err(e) => Err(Failure::system(format!("start container {name}"), e)),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures_util::future::try_join_all;
+use futures_util::future::{join_all, try_join_all};
 
 use super::halt::{self, Halt};
 use super::{cache, entrypoint, readiness, services, sidecar, warm};
@@ -310,14 +310,17 @@ async fn create_network_and_volumes(
     plan: &Plan,
 ) -> Result<(String, Option<String>), Failure> {
     let network = docker::create_network(engine, &plan.network, &plan.network_labels, plan.mtu);
-    // A project cache volume is created on its first use and found again after that.
-    let volumes = try_join_all(
+    // A project cache volume is created on its first use and found again after that. Every
+    // request is awaited even when one fails: an abandoned one still completes in the engine.
+    let volumes = join_all(
         plan.volumes
             .iter()
             .chain(plan.cache_volume.as_ref())
             .map(|v| docker::create_volume(engine, v)),
     );
-    let (network_id, mountpoints) = futures_util::try_join!(network, volumes)?;
+    let (network_id, mountpoints) = futures_util::join!(network, volumes);
+    let network_id = network_id?;
+    let mountpoints = mountpoints.into_iter().collect::<Result<Vec<_>, _>>()?;
     let socket_dir = plan
         .volumes
         .iter()

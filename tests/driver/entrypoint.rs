@@ -126,6 +126,24 @@ fn a_tool_entrypoint_fails_prepare_in_one_line_and_leaves_nothing() {
     );
     job.cleanup().ok();
     job.assert_nothing_left();
+    // An entrypoint that does not exist is the job's mistake too (not a runner failure the
+    // runner would retry).
+    let missing = Job::new("none").payload_image(&format!(
+        r#"{{"name": "{JOB_IMAGE}", "entrypoint": ["/nonexistent"]}}"#
+    ));
+    let prepared = missing.prepare();
+    prepared.expect(1);
+    assert!(
+        prepared
+            .stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("check the image's entrypoint and command")),
+        "{}",
+        prepared.stderr
+    );
+    missing.cleanup().ok();
+    missing.assert_nothing_left();
     // The job's fix: start the image without its entrypoint.
     let fixed = Job::new("none")
         .var("CI_JOB_IMAGE", TOOL_IMAGE)
@@ -164,22 +182,22 @@ fn image_docker_user_runs_every_stage_as_that_user() {
     assert!(out.stdout.contains("uid=65534\nwrote"), "{}", out.stdout);
     job.cleanup().ok();
     job.assert_nothing_left();
-    let unknown = Job::new("none").payload_image(&format!(
-        r#"{{"name": "{JOB_IMAGE}", "executor_opts": {{"docker": {{"user": "nosuchuser"}}}}}}"#
-    ));
-    let prepared = unknown.prepare();
-    prepared.expect(1);
-    assert!(
-        prepared
-            .stderr
-            .lines()
-            .last()
-            .is_some_and(|l| l.contains("set image: docker: user: to a user the image has")),
-        "{}",
-        prepared.stderr
-    );
-    unknown.cleanup().ok();
-    unknown.assert_nothing_left();
+    for user in ["nosuchuser", "1000:nosuchgroup"] {
+        let unknown = Job::new("none").payload_image(&format!(
+            r#"{{"name": "{JOB_IMAGE}", "executor_opts": {{"docker": {{"user": "{user}"}}}}}}"#
+        ));
+        let prepared = unknown.prepare();
+        prepared.expect(1);
+        assert!(
+            prepared.stderr.lines().last().is_some_and(|l| {
+                l.contains("set image: docker: user: to a user (and group) the image has")
+            }),
+            "{user}: {}",
+            prepared.stderr
+        );
+        unknown.cleanup().ok();
+        unknown.assert_nothing_left();
+    }
 }
 
 /// A hardened image whose `USER` is not root: the checkout the helper fetched (as root) is the
