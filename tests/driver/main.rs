@@ -2,6 +2,7 @@
 //! engine (brought up by `scripts/test`, see the README). Every test ends by asserting that
 //! nothing labelled with its job remains on the engine.
 
+mod config_file;
 mod crashes;
 mod dind_extras;
 mod doctor;
