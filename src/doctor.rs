@@ -1,6 +1,8 @@
 //! `executor doctor`: can this host run jobs with this config? Each finding is one line with
 //! what to do about it; the exit code is non-zero when something would block jobs.
 
+mod container;
+
 use crate::docker::{self, probe, Engine};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
 use crate::settings::{human_size, DindCache, HelperMode, Mode, Policy, PullPolicy, Settings};
@@ -50,6 +52,7 @@ pub async fn doctor(settings: Result<Settings, String>, source: &str) -> i32 {
     if let Some(engine) = engine(&mut out, &settings).await {
         let dind_image_ready = images(&mut out, &engine, &settings).await;
         runtime(&mut out, &engine, &settings, dind_image_ready).await;
+        container::engine(&mut out, &engine, &settings).await;
         dind_extras(&mut out, &engine, &settings).await;
     }
     i32::from(out.failed)
@@ -77,6 +80,7 @@ fn config(out: &mut Findings, s: &Settings, source: &str) {
              on a runner of its own",
         );
     }
+    container::config(out, s);
     if !s.payload_required {
         out.say(
             Level::Warn,

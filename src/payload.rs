@@ -8,6 +8,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod image;
+pub use image::JobImage;
+
 /// A payload larger than this is not a job payload; refuse it rather than read it all.
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -33,6 +36,8 @@ pub struct TrustedFacts {
     pub runner_tags: Option<Vec<String>>,
     /// The job's `services:`, as GitLab expanded them.
     pub services: Vec<ServiceRequest>,
+    /// The job's own `image:` options (entrypoint, user, platform): the job's to choose.
+    pub job_image: JobImage,
     /// The job's public variables (predefined ones and the job's `variables:`, not the
     /// project's secret CI/CD variables), which the docker executor gives services too.
     pub public_variables: Vec<(String, String)>,
@@ -89,6 +94,7 @@ struct RawPayload {
     git_info: Option<RawGitInfo>,
     variables: Option<Vec<RawVariable>>,
     services: Option<Vec<ServiceRequest>>,
+    image: Option<image::RawImage>,
 }
 
 #[derive(Deserialize)]
@@ -180,6 +186,7 @@ pub fn parse(bytes: &[u8]) -> Result<TrustedFacts, String> {
             .filter(|v| v.public && !v.masked && shareable(&v.key))
             .filter_map(|v| Some((v.key, v.value.as_str()?.to_string())))
             .collect(),
+        job_image: raw.image.map(JobImage::from).unwrap_or_default(),
         services: raw
             .services
             .unwrap_or_default()
@@ -238,6 +245,7 @@ mod tests {
                 protected: Some(true),
                 runner_tags: Some(vec!["docker".into(), "linux".into()]),
                 services: Vec::new(),
+                job_image: JobImage::default(),
                 public_variables: vec![("CI_RUNNER_TAGS".into(), "[\"docker\", \"linux\"]".into())],
             }
         );

@@ -3,8 +3,10 @@
 //! and no async here; `--dry-run` prints a [`Plan`] and unit tests check it without a daemon.
 
 mod dind;
+pub mod entrypoint;
 pub mod helper;
 mod identity;
+mod options;
 pub mod owner;
 mod policy;
 mod render;
@@ -17,7 +19,8 @@ use std::time::Duration;
 
 use crate::env::{self, JobEnv};
 use crate::payload::TrustedFacts;
-use crate::settings::{DindCache, HelperMode, Mode, Settings};
+use crate::settings::{DindCache, Entrypoint, HelperMode, Mode, Settings};
+pub use entrypoint::Start;
 
 use dind::{job_docker_env, sidecar_env, tls_sans};
 pub use identity::{
@@ -77,6 +80,11 @@ const KEEP_ALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait 
 const LINK_DIND_SOCKET: &str =
     "[ -e /var/run/docker.sock ] || ln -s /var/run/dind/docker.sock /var/run/docker.sock 2>/dev/null; ";
 
+/// Whether a shell script is (or ends in) the driver's keep-alive.
+pub fn is_keep_alive(script: &str) -> bool {
+    script.ends_with(KEEP_ALIVE)
+}
+
 /// Everything prepare creates for one job.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -109,6 +117,13 @@ pub struct Plan {
     pub builds_host_dir: Option<String>,
     /// The job's `services:` (a dind service in a dind job is the sidecar, not in here).
     pub services: Vec<ContainerSpec>,
+    /// How the job container starts: through which entrypoint, if any.
+    pub job_start: Start,
+    /// How the helper container starts.
+    pub helper_start: Start,
+    /// Containers that start through an entrypoint, with that entrypoint: prepare waits until
+    /// it has run the keep-alive (known once prepare has read their images).
+    pub entrypoint_waits: Vec<(String, Vec<String>)>,
 }
 
 /// What the driver's certificates must say.
@@ -185,6 +200,29 @@ impl Plan {
     }
 
     /// Every container, sidecar first.
+    /// Given each image's own `ENTRYPOINT`, note which of the job and helper containers start
+    /// through one, so prepare waits for it.
+    pub fn with_entrypoints<'a>(mut self, entrypoint_of: impl Fn(&str) -> &'a [String]) -> Plan {
+        let mut waits = Vec::new();
+        let starts = [
+            (&self.job_start, Some(&self.job)),
+            (&self.helper_start, self.helper.as_ref()),
+        ];
+        for (start, container) in starts {
+            let Some(container) = container else { continue };
+            let own = entrypoint_of(&container.image);
+            if start.runs_entrypoint(own) {
+                let runs = match start {
+                    Start::Given(list) => list.clone(),
+                    _ => own.to_vec(),
+                };
+                waits.push((container.name.clone(), runs));
+            }
+        }
+        self.entrypoint_waits = waits;
+        self
+    }
+
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.sidecar
             .iter()
@@ -306,6 +344,7 @@ pub fn plan(
                 // A runtime such as sysbox-runc runs dockerd without privileged mode.
                 privileged: settings.dind_privileged && settings.dind_runtime.is_none(),
                 runtime: settings.dind_runtime.clone(),
+                user: None,
                 entrypoint: None,
                 cmd: None,
                 env: sidecar_env(env, settings.dind_tls),
@@ -313,6 +352,7 @@ pub fn plan(
                 network: key.clone(),
                 aliases: vec!["docker".into()],
                 labels: labelled(Role::Dind.as_str()),
+                options: options::names_only(settings),
             });
             dind_socket_volume = Some(sock.name.clone());
             if cache_volume.is_none() {
@@ -322,20 +362,26 @@ pub fn plan(
         }
     }
 
-    let job = ContainerSpec {
+    let job_image = facts.map(|f| &f.job_image);
+    let job_start = Start::for_job(settings, job_image);
+    let mut job = ContainerSpec {
         name: identity.job_container(),
         role: Role::Job,
         image,
         privileged: false,
-        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), keep_alive]),
+        entrypoint: None,
         cmd: None,
         env: job_env,
         mounts: job_mounts,
         network: key.clone(),
         aliases: vec!["build".into()],
         labels: labelled(Role::Job.as_str()),
-        runtime: None,
+        user: entrypoint::job_user(job_image)?,
+        runtime: settings.container_runtime.clone(),
+        options: options::for_job(settings),
     };
+    job_start.apply(&mut job, &keep_alive);
+    let helper_start = Start::for_helper(settings);
 
     let helper = match settings.helper_mode {
         HelperMode::Container => Some(ContainerSpec {
@@ -343,11 +389,7 @@ pub fn plan(
             role: Role::Helper,
             image: helper::helper_image(settings, env)?,
             privileged: false,
-            entrypoint: Some(vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                format!("{}{KEEP_ALIVE}", helper::LINK_RUNNER_BINARY),
-            ]),
+            entrypoint: None,
             cmd: None,
             env: common_env,
             mounts: vec![builds_mount.clone(), cache_dir_mount],
@@ -355,9 +397,18 @@ pub fn plan(
             aliases: Vec::new(),
             labels: labelled(Role::Helper.as_str()),
             runtime: None,
+            user: None,
+            options: options::for_helper(settings),
         }),
         HelperMode::Job { .. } => None,
     };
+    let mut helper = helper;
+    if let Some(helper) = helper.as_mut() {
+        helper_start.apply(
+            helper,
+            &format!("{}{KEEP_ALIVE}", helper::LINK_RUNNER_BINARY),
+        );
+    }
 
     let planned = services::plan(settings, env, facts, mode, &job, &builds_mount)?;
     if let Some(sidecar) = sidecar.as_mut() {
@@ -376,6 +427,9 @@ pub fn plan(
         services::check_env_size(settings, "the dind sidecar", &sidecar.env, &[])?;
     }
     let plan = Plan {
+        entrypoint_waits: Vec::new(),
+        job_start,
+        helper_start,
         services: planned.containers,
         cache_dir_volume,
         helper,

@@ -16,12 +16,21 @@ use crate::outcome::Failure;
 use crate::plan::{ContainerSpec, Mount, VolumeSpec, LABEL_PREFIX};
 use crate::settings::PullPolicy;
 
-/// Make sure `image` is present, pulling it as the policy says; returns its id.
+/// What prepare needs to know of an image on the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFacts {
+    pub id: String,
+    /// Its `ENTRYPOINT`; empty when it has none.
+    pub entrypoint: Vec<String>,
+}
+
+/// Make sure `image` is present, pulling it as the policy says; returns what prepare needs
+/// of it.
 pub async fn ensure_image(
     engine: &Engine,
     image: &str,
     policy: PullPolicy,
-) -> Result<String, Failure> {
+) -> Result<ImageFacts, Failure> {
     let shown = crate::plan::shown_name(image);
     let present = || inspect_image(engine, image);
     let found = match policy {
@@ -44,10 +53,10 @@ pub async fn ensure_image(
     }
 }
 
-/// The image's id when it is on the engine, read bounded (`raw`): an image whose configuration
-/// is larger than [`raw::MAX_INSPECT`] is refused before anything is made from it, and so is
-/// one carrying the driver's own labels.
-async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<String>, Failure> {
+/// The image's id and entrypoint when it is on the engine, read bounded (`raw`): an image whose
+/// configuration is larger than [`raw::MAX_INSPECT`] is refused before anything is made from
+/// it, and so is one carrying the driver's own labels.
+async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<ImageFacts>, Failure> {
     let shown = crate::plan::shown_name(image);
     let path = format!("/images/{image}/json");
     let answer = raw::get(engine.host(), &path, raw::MAX_INSPECT)
@@ -80,9 +89,12 @@ async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<String>, F
     };
     let info: InspectedImage = serde_json::from_slice(&body)
         .map_err(|e| Failure::system(format!("read the engine's answer about image {shown}"), e))?;
-    let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
-    refuse_our_labels(image, &labels)?;
-    Ok(Some(info.id))
+    let config = info.config.unwrap_or_default();
+    refuse_our_labels(image, &config.labels.unwrap_or_default())?;
+    Ok(Some(ImageFacts {
+        id: info.id,
+        entrypoint: config.entrypoint.unwrap_or_default(),
+    }))
 }
 
 /// The parts of an image inspect the driver reads.
@@ -94,10 +106,12 @@ struct InspectedImage {
     config: Option<InspectedConfig>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 struct InspectedConfig {
     #[serde(rename = "Labels")]
     labels: Option<HashMap<String, String>>,
+    #[serde(rename = "Entrypoint")]
+    entrypoint: Option<Vec<String>>,
 }
 
 /// Docker copies an image's `LABEL`s onto every container made from it; an image carrying the
@@ -234,16 +248,20 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
         image: Some(spec.image.clone()),
         entrypoint: spec.entrypoint.clone(),
         cmd: spec.cmd.clone(),
+        user: spec.user.clone(),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         labels: Some(to_map(&spec.labels)),
-        host_config: Some(HostConfig {
-            privileged: Some(spec.privileged),
-            runtime: spec.runtime.clone(),
-            mounts: Some(spec.mounts.iter().filter_map(to_docker_mount).collect()),
-            binds: Some(spec.mounts.iter().filter_map(to_bind).collect()),
-            network_mode: Some(spec.network.clone()),
-            ..Default::default()
-        }),
+        host_config: Some(super::options::apply(
+            &spec.options,
+            HostConfig {
+                privileged: Some(spec.privileged),
+                runtime: spec.runtime.clone(),
+                mounts: Some(spec.mounts.iter().filter_map(to_docker_mount).collect()),
+                binds: Some(spec.mounts.iter().filter_map(to_bind).collect()),
+                network_mode: Some(spec.network.clone()),
+                ..Default::default()
+            },
+        )),
         // API 1.41 (Docker 20.10) accepts exactly one network at create time: ours.
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(spec.network.clone(), endpoint)])),
@@ -285,11 +303,19 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
 }
 
 pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure> {
-    engine
-        .docker
-        .start_container(name, None)
-        .await
-        .map_err(|e| Failure::system(format!("start container {name}"), e))
+    match engine.docker.start_container(name, None).await {
+        Ok(()) => Ok(()),
+        // `image: docker: user:` naming a user the image lacks: the job's to fix.
+        Err(BollardError::DockerResponseServerError { message, .. })
+            if message.contains("unable to find user") =>
+        {
+            Err(Failure::User(format!(
+                "container {name} cannot start: {}; set image: docker: user: to a user the image has, or a numeric UID",
+                crate::outcome::one_line(message.trim())
+            )))
+        }
+        Err(e) => Err(Failure::system(format!("start container {name}"), e)),
+    }
 }
 
 /// The `Mounts` entry of a mount; `None` for a [`Mount::HostDir`], which goes in `Binds`.

@@ -6,6 +6,7 @@ mod bounded;
 mod create;
 pub mod dind;
 mod exec;
+mod options;
 pub mod probe;
 mod query;
 mod raw;
@@ -19,7 +20,9 @@ use crate::outcome::Failure;
 use crate::settings::{DockerHost, Settings};
 
 pub use bounded::{MAX_JOB_READ, PROBE_TIME};
-pub use create::{create_container, create_network, create_volume, ensure_image, start_container};
+pub use create::{
+    create_container, create_network, create_volume, ensure_image, start_container, ImageFacts,
+};
 pub use exec::{exec_output, exec_script, exec_status, signal_all};
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,

@@ -55,6 +55,8 @@ pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> R
         network: network.to_string(),
         aliases: Vec::new(),
         runtime: None,
+        user: None,
+        options: Default::default(),
         labels: BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_ROLE.to_string(), "doctor".to_string()),

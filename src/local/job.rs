@@ -96,12 +96,12 @@ impl LocalJob {
             .iter()
             .filter_map(|v| vars::parse_override(v).ok().map(|(k, _)| k))
             .collect();
-        write_payload(tmp.path(), &ids, &variables, &private)?;
+        write_payload(tmp.path(), &ids, &variables, &private, job.image.as_ref())?;
         let mut env = runner_env(&variables, tmp.path());
         let builds_dir = stage::config::config_output(settings, &env).builds_dir;
         if builds_dir != settings.builds_dir {
             variables = variables_for(&builds_dir)?;
-            write_payload(tmp.path(), &ids, &variables, &private)?;
+            write_payload(tmp.path(), &ids, &variables, &private, job.image.as_ref())?;
             env = runner_env(&variables, tmp.path());
         }
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::gitlab_ci::Image;
 use super::vars::LocalIds;
 use crate::env::JobEnv;
 
@@ -41,6 +42,7 @@ pub fn write_payload(
     ids: &LocalIds,
     variables: &[(String, String)],
     private: &[String],
+    image: Option<&Image>,
 ) -> Result<(), String> {
     let number = |id: &str| id.parse::<u64>().ok();
     let predefined = [
@@ -67,6 +69,12 @@ pub fn write_payload(
         "services": lookup(variables, "CI_JOB_SERVICES")
             .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
             .unwrap_or_else(|| serde_json::json!([])),
+        // The job's `image:` options, as GitLab sends them.
+        "image": image.map(|i| serde_json::json!({
+            "name": i.name,
+            "entrypoint": i.entrypoint,
+            "executor_opts": {"docker": {"user": i.user, "platform": i.platform}},
+        })),
     });
     std::fs::write(tmp.join("response.json"), payload.to_string())
         .map_err(|e| format!("cannot write the job payload: {e}"))

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{ContainerSpec, Mount, Plan};
+use super::{is_keep_alive, printable_value as printable, ContainerSpec, Mount, Plan};
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,10 +40,36 @@ impl fmt::Display for Plan {
     }
 }
 
+/// An entrypoint or command for a person: the driver's keep-alive by name, anything else (the
+/// job's) escaped and cut.
+fn shown_command(list: Option<&[String]>) -> String {
+    match list {
+        None => "the image's own".into(),
+        Some([]) => "none".into(),
+        Some(list) if list.last().is_some_and(|s| is_keep_alive(s)) => {
+            "the driver's keep-alive (a shell that waits; stages run beside it)".into()
+        }
+        Some(list) => {
+            let parts: Vec<String> = list.iter().take(8).map(|p| printable(p)).collect();
+            let more = if list.len() > 8 { ", …" } else { "" };
+            format!("[{}{more}]", parts.join(", "))
+        }
+    }
+}
+
 impl fmt::Display for ContainerSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "container: {} ({})", self.name, self.role.as_str())?;
         writeln!(f, "  image: {}", self.image)?;
+        writeln!(
+            f,
+            "  entrypoint: {}",
+            shown_command(self.entrypoint.as_deref())
+        )?;
+        writeln!(f, "  command: {}", shown_command(self.cmd.as_deref()))?;
+        if let Some(user) = &self.user {
+            writeln!(f, "  user: {user}")?;
+        }
         writeln!(
             f,
             "  privileged: {}",
@@ -82,6 +108,9 @@ impl fmt::Display for ContainerSpec {
                     writeln!(f, "  mount: host directory {path} at the same path")?
                 }
             }
+        }
+        for line in super::options::describe(&self.options) {
+            writeln!(f, "  {line}")?;
         }
         if !self.env.is_empty() {
             let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();

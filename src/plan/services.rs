@@ -169,6 +169,8 @@ pub fn plan(
             aliases,
             labels,
             runtime: None,
+            user: None,
+            options: super::options::names_only(settings),
         });
     }
     Ok(planned)
@@ -300,6 +302,8 @@ mod tests {
             aliases: Vec::new(),
             labels: Default::default(),
             runtime: None,
+            user: None,
+            options: Default::default(),
         }
     }
 

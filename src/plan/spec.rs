@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::settings::ContainerOptions;
+
 /// What a container is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -70,6 +72,10 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// OCI runtime to run it under; `None` is the engine's default.
     pub runtime: Option<String>,
+    /// The user it runs as (`image: docker: user:`); `None` is the image's `USER`.
+    pub user: Option<String>,
+    /// The admin's container options this container gets (`super::options` says which).
+    pub options: ContainerOptions,
 }
 
 /// A per-job volume.

@@ -80,6 +80,11 @@ impl Plan {
             "env": sidecar.env,
             "mounts": mounts,
             "mtu": self.mtu,
+            // Name resolution from `container:`: a sidecar made under other settings resolves
+            // names differently, so it is not adopted.
+            "extra_hosts": sidecar.options.extra_hosts,
+            "dns": sidecar.options.dns,
+            "dns_search": sidecar.options.dns_search,
             "tls": self.tls.as_ref().map(|t| &t.extra_sans),
         });
         Some(template.to_string())

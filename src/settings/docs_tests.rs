@@ -25,7 +25,9 @@ fn dotted(path: &[String]) -> String {
 }
 
 /// The fields serde accepts at `path` ("[]" stands for an item of a list), read from its own
-/// "unknown field" error; `None` when the value at `path` is not a mapping of settings.
+/// "unknown field" error; `None` when the value at `path` is not a mapping of settings: a
+/// scalar, a list, or a map whose keys are the admin's own (`container.sysctls`), which takes
+/// the probe key as one of them.
 fn fields_at(path: &[String]) -> Option<Vec<String>> {
     let mut text = format!("{{{PROBE}: 1}}");
     for part in path.iter().rev() {
@@ -35,7 +37,7 @@ fn fields_at(path: &[String]) -> Option<Vec<String>> {
         };
     }
     let message = match raw::load(&text) {
-        Ok(_) => panic!("{text} was accepted: the probe key exists"),
+        Ok(_) => return None,
         Err(e) => e.to_string(),
     };
     let expected = message.split_once(&format!("unknown field `{PROBE}`, "))?.1;

@@ -2,10 +2,16 @@
 //! what the file says; [`Settings::from_text`] validates it once into real types, and every
 //! error names the file, the key and, where it can be found, the line.
 
+mod container;
+mod container_checks;
+mod container_paths;
+mod container_privileges;
 mod duration;
 mod glob;
+mod gpus;
 mod policy;
 mod raw;
+mod raw_container;
 mod size;
 mod validate;
 
@@ -13,6 +19,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use container::{
+    AdminVolume, ContainerOptions, Device, Gpus, SecurityOpt, VolumeSource, DRIVER_TARGETS,
+    RUNNER_BINARY_TARGET,
+};
 pub use glob::Glob;
 pub use policy::{Policy, Rule};
 use raw::{RawModeName, RawPullPolicy};
@@ -115,6 +125,16 @@ impl From<RawPullPolicy> for PullPolicy {
     }
 }
 
+/// Whether the job container starts through its image's `ENTRYPOINT` (or the job's
+/// `image: entrypoint:`), as under gitlab-runner's docker executor, or bypasses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entrypoint {
+    /// The entrypoint runs and whatever environment it sets up is what every stage sees.
+    Honor,
+    /// The container runs only the driver's keep-alive; the image's entrypoint never runs.
+    Ignore,
+}
+
 /// The engine the driver talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DockerHost {
@@ -151,6 +171,7 @@ pub struct Settings {
     pub cache_dir: String,
     pub image: String,
     pub pull_policy: PullPolicy,
+    pub entrypoint: Entrypoint,
     pub mode_variable: String,
     pub mode_default: Mode,
     pub modes_allowed: Vec<Mode>,
@@ -187,6 +208,11 @@ pub struct Settings {
     pub services_max: usize,
     /// The most bytes of variables (names and values) handed to one service or the sidecar.
     pub services_max_env: u64,
+    /// The admin's options for the job's containers (`container:`), applied as
+    /// `crate::plan::options` says; no job variable reaches them.
+    pub container: ContainerOptions,
+    /// OCI runtime of the job container (`container.runtime`); `None`: the engine's default.
+    pub container_runtime: Option<String>,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
     /// resource is this old (a prepare in progress is younger).
@@ -260,3 +286,5 @@ fn with_line(message: String, text: &str) -> String {
 mod docs_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_container;

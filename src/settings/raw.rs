@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, mode, dind, socket, helper, policy, ...)"
+    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, mode, dind, socket, helper, container, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
@@ -18,11 +18,13 @@ pub struct RawSettings {
     pub cache_dir: Option<String>,
     pub image: Option<String>,
     pub pull_policy: Option<RawPullPolicy>,
+    pub entrypoint: Option<RawEntrypoint>,
     pub mode: Option<RawModeSection>,
     pub dind: Option<RawDind>,
     pub socket: Option<RawSocket>,
     pub helper: Option<RawHelper>,
     pub services: Option<RawServices>,
+    pub container: Option<super::raw_container::RawContainer>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
 }
@@ -46,6 +48,14 @@ pub enum RawPullPolicy {
     Always,
     IfNotPresent,
     Never,
+}
+
+/// Whether job containers start through their image's `ENTRYPOINT`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawEntrypoint {
+    Honor,
+    Ignore,
 }
 
 /// A mode name as written in the file (`none` is a string here, not YAML's null).

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::{RawDindCache, RawHelperMode, RawSettings};
+use super::raw::{RawDindCache, RawEntrypoint, RawHelperMode, RawSettings};
 use super::{
-    parse_duration, policy, size, DindCache, DockerHost, HelperMode, Mode, PullPolicy, Settings,
-    DEFAULT_HELPER_IMAGE,
+    parse_duration, policy, size, DindCache, DockerHost, Entrypoint, HelperMode, Mode, PullPolicy,
+    Settings, DEFAULT_HELPER_IMAGE,
 };
 
 /// A validation failure: the key path and what is wrong with it.
@@ -54,7 +54,8 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
 
     let policy = policy::validate(raw.policy, &modes_allowed)?;
     let gc = raw.gc.unwrap_or_default();
-    Ok(Settings {
+    let raw_container = raw.container;
+    let mut settings = Settings {
         policy,
         gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
@@ -74,6 +75,10 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             .pull_policy
             .map(PullPolicy::from)
             .unwrap_or(PullPolicy::IfNotPresent),
+        entrypoint: match raw.entrypoint {
+            Some(RawEntrypoint::Ignore) => Entrypoint::Ignore,
+            Some(RawEntrypoint::Honor) | None => Entrypoint::Honor,
+        },
         mode_variable,
         mode_default,
         modes_allowed,
@@ -133,7 +138,13 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
                 },
             },
         },
-    })
+        container: Default::default(),
+        container_runtime: None,
+    };
+    // Last: the options' mount paths are checked against the directories set above.
+    (settings.container, settings.container_runtime) =
+        super::container::validate(raw_container, &settings)?;
+    Ok(settings)
 }
 
 fn cache_size(text: Option<String>) -> Result<u64, Invalid> {

@@ -3,7 +3,9 @@
 mod cache;
 pub mod cleanup;
 pub mod config;
+mod entrypoint;
 mod halt;
+mod ownership;
 pub mod prepare;
 mod readiness;
 pub mod run;

@@ -2,13 +2,14 @@
 //! resource carries the job's labels, so whatever a failed attempt leaves, the runner's
 //! following `cleanup` (and this stage's first step on retry) removes it (`design.md` rule 3).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::future::try_join_all;
 
 use super::halt::{self, Halt};
-use super::{cache, readiness, services, sidecar, warm};
-use crate::docker::{self, Engine};
+use super::{cache, entrypoint, readiness, services, sidecar, warm};
+use crate::docker::{self, Engine, ImageFacts};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
 use crate::payload::{self, TrustedFacts};
@@ -80,8 +81,15 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         }
         false => plan,
     };
-    let sidecar_image_id = images?;
-    let plan = plan.with_mtu(mtu);
+    let images = images?;
+    let sidecar_image_id = plan
+        .sidecar
+        .as_ref()
+        .and_then(|s| images.get(&s.image))
+        .map(|facts| facts.id.clone());
+    let plan = plan
+        .with_mtu(mtu)
+        .with_entrypoints(|image| images.get(image).map_or(&[], |f| f.entrypoint.as_slice()));
     halt.check("the job's first create")?;
     let mut unfit = Vec::new();
     if settings.dind_warm {
@@ -125,8 +133,8 @@ async fn start_cold(
     // this process is gone, and the container would appear behind cleanup's back. Only the
     // wait for the daemon ends at once on a signal.
     let (job, helper, services, sidecar) = futures_util::join!(
-        start_container(engine, &plan.job),
-        start_helper(engine, &plan),
+        start_job(engine, &plan, halt),
+        start_helper(engine, &plan, halt),
         services::start(engine, &plan),
         halt.or(
             "the dind daemon's boot",
@@ -166,8 +174,11 @@ async fn start_adopted(
     let plan = adopted.plan;
     halt.check("the job container")?;
     let (job, helper, services, sidecar) = futures_util::join!(
-        docker::start_container(engine, &plan.job.name),
-        start_helper(engine, &plan),
+        async {
+            docker::start_container(engine, &plan.job.name).await?;
+            await_entrypoint(engine, &plan, &plan.job, halt).await
+        },
+        start_helper(engine, &plan, halt),
         services::start(engine, &plan),
         halt.or(
             "the dind daemon's answer",
@@ -264,13 +275,13 @@ async fn cache_dir_volume(
     Ok(busy)
 }
 
-/// Every image of the plan present; returns the sidecar image's id, which a warm sidecar
-/// must run to be adopted.
+/// Every image of the plan present; returns what prepare needs of each (the sidecar's id,
+/// which a warm sidecar must run to be adopted; the job's and helper's entrypoints).
 async fn ensure_images(
     engine: &Engine,
     settings: &Settings,
     plan: &Plan,
-) -> Result<Option<String>, Failure> {
+) -> Result<HashMap<String, ImageFacts>, Failure> {
     // Each image once: two containers of one image (the helper and the job, or two services)
     // would pull it twice under `always`, and a registry counts every manifest request
     // against its pull limits.
@@ -280,14 +291,13 @@ async fn ensure_images(
             images.push(image);
         }
     }
-    let ids = try_join_all(
+    let facts = try_join_all(
         images
             .iter()
             .map(|image| docker::ensure_image(engine, image, settings.pull_policy)),
     )
     .await?;
-    // The sidecar comes first in `containers()`, so its image first in `images`.
-    Ok(plan.sidecar.as_ref().and(ids.into_iter().next()))
+    Ok(images.into_iter().map(str::to_string).zip(facts).collect())
 }
 
 /// Returns the network's id and the directory, on the engine's host, of the volume holding
@@ -323,12 +333,33 @@ async fn start_sidecar(engine: &Engine, plan: &Plan) -> StageResult {
     }
 }
 
+/// The job container: created and started (both always finish: see `start_cold`), then
+/// its entrypoint awaited.
+async fn start_job(engine: &Engine, plan: &Plan, halt: &Halt) -> StageResult {
+    start_container(engine, &plan.job).await?;
+    await_entrypoint(engine, plan, &plan.job, halt).await
+}
+
 /// The helper container starts next to the job container (`helper.mode: container`).
-async fn start_helper(engine: &Engine, plan: &Plan) -> StageResult {
+async fn start_helper(engine: &Engine, plan: &Plan, halt: &Halt) -> StageResult {
     match &plan.helper {
-        Some(helper) => start_container(engine, helper).await,
+        Some(helper) => {
+            start_container(engine, helper).await?;
+            await_entrypoint(engine, plan, helper, halt).await
+        }
         None => Ok(()),
     }
+}
+
+/// A wait, so a signal ends it at once.
+async fn await_entrypoint(
+    engine: &Engine,
+    plan: &Plan,
+    container: &ContainerSpec,
+    halt: &Halt,
+) -> StageResult {
+    let wait = entrypoint::wait(engine, plan, &container.name, &container.image);
+    halt.or("the entrypoint of the job's image", wait).await
 }
 
 async fn start_container(engine: &Engine, container: &ContainerSpec) -> StageResult {

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::ownership;
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
@@ -33,14 +34,34 @@ s=$(mktemp "$t/executor-stage.XXXXXX" 2>/dev/null || mktemp "${HOME:-.}/.executo
 if command -v bash >/dev/null 2>&1; then bash "$s"; else sh "$s"; fi
 rc=$?; rm -f "$s"; exit $rc"#;
 
+/// The shell a stage runs in: it starts from the environment the container's entrypoint set
+/// up (`plan::entrypoint`), and a stage of the helper's (sources, caches, artifacts) writes
+/// files the job's user can change (`ownership`). In the helper container it also makes sure
+/// `gitlab-runner` is callable: the container's keep-alive links it at start, but prepare does
+/// not wait for that, so a stage right after prepare could come first.
+fn stage_shell(env: &JobEnv, stage: &str, in_helper: bool) -> String {
+    format!(
+        "{}\n{}{}{STAGE_SHELL}",
+        crate::plan::entrypoint::load_env(),
+        if in_helper {
+            helper::LINK_RUNNER_BINARY
+        } else {
+            ""
+        },
+        ownership::umask_line(env, stage)
+    )
+}
+
 pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) -> StageResult {
     let facts = super::prepare::trusted_facts(env)?;
     let identity = JobIdentity::resolve(settings, env, facts.as_ref())
         .map_err(|e| Failure::User(e.0))?
         .identity;
-    let container = match settings.helper_mode {
-        HelperMode::Container if helper::runs_in_helper(stage) => identity.helper_container(),
-        _ => identity.job_container(),
+    let in_helper =
+        matches!(settings.helper_mode, HelperMode::Container) && helper::runs_in_helper(stage);
+    let container = match in_helper {
+        true => identity.helper_container(),
+        false => identity.job_container(),
     };
     let body = std::fs::read(script).map_err(|e| {
         Failure::System(format!(
@@ -50,7 +71,11 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     })?;
     let engine = Engine::connect(settings)?;
     let mut signals = Signals::install();
-    let command = vec!["/bin/sh".into(), "-c".into(), STAGE_SHELL.into()];
+    let command = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        stage_shell(env, stage, in_helper),
+    ];
     let exec = docker::exec_script(&engine, &container, command, body);
     tokio::pin!(exec);
     let finished = tokio::select! {
@@ -62,6 +87,9 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
         Err(failure) => return Err(explain(&engine, &container, failure).await),
     };
     if code == 0 {
+        if in_helper {
+            ownership::hand_over(&engine, settings, env, facts.as_ref(), &identity, stage).await?;
+        }
         return Ok(());
     }
     if container_went_away(&engine, &container, code).await? {

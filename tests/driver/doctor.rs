@@ -130,3 +130,38 @@ fn risky_setups_are_warned_about() {
         assert!(!out.contains("payload.required"), "{out}");
     }
 }
+
+/// `container:` options that give every job more than an admin may mean to are warned about;
+/// a runtime the engine lacks and a device this host lacks would fail every job, so they fail.
+#[test]
+fn risky_or_missing_container_options_are_named() {
+    let _turn = turn();
+    let base = "image: executor-test/debian:1\nmode:\n  default: none\n  allowed: [none]\n";
+    let (code, out) = doctor(&format!(
+        "{base}container:\n  cap_add: [ALL]\n  security_opt: [\"seccomp:unconfined\"]\n  \
+         userns_mode: host\n  volumes: [\"/etc:/host-etc:ro\"]\n  runtime: runc\n"
+    ));
+    assert_eq!(code, 0, "{out}");
+    for want in [
+        "warn  container.cap_add gives every job ALL",
+        "warn  container.security_opt seccomp=unconfined turns off a protection",
+        "warn  container.userns_mode host",
+        "warn  container.volumes gives every job the host's /etc to read",
+        "ok    container.runtime runc is registered",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+    let (code, out) = doctor(&format!(
+        "{base}container:\n  runtime: no-such-runtime\n  devices: [/dev/no-such-device]\n"
+    ));
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "FAIL  container.runtime no-such-runtime is not registered with the engine",
+        "FAIL  container.devices /dev/no-such-device does not exist on this host",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+    let (code, out) = doctor(&format!("{base}container:\n  cap_drop: [NET_RAW]\n"));
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("container."), "{out}");
+}

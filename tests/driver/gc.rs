@@ -1,7 +1,7 @@
-//! `executor gc` removes what a killed job left and leaves a running job alone, removes dead,
-//! sidecarless and aged warm sets, drops an idle layer cache over its cap, and two runs at once
-//! do the work of one. Each test's jobs use a runner id of their own (903, 904, 916 to 918) and
-//! gc is scoped to it, so the other tests' jobs are never in its way.
+//! `executor gc` removes what a killed job left and leaves a running job alone, drops an idle
+//! layer cache over its cap, and two runs at once do the work of one. Each test's jobs use a
+//! runner id of their own (903, 904, 916, 917) and gc is scoped to it, so the other tests' jobs
+//! are never in its way.
 
 use std::collections::BTreeMap;
 
@@ -279,80 +279,4 @@ fn two_gc_runs_at_once_do_the_work_of_one() {
     live.cleanup().ok();
     live.assert_nothing_left();
     drop_kept("917");
-}
-
-/// The warm set a slot's dind job left behind (`dind.warm`): its key.
-fn warm_set_of(slot: &str) -> String {
-    let names = docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        "label=io.executor.runner-id=918",
-        "--filter",
-        &format!("label=io.executor.slot={slot}"),
-        "--filter",
-        "label=io.executor.warm-key",
-        "--format",
-        "{{.Label \"io.executor.warm-key\"}}",
-    ]);
-    let keys: Vec<&str> = names.lines().collect();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    keys[0].to_string()
-}
-
-/// gc removes a free warm set whose sidecar stopped, one that has no sidecar, and one older
-/// than `dind.warm_max_age` + `gc.grace`, each once past `gc.grace` (while `dind.warm` stays
-/// on); within the grace period it leaves them alone.
-#[test]
-fn gc_removes_stopped_aged_and_sidecarless_warm_sets() {
-    let config = |extra: &str| {
-        format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n  warm: true\n{extra}")
-    };
-    let (stopped, sidecarless, aged) = ("51", "52", "53");
-    // A dind job in each slot: its cleanup starts the slot's warm set.
-    std::thread::scope(|threads| {
-        for slot in [stopped, sidecarless, aged] {
-            let config = config("");
-            threads.spawn(move || {
-                let job = Job::with_config("dind", &config)
-                    .runner("918")
-                    .var("CI_CONCURRENT_ID", slot);
-                job.prepare().ok();
-                job.cleanup().ok();
-                job.assert_nothing_left();
-            });
-        }
-    });
-    let keys = [stopped, sidecarless, aged].map(warm_set_of);
-    docker(&["kill", &format!("{}-dind", keys[0])]);
-    docker(&["rm", "-f", &format!("{}-dind", keys[1])]);
-
-    let admin = Job::with_config("", &config("  warm_max_age: 1s\n"));
-    let young = admin.call(&["gc", "--runner-id", "918"]);
-    young.ok();
-    assert!(
-        young.stderr.contains("warm sets; left 3 alone"),
-        "{}",
-        young.stderr
-    );
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    let gc = admin.call(&["gc", "--runner-id", "918", "--grace", "0s"]);
-    gc.ok();
-    for (key, why) in keys.iter().zip([
-        "its sidecar stopped",
-        "it has no sidecar",
-        "past dind.warm_max_age",
-    ]) {
-        let line = gc
-            .stderr
-            .lines()
-            .find(|l| l.contains(&format!("removed warm set {key} (")))
-            .unwrap_or_else(|| panic!("{key}: {}", gc.stderr));
-        assert!(line.ends_with(&format!("{why})")), "{}", gc.stderr);
-        assert_eq!(
-            labelled(&format!("io.executor.warm-key={key}")),
-            Vec::<String>::new()
-        );
-    }
-    drop_kept("918");
 }

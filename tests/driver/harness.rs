@@ -89,6 +89,8 @@ pub struct Payload {
     pub variables: Vec<String>,
     /// The `services` array (JSON), if any.
     pub services: Option<String>,
+    /// The `image` object (JSON), if any: the job's entrypoint and docker options.
+    pub image: Option<String>,
     /// A payload written as is instead (broken ones, for hostile tests).
     pub raw: Option<String>,
     /// Write none and leave `JOB_RESPONSE_FILE` unset (a runner older than 14.1).
@@ -124,12 +126,13 @@ impl Payload {
             r#"{{"id": {job_id}, "token": "glcbt-{CANARY}",
                "job_info": {{"project_id": {}, "project_full_path": "{}"}},
                "git_info": {{"repo_url": "https://gitlab-ci-token:{CANARY}@gitlab.example.com/{}.git"{protected}}},
-               "variables": [{}], "services": {}}}"#,
+               "variables": [{}], "services": {}, "image": {}}}"#,
             self.project_id,
             self.project_path,
             self.project_path,
             variables.join(", "),
-            self.services.as_deref().unwrap_or("[]")
+            self.services.as_deref().unwrap_or("[]"),
+            self.image.as_deref().unwrap_or("null")
         )
     }
 }
@@ -177,6 +180,7 @@ impl Job {
                 protected: None,
                 variables: Vec::new(),
                 services: None,
+                image: None,
                 raw: None,
                 absent: false,
             },
@@ -260,6 +264,12 @@ impl Job {
         self.payload
             .variables
             .extend(variables.iter().map(|v| v.to_string()));
+        self
+    }
+
+    /// The payload's `image` object (JSON), as GitLab sends the job's `image:`.
+    pub fn payload_image(mut self, image: &str) -> Job {
+        self.payload.image = Some(image.into());
         self
     }
 

@@ -18,13 +18,13 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 const PEAK_LIMIT_KIB: u64 = 64 * 1024;
 
 /// A throwaway git checkout of the example project plus a driver config using the test images.
-struct Checkout {
-    dir: TempDir,
-    job_id: String,
+pub struct Checkout {
+    pub dir: TempDir,
+    pub job_id: String,
 }
 
 impl Checkout {
-    fn new() -> Checkout {
+    pub fn new() -> Checkout {
         let dir = tempfile::tempdir().unwrap();
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/docker-build");
         let sh = |cmd: &str| {
@@ -50,12 +50,12 @@ impl Checkout {
         Checkout { dir, job_id }
     }
 
-    fn key(&self) -> String {
+    pub fn key(&self) -> String {
         format!("executor-r900-p77-c0-j{}", self.job_id)
     }
 
     /// `executor run ARGS` as a person would type it: no runner environment.
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_executor"));
         cmd.arg("run")
             .args(args)
@@ -69,7 +69,7 @@ impl Checkout {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self
             .command(args)
             .args(["--var", &format!("DEPLOY_TOKEN={CANARY}")])
@@ -85,7 +85,7 @@ impl Checkout {
     }
 
     #[track_caller]
-    fn assert_nothing_left(&self) {
+    pub fn assert_nothing_left(&self) {
         let left = leftovers(&self.key());
         assert!(left.is_empty(), "left behind: {left:?}");
     }
@@ -95,8 +95,7 @@ impl Checkout {
 fn build_jobs_pass_in_dind_and_socket_mode() {
     for job in ["build-dind", "build-socket"] {
         let checkout = Checkout::new();
-        let since = unix_now() - 1;
-        let (code, stdout, stderr) = checkout.run(&[job]);
+        let ((code, stdout, stderr), seen) = events_during(|| checkout.run(&[job]));
         assert_eq!(code, 0, "{job}\n{stdout}\n{stderr}");
         assert!(
             stdout.contains("hello from the image this job built"),
@@ -108,30 +107,12 @@ fn build_jobs_pass_in_dind_and_socket_mode() {
         );
         // What the engine saw decides the mode: a sidecar was created in dind mode only, and the
         // image was built (tagged) on the host engine in socket mode only.
-        let events = |filters: &[&str], format: &str| {
-            let (from, to) = (since.to_string(), (unix_now() + 1).to_string());
-            let mut args = vec![
-                "events", "--since", &from, "--until", &to, "--format", format,
-            ];
-            for f in filters {
-                args.extend(["--filter", f]);
-            }
-            docker(&args)
-        };
-        let label = format!("label=io.executor.job-key={}", checkout.key());
-        let created = events(&[&label, "event=create"], "{{.Actor.Attributes.name}}");
-        let sidecar = format!("{}-dind", checkout.key());
-        let tagged = events(&["type=image", "event=tag"], "{{.Actor.Attributes.name}}");
-        let image = format!("hello-{}:latest", checkout.job_id);
+        let sidecar = format!("container create {}-dind", checkout.key());
+        let image = format!("image tag hello-{}:latest", checkout.job_id);
+        let (created, tagged) = (seen.contains(&sidecar), seen.contains(&image));
         match job {
-            "build-dind" => {
-                assert!(created.lines().any(|n| n == sidecar), "{created}");
-                assert!(!tagged.lines().any(|n| n == image), "{tagged}");
-            }
-            _ => {
-                assert!(!created.lines().any(|n| n == sidecar), "{created}");
-                assert!(tagged.lines().any(|n| n == image), "{tagged}");
-            }
+            "build-dind" => assert!(created && !tagged, "{job}: {seen}"),
+            _ => assert!(!created && tagged, "{job}: {seen}"),
         }
         for step in ["prepare", "get_sources", "build_script", "cleanup"] {
             assert!(stderr.contains(&format!("✔ {step} (")), "{step}: {stderr}");
@@ -145,11 +126,77 @@ fn build_jobs_pass_in_dind_and_socket_mode() {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+/// The engine's events while `during` runs, as lines `TYPE ACTION NAME`, watched live: a
+/// query afterwards (`docker events --since`) reads dockerd's buffer of its last 256 events,
+/// which the jobs of tests running alongside can overrun. A marker volume, made and removed
+/// before and after, shows the watch had begun and has seen everything up to the end.
+fn events_during<T>(during: impl FnOnce() -> T) -> (T, String) {
+    let mut watch = Command::new("docker")
+        .args([
+            "events",
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}{{.Actor.ID}}",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let marker = |n: u32| {
+        let name = format!("executor-test-events-{}-{n}", std::process::id());
+        docker(&["volume", "create", &name]);
+        docker(&["volume", "rm", &name]);
+        name
+    };
+    let await_line = |text: &str, seen: &mut String| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .expect("docker events saw the marker");
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(text) {
+                return;
+            }
+        }
+    };
+    let mut seen = String::new();
+    // Markers until one is seen: the watch may subscribe after the first is made.
+    let mut n = 0;
+    loop {
+        let name = marker(n);
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let mut got = false;
+        while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if line.contains(&name) {
+                got = true;
+                break;
+            }
+        }
+        if got {
+            break;
+        }
+        n += 1;
+        assert!(n < 20, "docker events never started");
+    }
+    let result = during();
+    let end = marker(1000);
+    await_line(&end, &mut seen);
+    let _ = watch.kill();
+    let _ = watch.wait();
+    (result, seen)
 }
 
 /// `services:` from the file start next to the job, as gitlab-runner hands them to a driver;

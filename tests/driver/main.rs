@@ -2,25 +2,35 @@
 //! engine (brought up by `scripts/test`, see the README). Every test ends by asserting that
 //! nothing labelled with its job remains on the engine.
 
+mod cache_stop;
 mod config_file;
+mod container_options;
 mod crashes;
 mod dind_extras;
 mod doctor;
+mod entrypoint;
 mod failures;
 mod features;
 mod gc;
 mod harness;
 mod hostile;
 mod local;
+mod local_more;
 mod modes;
+mod own_job;
 mod parity;
 mod policy;
 mod prepare_signals;
 mod pulls;
 mod registry;
 mod services;
+mod services_more;
+mod signal_bounds;
 mod signals;
 mod spawned;
+mod tls;
 mod trust;
 mod trust_limits;
 mod trust_probes;
+mod warm;
+mod warm_gc;

@@ -1,7 +1,7 @@
 //! Parity with gitlab-runner's docker executor (issue 7): where stages run, the project's
 //! cache_dir, the builds directory that sibling containers see, the network's name.
 
-use crate::harness::{docker, labelled, Job, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{build_image, docker, labelled, Job, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
 
 fn config(extra: &str) -> String {
     format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{extra}")
@@ -83,6 +83,51 @@ fn helper_mode_job_mounts_the_runner_binary_read_only() {
     assert!(
         out.stdout
             .contains("fake gitlab-runner cache-extractor --file x\nread-only"),
+        "{}",
+        out.stdout
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// An image built for one test, removed when the test ends, passed or not.
+struct OwnImage(String);
+
+impl Drop for OwnImage {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["image", "rm", "-f", &self.0])
+            .output();
+    }
+}
+
+/// gitlab-runner's helper images carry only `gitlab-runner-helper`, and the custom executor's
+/// scripts call `gitlab-runner`: the helper container links the one as the other, so a helper
+/// stage's `gitlab-runner` is the helper binary (which sees the name it was called by).
+#[test]
+fn the_helper_images_gitlab_runner_helper_answers_as_gitlab_runner() {
+    let image = OwnImage(format!("executor-test/helper-only:{}", std::process::id()));
+    build_image(
+        &image.0,
+        &format!(
+            "FROM {BUSYBOX_IMAGE}\nCOPY gitlab-runner-helper /usr/bin/gitlab-runner-helper\n\
+             RUN chmod 0755 /usr/bin/gitlab-runner-helper\n"
+        ),
+        &[(
+            "gitlab-runner-helper",
+            "#!/bin/sh\necho \"gitlab-runner-helper called as $(basename \"$0\"): $*\"\n",
+        )],
+    );
+    let job = Job::with_config("none", &config(&format!("helper:\n  image: {}\n", image.0)));
+    job.prepare().ok();
+    let out = job.run(
+        "download_artifacts",
+        "gitlab-runner artifacts-downloader --id 1",
+    );
+    out.ok();
+    assert!(
+        out.stdout
+            .contains("gitlab-runner-helper called as gitlab-runner: artifacts-downloader --id 1"),
         "{}",
         out.stdout
     );

@@ -72,6 +72,10 @@ pub struct Image {
     pub name: String,
     /// Overrides the image's entrypoint when set; an empty list clears it.
     pub entrypoint: Option<Vec<String>>,
+    /// `docker: user:`, the user the job container runs as.
+    pub user: Option<String>,
+    /// `docker: platform:`.
+    pub platform: Option<String>,
 }
 
 /// Parse the text of a `.gitlab-ci.yml`; `file` names it in error messages.

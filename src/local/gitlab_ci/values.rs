@@ -117,6 +117,8 @@ pub(super) fn image(value: &Value) -> Result<Image, String> {
         Value::String(name) if !name.trim().is_empty() => Ok(Image {
             name: name.clone(),
             entrypoint: None,
+            user: None,
+            platform: None,
         }),
         Value::Mapping(map) => {
             check_keys(
@@ -131,13 +133,55 @@ pub(super) fn image(value: &Value) -> Result<Image, String> {
                 None => None,
                 Some(v) => Some(strings(v).map_err(|m| format!("`entrypoint` {m}"))?),
             };
-            Ok(Image { name, entrypoint })
+            let (user, platform) = match map.get("docker") {
+                None => (None, None),
+                Some(docker) => docker_options(docker)?,
+            };
+            Ok(Image {
+                name,
+                entrypoint,
+                user,
+                platform,
+            })
         }
         other => Err(format!(
             "must be an image name or a mapping with `name:`, found {}",
             describe(other)
         )),
     }
+}
+
+/// `image: docker: {user, platform}`; `user` may be a name or a number.
+fn docker_options(value: &Value) -> Result<(Option<String>, Option<String>), String> {
+    let Value::Mapping(map) = value else {
+        return Err(format!(
+            "`docker` must be a mapping, found {}",
+            describe(value)
+        ));
+    };
+    check_keys(map, &["user", "platform"]).map_err(|m| format!("`docker` {m}"))?;
+    let user = match map.get("user") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(format!(
+                "`docker: user` must be a name or a number, found {}",
+                describe(other)
+            ))
+        }
+    };
+    let platform = match map.get("platform") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`docker: platform` must be a string, found {}",
+                describe(other)
+            ))
+        }
+    };
+    Ok((user, platform))
 }
 
 /// `services:`: a list of image names or mappings with `name:` (and `alias`, `entrypoint`,

@@ -36,6 +36,8 @@ fn image(name: &str) -> Option<Image> {
     Some(Image {
         name: name.into(),
         entrypoint: None,
+        user: None,
+        platform: None,
     })
 }
 
@@ -159,6 +161,8 @@ fn images_as_names_or_mappings() {
             Some(Image {
                 name: "registry.example.com/tools:1".into(),
                 entrypoint: Some(vec![String::new()]),
+                user: None,
+                platform: None,
             }),
         ),
         (
@@ -166,6 +170,17 @@ fn images_as_names_or_mappings() {
             Some(Image {
                 name: "busybox".into(),
                 entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
+                user: None,
+                platform: None,
+            }),
+        ),
+        (
+            "image:\n    name: busybox\n    docker:\n      user: 1000\n      platform: linux/arm64\n",
+            Some(Image {
+                name: "busybox".into(),
+                entrypoint: None,
+                user: Some("1000".into()),
+                platform: Some("linux/arm64".into()),
             }),
         ),
     ];
