@@ -216,7 +216,8 @@ fn a_non_root_image_can_change_its_checkout() {
 }
 
 /// A local run reads `image: entrypoint:` and `image: docker: user:` from the file, as GitLab
-/// would send them to a runner.
+/// would send them to a runner; a job running as a user other than root can change the
+/// checkout the local run copied in, as it could a runner's clone.
 #[test]
 fn a_local_run_honours_the_files_image_options() {
     images();
@@ -227,7 +228,7 @@ fn a_local_run_honours_the_files_image_options() {
             "variables: {{EXECUTOR_DOCKER_MODE: none}}\n\
              wrapped:\n  image: {WRAPPER_IMAGE}\n  script:\n    - {SHOW}\n\
              bare:\n  image: {{name: {WRAPPER_IMAGE}, entrypoint: [\"\"]}}\n  script:\n    - {SHOW}\n\
-             nobody:\n  image: {{name: {JOB_IMAGE}, docker: {{user: 65534}}}}\n  script:\n    - echo \"uid=$(id -u)\"\n"
+             nobody:\n  image: {{name: {JOB_IMAGE}, docker: {{user: 65534}}}}\n  script:\n    - echo \"uid=$(id -u)\"\n    - echo more >> entry.yml && rm entry.yml && echo wrote\n"
         ),
     )
     .unwrap();
@@ -235,6 +236,7 @@ fn a_local_run_honours_the_files_image_options() {
         ("wrapped", "seen=wrapper path=/opt/tool/bin"),
         ("bare", "seen=nothing "),
         ("nobody", "uid=65534"),
+        ("nobody", "wrote"),
     ] {
         let (code, stdout, stderr) = checkout.run(&[job, "--file", "entry.yml"]);
         assert_eq!(code, 0, "{job}: {stderr}");
