@@ -124,6 +124,11 @@ pub struct Plan {
     /// Containers that start through an entrypoint, with that entrypoint: prepare waits until
     /// it has run the keep-alive (known once prepare has read their images).
     pub entrypoint_waits: Vec<(String, Vec<String>)>,
+    /// With `helper.mode: job` the helper's stages run as the job image's user, and a user
+    /// other than root could not create the checkout in the root-owned builds directory (nor
+    /// caches in the cache volume): prepare gives those directories (not what is in them) to
+    /// that user. The user, then the directories; known once prepare has read the image.
+    pub give_dirs: Option<(String, Vec<String>)>,
 }
 
 /// What the driver's certificates must say.
@@ -220,6 +225,20 @@ impl Plan {
             }
         }
         self.entrypoint_waits = waits;
+        self
+    }
+
+    /// Given the job image's `USER`: with `helper.mode: job` and a job container that does not
+    /// run as root, the builds and cache directories are given to it (see [`Plan::give_dirs`]).
+    /// The image's `USER` is the job's to write, so one that is no plain user name or id is
+    /// left alone (the stages then fail as they would have).
+    pub fn with_image_user(mut self, settings: &Settings, image_user: &str) -> Plan {
+        let user = self.job.user.as_deref().unwrap_or(image_user);
+        let root = matches!(user.split(':').next(), Some("" | "root" | "0"));
+        if self.helper.is_none() && !root && entrypoint::plain_user(user) {
+            let builds = helper::builds_dir(settings, self.mode, &self.identity);
+            self.give_dirs = Some((user.to_string(), vec![builds, settings.cache_dir.clone()]));
+        }
         self
     }
 
@@ -428,6 +447,7 @@ pub fn plan(
     }
     let plan = Plan {
         entrypoint_waits: Vec::new(),
+        give_dirs: None,
         job_start,
         helper_start,
         services: planned.containers,

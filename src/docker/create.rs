@@ -22,6 +22,8 @@ pub struct ImageFacts {
     pub id: String,
     /// Its `ENTRYPOINT`; empty when it has none.
     pub entrypoint: Vec<String>,
+    /// Its `USER`; empty for root.
+    pub user: String,
 }
 
 /// Make sure `image` is present, pulling it as the policy says; returns what prepare needs
@@ -94,6 +96,7 @@ async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<ImageFacts
     Ok(Some(ImageFacts {
         id: info.id,
         entrypoint: config.entrypoint.unwrap_or_default(),
+        user: config.user.unwrap_or_default(),
     }))
 }
 
@@ -112,6 +115,8 @@ struct InspectedConfig {
     labels: Option<HashMap<String, String>>,
     #[serde(rename = "Entrypoint")]
     entrypoint: Option<Vec<String>>,
+    #[serde(rename = "User")]
+    user: Option<String>,
 }
 
 /// Docker copies an image's `LABEL`s onto every container made from it; an image carrying the

@@ -88,11 +88,33 @@ pub async fn exec_status(
     cmd: Vec<String>,
     limit: Duration,
 ) -> Result<Option<i64>, Failure> {
+    exec_status_as(engine, container, cmd, limit, None).await
+}
+
+/// [`exec_status`] as root, whatever user the container runs as: for the driver's own
+/// commands on its own paths (never anything the job named).
+pub async fn exec_status_as_root(
+    engine: &Engine,
+    container: &str,
+    cmd: Vec<String>,
+    limit: Duration,
+) -> Result<Option<i64>, Failure> {
+    exec_status_as(engine, container, cmd, limit, Some("0")).await
+}
+
+async fn exec_status_as(
+    engine: &Engine,
+    container: &str,
+    cmd: Vec<String>,
+    limit: Duration,
+    user: Option<&str>,
+) -> Result<Option<i64>, Failure> {
     let config = ExecConfig {
         attach_stdin: Some(false),
         attach_stdout: Some(false),
         attach_stderr: Some(false),
         cmd: Some(cmd),
+        user: user.map(str::to_string),
         ..Default::default()
     };
     let detached = StartExecOptions {

@@ -15,8 +15,7 @@ pub fn job_user(image: Option<&JobImage>) -> Result<Option<String>, PlanError> {
     let Some(user) = image.and_then(|i| i.user.as_deref()) else {
         return Ok(None);
     };
-    let fine = |c: char| c.is_ascii_alphanumeric() || "_.-:".contains(c);
-    if user.len() > 256 || !user.chars().all(fine) {
+    if !plain_user(user) {
         return Err(PlanError(format!(
             "image: docker: user: {} is not a user name or id; use NAME, UID or UID:GID",
             printable_value(user)
@@ -29,6 +28,13 @@ pub fn job_user(image: Option<&JobImage>) -> Result<Option<String>, PlanError> {
 /// in any container with the engine's default IPC; `/tmp` when there is none. Both are inside
 /// the job's own container: only its own stages read them, never the driver.
 const ENV_FILES: [&str; 2] = ["/dev/shm/.executor-env", "/tmp/.executor-env"];
+
+/// A user name or id, optionally `:group`, as `docker run --user` takes it: nothing a command
+/// line could read as an option or a shell as syntax.
+pub fn plain_user(user: &str) -> bool {
+    let fine = |c: char| c.is_ascii_alphanumeric() || "_.-:".contains(c);
+    !user.is_empty() && user.len() <= 256 && !user.starts_with('-') && user.chars().all(fine)
+}
 
 /// How a container starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

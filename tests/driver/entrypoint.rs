@@ -247,3 +247,34 @@ fn a_local_run_honours_the_files_image_options() {
         checkout.assert_nothing_left();
     }
 }
+
+/// With `helper.mode: job` the helper's stages run in the job container as its image's user:
+/// prepare gives the builds and cache directories to a user other than root, so the checkout
+/// and caches can be made there (a root image needs nothing).
+#[test]
+fn helper_mode_job_gives_the_builds_and_cache_dirs_to_a_non_root_user() {
+    let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\nhelper:\n  mode: job\n";
+    let job = Job::with_config("none", config).payload_image(&format!(
+        r#"{{"name": "{JOB_IMAGE}", "executor_opts": {{"docker": {{"user": "65534:65534"}}}}}}"#
+    ));
+    job.prepare().ok();
+    job.run("get_sources", "echo checked out > README").ok();
+    job.run(
+        "restore_cache",
+        "mkdir -p /cache/key && echo cached > /cache/key/f",
+    )
+    .ok();
+    let out = job.run(
+        "build_script",
+        "echo \"uid=$(id -u)\"; cat README /cache/key/f; rm README && echo changed",
+    );
+    out.ok();
+    assert!(
+        out.stdout
+            .contains("uid=65534\nchecked out\ncached\nchanged"),
+        "{}",
+        out.stdout
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
