@@ -6,6 +6,12 @@
 //! It also removes warm sidecars that died, aged out, or are no longer wanted (`dind.warm`
 //! off), and reports project layer caches, dropping those over `dind.cache_max_size` (or all
 //! idle ones with `--drop-caches`) when no container uses them.
+//!
+//! Two runs at once (two cron lines, or one by hand during cron's) do the work of one: a
+//! resource the other run removed, or is removing, is no error (`docker::remove_labelled`
+//! waits for a container another caller is removing), and a job or cache the other run had
+//! already taken is not reported as removed. Their counts for a job both remove at the same
+//! moment can overlap: the engine tells both callers a container or volume went.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -53,6 +59,11 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
         } else {
             // With any warm set the job adopted.
             let removed = docker::dind::remove_job(&engine, &key).await?;
+            if removed.is_empty() {
+                // Its cleanup or another gc run took it since it was listed.
+                say(&format!("{key} was already removed"));
+                continue;
+            }
             say(&format!("removed {key}: {removed} ({why})"));
         }
         tally.collected += 1;
@@ -163,9 +174,11 @@ async fn caches(
             Some(why) if dry_run => {
                 say(&format!("would drop cache {} ({shown}, {why})", cache.name))
             }
+            // Gone already: another gc run dropped it.
             Some(why) => {
-                docker::dind::remove_volume_named(engine, &cache.name).await?;
-                say(&format!("dropped cache {} ({shown}, {why})", cache.name));
+                if docker::dind::remove_volume_named(engine, &cache.name).await? {
+                    say(&format!("dropped cache {} ({shown}, {why})", cache.name));
+                }
             }
             None => {
                 let state = if idle { "idle" } else { "in use" };

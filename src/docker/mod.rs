@@ -34,6 +34,8 @@ pub use query::{
 pub struct Engine {
     docker: Docker,
     host: String,
+    /// `docker.timeout`: how long one request may take to answer.
+    timeout: std::time::Duration,
 }
 
 impl Engine {
@@ -54,19 +56,31 @@ impl Engine {
             ),
         }
         .map_err(|e| unreachable_engine(&host, e))?;
-        Ok(Engine { docker, host })
+        Ok(Engine {
+            docker,
+            host,
+            timeout: std::time::Duration::from_secs(timeout),
+        })
     }
 
     /// Agree on the API version with the engine once.
     /// bollard 0.21 sends unversioned paths (bollard#736), so the engine answers in its own
     /// newest API; negotiating keeps the client honest once that is fixed upstream.
     pub async fn negotiate(self) -> Result<Engine, Failure> {
-        let Engine { docker, host } = self;
+        let Engine {
+            docker,
+            host,
+            timeout,
+        } = self;
         let docker = docker
             .negotiate_version()
             .await
             .map_err(|e| unreachable_engine(&host, e))?;
-        Ok(Engine { docker, host })
+        Ok(Engine {
+            docker,
+            host,
+            timeout,
+        })
     }
 
     /// Which engine this is, for the log: a request of its own, so it can run alongside others.

@@ -3,6 +3,7 @@
 //! nothing labelled with its job remains on the engine.
 
 mod cache_stop;
+mod config_file;
 mod container_options;
 mod crashes;
 mod dind_extras;
