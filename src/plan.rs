@@ -73,10 +73,22 @@ pub const NETWORK_VARIABLE: &str = "CI_BUILD_NETWORK_NAME";
 /// Where the host socket appears in socket-mode jobs, the path every Docker client tries first.
 pub const SOCKET_TARGET: &str = "/var/run/docker.sock";
 
-/// Keeps the job container alive without the image's entrypoint or command, whatever they are;
-/// stages run through `exec`. In dind mode it also points the conventional socket path at the
-/// sidecar's socket, for jobs that hardcode /var/run/docker.sock.
-const KEEP_ALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+/// Keeps the job container alive, run by the image's entrypoint (or as the entrypoint with
+/// `entrypoint: ignore`); stages run through `exec`. In dind mode it also points the
+/// conventional socket path at the sidecar's socket, for jobs that hardcode /var/run/docker.sock.
+///
+/// As PID 1 it ends on TERM, so a stop is quick. Under an entrypoint that stays PID 1 (an init
+/// such as dumb-init or tini, which the default helper image has) it is an ordinary process,
+/// and a cancelled stage's `kill -TERM -1` (every process but PID 1) would reach it and stop
+/// the container: then it ignores TERM and INT.
+/// It then notes its PID (in [`KEEP_ALIVE_PID_FILES`], the first that takes it) so a stage's
+/// KILL spares it too.
+const KEEP_ALIVE: &str = "if [ $$ = 1 ]; then trap 'exit 0' TERM INT; else trap '' TERM INT; \
+for f in /.executor-keep-alive /dev/shm/.executor-keep-alive /tmp/.executor-keep-alive; do \
+{ echo $$; } 2>/dev/null > \"$f\" && break; done; fi; while :; do sleep 3600 & wait $!; done";
+/// Where a keep-alive that is not PID 1 notes its PID.
+pub const KEEP_ALIVE_PID_FILES: &str =
+    "/.executor-keep-alive /dev/shm/.executor-keep-alive /tmp/.executor-keep-alive";
 const LINK_DIND_SOCKET: &str =
     "[ -e /var/run/docker.sock ] || ln -s /var/run/dind/docker.sock /var/run/docker.sock 2>/dev/null; ";
 

@@ -9,6 +9,7 @@ mod crashes;
 mod dind_extras;
 mod doctor;
 mod entrypoint;
+mod entrypoint_more;
 mod failures;
 mod features;
 mod gc;
