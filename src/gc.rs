@@ -22,7 +22,7 @@ use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_CACHE};
 use crate::plan::LABEL_JOB_KEY;
-use crate::settings::{human_size, parse_duration, Settings};
+use crate::settings::{human_size, parse_duration, DockerHost, Settings};
 
 /// What one gc run decided and did.
 struct Tally {
@@ -41,6 +41,8 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
         kept: 0,
     };
 
+    // Jobs left alone keep their socket builds directories (below).
+    let mut kept = std::collections::BTreeSet::new();
     for (key, job) in sweep::footprints(&engine, runner).await? {
         let age = Duration::from_secs((now - job.newest).max(0) as u64);
         let why = if age >= max_age {
@@ -52,6 +54,7 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
             )
         } else {
             tally.kept += 1;
+            kept.insert(key);
             continue;
         };
         if args.dry_run {
@@ -67,6 +70,17 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
             say(&format!("removed {key}: {removed} ({why})"));
         }
         tally.collected += 1;
+    }
+    // Socket jobs' builds directories on this host: a collected job's now has nothing left
+    // on the engine, and so has one whose cleanup stopped after the engine's part.
+    if matches!(settings.docker_host, DockerHost::Unix(_)) {
+        crate::builds_dirs::sweep(
+            &settings.socket_builds_host_dir,
+            runner,
+            |key| kept.contains(key),
+            grace,
+            args.dry_run,
+        );
     }
 
     let verb = if args.dry_run {

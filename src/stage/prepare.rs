@@ -228,6 +228,9 @@ fn check_socket_path(settings: &Settings, plan: &Plan) -> StageResult {
             path.display()
         )));
     }
+    if plan.builds_host_dir.is_some() && local {
+        crate::builds_dirs::secure_root(&settings.socket_builds_host_dir);
+    }
     Ok(())
 }
 

@@ -28,6 +28,7 @@ mod services;
 mod services_more;
 mod signal_bounds;
 mod signals;
+mod socket_dirs;
 mod spawned;
 mod tls;
 mod trust;
