@@ -6,6 +6,12 @@
 //! It also removes warm sidecars that died, aged out, or are no longer wanted (`dind.warm`
 //! off), and reports project layer caches, dropping those over `dind.cache_max_size` (or all
 //! idle ones with `--drop-caches`) when no container uses them.
+//!
+//! Two runs at once (two cron lines, or one by hand during cron's) do the work of one: a
+//! resource the other run removed, or is removing, is no error (`docker::remove_labelled`
+//! waits for a container another caller is removing), and a job or cache the other run had
+//! already taken is not reported as removed. Their counts for a job both remove at the same
+//! moment can overlap: the engine tells both callers a container or volume went.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,7 +22,7 @@ use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_CACHE};
 use crate::plan::LABEL_JOB_KEY;
-use crate::settings::{human_size, parse_duration, Settings};
+use crate::settings::{human_size, parse_duration, DockerHost, Settings};
 
 /// What one gc run decided and did.
 struct Tally {
@@ -35,6 +41,8 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
         kept: 0,
     };
 
+    // Jobs left alone keep their socket builds directories (below).
+    let mut kept = std::collections::BTreeSet::new();
     for (key, job) in sweep::footprints(&engine, runner).await? {
         let age = Duration::from_secs((now - job.newest).max(0) as u64);
         let why = if age >= max_age {
@@ -46,6 +54,7 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
             )
         } else {
             tally.kept += 1;
+            kept.insert(key);
             continue;
         };
         if args.dry_run {
@@ -53,9 +62,25 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
         } else {
             // With any warm set the job adopted.
             let removed = docker::dind::remove_job(&engine, &key).await?;
+            if removed.is_empty() {
+                // Its cleanup or another gc run took it since it was listed.
+                say(&format!("{key} was already removed"));
+                continue;
+            }
             say(&format!("removed {key}: {removed} ({why})"));
         }
         tally.collected += 1;
+    }
+    // Socket jobs' builds directories on this host: a collected job's now has nothing left
+    // on the engine, and so has one whose cleanup stopped after the engine's part.
+    if matches!(settings.docker_host, DockerHost::Unix(_)) {
+        crate::builds_dirs::sweep(
+            &settings.socket_builds_host_dir,
+            runner,
+            |key| kept.contains(key),
+            grace,
+            args.dry_run,
+        );
     }
 
     let verb = if args.dry_run {
@@ -163,9 +188,11 @@ async fn caches(
             Some(why) if dry_run => {
                 say(&format!("would drop cache {} ({shown}, {why})", cache.name))
             }
+            // Gone already: another gc run dropped it.
             Some(why) => {
-                docker::dind::remove_volume_named(engine, &cache.name).await?;
-                say(&format!("dropped cache {} ({shown}, {why})", cache.name));
+                if docker::dind::remove_volume_named(engine, &cache.name).await? {
+                    say(&format!("dropped cache {} ({shown}, {why})", cache.name));
+                }
             }
             None => {
                 let state = if idle { "idle" } else { "in use" };

@@ -20,6 +20,7 @@
 //! `plan`; `plan` uses only `settings`, `env` and `payload`.
 
 pub mod app;
+pub mod builds_dirs;
 pub mod cli;
 pub mod disk;
 pub mod docker;

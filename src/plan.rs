@@ -77,10 +77,22 @@ pub const NETWORK_VARIABLE: &str = "CI_BUILD_NETWORK_NAME";
 /// Where the host socket appears in socket-mode jobs, the path every Docker client tries first.
 pub const SOCKET_TARGET: &str = "/var/run/docker.sock";
 
-/// Keeps the job container alive without the image's entrypoint or command, whatever they are;
-/// stages run through `exec`. In dind mode it also points the conventional socket path at the
-/// sidecar's socket, for jobs that hardcode /var/run/docker.sock.
-const KEEP_ALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+/// Keeps the job container alive, run by the image's entrypoint (or as the entrypoint with
+/// `entrypoint: ignore`); stages run through `exec`. In dind mode it also points the
+/// conventional socket path at the sidecar's socket, for jobs that hardcode /var/run/docker.sock.
+///
+/// As PID 1 it ends on TERM, so a stop is quick. Under an entrypoint that stays PID 1 (an init
+/// such as dumb-init or tini, which the default helper image has) it is an ordinary process,
+/// and a cancelled stage's `kill -TERM -1` (every process but PID 1) would reach it and stop
+/// the container: then it ignores TERM and INT.
+/// It then notes its PID (in [`KEEP_ALIVE_PID_FILES`], the first that takes it) so a stage's
+/// KILL spares it too.
+const KEEP_ALIVE: &str = "if [ $$ = 1 ]; then trap 'exit 0' TERM INT; else trap '' TERM INT; \
+for f in /.executor-keep-alive /dev/shm/.executor-keep-alive /tmp/.executor-keep-alive; do \
+{ echo $$; } 2>/dev/null > \"$f\" && break; done; fi; while :; do sleep 3600 & wait $!; done";
+/// Where a keep-alive that is not PID 1 notes its PID.
+pub const KEEP_ALIVE_PID_FILES: &str =
+    "/.executor-keep-alive /dev/shm/.executor-keep-alive /tmp/.executor-keep-alive";
 const LINK_DIND_SOCKET: &str =
     "[ -e /var/run/docker.sock ] || ln -s /var/run/dind/docker.sock /var/run/docker.sock 2>/dev/null; ";
 
@@ -128,6 +140,11 @@ pub struct Plan {
     /// Containers that start through an entrypoint, with that entrypoint: prepare waits until
     /// it has run the keep-alive (known once prepare has read their images).
     pub entrypoint_waits: Vec<(String, Vec<String>)>,
+    /// With `helper.mode: job` the helper's stages run as the job image's user, and a user
+    /// other than root could not create the checkout in the root-owned builds directory (nor
+    /// caches in the cache volume): prepare gives those directories (not what is in them) to
+    /// that user. The user, then the directories; known once prepare has read the image.
+    pub give_dirs: Option<(String, Vec<String>)>,
 }
 
 /// What the driver's certificates must say.
@@ -224,6 +241,20 @@ impl Plan {
             }
         }
         self.entrypoint_waits = waits;
+        self
+    }
+
+    /// Given the job image's `USER`: with `helper.mode: job` and a job container that does not
+    /// run as root, the builds and cache directories are given to it (see [`Plan::give_dirs`]).
+    /// The image's `USER` is the job's to write, so one that is no plain user name or id is
+    /// left alone (the stages then fail as they would have).
+    pub fn with_image_user(mut self, settings: &Settings, image_user: &str) -> Plan {
+        let user = self.job.user.as_deref().unwrap_or(image_user);
+        let root = matches!(user.split(':').next(), Some("" | "root" | "0"));
+        if self.helper.is_none() && !root && entrypoint::plain_user(user) {
+            let builds = helper::builds_dir(settings, self.mode, &self.identity);
+            self.give_dirs = Some((user.to_string(), vec![builds, settings.cache_dir.clone()]));
+        }
         self
     }
 
@@ -438,6 +469,7 @@ pub fn plan(
     }
     let plan = Plan {
         entrypoint_waits: Vec::new(),
+        give_dirs: None,
         job_start,
         helper_start,
         services: planned.containers,

@@ -173,9 +173,9 @@ fn an_engine_restart_under_a_stage_is_a_prompt_system_failure() {
     // Printed for the README's figure (`cargo test --test engine_restart -- --nocapture`).
     eprintln!("run ended {took:?} after dockerd was sent SIGTERM");
     assert_eq!(status.code(), Some(2), "{stderr}");
-    // dockerd stops its containers before it closes the connection (up to its 15 s
-    // shutdown timeout); the driver must end as soon as it does.
-    assert!(took < Duration::from_secs(30), "took {took:?}");
+    // dockerd closes its clients' connections as it begins to shut down (about 50 ms here);
+    // the driver must end as soon as it does. The bound leaves room for a loaded machine.
+    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(
         stderr.contains("lost the Docker engine at unix:///var/run/docker.sock"),
         "{stderr}"

@@ -23,6 +23,8 @@ pub struct ImageFacts {
     pub entrypoint: Vec<String>,
     /// The platform it is for: `os`, `architecture` and `variant` (often empty).
     pub platform: [String; 3],
+    /// Its `USER`; empty for root.
+    pub user: String,
 }
 
 impl ImageFacts {
@@ -116,6 +118,7 @@ async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<ImageFacts
         id: info.id,
         entrypoint: config.entrypoint.unwrap_or_default(),
         platform: [info.os, info.architecture, info.variant],
+        user: config.user.unwrap_or_default(),
     }))
 }
 
@@ -140,6 +143,8 @@ struct InspectedConfig {
     labels: Option<HashMap<String, String>>,
     #[serde(rename = "Entrypoint")]
     entrypoint: Option<Vec<String>>,
+    #[serde(rename = "User")]
+    user: Option<String>,
 }
 
 /// Docker copies an image's `LABEL`s onto every container made from it; an image carrying the
@@ -159,6 +164,11 @@ fn refuse_our_labels(image: &str, labels: &HashMap<String, String>) -> Result<()
         ))),
         None => Ok(()),
     }
+}
+
+/// The engine's answer, which quotes the job's entrypoint or user: one line, cut.
+fn cut_engine_text(message: &str) -> String {
+    super::pull::cut(&crate::outcome::one_line(message))
 }
 
 pub async fn create_network(
@@ -280,13 +290,25 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
 pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure> {
     match engine.docker.start_container(name, None).await {
         Ok(()) => Ok(()),
-        // `image: docker: user:` naming a user the image lacks: the job's to fix.
+        // `image: docker: user:` naming a user or group the image lacks: the job's to fix.
         Err(BollardError::DockerResponseServerError { message, .. })
-            if message.contains("unable to find user") =>
+            if message.contains("unable to find user") || message.contains("unable to find group") =>
         {
             Err(Failure::User(format!(
-                "container {name} cannot start: {}; set image: docker: user: to a user the image has, or a numeric UID",
-                crate::outcome::one_line(message.trim())
+                "container {name} cannot start: {}; set image: docker: user: to a user (and group) the image has, or numeric ids",
+                cut_engine_text(&message)
+            )))
+        }
+        // An entrypoint or command that does not exist or cannot run (the image's, or the
+        // job's `image: entrypoint:`): retrying cannot fix it.
+        Err(BollardError::DockerResponseServerError { message, .. })
+            if ["executable file not found", "no such file or directory", "permission denied"]
+                .iter()
+                .any(|m| message.contains(m)) =>
+        {
+            Err(Failure::User(format!(
+                "container {name} cannot start: {}; check the image's entrypoint and command (image: entrypoint: in the job)",
+                cut_engine_text(&message)
             )))
         }
         Err(e) => Err(Failure::system(format!("start container {name}"), e)),

@@ -111,11 +111,33 @@ pub async fn exec_status(
     cmd: Vec<String>,
     limit: Duration,
 ) -> Result<Option<i64>, Failure> {
+    exec_status_as(engine, container, cmd, limit, None).await
+}
+
+/// [`exec_status`] as root, whatever user the container runs as: for the driver's own
+/// commands on its own paths (never anything the job named).
+pub async fn exec_status_as_root(
+    engine: &Engine,
+    container: &str,
+    cmd: Vec<String>,
+    limit: Duration,
+) -> Result<Option<i64>, Failure> {
+    exec_status_as(engine, container, cmd, limit, Some("0")).await
+}
+
+async fn exec_status_as(
+    engine: &Engine,
+    container: &str,
+    cmd: Vec<String>,
+    limit: Duration,
+    user: Option<&str>,
+) -> Result<Option<i64>, Failure> {
     let config = ExecConfig {
         attach_stdin: Some(false),
         attach_stdout: Some(false),
         attach_stderr: Some(false),
         cmd: Some(cmd),
+        user: user.map(str::to_string),
         ..Default::default()
     };
     let detached = StartExecOptions {
@@ -211,12 +233,20 @@ fn late(shown: &str, container: &str, limit: Duration) -> Failure {
 /// end even when the job replaced `sh` with something that never returns.
 const SIGNAL_TIME: Duration = Duration::from_secs(2);
 
-/// Send `signal` to every process in the container except its PID 1 (the keep-alive loop):
-/// `kill -1` never signals init nor the caller. Only one stage runs at a time, so these are
-/// the running stage's processes. Best effort, and bounded: a container already gone has
-/// nothing to stop, and a `sh` the job replaced cannot hold the stop up.
+/// Send `signal` to every process in the container except PID 1 and the keep-alive loop:
+/// `kill -1` never signals init nor the caller, and when the keep-alive is PID 1 that is all.
+/// Under an entrypoint that stays PID 1 (an init), the keep-alive noted its PID, and every
+/// other process is signalled one by one. Only one stage runs at a time, so these are the
+/// running stage's processes. Best effort, and bounded: a container already gone has nothing
+/// to stop, and a `sh` the job replaced cannot hold the stop up.
 pub async fn signal_all(engine: &Engine, container: &str, signal: &str) {
-    let cmd = format!("kill -{signal} -1 2>/dev/null; true");
+    let files = crate::plan::KEEP_ALIVE_PID_FILES;
+    let cmd = format!(
+        "k=$(cat {files} 2>/dev/null | head -n 1); \
+         if [ -z \"$k\" ]; then kill -{signal} -1; \
+         else for p in /proc/[0-9]*; do p=${{p#/proc/}}; \
+         case \" 1 $$ $k \" in *\" $p \"*) ;; *) kill -{signal} \"$p\";; esac; done; fi 2>/dev/null; true"
+    );
     let cmd = vec!["/bin/sh".into(), "-c".into(), cmd];
     let _ = exec_status(engine, container, cmd, SIGNAL_TIME).await;
 }

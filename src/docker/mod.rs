@@ -24,7 +24,7 @@ pub use bounded::{MAX_JOB_READ, PROBE_TIME};
 pub use create::{
     create_container, create_network, create_volume, ensure_image, start_container, ImageFacts,
 };
-pub use exec::{exec_output, exec_script, exec_status, signal_all, OpenLine};
+pub use exec::{exec_output, exec_script, exec_status, exec_status_as_root, signal_all, OpenLine};
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,
     remove_labelled, remove_other_networks, wait_until_exit, Removed,
@@ -35,6 +35,8 @@ pub use query::{
 pub struct Engine {
     docker: Docker,
     host: String,
+    /// `docker.timeout`: how long one request may take to answer.
+    timeout: std::time::Duration,
 }
 
 impl Engine {
@@ -55,19 +57,31 @@ impl Engine {
             ),
         }
         .map_err(|e| unreachable_engine(&host, e))?;
-        Ok(Engine { docker, host })
+        Ok(Engine {
+            docker,
+            host,
+            timeout: std::time::Duration::from_secs(timeout),
+        })
     }
 
     /// Agree on the API version with the engine once.
     /// bollard 0.21 sends unversioned paths (bollard#736), so the engine answers in its own
     /// newest API; negotiating keeps the client honest once that is fixed upstream.
     pub async fn negotiate(self) -> Result<Engine, Failure> {
-        let Engine { docker, host } = self;
+        let Engine {
+            docker,
+            host,
+            timeout,
+        } = self;
         let docker = docker
             .negotiate_version()
             .await
             .map_err(|e| unreachable_engine(&host, e))?;
-        Ok(Engine { docker, host })
+        Ok(Engine {
+            docker,
+            host,
+            timeout,
+        })
     }
 
     /// Which engine this is, for the log: a request of its own, so it can run alongside others.

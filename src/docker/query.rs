@@ -200,9 +200,29 @@ async fn remove_container(engine: &Engine, id: String) -> Result<Removal, Failur
         .v(true)
         .build();
     match engine.docker.remove_container(&id, Some(options)).await {
-        // Another caller (a concurrent cleanup) is already removing it: that is done too.
-        Err(e) if is_conflict(&e) => Ok(Removal::Gone),
+        // Another caller (a concurrent cleanup or gc) is already removing it: that is done
+        // too, once it is gone.
+        Err(e) if is_conflict(&e) => Ok(removed_elsewhere(engine, &id, e).await),
         result => removal(result, &format!("remove container {id}")),
+    }
+}
+
+/// Wait until a container another caller is removing is gone: the networks and volumes it
+/// holds can go only then, and removing a container with many files in its anonymous
+/// volumes takes seconds (longer than the passes of [`remove_labelled`] wait for an object in
+/// use). Bounded by `docker.timeout`; past it, the container counts as still in use.
+async fn removed_elsewhere(engine: &Engine, id: &str, conflict: BollardError) -> Removal {
+    let deadline = tokio::time::Instant::now() + engine.timeout;
+    loop {
+        match container_running(engine, id).await {
+            Ok(None) => return Removal::Gone,
+            Ok(Some(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            _ => {
+                return Removal::InUse(Failure::system(format!("remove container {id}"), conflict))
+            }
+        }
     }
 }
 

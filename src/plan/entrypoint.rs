@@ -15,8 +15,7 @@ pub fn job_user(image: Option<&JobImage>) -> Result<Option<String>, PlanError> {
     let Some(user) = image.and_then(|i| i.user.as_deref()) else {
         return Ok(None);
     };
-    let fine = |c: char| c.is_ascii_alphanumeric() || "_.-:".contains(c);
-    if user.len() > 256 || !user.chars().all(fine) {
+    if !plain_user(user) {
         return Err(PlanError(format!(
             "image: docker: user: {} is not a user name or id; use NAME, UID or UID:GID",
             printable_value(user)
@@ -25,10 +24,24 @@ pub fn job_user(image: Option<&JobImage>) -> Result<Option<String>, PlanError> {
     Ok(Some(user.to_string()))
 }
 
-/// Where the keep-alive records its environment: `/dev/shm` is a tmpfs every user may write
-/// in any container with the engine's default IPC; `/tmp` when there is none. Both are inside
-/// the job's own container: only its own stages read them, never the driver.
-const ENV_FILES: [&str; 2] = ["/dev/shm/.executor-env", "/tmp/.executor-env"];
+/// Where the keep-alive records its environment, the first that takes it: the container's
+/// own root (writable by root only, and no admin volume may be mounted at `/`), then
+/// `/dev/shm` (a tmpfs every user may write, with the engine's default IPC), then `/tmp`. All
+/// are the container's own: no volume may cover `/tmp` or `/dev/shm` (see
+/// `settings::container_paths`), so only its own stages read the record, never another
+/// job's, and never the driver.
+const ENV_FILES: [&str; 3] = [
+    "/.executor-env",
+    "/dev/shm/.executor-env",
+    "/tmp/.executor-env",
+];
+
+/// A user name or id, optionally `:group`, as `docker run --user` takes it: nothing a command
+/// line could read as an option or a shell as syntax.
+pub fn plain_user(user: &str) -> bool {
+    let fine = |c: char| c.is_ascii_alphanumeric() || "_.-:".contains(c);
+    !user.is_empty() && user.len() <= 256 && !user.starts_with('-') && user.chars().all(fine)
+}
 
 /// How a container starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,24 +107,37 @@ impl Start {
 }
 
 /// The keep-alive's first act: write its environment (what the entrypoint exported) where the
-/// stages find it, whole or not at all (written aside, then renamed).
+/// stages find it, whole or not at all (written aside, then renamed). `export` is a special
+/// builtin, and a failed redirection of one ends a POSIX shell: the braces make a place that
+/// cannot take the record a mere failure, so the loop tries the next.
 fn record_env() -> String {
-    let files = ENV_FILES.join(" ");
+    record_env_in(&ENV_FILES)
+}
+
+fn record_env_in(files: &[&str]) -> String {
+    let files = files.join(" ");
     format!(
-        "for f in {files}; do export -p > \"$f.new\" 2>/dev/null && mv -f \"$f.new\" \"$f\" && break; done; "
+        "for f in {files}; do {{ export -p; }} 2>/dev/null > \"$f.new\" && mv -f \"$f.new\" \"$f\" && break; done; "
     )
 }
 
 /// A stage shell's first act: start from the recorded environment, if there is one.
 pub fn load_env() -> String {
-    let files = ENV_FILES.join(" ");
+    load_env_from(&ENV_FILES)
+}
+
+fn load_env_from(files: &[&str]) -> String {
+    let files = files.join(" ");
     format!("for f in {files}; do if [ -r \"$f\" ]; then . \"$f\"; break; fi; done")
 }
 
 /// Run in the container by prepare: ends once the keep-alive has recorded the environment.
 pub fn wait_for_env() -> String {
-    let [shm, tmp] = ENV_FILES;
-    format!("until [ -e {shm} ] || [ -e {tmp} ]; do sleep 0.05 2>/dev/null || sleep 1; done")
+    let any: Vec<String> = ENV_FILES.iter().map(|f| format!("[ -e {f} ]")).collect();
+    format!(
+        "until {}; do sleep 0.05 2>/dev/null || sleep 1; done",
+        any.join(" || ")
+    )
 }
 
 #[cfg(test)]
@@ -120,17 +146,17 @@ mod tests {
 
     #[test]
     fn the_recorded_environment_is_what_a_stage_starts_from() {
-        let record = record_env();
-        let load = load_env();
+        // The same scripts over other paths, run for real: the first place cannot take the
+        // record, the second does.
         let dir = tempfile::tempdir().unwrap();
-        // Same shell, other paths: the scripts are run for real, not compared as text.
-        let swap = |s: &str| s.replace("/dev/shm/", &format!("{}/", dir.path().display()));
+        let second = format!("{}/.executor-env", dir.path().display());
+        let files = ["/nonexistent/.executor-env", second.as_str()];
+        let (record, load) = (record_env_in(&files), load_env_from(&files));
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!(
                 "export FROM_ENTRYPOINT='a b\nc'; {} true; unset FROM_ENTRYPOINT; {}; printf '%s' \"$FROM_ENTRYPOINT\"",
-                swap(&record),
-                swap(&load)
+                record, load
             ))
             .output()
             .unwrap();

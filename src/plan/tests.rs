@@ -71,21 +71,47 @@ fn names_derive_from_runner_project_slot_and_job() {
     );
 }
 
+/// Every container (sidecar, service, helper, job), volume and network of the job carries the
+/// job's labels in every mode, with the ids from the payload: the job's variables below claim
+/// other ids, and no label takes them.
 #[test]
 fn every_resource_is_labelled_with_the_job() {
-    let p = plan(&settings(""), &job(&[]), Some(&facts())).unwrap();
-    let key = p.identity.key();
-    let all_labels = p
-        .containers()
-        .map(|c| &c.labels)
-        .chain(p.volumes.iter().map(|v| &v.labels))
-        .chain(std::iter::once(&p.network_labels));
-    for labels in all_labels {
-        assert_eq!(labels[LABEL_JOB_KEY], key);
-        assert_eq!(labels[LABEL_MANAGED], "true");
-        assert_eq!(labels[LABEL_JOB_ID], "1001");
-        assert_eq!(labels[LABEL_PIPELINE_ID], "55");
-        assert!(labels.contains_key(LABEL_ROLE));
+    let forged = [
+        ("CUSTOM_ENV_CI_JOB_ID", "666"),
+        ("CUSTOM_ENV_CI_PROJECT_ID", "666"),
+        ("CUSTOM_ENV_CI_RUNNER_ID", "666"),
+        ("CUSTOM_ENV_CI_PIPELINE_ID", "666"),
+    ];
+    let facts = crate::payload::TrustedFacts {
+        services: vec![crate::payload::ServiceRequest {
+            name: "postgres:16".into(),
+            ..Default::default()
+        }],
+        ..facts()
+    };
+    for mode in ["dind", "socket", "none"] {
+        let vars = [&forged[..], &[mode_var(mode)]].concat();
+        let p = plan(&settings(""), &job(&vars), Some(&facts)).unwrap();
+        assert_eq!(p.mode.as_str(), mode);
+        let key = p.identity.key();
+        assert_eq!(key, "executor-r7-p42-c3-j1001");
+        let expected_containers = if mode == "dind" { 4 } else { 3 };
+        assert_eq!(p.containers().count(), expected_containers, "{mode}");
+        let all_labels = p
+            .containers()
+            .map(|c| &c.labels)
+            .chain(p.volumes.iter().map(|v| &v.labels))
+            .chain(std::iter::once(&p.network_labels));
+        for labels in all_labels {
+            assert_eq!(labels[LABEL_JOB_KEY], key);
+            assert_eq!(labels[LABEL_MANAGED], "true");
+            assert_eq!(labels[LABEL_JOB_ID], "1001");
+            assert_eq!(labels[LABEL_PROJECT_ID], "42");
+            assert_eq!(labels[LABEL_RUNNER_ID], "7");
+            assert_eq!(labels[LABEL_PIPELINE_ID], "55");
+            assert_eq!(labels[LABEL_MODE], mode);
+            assert!(labels.contains_key(LABEL_ROLE));
+        }
     }
 }
 
@@ -237,28 +263,51 @@ fn the_mode_variable_name_is_configurable_and_empty_means_default() {
 
 #[test]
 fn ids_come_from_the_payload_and_forged_variables_are_named_not_used() {
+    // The payload names the project's path and says the ref is not protected.
+    let facts = crate::payload::TrustedFacts {
+        project_path: Some("group/app".into()),
+        protected: Some(false),
+        ..facts()
+    };
+    let agreeing = job(&[
+        ("CUSTOM_ENV_CI_PIPELINE_ID", "55"),
+        ("CUSTOM_ENV_CI_PROJECT_PATH", "group/app"),
+        ("CUSTOM_ENV_CI_COMMIT_REF_PROTECTED", "false"),
+    ]);
+    let p = plan(&settings(""), &agreeing, Some(&facts)).unwrap();
+    assert_eq!(p.ignored, Vec::<String>::new());
     let forged = job(&[
         ("CUSTOM_ENV_CI_JOB_ID", "1; rm -rf /\n"),
         ("CUSTOM_ENV_CI_PROJECT_ID", "666"),
         ("CUSTOM_ENV_CI_RUNNER_ID", "666"),
-        ("CUSTOM_ENV_CI_PIPELINE_ID", "55"),
+        ("CUSTOM_ENV_CI_PIPELINE_ID", "666"),
+        ("CUSTOM_ENV_CI_PROJECT_PATH", "victim/666"),
+        ("CUSTOM_ENV_CI_COMMIT_REF_PROTECTED", "true"),
     ]);
-    let p = plan(&settings(""), &forged, Some(&facts())).unwrap();
+    let p = plan(&settings(""), &forged, Some(&facts)).unwrap();
     assert_eq!(p.identity.key(), "executor-r7-p42-c3-j1001");
-    assert_eq!(p.ignored.len(), 3, "{:?}", p.ignored);
-    for (line, name) in p
-        .ignored
-        .iter()
-        .zip(["CI_JOB_ID", "CI_PROJECT_ID", "CI_RUNNER_ID"])
-    {
-        assert!(
-            line.starts_with(&format!("job variable {name} differs")),
-            "{line}"
+    assert_eq!(p.identity.pipeline_id.as_deref(), Some("55"));
+    assert!(!p.identity.protected);
+    let names = [
+        "CI_JOB_ID",
+        "CI_PROJECT_ID",
+        "CI_RUNNER_ID",
+        "CI_PIPELINE_ID",
+        "CI_PROJECT_PATH",
+        "CI_COMMIT_REF_PROTECTED",
+    ];
+    assert_eq!(p.ignored.len(), names.len(), "{:?}", p.ignored);
+    for (line, name) in p.ignored.iter().zip(names) {
+        assert_eq!(
+            line,
+            &format!(
+                "job variable {name} differs from the job payload; ignored, the payload's value \
+                 is used"
+            )
         );
-        assert!(!line.contains("666") && !line.contains("rm -rf"), "{line}");
     }
     // The config's runner id wins over the payload's.
-    let p = plan(&settings("runner_id: 12\n"), &forged, Some(&facts())).unwrap();
+    let p = plan(&settings("runner_id: 12\n"), &forged, Some(&facts)).unwrap();
     assert_eq!(p.identity.key(), "executor-r12-p42-c3-j1001");
 }
 
@@ -455,4 +504,22 @@ fn dockerds_default_mtu_keeps_the_sidecar_command() {
         .with_mtu(Some(1500));
     assert_eq!(p.mtu, Some(1500));
     assert_eq!(p.sidecar.as_ref().unwrap().cmd, None);
+}
+
+/// Messages show an image name cut at 256 characters (counted as characters, not bytes), so a
+/// job's 128 KiB `image:` cannot flood the log, and with control characters escaped; an
+/// ordinary name passes unchanged.
+#[test]
+fn image_names_in_messages_are_cut_at_256_characters() {
+    let ordinary = "registry.example.com:5000/group/app@sha256:0123abcd";
+    assert_eq!(shown_name(ordinary), ordinary);
+    let exact = "a".repeat(256);
+    assert_eq!(shown_name(&exact), exact);
+    assert_eq!(
+        shown_name(&"a".repeat(257)),
+        format!("{}…", "a".repeat(256))
+    );
+    let huge = "é".repeat(128 * 1024);
+    assert_eq!(shown_name(&huge), format!("{}…", "é".repeat(256)));
+    assert_eq!(shown_name("evil\n\x1b[31m:1"), "evil\\n\\u{1b}[31m:1");
 }

@@ -81,6 +81,7 @@ pub(super) fn volume(
         }
     };
     let target = target(path, reserved).map_err(|m| format!("`{shown}`: {m}"))?;
+    private_scratch(&target).map_err(|m| format!("`{shown}`: {m}"))?;
     let source = if source.starts_with('/') {
         let host = clean(source).map_err(|why| format!("`{shown}`: the source {why}"))?;
         host_source(&host, s).map_err(|m| format!("`{shown}` {m}"))?;
@@ -95,6 +96,26 @@ pub(super) fn volume(
         target,
         options,
     })
+}
+
+/// Each container's own scratch space, where stage scripts (with the job's secrets) are
+/// written and the entrypoint's environment is recorded for the stages, the helper's (root)
+/// included. A volume there would be shared by every job's job and helper containers: one job
+/// could read another's scripts or have its own code run in another's helper. (A `tmpfs`
+/// there is each container's own, and fine.)
+const PRIVATE_SCRATCH: [&str; 2] = ["/tmp", "/dev/shm"];
+
+pub(super) fn private_scratch(target: &str) -> Result<(), String> {
+    for scratch in PRIVATE_SCRATCH {
+        if let Some(how) = overlap(target, scratch) {
+            return Err(format!(
+                "{target} {how} {scratch}, each container's own scratch space (stage scripts \
+                 and their secrets live there), which a shared volume must not cover; pick a \
+                 path outside it (a tmpfs there is fine)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A host directory must not give jobs the engine (its socket is root on the host: socket
@@ -124,6 +145,16 @@ fn host_source(host: &str, s: &Settings) -> Result<(), String> {
             "other socket jobs' checkouts",
         ),
         (ENGINE_DATA, "the engine's data, every job's volumes"),
+        // dockerd's own state: its containerd's socket (root on the host) and every
+        // container's stdio pipes.
+        (
+            "/run/docker",
+            "the engine's runtime state (its containerd socket, containers' stdio)",
+        ),
+        (
+            "/var/run/docker",
+            "the engine's runtime state (its containerd socket, containers' stdio)",
+        ),
     ];
     for (path, what) in others {
         let path = clean(path).unwrap_or_else(|_| path.to_string());

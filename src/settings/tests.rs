@@ -66,6 +66,12 @@ fn errors_name_file_key_and_line() {
         ("mode:\n  defualt: dind\n", "unknown field `defualt`"),
         ("mode:\n  default: docker\n", "unknown variant `docker`"),
         ("pull_policy: sometimes\n", "unknown variant `sometimes`"),
+        ("entrypoint: sometimes\n", "unknown variant `sometimes`, expected `honor` or `ignore`"),
+        (
+            "builds_dir: /tmp/builds\n",
+            "builds_dir at line 1: /tmp/builds lies inside /tmp, each container's own scratch space",
+        ),
+        ("cache_dir: /dev/shm\n", "cache_dir at line 1: /dev/shm is /dev/shm"),
         ("dind:\n  privileged: maybe\n", "dind.privileged"),
         (
             "mode:\n  allowed: [dind]\n  default: socket\n",

@@ -10,6 +10,14 @@ use super::{
     Settings, DEFAULT_HELPER_IMAGE,
 };
 
+/// The builds and cache volumes are shared by a job's containers (and the cache by a
+/// project's jobs); mounted over a container's scratch space they would share its stage
+/// scripts and recorded environment too.
+fn outside_scratch(path: String, key: &'static str) -> Result<String, Invalid> {
+    super::container_paths::private_scratch(&path).map_err(|m| (vec![key], m))?;
+    Ok(path)
+}
+
 /// A validation failure: the key path and what is wrong with it.
 pub(crate) type Invalid = (Vec<&'static str>, String);
 
@@ -68,8 +76,14 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             None => 64,
         },
         payload_required: raw.payload.and_then(|p| p.required).unwrap_or(true),
-        builds_dir: absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,
-        cache_dir: absolute(raw.cache_dir, "/cache", vec!["cache_dir"])?,
+        builds_dir: outside_scratch(
+            absolute(raw.builds_dir, "/builds", vec!["builds_dir"])?,
+            "builds_dir",
+        )?,
+        cache_dir: outside_scratch(
+            absolute(raw.cache_dir, "/cache", vec!["cache_dir"])?,
+            "cache_dir",
+        )?,
         image: non_empty(raw.image, "docker:cli", vec!["image"])?,
         pull_policy: raw
             .pull_policy

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures_util::future::try_join_all;
+use futures_util::future::{join_all, try_join_all};
 
 use super::halt::{self, Halt};
 use super::{cache, entrypoint, readiness, service_logs, services, sidecar, warm};
@@ -90,6 +90,8 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let plan = plan
         .with_mtu(mtu)
         .with_entrypoints(|image| images.get(image).map_or(&[], |f| f.entrypoint.as_slice()));
+    let job_image_user = images.get(&plan.job.image).map(|f| f.user.clone());
+    let plan = plan.with_image_user(settings, job_image_user.as_deref().unwrap_or_default());
     halt.check("the job's first create")?;
     let mut unfit = Vec::new();
     if settings.dind_warm {
@@ -180,7 +182,8 @@ async fn start_adopted(
     let (job, helper, services, sidecar) = futures_util::join!(
         async {
             docker::start_container(engine, &plan.job.name).await?;
-            await_entrypoint(engine, &plan, &plan.job, halt).await
+            await_entrypoint(engine, &plan, &plan.job, halt).await?;
+            open_dirs(engine, &plan).await
         },
         start_helper(engine, &plan, halt),
         services::start(engine, &plan),
@@ -228,6 +231,9 @@ fn check_socket_path(settings: &Settings, plan: &Plan) -> StageResult {
             "socket.host_path {} does not exist on this host; point it at the engine's socket",
             path.display()
         )));
+    }
+    if plan.builds_host_dir.is_some() && local {
+        crate::builds_dirs::secure_root(&settings.socket_builds_host_dir);
     }
     Ok(())
 }
@@ -319,14 +325,17 @@ async fn create_network_and_volumes(
     plan: &Plan,
 ) -> Result<(String, Option<String>), Failure> {
     let network = docker::create_network(engine, &plan.network, &plan.network_labels, plan.mtu);
-    // A project cache volume is created on its first use and found again after that.
-    let volumes = try_join_all(
+    // A project cache volume is created on its first use and found again after that. Every
+    // request is awaited even when one fails: an abandoned one still completes in the engine.
+    let volumes = join_all(
         plan.volumes
             .iter()
             .chain(plan.cache_volume.as_ref())
             .map(|v| docker::create_volume(engine, v)),
     );
-    let (network_id, mountpoints) = futures_util::try_join!(network, volumes)?;
+    let (network_id, mountpoints) = futures_util::join!(network, volumes);
+    let network_id = network_id?;
+    let mountpoints = mountpoints.into_iter().collect::<Result<Vec<_>, _>>()?;
     let socket_dir = plan
         .volumes
         .iter()
@@ -349,8 +358,35 @@ async fn start_sidecar(engine: &Engine, plan: &Plan) -> StageResult {
 /// its entrypoint awaited.
 async fn start_job(engine: &Engine, plan: &Plan, halt: &Halt) -> StageResult {
     start_container(engine, &plan.job).await?;
-    await_entrypoint(engine, plan, &plan.job, halt).await
+    await_entrypoint(engine, plan, &plan.job, halt).await?;
+    open_dirs(engine, plan).await
 }
+
+/// Give the builds and cache directories to the job image's user (see [`Plan::give_dirs`]),
+/// as root in the job container: the directories themselves, by the driver's own paths, not
+/// what is in them (nothing yet, or the project's kept cache). The user name is resolved by
+/// the image, as `docker run --user` resolves it.
+async fn open_dirs(engine: &Engine, plan: &Plan) -> StageResult {
+    let Some((user, dirs)) = &plan.give_dirs else {
+        return Ok(());
+    };
+    let mut chown = vec!["chown".to_string(), "--".to_string(), user.clone()];
+    chown.extend(dirs.iter().cloned());
+    match docker::exec_status_as_root(engine, &plan.job.name, chown, OPEN_DIRS_TIME).await? {
+        Some(0) => Ok(()),
+        other => Err(Failure::System(format!(
+            "could not give {} to the job's user {user} ({})",
+            dirs.join(" and "),
+            match other {
+                Some(code) => format!("chown exited {code}"),
+                None => "no answer".into(),
+            }
+        ))),
+    }
+}
+
+/// A `chown` of two directories answers at once; this is for an engine under load.
+const OPEN_DIRS_TIME: Duration = Duration::from_secs(30);
 
 /// The helper container starts next to the job container (`helper.mode: container`).
 async fn start_helper(engine: &Engine, plan: &Plan, halt: &Halt) -> StageResult {

@@ -36,11 +36,18 @@ rc=$?; rm -f "$s"; exit $rc"#;
 
 /// The shell a stage runs in: it starts from the environment the container's entrypoint set
 /// up (`plan::entrypoint`), and a stage of the helper's (sources, caches, artifacts) writes
-/// files the job's user can change (`ownership`).
-fn stage_shell(env: &JobEnv, stage: &str) -> String {
+/// files the job's user can change (`ownership`). In the helper container it also makes sure
+/// `gitlab-runner` is callable: the container's keep-alive links it at start, but prepare does
+/// not wait for that, so a stage right after prepare could come first.
+fn stage_shell(env: &JobEnv, stage: &str, in_helper: bool) -> String {
     format!(
-        "{}\n{}{STAGE_SHELL}",
+        "{}\n{}{}{STAGE_SHELL}",
         crate::plan::entrypoint::load_env(),
+        if in_helper {
+            helper::LINK_RUNNER_BINARY
+        } else {
+            ""
+        },
         ownership::umask_line(env, stage)
     )
 }
@@ -66,7 +73,11 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     })?;
     let engine = Engine::connect(settings)?;
     let mut signals = Signals::install();
-    let command = vec!["/bin/sh".into(), "-c".into(), stage_shell(env, stage)];
+    let command = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        stage_shell(env, stage, in_helper),
+    ];
     let stdout_line = OpenLine::default();
     let exec = docker::exec_script(&engine, &container, command, body, &stdout_line);
     let key = identity.key();

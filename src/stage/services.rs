@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use futures_util::future::{join_all, try_join_all};
+use futures_util::future::join_all;
 use futures_util::StreamExt;
 
 use super::service_ports;
@@ -33,14 +33,16 @@ const MAX_PORTS: usize = 20;
 /// Connects in flight at once in the report, so it takes a few connect timeouts, not one per port.
 const PROBES_IN_FLIGHT: usize = 8;
 
-/// Create and start every service of the plan.
+/// Create and start every service of the plan, all at once. Every request is awaited even
+/// when one fails: one abandoned mid-flight still completes in the engine after this process
+/// is gone, and its container would appear behind cleanup's back.
 pub async fn start(engine: &Engine, plan: &Plan) -> StageResult {
-    try_join_all(plan.services.iter().map(|s| async move {
+    let results = join_all(plan.services.iter().map(|s| async move {
         docker::create_container(engine, s).await?;
         docker::start_container(engine, &s.name).await
     }))
-    .await?;
-    Ok(())
+    .await;
+    results.into_iter().collect()
 }
 
 /// Wait for every service at once; never fails the job.

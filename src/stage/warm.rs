@@ -250,3 +250,30 @@ fn nonce() -> String {
     out.reverse();
     String::from_utf8(out).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::nonce;
+
+    /// Warm sets are named with 64 random bits, so no one can name a set before it exists:
+    /// each nonce is a base-36 number that fits 64 bits, no two of 256 agree, and together
+    /// they set each of the 64 bits (by chance, one bit stays clear with odds of 2^-256; a
+    /// clock or a 32-bit source would leave the top bits clear every time).
+    #[test]
+    fn warm_sets_are_named_with_64_random_bits() {
+        let mut seen = std::collections::HashSet::new();
+        let mut bits = 0u64;
+        for _ in 0..256 {
+            let n = nonce();
+            assert!(
+                n.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
+                "{n}"
+            );
+            let value = u64::from_str_radix(&n, 36).unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert!(seen.insert(value), "{n} came twice");
+            bits |= value;
+        }
+        assert_eq!(bits, u64::MAX, "bits never set: {:#018x}", !bits);
+    }
+}

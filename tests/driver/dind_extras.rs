@@ -57,7 +57,8 @@ openssl x509 -in /certs/client/ca.pem -noout -subject"#,
     plain.assert_nothing_left();
 }
 
-const BUILD_CACHED: &str = r#"mkdir -p ctx && cp /bin/busybox ctx/busybox
+/// Builds a small image (busybox, about 2 MB) in the job's daemon: a layer cache of a few MB.
+pub const BUILD_CACHED: &str = r#"mkdir -p ctx && cp /bin/busybox ctx/busybox
 printf 'FROM scratch\nCOPY busybox /bin/busybox\n' > ctx/Dockerfile
 docker build -q -t cached-image:1 ctx"#;
 
@@ -87,7 +88,8 @@ fn cache_volume(project: &str) -> String {
     format!("executor-r900-p{project}-c41-dind-cache")
 }
 
-fn volume_exists(name: &str) -> bool {
+/// Whether a volume of exactly this name exists.
+pub fn volume_exists(name: &str) -> bool {
     !docker(&["volume", "ls", "-q", "--filter", &format!("name=^{name}$")])
         .trim()
         .is_empty()

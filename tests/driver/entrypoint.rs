@@ -126,6 +126,24 @@ fn a_tool_entrypoint_fails_prepare_in_one_line_and_leaves_nothing() {
     );
     job.cleanup().ok();
     job.assert_nothing_left();
+    // An entrypoint that does not exist is the job's mistake too (not a runner failure the
+    // runner would retry).
+    let missing = Job::new("none").payload_image(&format!(
+        r#"{{"name": "{JOB_IMAGE}", "entrypoint": ["/nonexistent"]}}"#
+    ));
+    let prepared = missing.prepare();
+    prepared.expect(1);
+    assert!(
+        prepared
+            .stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("check the image's entrypoint and command")),
+        "{}",
+        prepared.stderr
+    );
+    missing.cleanup().ok();
+    missing.assert_nothing_left();
     // The job's fix: start the image without its entrypoint.
     let fixed = Job::new("none")
         .var("CI_JOB_IMAGE", TOOL_IMAGE)
@@ -164,22 +182,22 @@ fn image_docker_user_runs_every_stage_as_that_user() {
     assert!(out.stdout.contains("uid=65534\nwrote"), "{}", out.stdout);
     job.cleanup().ok();
     job.assert_nothing_left();
-    let unknown = Job::new("none").payload_image(&format!(
-        r#"{{"name": "{JOB_IMAGE}", "executor_opts": {{"docker": {{"user": "nosuchuser"}}}}}}"#
-    ));
-    let prepared = unknown.prepare();
-    prepared.expect(1);
-    assert!(
-        prepared
-            .stderr
-            .lines()
-            .last()
-            .is_some_and(|l| l.contains("set image: docker: user: to a user the image has")),
-        "{}",
-        prepared.stderr
-    );
-    unknown.cleanup().ok();
-    unknown.assert_nothing_left();
+    for user in ["nosuchuser", "1000:nosuchgroup"] {
+        let unknown = Job::new("none").payload_image(&format!(
+            r#"{{"name": "{JOB_IMAGE}", "executor_opts": {{"docker": {{"user": "{user}"}}}}}}"#
+        ));
+        let prepared = unknown.prepare();
+        prepared.expect(1);
+        assert!(
+            prepared.stderr.lines().last().is_some_and(|l| {
+                l.contains("set image: docker: user: to a user (and group) the image has")
+            }),
+            "{user}: {}",
+            prepared.stderr
+        );
+        unknown.cleanup().ok();
+        unknown.assert_nothing_left();
+    }
 }
 
 /// A hardened image whose `USER` is not root: the checkout the helper fetched (as root) is the
@@ -216,7 +234,8 @@ fn a_non_root_image_can_change_its_checkout() {
 }
 
 /// A local run reads `image: entrypoint:` and `image: docker: user:` from the file, as GitLab
-/// would send them to a runner.
+/// would send them to a runner; a job running as a user other than root can change the
+/// checkout the local run copied in, as it could a runner's clone.
 #[test]
 fn a_local_run_honours_the_files_image_options() {
     images();
@@ -227,7 +246,7 @@ fn a_local_run_honours_the_files_image_options() {
             "variables: {{EXECUTOR_DOCKER_MODE: none}}\n\
              wrapped:\n  image: {WRAPPER_IMAGE}\n  script:\n    - {SHOW}\n\
              bare:\n  image: {{name: {WRAPPER_IMAGE}, entrypoint: [\"\"]}}\n  script:\n    - {SHOW}\n\
-             nobody:\n  image: {{name: {JOB_IMAGE}, docker: {{user: 65534}}}}\n  script:\n    - echo \"uid=$(id -u)\"\n"
+             nobody:\n  image: {{name: {JOB_IMAGE}, docker: {{user: 65534}}}}\n  script:\n    - echo \"uid=$(id -u)\"\n    - echo more >> entry.yml && rm entry.yml && echo wrote\n"
         ),
     )
     .unwrap();
@@ -235,6 +254,7 @@ fn a_local_run_honours_the_files_image_options() {
         ("wrapped", "seen=wrapper path=/opt/tool/bin"),
         ("bare", "seen=nothing "),
         ("nobody", "uid=65534"),
+        ("nobody", "wrote"),
     ] {
         let (code, stdout, stderr) = checkout.run(&[job, "--file", "entry.yml"]);
         assert_eq!(code, 0, "{job}: {stderr}");
@@ -244,4 +264,35 @@ fn a_local_run_honours_the_files_image_options() {
         );
         checkout.assert_nothing_left();
     }
+}
+
+/// With `helper.mode: job` the helper's stages run in the job container as its image's user:
+/// prepare gives the builds and cache directories to a user other than root, so the checkout
+/// and caches can be made there (a root image needs nothing).
+#[test]
+fn helper_mode_job_gives_the_builds_and_cache_dirs_to_a_non_root_user() {
+    let config = "image: executor-test/debian:1\ndind:\n  image: executor-test/dind:1\nhelper:\n  mode: job\n";
+    let job = Job::with_config("none", config).payload_image(&format!(
+        r#"{{"name": "{JOB_IMAGE}", "executor_opts": {{"docker": {{"user": "65534:65534"}}}}}}"#
+    ));
+    job.prepare().ok();
+    job.run("get_sources", "echo checked out > README").ok();
+    job.run(
+        "restore_cache",
+        "mkdir -p /cache/key && echo cached > /cache/key/f",
+    )
+    .ok();
+    let out = job.run(
+        "build_script",
+        "echo \"uid=$(id -u)\"; cat README /cache/key/f; rm README && echo changed",
+    );
+    out.ok();
+    assert!(
+        out.stdout
+            .contains("uid=65534\nchecked out\ncached\nchanged"),
+        "{}",
+        out.stdout
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
 }

@@ -92,7 +92,15 @@ fn run_without_prepare_is_a_system_failure_with_a_reason() {
 fn cleanup_is_idempotent_and_prepare_retries_start_clean() {
     let job = Job::new("none");
     job.cleanup().ok();
-    job.prepare().ok();
+    let first = job.prepare();
+    first.ok();
+    // The engine it talked to, and in which API version, is in the job log.
+    let engine_line = first.stderr.lines().find(|l| l.contains("Docker engine "));
+    assert!(
+        engine_line.is_some_and(|l| l.contains("(API 1.") && l.contains(" at unix://")),
+        "{}",
+        first.stderr
+    );
     let again = job.prepare();
     again.ok();
     assert!(

@@ -30,28 +30,39 @@ fn a_zero_services_wait_does_not_wait() {
     job.assert_nothing_left();
 }
 
-/// `gc --max-age`: a job whose newest resource is older than that is collected even while its
-/// job container runs (it outlived any job timeout).
+/// `gc.max_age` and `gc --max-age`: a job whose newest resource is older than that is
+/// collected even while its job container runs (it outlived any job timeout). The flag
+/// overrides the key either way.
 #[test]
 fn gc_max_age_collects_even_a_running_job() {
+    let gc = |job: &Job, max_age_key: &str, flags: &[&str]| {
+        job.set_config(&base(&format!("gc:\n  max_age: {max_age_key}\n")));
+        let mut args = vec!["gc", "--runner-id", "913"];
+        args.extend(flags);
+        let call = job.call(&args);
+        call.ok();
+        call.stderr
+    };
+    let removed = |job: &Job, stderr: &str| {
+        stderr.contains(&format!("removed {}", job.key())) && stderr.contains("past gc.max_age")
+    };
+
     let job = Job::new("none").runner("913");
     job.prepare().ok();
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let kept = job.call(&["gc", "--runner-id", "913", "--max-age", "1h"]);
-    kept.ok();
-    assert!(
-        !job.key().is_empty() && !kept.stderr.contains(&job.key()),
-        "{}",
-        kept.stderr
-    );
-    let gc = job.call(&["gc", "--runner-id", "913", "--max-age", "1s"]);
-    gc.ok();
-    assert!(
-        gc.stderr.contains(&format!("removed {}", job.key()))
-            && gc.stderr.contains("past gc.max_age"),
-        "{}",
-        gc.stderr
-    );
+    let kept = gc(&job, "1h", &[]);
+    assert!(!kept.contains(&job.key()), "{kept}");
+    let flag_keeps = gc(&job, "1s", &["--max-age", "1h"]);
+    assert!(!flag_keeps.contains(&job.key()), "{flag_keeps}");
+    let key_collects = gc(&job, "1s", &[]);
+    assert!(removed(&job, &key_collects), "{key_collects}");
+    job.assert_nothing_left();
+
+    let job = Job::new("none").runner("913");
+    job.prepare().ok();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let flag_collects = gc(&job, "1h", &["--max-age", "1s"]);
+    assert!(removed(&job, &flag_collects), "{flag_collects}");
     job.assert_nothing_left();
     drop_caches("913");
 }

@@ -217,6 +217,13 @@ impl Job {
         self
     }
 
+    /// Leave `EXECUTOR_CONFIG` unset: the binary reads `--config`, if given, else the default
+    /// path.
+    pub fn without_config_variable(mut self) -> Job {
+        self.vars.retain(|(k, _)| k != "EXECUTOR_CONFIG");
+        self
+    }
+
     /// Write `json` as the job payload instead of the one built from the job's facts.
     pub fn payload(mut self, json: &str) -> Job {
         self.payload.raw = Some(json.into());

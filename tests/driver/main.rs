@@ -3,12 +3,14 @@
 //! nothing labelled with its job remains on the engine.
 
 mod cache_stop;
+mod config_file;
 mod container_options;
 mod crashes;
 mod debug_services;
 mod dind_extras;
 mod doctor;
 mod entrypoint;
+mod entrypoint_more;
 mod failures;
 mod features;
 mod gc;
@@ -29,6 +31,7 @@ mod services;
 mod services_more;
 mod signal_bounds;
 mod signals;
+mod socket_dirs;
 mod spawned;
 mod tls;
 mod trust;

@@ -32,22 +32,48 @@ fn drop_slot(slot: &str) {
     );
 }
 
-/// Project B copies project A's ids into its variables: it still gets B's cache_dir, A's
-/// stays as A left it, and prepare names the ignored variables (never their values).
+/// Project B copies project A's ids into its variables (and claims A's path, another
+/// pipeline and a protected ref): it still gets B's cache_dir, A's stays as A left it, and
+/// prepare names each ignored variable (never its value).
 #[test]
 fn a_job_copying_another_projects_ids_gets_its_own_cache() {
     let (victim, attacker, slot) = ("7961", "7962", "61");
     in_slot(victim, slot).whole("build_script", "echo kept > /cache/note.txt");
     let forger = in_slot(attacker, slot)
+        .project_path("group/attacker", false)
         .var("CI_PROJECT_ID", victim)
         .var("CI_JOB_ID", "1")
-        .var("CI_RUNNER_ID", "1");
+        .var("CI_RUNNER_ID", "1")
+        .var("CI_PIPELINE_ID", "4242")
+        .var("CI_PROJECT_PATH", "group/victim-7961")
+        .var("CI_COMMIT_REF_PROTECTED", "true");
     let prepared = forger.prepare();
     prepared.ok();
-    for name in ["CI_PROJECT_ID", "CI_JOB_ID", "CI_RUNNER_ID"] {
+    for name in [
+        "CI_JOB_ID",
+        "CI_PROJECT_ID",
+        "CI_RUNNER_ID",
+        "CI_PIPELINE_ID",
+        "CI_PROJECT_PATH",
+        "CI_COMMIT_REF_PROTECTED",
+    ] {
         let line = format!("job variable {name} differs from the job payload; ignored");
         assert!(prepared.stderr.contains(&line), "{}", prepared.stderr);
     }
+    for value in ["4242", "victim-7961"] {
+        assert!(!prepared.stderr.contains(value), "{}", prepared.stderr);
+    }
+    assert_eq!(
+        docker(&[
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"io.executor.pipeline-id\"}}",
+            &forger.container(),
+        ])
+        .trim(),
+        "5",
+        "the pipeline label is the payload's"
+    );
     assert!(forger.key().contains(&format!("-p{attacker}-")));
     let seen = forger.run(
         "build_script",

@@ -78,6 +78,10 @@ pub fn get_sources(ctx: &ScriptContext, archive_base64: &str) -> String {
         body.push('\n');
     }
     body.push_str("EXECUTOR_SOURCES\n");
+    // tar run by root keeps the archived modes; a clone under the helper's `umask 0000` (the
+    // docker executor's) gives everyone write access, so a job image whose USER is not root
+    // can change its checkout. Do as that clone would.
+    body.push_str("if [ \"$(umask)\" = 0000 ]; then chmod -R a+rwX . 2>/dev/null || true; fi\n");
     wrap(&body)
 }
 
