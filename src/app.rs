@@ -12,9 +12,16 @@ pub async fn run(cli: Cli, env: &JobEnv) -> Outcome {
         .as_deref()
         .or(env.config_path().map(|p| p.as_path()));
     if let Command::Doctor = cli.command {
-        let source = path
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| format!("{} (default)", crate::settings::DEFAULT_CONFIG_PATH));
+        let default = crate::settings::DEFAULT_CONFIG_PATH;
+        let source =
+            path.map(|p| p.display().to_string()).unwrap_or_else(|| {
+                match std::fs::metadata(default) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        format!("built-in defaults (no file at {default})")
+                    }
+                    _ => format!("{default} (default)"),
+                }
+            });
         let settings = Settings::load(path, None).map_err(|e| e.to_string());
         return Outcome::Local(crate::doctor::doctor(settings, &source).await);
     }

@@ -41,7 +41,8 @@ pub enum Command {
     Cleanup,
     /// Check the config, the engine, privileged containers and the images; exit 1 on blockers.
     Doctor,
-    /// Remove what killed or crashed jobs left behind; never touches a live job.
+    /// Remove what killed or crashed jobs left behind; a running job is left alone until
+    /// gc.max_age.
     Gc(GcArgs),
 }
 
@@ -64,7 +65,8 @@ pub struct GcArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Also remove every project layer cache (dind.cache) that no container uses.
+    /// Also remove every kept project volume that no container uses: dind.cache layer caches
+    /// and cache_dir volumes.
     #[arg(long)]
     pub drop_caches: bool,
 }
