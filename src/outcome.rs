@@ -83,18 +83,30 @@ pub fn say(line: &str) {
     let _ = writeln!(err, "executor: {}", one_line(line));
 }
 
-/// `text` with every control character escaped (`\n`, `\u{1b}`): it prints as one line and
-/// cannot move the cursor, recolour or rewrite earlier lines.
+/// `text` with every control character escaped (`\n`, `\u{1b}`), and every character that
+/// breaks a line or reorders text as shown (the Unicode line and paragraph separators, the
+/// bidirectional marks, embeddings, overrides and isolates): it prints as one line, cannot move
+/// the cursor, recolour or rewrite earlier lines, and reads in the order it is written.
 pub fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if c.is_control() || reorders_or_breaks(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// U+2028/U+2029 end a line in some viewers; U+061C, U+200E/F, U+202A–E and U+2066–9 change the
+/// order text is shown in (a log line could read as something it does not say).
+fn reorders_or_breaks(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+    )
 }
 
 fn write_build_exit_code(env: &JobEnv, code: i64) -> Result<(), String> {
@@ -123,5 +135,22 @@ mod tests {
         );
         assert!(!shown.chars().any(char::is_control));
         assert_eq!(one_line("plain `text` … é"), "plain `text` … é");
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_unicode_line_breaks_are_escaped() {
+        let tricky =
+            "ok\u{202E}deliver\u{2066}x\u{2069}\u{2028}executor: forged\u{2029}\u{200F}\u{61C}";
+        let shown = one_line(tricky);
+        assert_eq!(
+            shown,
+            "ok\\u{202e}deliver\\u{2066}x\\u{2069}\\u{2028}executor: forged\\u{2029}\\u{200f}\\u{61c}"
+        );
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{2067}', '\u{2068}', '\u{200E}',
+        ] {
+            assert!(!one_line(&c.to_string()).contains(c), "{c:?}");
+        }
+        assert_eq!(one_line("שלום and مرحبا"), "שלום and مرحبا");
     }
 }

@@ -14,35 +14,50 @@ use super::bounded::{self, End, MAX_JOB_READ};
 use super::Engine;
 use crate::outcome::Failure;
 
-/// Whether what the stage script last wrote to our stdout ended mid-line. The runner masks
-/// secrets line by line as it reads the stream; a line of ours written then would split one of
-/// the script's lines, and a masked value in it with it. Shared by reference within one task,
-/// so a `Cell` is enough.
+/// Whether what the stage script last wrote to our stdout, or to our stderr, ended mid-line.
+/// The runner masks secrets line by line as it reads each stream; a line of ours written then
+/// would split one of the script's lines, and a masked value in it with it. Both streams count:
+/// gitlab-runner 17 masks each stream on its own, older ones mask the two as one log, and a
+/// line written to stdout while stderr is mid-line lands inside that line there. Shared by
+/// reference within one task, so `Cell`s are enough.
 #[derive(Debug, Default)]
-pub struct OpenLine(std::cell::Cell<bool>);
+pub struct OpenLine {
+    stdout: std::cell::Cell<bool>,
+    stderr: std::cell::Cell<bool>,
+}
 
 impl OpenLine {
+    /// Either stream stopped mid-line.
     pub fn is_open(&self) -> bool {
-        self.0.get()
+        self.stdout.get() || self.stderr.get()
     }
 
     /// Note what was just written to stdout.
     pub fn note(&self, written: &[u8]) {
+        Self::set(&self.stdout, written);
+    }
+
+    /// Note what was just written to stderr.
+    pub fn note_stderr(&self, written: &[u8]) {
+        Self::set(&self.stderr, written);
+    }
+
+    fn set(open: &std::cell::Cell<bool>, written: &[u8]) {
         if let Some(last) = written.last() {
-            self.0.set(*last != b'\n');
+            open.set(*last != b'\n');
         }
     }
 }
 
 /// Run `cmd` in `container` with `stdin` as its standard input, copying its stdout and stderr
 /// to ours as each chunk arrives (no line buffering: the job log is live), and noting in
-/// `stdout_line` where its stdout stopped. Returns the exit code.
+/// `open_line` where each stream stopped. Returns the exit code.
 pub async fn exec_script(
     engine: &Engine,
     container: &str,
     cmd: Vec<String>,
     stdin: Vec<u8>,
-    stdout_line: &OpenLine,
+    open_line: &OpenLine,
 ) -> Result<i64, Failure> {
     let config = ExecConfig {
         attach_stdin: Some(true),
@@ -86,9 +101,12 @@ pub async fn exec_script(
             match frame {
                 Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
                     emit(&mut std::io::stdout().lock(), &message);
-                    stdout_line.note(&message);
+                    open_line.note(&message);
                 }
-                Ok(LogOutput::StdErr { message }) => emit(&mut std::io::stderr().lock(), &message),
+                Ok(LogOutput::StdErr { message }) => {
+                    emit(&mut std::io::stderr().lock(), &message);
+                    open_line.note_stderr(&message);
+                }
                 Ok(LogOutput::StdIn { .. }) => {}
                 Err(e) => return Err(lost(engine, e)),
             }

@@ -91,9 +91,14 @@ pub async fn service_state(
 }
 
 /// The job's service containers, by name, with the name their log lines carry; in the order
-/// prepare made them. Only containers named as the plan names services count: a socket job can
-/// label containers of its own like ours.
-pub async fn job_services(engine: &Engine, key: &str) -> Result<Vec<(String, String)>, Failure> {
+/// prepare made them. Only containers named as the plan names services (`{key}-svc{N}`, N
+/// written plainly and below the runner's `services.max`) count: a socket job can label
+/// containers of its own like ours, and name them after our services too.
+pub async fn job_services(
+    engine: &Engine,
+    key: &str,
+    max: usize,
+) -> Result<Vec<(String, String)>, Failure> {
     let labels = [
         format!("{LABEL_JOB_KEY}={key}"),
         format!("{LABEL_ROLE}={}", Role::Service.as_str()),
@@ -103,7 +108,7 @@ pub async fn job_services(engine: &Engine, key: &str) -> Result<Vec<(String, Str
         .await?
         .into_iter()
         .filter_map(|c| {
-            let index = c.name.strip_prefix(&stem)?.parse().ok()?;
+            let index = service_index(c.name.strip_prefix(&stem)?, max)?;
             let shown = c.labels.get(LABEL_SERVICE).cloned().unwrap_or_default();
             Some((index, c.name, shown))
         })
@@ -113,6 +118,13 @@ pub async fn job_services(engine: &Engine, key: &str) -> Result<Vec<(String, Str
         .into_iter()
         .map(|(_, name, shown)| (name, shown))
         .collect())
+}
+
+/// `N` of a service named `{key}-svc{N}`: digits as the plan writes them (no sign, no leading
+/// zero), below `max`.
+fn service_index(suffix: &str, max: usize) -> Option<usize> {
+    let index: usize = suffix.parse().ok()?;
+    (index < max && index.to_string() == suffix).then_some(index)
 }
 
 /// What a container printed, stdout and stderr together, one chunk per log message (a line,
@@ -138,4 +150,16 @@ pub fn service_log(
         .logs(name, Some(options))
         .map(|chunk| chunk.map(LogOutput::into_bytes).map(|b| b.to_vec()))
         .map(|chunk| chunk.map_err(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_names_the_plan_gives_are_services() {
+        assert_eq!(super::service_index("0", 10), Some(0));
+        assert_eq!(super::service_index("9", 10), Some(9));
+        for other in ["10", "+1", "01", "1 ", "-1", "", "x"] {
+            assert_eq!(super::service_index(other, 10), None, "{other}");
+        }
+    }
 }

@@ -2,20 +2,25 @@
 //! service prints is the job's: each line is escaped (no control character or ANSI escape
 //! reaches the log), cut at [`LINE_MAX`] bytes and carries its service's name in front, as the
 //! docker executor writes them (`[service:postgres-db] ...`), so no line of a service can pose
-//! as the driver's `executor: ...` or rewrite another. A stage reads at most [`STAGE_MAX`] bytes
-//! of it, all services together, and says when it stopped there. Nothing is written inside a
-//! line the stage's script left open on stdout (`OpenLine`): the runner masks secrets line by
-//! line, and a line split there would show a masked value in two unmasked halves.
+//! as the driver's `executor: ...` or rewrite another. A stage writes at most [`STAGE_MAX`]
+//! bytes of it (names in front included) and reads at most [`READ_MAX`], all services together,
+//! and says when it stopped. Nothing is written while a line the stage's script left open on
+//! stdout or stderr (`OpenLine`) is open: the runner masks secrets line by line, and a line
+//! split there would show a masked value in two unmasked halves.
 
 use std::io::Write;
 
 use crate::docker::OpenLine;
 use crate::outcome::one_line;
 
-/// The most of the services' output one stage reads. With prepare and the usual six stages
-/// this stays under half of the runner's default job log limit (`output_limit`, 4 MiB), so the
-/// job's own output still fits; the memory it takes is one line per service.
+/// The most of the services' output one stage writes to the job log, each line's
+/// `[service:NAME] ` counted. With prepare and the usual six stages this stays under half of
+/// the runner's default job log limit (`output_limit`, 4 MiB), so the job's own output still
+/// fits; it is also the most held back while the script's line is open.
 pub const STAGE_MAX: usize = 256 * 1024;
+/// The most of it one stage reads: lines cut at [`LINE_MAX`] are read to their end and
+/// dropped, and that reading is bounded too.
+pub const READ_MAX: usize = 16 * STAGE_MAX;
 /// The most a stage reads of what was printed in the second before it began: the logs API
 /// starts at a whole second, the rest is dropped here.
 const SKIP_MAX: usize = 16 * STAGE_MAX;
@@ -62,6 +67,7 @@ pub struct Printer<'a, W: Write> {
     out: W,
     services: Vec<Partial>,
     read: usize,
+    written: usize,
     skipped: usize,
     cut: bool,
     /// Lines held back while the script's stdout is mid-line (`open`).
@@ -78,6 +84,7 @@ impl<'a, W: Write> Printer<'a, W> {
             out,
             services: Vec::new(),
             read: 0,
+            written: 0,
             skipped: 0,
             cut: false,
             held: Vec::new(),
@@ -116,27 +123,38 @@ impl<'a, W: Write> Printer<'a, W> {
                 // Printed in the second before the stage: read and dropped, up to a cap of
                 // its own, so a flood just before the stage cannot use up the stage's.
                 self.skipped += message.len();
-                return self.skipped <= SKIP_MAX || self.stop();
+                return self.skipped <= SKIP_MAX
+                    || self.stop(&format!(
+                        "more than {} KiB in the second before this stage began",
+                        SKIP_MAX / 1024
+                    ));
             }
             message = rest;
         }
-        let taken = message.len().min(STAGE_MAX - self.read);
+        let taken = message.len().min(READ_MAX - self.read);
         self.read += taken;
         for piece in message[..taken].split_inclusive(|b| *b == b'\n') {
+            if self.cut {
+                return false;
+            }
             self.take(index, piece);
         }
-        taken == message.len() || self.stop()
+        if taken < message.len() {
+            self.stop(&format!("{} KiB read in this stage", READ_MAX / 1024));
+        }
+        !self.cut
     }
 
-    /// The cap is reached: say so once; false, for the caller to stop reading. What is held
-    /// stays held: the end of the read (`finish`) writes it.
-    fn stop(&mut self) -> bool {
-        self.cut = true;
-        self.notice(&format!(
-            "CI_DEBUG_SERVICES: the services' output of this stage was cut at {} KiB; the rest \
-             is not shown",
-            STAGE_MAX / 1024
-        ));
+    /// A cap is reached (`why`): say so once; false, for the caller to stop reading. What is
+    /// held stays held: the end of the read (`finish`) writes it.
+    fn stop(&mut self, why: &str) -> bool {
+        if !self.cut {
+            self.cut = true;
+            self.notice(&format!(
+                "CI_DEBUG_SERVICES: the services' output of this stage stops here ({why}); the \
+                 rest is not shown"
+            ));
+        }
         false
     }
 
@@ -173,8 +191,12 @@ impl<'a, W: Write> Printer<'a, W> {
         }
     }
 
-    /// Show service `index`'s line so far.
+    /// Show service `index`'s line so far, unless that would pass the stage's cap.
     fn line(&mut self, index: usize, cut: bool) {
+        if self.cut {
+            self.services[index].bytes.clear();
+            return;
+        }
         let partial = &mut self.services[index];
         let bytes = std::mem::take(&mut partial.bytes);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
@@ -183,11 +205,16 @@ impl<'a, W: Write> Printer<'a, W> {
             text.push_str(&format!(" [… line cut at {LINE_MAX} bytes]"));
         }
         let line = format!("[service:{}] {text}\n", partial.name);
+        if self.written + line.len() > STAGE_MAX {
+            self.stop(&format!("{} KiB shown in this stage", STAGE_MAX / 1024));
+            return;
+        }
         self.emit(line);
     }
 
-    /// Write `line`, or hold it while the script's stdout is mid-line.
+    /// Write `line`, or hold it while the script's stdout or stderr is mid-line.
     fn emit(&mut self, line: String) {
+        self.written += line.len();
         match self.open.is_some_and(OpenLine::is_open) {
             true => self.held.push(line),
             false => {

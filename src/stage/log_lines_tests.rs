@@ -51,8 +51,16 @@ fn a_long_line_is_cut_and_the_next_one_shown() {
     assert_eq!(lines[1], "[service:web] next");
 }
 
+/// The notice a stage's output ends with when a cap stops it.
+fn stopped(why: &str) -> String {
+    format!(
+        "executor: CI_DEBUG_SERVICES: the services' output of this stage stops here ({why}); \
+         the rest is not shown\n"
+    )
+}
+
 #[test]
-fn a_stage_reads_no_more_than_its_cap() {
+fn a_stage_writes_no_more_than_its_cap() {
     let mut out = Vec::new();
     let mut printer = Printer::new(&mut out, None, None);
     let web = printer.add("web");
@@ -65,13 +73,53 @@ fn a_stage_reads_no_more_than_its_cap() {
     assert!(!printer.feed(web, b"more\n"));
     printer.finish();
     let out = String::from_utf8(out).unwrap();
-    assert_eq!(fed, STAGE_MAX / 100);
-    assert!(out.len() < STAGE_MAX + STAGE_MAX / 5, "{}", out.len());
+    // Each line written is `[service:web] ` and the 100 bytes read.
+    assert_eq!(fed, STAGE_MAX / 114);
+    let notice = stopped("256 KiB shown in this stage");
+    assert!(out.len() <= STAGE_MAX + notice.len(), "{}", out.len());
     assert!(!out.contains("more"));
-    assert!(out.contains(
-        "executor: CI_DEBUG_SERVICES: the services' output of this stage was cut at 256 KiB; \
-         the rest is not shown\n"
-    ));
+    assert!(out.ends_with(&notice));
+}
+
+#[test]
+fn empty_lines_under_a_long_name_count_as_written() {
+    // `yes ''` in a service whose name is 64 four-byte characters: each byte read becomes
+    // some 270 bytes of log, and it is those that are capped.
+    let mut out = Vec::new();
+    let mut printer = Printer::new(&mut out, None, None);
+    let wide = printer.add(&"\u{1F600}".repeat(80));
+    let newlines = vec![b'\n'; 64 * 1024];
+    let mut rounds = 0;
+    while printer.feed(wide, &newlines) {
+        rounds += 1;
+        assert!(rounds < 100, "never stopped");
+    }
+    printer.finish();
+    let notice = stopped("256 KiB shown in this stage");
+    assert!(out.len() <= STAGE_MAX + notice.len(), "{}", out.len());
+    assert!(String::from_utf8(out).unwrap().ends_with(&notice));
+}
+
+#[test]
+fn a_line_that_never_ends_is_read_no_further_than_the_read_cap() {
+    let mut out = Vec::new();
+    let mut printer = Printer::new(&mut out, None, None);
+    let web = printer.add("web");
+    let chunk = vec![b'z'; 64 * 1024];
+    let mut read = 0;
+    while printer.feed(web, &chunk) {
+        read += chunk.len();
+        assert!(read <= READ_MAX, "read past the cap");
+    }
+    printer.finish();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].ends_with(&format!(" [… line cut at {LINE_MAX} bytes]")));
+    assert_eq!(
+        format!("{}\n", lines[1]),
+        stopped("4096 KiB read in this stage")
+    );
 }
 
 #[test]
@@ -120,8 +168,10 @@ fn a_flood_before_the_stage_does_not_use_up_its_cap_but_is_bounded() {
     printer.finish();
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "[service:web] in the stage\nexecutor: CI_DEBUG_SERVICES: the services' output of this \
-         stage was cut at 256 KiB; the rest is not shown\n"
+        format!(
+            "[service:web] in the stage\n{}",
+            stopped("more than 4096 KiB in the second before this stage began")
+        )
     );
 }
 
@@ -146,6 +196,42 @@ fn lines_wait_while_the_scripts_line_is_open() {
         "[service:web] held\n[service:web] then\n\n[service:web] last\n\
          executor: a note of the driver's\n"
     );
+}
+
+#[test]
+fn lines_wait_while_the_scripts_stderr_line_is_open() {
+    let open = OpenLine::default();
+    let mut out = Vec::new();
+    {
+        let mut printer = Printer::new(&mut out, Some(&open), None);
+        let web = printer.add("web");
+        open.note(b"stdout is whole\n");
+        open.note_stderr(b"token: ");
+        printer.feed(web, b"held\n");
+        assert!(open.is_open());
+        open.note_stderr(b"glpat-xyz\n");
+        printer.feed(web, b"then\n");
+        printer.finish();
+    }
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "[service:web] held\n[service:web] then\n"
+    );
+}
+
+#[test]
+fn what_is_held_is_bounded_by_the_stage_cap() {
+    let open = OpenLine::default();
+    let mut out = Vec::new();
+    {
+        let mut printer = Printer::new(&mut out, Some(&open), None);
+        let web = printer.add("web");
+        open.note_stderr(b"never ends");
+        while printer.feed(web, b"\n") {}
+        assert!(printer.held.iter().map(String::len).sum::<usize>() <= STAGE_MAX + 200);
+        printer.finish();
+    }
+    assert!(out.starts_with(b"\n[service:web] \n"));
 }
 
 #[test]

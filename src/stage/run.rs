@@ -78,10 +78,10 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
         "-c".into(),
         stage_shell(env, stage, in_helper),
     ];
-    let stdout_line = OpenLine::default();
-    let exec = docker::exec_script(&engine, &container, command, body, &stdout_line);
+    let open_line = OpenLine::default();
+    let exec = docker::exec_script(&engine, &container, command, body, &open_line);
     let key = identity.key();
-    let exec = service_logs::during(settings, env, &engine, &key, started, &stdout_line, exec);
+    let exec = service_logs::during(settings, env, &engine, &key, started, &open_line, exec);
     tokio::pin!(exec);
     let finished = tokio::select! {
         finished = &mut exec => finished,

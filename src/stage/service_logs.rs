@@ -96,23 +96,23 @@ pub async fn after_prepare(
 }
 
 /// `work` (a stage's script), with the services' output followed alongside it from `started`
-/// until `work` ends; `work`'s result is returned as it is. `stdout_line` is where the script's
-/// stdout stands, so no line of a service lands inside one of the script's.
+/// until `work` ends; `work`'s result is returned as it is. `open_line` is where the script's
+/// stdout and stderr stand, so no line of a service lands inside one of the script's.
 pub async fn during<F: Future>(
     settings: &Settings,
     env: &JobEnv,
     engine: &Engine,
     key: &str,
     started: Moment,
-    stdout_line: &OpenLine,
+    open_line: &OpenLine,
     work: F,
 ) -> F::Output {
     if !enabled(settings, env) {
         return work.await;
     }
-    let mut printer = Printer::new(std::io::stdout(), Some(stdout_line), Some(started));
+    let mut printer = Printer::new(std::io::stdout(), Some(open_line), Some(started));
     let output = {
-        let follow = follow(engine, key, started, &mut printer);
+        let follow = follow(engine, key, settings.services_max, started, &mut printer);
         tokio::pin!(work, follow);
         let mut following = true;
         loop {
@@ -130,10 +130,11 @@ pub async fn during<F: Future>(
 async fn follow(
     engine: &Engine,
     key: &str,
+    max: usize,
     since: Moment,
     printer: &mut Printer<'_, std::io::Stdout>,
 ) {
-    let services = match docker::service::job_services(engine, key).await {
+    let services = match docker::service::job_services(engine, key, max).await {
         Ok(services) => services,
         Err(failure) => return unreadable(printer, "the job's services", &failure.to_string()),
     };

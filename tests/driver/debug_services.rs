@@ -110,11 +110,11 @@ fn flooding_service(job: Job) -> Job {
     job.payload_services(&services.to_string(), &[])
 }
 
-/// What of `out` is service lines.
+/// What of `out` is service lines, each with its name in front and its newline.
 fn service_bytes(out: &str) -> usize {
     out.lines()
         .filter(|l| l.starts_with(PREFIX))
-        .map(|l| l.len() - PREFIX.len() + 1)
+        .map(|l| l.len() + 1)
         .sum()
 }
 
@@ -124,8 +124,8 @@ fn a_flooding_service_is_cut_and_cannot_hold_a_stage_open() {
     let job = flooding_service(Job::new("none").var("CI_DEBUG_SERVICES", "1"));
     let prepared = job.prepare();
     prepared.ok();
-    let cut_line =
-        "executor: CI_DEBUG_SERVICES: the services' output of this stage was cut at 256 KiB";
+    let cut_line = "executor: CI_DEBUG_SERVICES: the services' output of this stage stops here \
+                    (256 KiB shown in this stage); the rest is not shown";
     // On stdout with the service lines, so it cannot split a line a script left open on stderr.
     assert!(prepared.stdout.contains(cut_line), "{}", prepared.stderr);
     let long = format!("{PREFIX}{} [… line cut at 2000 bytes]", "x".repeat(2000));
