@@ -5,6 +5,7 @@ mod container;
 
 use crate::docker::{self, probe, Engine};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
+use crate::registry::Registries;
 use crate::settings::{human_size, DindCache, HelperMode, Mode, Policy, PullPolicy, Settings};
 
 /// How serious a finding is.
@@ -49,8 +50,9 @@ pub async fn doctor(settings: Result<Settings, String>, source: &str) -> i32 {
         }
     };
     config(&mut out, &settings, source);
+    let registries = registries(&mut out, &settings);
     if let Some(engine) = engine(&mut out, &settings).await {
-        let dind_image_ready = images(&mut out, &engine, &settings).await;
+        let dind_image_ready = images(&mut out, &engine, &settings, &registries).await;
         runtime(&mut out, &engine, &settings, dind_image_ready).await;
         container::engine(&mut out, &engine, &settings).await;
         dind_extras(&mut out, &engine, &settings).await;
@@ -169,7 +171,7 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
 
 /// The helper image, when it does not depend on the job's runner version (then it is pulled
 /// per job, as the docker executor pulls its helper).
-async fn helper_image(out: &mut Findings, engine: &Engine, s: &Settings) {
+async fn helper_image(out: &mut Findings, engine: &Engine, s: &Settings, registries: &Registries) {
     match &s.helper_mode {
         HelperMode::Job { runner_binary } => {
             let binary = match runner_binary {
@@ -199,7 +201,7 @@ async fn helper_image(out: &mut Findings, engine: &Engine, s: &Settings) {
             ),
         ),
         HelperMode::Container => {
-            check_image(out, engine, s, "helper image", &s.helper_image).await;
+            check_image(out, engine, s, registries, "helper image", &s.helper_image).await;
         }
     }
 }
@@ -332,9 +334,35 @@ async fn runtime(out: &mut Findings, engine: &Engine, s: &Settings, dind_image_r
 }
 
 /// Whether each configured image is there or can be pulled; returns whether the dind image is.
-async fn images(out: &mut Findings, engine: &Engine, s: &Settings) -> bool {
-    let job_ready = check_image(out, engine, s, "job image", &s.image).await;
-    helper_image(out, engine, s).await;
+/// The runner's registry credential sources, by name and the registries they cover (never a
+/// secret); a broken one is a failure, as every job's pulls would fail on it.
+fn registries(out: &mut Findings, s: &Settings) -> Registries {
+    let env = crate::env::JobEnv::from_process();
+    match Registries::gather(s, &env, &[]) {
+        Ok(registries) => {
+            let found = registries.describe();
+            if found.is_empty() {
+                out.say(
+                    Level::Info,
+                    "registry credentials: none on the runner (jobs may bring their own: \
+                     DOCKER_AUTH_CONFIG, GitLab's registry login in the payload)",
+                );
+            }
+            for line in found {
+                out.say(Level::Info, &format!("registry credentials: {line}"));
+            }
+            registries
+        }
+        Err(e) => {
+            out.say(Level::Fail, &format!("registry credentials: {e}"));
+            Registries::default()
+        }
+    }
+}
+
+async fn images(out: &mut Findings, engine: &Engine, s: &Settings, r: &Registries) -> bool {
+    let job_ready = check_image(out, engine, s, r, "job image", &s.image).await;
+    helper_image(out, engine, s, r).await;
     if !s.modes_allowed.contains(&Mode::Dind) {
         return false;
     }
@@ -342,7 +370,7 @@ async fn images(out: &mut Findings, engine: &Engine, s: &Settings) -> bool {
     if s.dind_image == s.image {
         return job_ready;
     }
-    check_image(out, engine, s, "dind image", &s.dind_image).await
+    check_image(out, engine, s, r, "dind image", &s.dind_image).await
 }
 
 /// One image: on the engine, or pulled now; reports and returns whether it is usable.
@@ -350,22 +378,29 @@ async fn check_image(
     out: &mut Findings,
     engine: &Engine,
     s: &Settings,
+    registries: &Registries,
     what: &str,
     image: &str,
 ) -> bool {
+    let auth = crate::docker::PullAuth {
+        registries,
+        check_private: false,
+    };
     let (level, text) = match probe::image_present(engine, image).await {
         Ok(true) => (Level::Ok, format!("{what} {image} is on the engine")),
         Ok(false) if s.pull_policy == PullPolicy::Never => (
             Level::Fail,
             format!("{what} {image} is missing and pull_policy is never; load it first"),
         ),
-        Ok(false) => match crate::docker::ensure_image(engine, image, s.pull_policy, None).await {
-            Ok(_) => (Level::Ok, format!("{what} {image} pulled")),
-            Err(e) => (
-                Level::Fail,
-                format!("{what} {image} is missing and cannot be pulled: {e}"),
-            ),
-        },
+        Ok(false) => {
+            match crate::docker::ensure_image(engine, image, s.pull_policy, None, &auth).await {
+                Ok(_) => (Level::Ok, format!("{what} {image} pulled")),
+                Err(e) => (
+                    Level::Fail,
+                    format!("{what} {image} is missing and cannot be pulled: {e}"),
+                ),
+            }
+        }
         Err(e) => (Level::Fail, format!("cannot inspect {what} {image}: {e}")),
     };
     out.say(level, &text);

@@ -37,6 +37,8 @@ pub const CI_JOB_IMAGE: &str = "CI_JOB_IMAGE";
 /// dind's TLS switch: the official image turns TLS on unless this is set to "".
 pub const DOCKER_TLS_CERTDIR: &str = "DOCKER_TLS_CERTDIR";
 /// Extra subject alternative names for dind's server certificate.
+/// Marks the environment `executor run` builds for a local job's stages.
+pub const LOCAL_RUN: &str = "EXECUTOR_LOCAL_RUN";
 pub const DOCKER_TLS_SAN: &str = "DOCKER_TLS_SAN";
 
 /// Exit codes used when the runner did not say (they have been 1 and 2 since 12.1).
@@ -53,6 +55,14 @@ pub struct JobEnv {
     job_vars: HashMap<String, String>,
     from_runner: bool,
     no_color: Option<String>,
+    /// The driver's own `DOCKER_AUTH_CONFIG`, `DOCKER_CONFIG` and `HOME`: the runner's host
+    /// settings (registry credentials), never a job's.
+    runner_auth_config: Option<String>,
+    docker_config: Option<PathBuf>,
+    home: Option<PathBuf>,
+    /// Set by `executor run` for the stages of a local run (`EXECUTOR_LOCAL_RUN`): one
+    /// person's own jobs, on their own engine.
+    local_run: bool,
 }
 
 impl JobEnv {
@@ -72,6 +82,10 @@ impl JobEnv {
             job_vars: HashMap::new(),
             from_runner: false,
             no_color: None,
+            runner_auth_config: None,
+            docker_config: None,
+            home: None,
+            local_run: false,
         };
         for (key, value) in vars {
             let (key, value) = (key.into(), value.into());
@@ -92,6 +106,12 @@ impl JobEnv {
                 JOB_RESPONSE_FILE => env.job_response_file = non_empty_path(value),
                 EXECUTOR_CONFIG => env.config_path = non_empty_path(value),
                 NO_COLOR => env.no_color = Some(value),
+                "DOCKER_AUTH_CONFIG" => {
+                    env.runner_auth_config = Some(value).filter(|v| !v.is_empty())
+                }
+                "DOCKER_CONFIG" => env.docker_config = non_empty_path(value),
+                "HOME" => env.home = non_empty_path(value),
+                LOCAL_RUN => env.local_run = value == "1",
                 _ => {}
             }
         }
@@ -139,6 +159,23 @@ impl JobEnv {
     /// `EXECUTOR_CONFIG`, when set and non-empty.
     pub fn config_path(&self) -> Option<&PathBuf> {
         self.config_path.as_ref()
+    }
+
+    /// Whether these are the stages of `executor run`.
+    pub fn local_run(&self) -> bool {
+        self.local_run
+    }
+
+    /// `DOCKER_AUTH_CONFIG` in the driver's own environment (set by the runner's admin).
+    pub fn runner_auth_config(&self) -> Option<&str> {
+        self.runner_auth_config.as_deref()
+    }
+
+    /// The runner user's Docker client directory: `$DOCKER_CONFIG`, else `~/.docker`.
+    pub fn runner_docker_config_dir(&self) -> Option<PathBuf> {
+        self.docker_config
+            .clone()
+            .or_else(|| Some(self.home.as_ref()?.join(".docker")))
     }
 
     /// A job variable by its name without the `CUSTOM_ENV_` prefix. `Some("")` is kept apart

@@ -31,6 +31,7 @@ pub mod local;
 pub mod outcome;
 pub mod payload;
 pub mod plan;
+pub mod registry;
 pub mod settings;
 pub mod signal;
 pub mod stage;

@@ -1,15 +1,18 @@
 //! The job payload gitlab-runner writes to `JOB_RESPONSE_FILE` (14.1+, `protocol.md` §3), read
 //! for the facts a policy may trust: GitLab sets them and job variables cannot override them,
 //! unlike `CUSTOM_ENV_*`. Only those fields are read; the rest of the payload (tokens,
-//! credentials, variables' values) is never kept.
+//! variables' values) is never kept, and the registry logins it carries are kept for pulls
+//! only (`credentials`).
 
 use std::io::Read;
 use std::path::Path;
 
 use serde::Deserialize;
 
+mod credentials;
 mod image;
 mod ports;
+pub use credentials::RegistryCredential;
 pub use image::JobImage;
 pub use ports::ServicePort;
 
@@ -43,6 +46,8 @@ pub struct TrustedFacts {
     /// The job's public variables (predefined ones and the job's `variables:`, not the
     /// project's secret CI/CD variables), which the docker executor gives services too.
     pub public_variables: Vec<(String, String)>,
+    /// The registry logins GitLab gave the job (its registry, the job's token).
+    pub registry_credentials: Vec<RegistryCredential>,
 }
 
 /// One entry of the job's `services:`.
@@ -62,6 +67,9 @@ pub struct ServiceRequest {
     /// The ports it listens on (`services: ports:`), waited for instead of its image's.
     #[serde(default, deserialize_with = "ports::nullable")]
     pub ports: Vec<ServicePort>,
+    /// `services: pull_policy:`, as written (checked by the plan).
+    #[serde(default, deserialize_with = "image::one_or_many")]
+    pub pull_policy: Vec<String>,
 }
 
 /// Service variables as the payload and `CI_JOB_SERVICES` write them: `[{"key", "value"}]`.
@@ -100,6 +108,7 @@ struct RawPayload {
     variables: Option<Vec<RawVariable>>,
     services: Option<Vec<ServiceRequest>>,
     image: Option<image::RawImage>,
+    credentials: Option<Vec<RegistryCredential>>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +201,7 @@ pub fn parse(bytes: &[u8]) -> Result<TrustedFacts, String> {
             .filter_map(|v| Some((v.key, v.value.as_str()?.to_string())))
             .collect(),
         job_image: raw.image.map(JobImage::from).unwrap_or_default(),
+        registry_credentials: credentials::registry_logins(raw.credentials),
         services: raw
             .services
             .unwrap_or_default()
@@ -252,6 +262,7 @@ mod tests {
                 services: Vec::new(),
                 job_image: JobImage::default(),
                 public_variables: vec![("CI_RUNNER_TAGS".into(), "[\"docker\", \"linux\"]".into())],
+                registry_credentials: Vec::new(),
             }
         );
     }
@@ -280,6 +291,7 @@ mod tests {
                 command: Some(vec!["postgres".into(), "-c".into(), "fsync=off".into()]),
                 variables: vec![("POSTGRES_PASSWORD".into(), "pw".into())],
                 ports: Vec::new(),
+                pull_policy: Vec::new(),
             }]
         );
     }

@@ -10,6 +10,7 @@ mod options;
 pub mod owner;
 pub mod platform;
 mod policy;
+mod pulls;
 mod render;
 pub mod services;
 mod spec;
@@ -382,6 +383,7 @@ pub fn plan(
                 user: None,
                 platform: None,
                 ports: Vec::new(),
+                pull_policies: Vec::new(),
                 entrypoint: None,
                 cmd: None,
                 env: sidecar_env(env, settings.dind_tls),
@@ -416,6 +418,11 @@ pub fn plan(
         user: entrypoint::job_user(job_image)?,
         platform: platform::job_platform(job_image)?,
         ports: Vec::new(),
+        pull_policies: pulls::policies(
+            settings,
+            "image",
+            job_image.map(|i| &i.pull_policy[..]).unwrap_or_default(),
+        )?,
         runtime: settings.container_runtime.clone(),
         options: options::for_job(settings),
     };
@@ -439,6 +446,7 @@ pub fn plan(
             user: None,
             platform: None,
             ports: Vec::new(),
+            pull_policies: Vec::new(),
             options: options::for_helper(settings),
         }),
         HelperMode::Job { .. } => None,

@@ -42,6 +42,7 @@ pub async fn ensure_image(
     image: &str,
     policy: PullPolicy,
     platform: Option<&str>,
+    auth: &super::pull::PullAuth<'_>,
 ) -> Result<ImageFacts, Failure> {
     let shown = crate::plan::shown_name(image);
     let present = || inspect_image(engine, image);
@@ -57,18 +58,16 @@ pub async fn ensure_image(
         (found, ..) => found,
     };
     match (found, policy) {
+        (Some(id), PullPolicy::IfNotPresent) => {
+            super::pull::check_access(engine, image, auth).await?;
+            Ok(id)
+        }
         (Some(id), _) => Ok(id),
         (None, PullPolicy::Never) => Err(Failure::User(format!(
             "image {shown} is not on the engine and pull_policy is never; load it first or change pull_policy"
         ))),
         (None, _) => {
-            // A pull can take minutes; the job log says what the wait is for.
-            let platform_note = platform.map(|p| format!(" for platform {p}"));
-            crate::outcome::say(&format!(
-                "pulling image {shown}{}",
-                platform_note.unwrap_or_default()
-            ));
-            super::pull::pull(engine, image, platform).await?;
+            super::pull::pull(engine, image, platform, auth).await?;
             present().await?.ok_or_else(|| {
                 Failure::System(format!("image {shown} was pulled but is not on the engine"))
             })

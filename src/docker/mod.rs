@@ -25,6 +25,7 @@ pub use create::{
     create_container, create_network, create_volume, ensure_image, start_container, ImageFacts,
 };
 pub use exec::{exec_output, exec_script, exec_status, exec_status_as_root, signal_all, OpenLine};
+pub use pull::PullAuth;
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,
     remove_labelled, remove_other_networks, wait_until_exit, Removed,

@@ -58,6 +58,7 @@ pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> R
         user: None,
         platform: None,
         ports: Vec::new(),
+        pull_policies: Vec::new(),
         options: Default::default(),
         labels: BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),

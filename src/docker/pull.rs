@@ -1,31 +1,144 @@
-//! Pulling an image the plan needs, for the platform the job asked for; what a failed pull
-//! means for the job (its mistake, or the registry's trouble), in one line.
+//! Pulling an image the plan needs, for the platform the job asked for and with the
+//! credentials the job's sources give for its registry (`crate::registry`); what a failed pull
+//! means for the job (its mistake, or the registry's trouble), in one line; and, for a private
+//! image already on the engine, whether this job may use it at all.
+
+use std::collections::HashMap;
 
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 
 use super::Engine;
-use crate::outcome::Failure;
+use crate::outcome::{say, Failure};
+use crate::registry::{names, Found, Registries};
 
-/// Pull an image, following the engine's progress stream to its end. With `platform`, the engine picks that platform's image from a multi-platform tag.
+/// What pulls of one job may use.
+pub struct PullAuth<'a> {
+    pub registries: &'a Registries,
+    /// Check with the registry that a job whose own credentials (its variable, its payload)
+    /// cover an image may read it before using the engine's copy: another project's job may
+    /// have pulled it. Off for local runs, which serve one person.
+    pub check_private: bool,
+}
+
+/// The most progress lines one pull writes: a layer changes state some seven times.
+const PROGRESS_LINES_MAX: usize = 200;
+
+/// Pull an image, following the engine's progress stream to its end and writing a line each
+/// time a layer changes state. With `platform`, the engine picks that platform's image from a
+/// multi-platform tag.
 pub(super) async fn pull(
     engine: &Engine,
     image: &str,
     platform: Option<&str>,
+    auth: &PullAuth<'_>,
 ) -> Result<(), Failure> {
+    let shown = crate::plan::shown_name(image);
+    let registry = names::registry_of(image);
+    let found = auth.registries.for_image(image).await?;
+    // A pull can take minutes; the job log says what the wait is for.
+    say(&format!(
+        "pulling image {shown}{}{}",
+        platform
+            .map(|p| format!(" for platform {p}"))
+            .unwrap_or_default(),
+        match &found {
+            Some(found) => format!(" with credentials from {}", found.source),
+            None => String::new(),
+        }
+    ));
     let mut options = CreateImageOptionsBuilder::default()
         .from_image(image)
         .platform(platform.unwrap_or_default());
     if !image_has_tag(image) {
         options = options.tag("latest");
     }
-    let options = options.build();
-    let mut progress = engine.docker.create_image(Some(options), None, None);
+    let credentials = found.as_ref().map(|f| f.credential.for_engine(&registry));
+    let mut progress = engine
+        .docker
+        .create_image(Some(options.build()), None, credentials);
+    let mut shown_progress = Progress::default();
     while let Some(step) = progress.next().await {
-        step.map_err(|e| pull_failed(image, e))?;
+        let step = step.map_err(|e| pull_failed(image, &registry, found.as_ref(), e))?;
+        shown_progress.step(step.id.as_deref(), step.status.as_deref());
     }
     Ok(())
+}
+
+/// The layers' states as last shown, so a line is written only when one changes (the engine
+/// sends a `Downloading` event for every few KiB).
+#[derive(Default)]
+struct Progress {
+    states: HashMap<String, String>,
+    lines: usize,
+}
+
+impl Progress {
+    fn step(&mut self, id: Option<&str>, status: Option<&str>) {
+        let (Some(status), id) = (status, id.unwrap_or_default()) else {
+            return;
+        };
+        if self.states.get(id).is_some_and(|last| last == status) || self.lines > PROGRESS_LINES_MAX
+        {
+            return;
+        }
+        self.states.insert(id.to_string(), status.to_string());
+        self.lines += 1;
+        let line = match (self.lines > PROGRESS_LINES_MAX, id.is_empty()) {
+            (true, _) => "  (more progress not shown)".to_string(),
+            (false, true) => format!("  {}", cut(status)),
+            (false, false) => format!("  {}: {}", cut(id), cut(status)),
+        };
+        say(&line);
+    }
+}
+
+/// `IfNotPresent` found `image` on the engine: when the job's own credentials cover its
+/// registry, the registry must say they may read it (`GET /distribution/…`, a manifest
+/// request, no layers), or another project's private image pulled earlier would serve this
+/// job. An image built on this engine and never pushed is not in the registry, and stays usable.
+pub(super) async fn check_access(
+    engine: &Engine,
+    image: &str,
+    auth: &PullAuth<'_>,
+) -> Result<(), Failure> {
+    if !auth.check_private {
+        return Ok(());
+    }
+    let Some(found) = auth.registries.for_image(image).await? else {
+        return Ok(());
+    };
+    if !found.source.is_the_jobs() {
+        return Ok(());
+    }
+    let registry = names::registry_of(image);
+    let credentials = Some(found.credential.for_engine(&registry));
+    match engine
+        .docker
+        .inspect_registry_image(image, credentials)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(BollardError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(e) => {
+            let message = error_text(&e);
+            let shown = crate::plan::shown_name(image);
+            match refused(&message) {
+                true => Err(Failure::User(format!(
+                    "image {shown} is on this engine, but registry {registry} does not let                      this job read it with credentials from {} ({}); a job may use a private                      image only with credentials that reach it",
+                    found.source,
+                    cut(&message)
+                ))),
+                false => Err(Failure::System(format!(
+                    "cannot check with registry {registry} that this job may use image                      {shown} ({}); check that the registry is up and the Docker engine can                      reach it",
+                    cut(&message)
+                ))),
+            }
+        }
+    }
 }
 
 /// What the engine says about a failed pull is mostly the registry's text, and the job picks
@@ -33,38 +146,72 @@ pub(super) async fn pull(
 /// many characters before it reaches the job log.
 const REGISTRY_TEXT_MAX: usize = 200;
 
-/// A failed pull as the runner should treat it. A registry that has no such image (404) or a
-/// name the engine refuses (400: `Bad$(x)`, upper case) is the job's mistake, which a retry
-/// cannot fix; anything else (the registry down or refusing, engine trouble) may pass on retry.
-fn pull_failed(image: &str, e: BollardError) -> Failure {
+/// A failed pull as the runner should treat it. A registry that has no such image (404), a
+/// name the engine refuses (400: `Bad$(x)`, upper case) or credentials the registry refuses
+/// are the job's to fix, which a retry cannot; anything else (the registry down, engine
+/// trouble) may pass on retry.
+fn pull_failed(image: &str, registry: &str, found: Option<&Found>, e: BollardError) -> Failure {
     let shown = crate::plan::shown_name(image);
+    let text = error_text(&e);
+    let tried = match found {
+        Some(found) => format!("credentials from {}", found.source),
+        None => "no credentials (no source has any for it)".to_string(),
+    };
     match e {
         BollardError::DockerResponseServerError {
-            status_code: 404,
-            message,
+            status_code: 404, ..
         } => Failure::User(format!(
             "image {shown} does not exist or cannot be pulled ({}); check the image name",
-            cut(&message)
+            cut(&text)
         )),
         BollardError::DockerResponseServerError {
-            status_code: 400,
-            message,
+            status_code: 400, ..
         } => Failure::User(format!(
             "image {} is not a valid image name ({}); fix the name",
             crate::plan::printable_value(image),
-            cut(&message)
+            cut(&text)
         )),
-        BollardError::DockerResponseServerError { message, .. }
-        | BollardError::DockerStreamError { error: message } => Failure::System(format!(
-            "failed to pull image {shown}: {}; check that its registry is up and the Docker \
-             engine can reach it",
-            cut(&message)
+        _ if refused(&text) => Failure::User(format!(
+            "registry {registry} refused to let this job pull image {shown} with {tried} ({}); \
+             check the credentials (DOCKER_AUTH_CONFIG, registry.auth_config) and that they may \
+             read the image",
+            cut(&text)
         )),
-        e => Failure::System(format!(
-            "failed to pull image {shown}: {}",
-            cut(&e.to_string())
-        )),
+        BollardError::DockerResponseServerError { .. } | BollardError::DockerStreamError { .. } => {
+            Failure::System(format!(
+                "failed to pull image {shown} from registry {registry} with {tried}: {}; check \
+                 that the registry is up and the Docker engine can reach it",
+                cut(&text)
+            ))
+        }
+        _ => Failure::System(format!("failed to pull image {shown}: {}", cut(&text))),
     }
+}
+
+/// The engine's words for a failed request.
+fn error_text(e: &BollardError) -> String {
+    match e {
+        BollardError::DockerResponseServerError { message, .. }
+        | BollardError::DockerStreamError { error: message } => message.clone(),
+        e => e.to_string(),
+    }
+}
+
+/// Whether the registry refused the credentials (or their absence), as the engine words it
+/// (`unauthorized: authentication required`, `no basic auth credentials`, `denied: requested
+/// access to the resource is denied`, `403 Forbidden`).
+fn refused(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "unauthorized",
+        "authentication required",
+        "no basic auth credentials",
+        "denied",
+        "forbidden",
+        "incorrect username or password",
+    ]
+    .iter()
+    .any(|words| text.contains(words))
 }
 
 /// `text` trimmed and cut to [`REGISTRY_TEXT_MAX`] characters, with `…` when cut.
@@ -84,7 +231,26 @@ fn image_has_tag(image: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut, image_has_tag, REGISTRY_TEXT_MAX};
+    use super::{cut, image_has_tag, refused, REGISTRY_TEXT_MAX};
+
+    #[test]
+    fn refusals_are_told_from_outages() {
+        for text in [
+            "Head \"http://127.0.0.1:5999/v2/a/manifests/1\": no basic auth credentials",
+            "unauthorized: authentication required",
+            "pull access denied for x, repository does not exist or may require 'docker login'",
+            "error parsing HTTP 403 response body: Forbidden",
+        ] {
+            assert!(refused(text), "{text}");
+        }
+        for text in [
+            "Get \"http://127.0.0.1:5998/v2/\": dial tcp 127.0.0.1:5998: connect: connection refused",
+            "net/http: TLS handshake timeout",
+            "received unexpected HTTP status: 503 Service Unavailable",
+        ] {
+            assert!(!refused(text), "{text}");
+        }
+    }
 
     #[test]
     fn a_registry_text_is_cut() {

@@ -192,6 +192,7 @@ fn services_json(services: &[crate::payload::ServiceRequest]) -> String {
                 "ports": s.ports.iter().map(|p| serde_json::json!({
                     "number": p.number, "protocol": p.protocol, "name": p.name,
                 })).collect::<Vec<_>>(),
+                "pull_policy": s.pull_policy,
             })
         })
         .collect();

@@ -23,7 +23,14 @@ pub fn runner_env(variables: &[(String, String)], tmp: &Path) -> JobEnv {
             "JOB_RESPONSE_FILE".to_string(),
             format!("{tmp}/response.json"),
         ),
+        (crate::env::LOCAL_RUN.to_string(), "1".to_string()),
     ];
+    // The person's own registry credentials, as their Docker client has them.
+    for name in ["HOME", "DOCKER_CONFIG", "DOCKER_AUTH_CONFIG"] {
+        if let Ok(value) = std::env::var(name) {
+            pairs.push((name.to_string(), value));
+        }
+    }
     pairs.extend(
         variables
             .iter()
@@ -74,6 +81,7 @@ pub fn write_payload(
             "name": i.name,
             "entrypoint": i.entrypoint,
             "executor_opts": {"docker": {"user": i.user, "platform": i.platform}},
+            "pull_policy": i.pull_policy,
         })),
     });
     std::fs::write(tmp.join("response.json"), payload.to_string())

@@ -15,6 +15,8 @@ pub struct JobImage {
     pub user: Option<String>,
     /// `image: docker: platform:`, e.g. `linux/arm64`.
     pub platform: Option<String>,
+    /// `image: pull_policy:`, the policies to try in order, as written (checked by the plan).
+    pub pull_policy: Vec<String>,
 }
 
 impl JobImage {
@@ -27,6 +29,8 @@ impl JobImage {
 #[derive(Deserialize)]
 pub(super) struct RawImage {
     entrypoint: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pull_policy: Vec<String>,
     executor_opts: Option<RawExecutorOpts>,
 }
 
@@ -58,8 +62,27 @@ impl From<RawImage> for JobImage {
             entrypoint: raw.entrypoint,
             user: user.filter(|u| !u.is_empty()),
             platform: platform.filter(|p| !p.is_empty()),
+            pull_policy: raw.pull_policy,
         }
     }
+}
+
+/// `pull_policy` as GitLab sends it: a list of names, or one name (or null).
+pub(super) fn one_or_many<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(name)) => vec![name],
+        Some(OneOrMany::Many(names)) => names,
+    })
 }
 
 #[cfg(test)]
@@ -82,6 +105,7 @@ mod tests {
                 entrypoint: Some(vec!["/bin/tool".into(), "--flag".into()]),
                 user: Some("1000".into()),
                 platform: Some("linux/arm64".into()),
+                pull_policy: Vec::new(),
             }
         );
         assert!(!image.entrypoint_off());
@@ -89,6 +113,16 @@ mod tests {
             parsed(r#"{"executor_opts": {"docker": {"user": "app:app"}}}"#).user,
             Some("app:app".into())
         );
+    }
+
+    #[test]
+    fn pull_policies_as_a_list_or_one_name() {
+        assert_eq!(
+            parsed(r#"{"pull_policy": ["always", "if-not-present"]}"#).pull_policy,
+            ["always", "if-not-present"]
+        );
+        assert_eq!(parsed(r#"{"pull_policy": "never"}"#).pull_policy, ["never"]);
+        assert!(parsed(r#"{"pull_policy": null}"#).pull_policy.is_empty());
     }
 
     #[test]

@@ -70,6 +70,10 @@ impl fmt::Display for ContainerSpec {
         if let Some(user) = &self.user {
             writeln!(f, "  user: {user}")?;
         }
+        if !self.pull_policies.is_empty() {
+            let names: Vec<&str> = self.pull_policies.iter().map(|p| p.name()).collect();
+            writeln!(f, "  pull_policy: {}", names.join(", "))?;
+        }
         if let Some(platform) = &self.platform {
             writeln!(f, "  platform: {platform}")?;
         }

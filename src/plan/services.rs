@@ -155,11 +155,13 @@ pub fn plan(
         let mut env_vars = job_vars.clone();
         env_vars.extend(request.variables.iter().cloned());
         let ports = listed_ports(&what, &request)?;
+        let pull_policies = super::pulls::policies(settings, &what, &request.pull_policy)?;
         let mut labels = base.labels.clone();
         labels.insert(super::LABEL_ROLE.into(), Role::Service.as_str().into());
         labels.insert(super::LABEL_SERVICE.into(), log_name(&aliases));
         planned.containers.push(ContainerSpec {
             name: format!("{}-svc{i}", base.network),
+            pull_policies,
             role: Role::Service,
             image,
             privileged: false,
@@ -335,6 +337,7 @@ mod tests {
             user: None,
             platform: None,
             ports: Vec::new(),
+            pull_policies: Vec::new(),
             options: Default::default(),
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::settings::ContainerOptions;
+use crate::settings::{ContainerOptions, PullPolicy};
 
 /// What a container is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,9 @@ pub struct ContainerSpec {
     /// A service's TCP ports as its `ports:` lists them: readiness waits for these instead of
     /// the image's exposed ones. Empty for every other container.
     pub ports: Vec<u16>,
+    /// The pull policies to try in order, from the job's `pull_policy:` for its image or a
+    /// service's; empty: the runner's `pull_policy`.
+    pub pull_policies: Vec<PullPolicy>,
     /// The admin's container options this container gets (`super::options` says which).
     pub options: ContainerOptions,
 }

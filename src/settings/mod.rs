@@ -115,6 +115,34 @@ pub enum PullPolicy {
     Never,
 }
 
+impl PullPolicy {
+    /// As `.gitlab-ci.yml` and the config write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "always",
+            PullPolicy::IfNotPresent => "if-not-present",
+            PullPolicy::Never => "never",
+        }
+    }
+
+    /// A name as `.gitlab-ci.yml` writes it (`if-not-present`).
+    pub fn parse(name: &str) -> Option<PullPolicy> {
+        [
+            PullPolicy::Always,
+            PullPolicy::IfNotPresent,
+            PullPolicy::Never,
+        ]
+        .into_iter()
+        .find(|p| p.name() == name)
+    }
+}
+
+impl std::fmt::Display for PullPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl From<RawPullPolicy> for PullPolicy {
     fn from(raw: RawPullPolicy) -> PullPolicy {
         match raw {
@@ -171,6 +199,12 @@ pub struct Settings {
     pub cache_dir: String,
     pub image: String,
     pub pull_policy: PullPolicy,
+    /// The pull policies a job may ask for (`image: pull_policy:`); by default only
+    /// `pull_policy`.
+    pub allowed_pull_policies: Vec<PullPolicy>,
+    /// `registry.auth_config`: the runner's Docker client configuration with registry
+    /// credentials; `None`: the runner user's `~/.docker/config.json`; `""`: none.
+    pub registry_auth_config: Option<String>,
     pub entrypoint: Entrypoint,
     pub mode_variable: String,
     pub mode_default: Mode,

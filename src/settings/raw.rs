@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, mode, dind, socket, helper, container, policy, ...)"
+    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, pull_policy, registry, mode, dind, socket, helper, container, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
@@ -18,6 +18,8 @@ pub struct RawSettings {
     pub cache_dir: Option<String>,
     pub image: Option<String>,
     pub pull_policy: Option<RawPullPolicy>,
+    pub allowed_pull_policies: Option<Vec<RawPullPolicy>>,
+    pub registry: Option<RawRegistry>,
     pub entrypoint: Option<RawEntrypoint>,
     pub mode: Option<RawModeSection>,
     pub dind: Option<RawDind>,
@@ -27,6 +29,12 @@ pub struct RawSettings {
     pub container: Option<super::raw_container::RawContainer>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with auth_config")]
+pub struct RawRegistry {
+    pub auth_config: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

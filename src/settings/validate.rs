@@ -89,6 +89,12 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
             .pull_policy
             .map(PullPolicy::from)
             .unwrap_or(PullPolicy::IfNotPresent),
+        allowed_pull_policies: Vec::new(),
+        registry_auth_config: match raw.registry.and_then(|r| r.auth_config) {
+            Some(path) if path.is_empty() => Some(path),
+            Some(path) => Some(absolute(Some(path), "", vec!["registry", "auth_config"])?),
+            None => None,
+        },
         entrypoint: match raw.entrypoint {
             Some(RawEntrypoint::Ignore) => Entrypoint::Ignore,
             Some(RawEntrypoint::Honor) | None => Entrypoint::Honor,
@@ -156,6 +162,28 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         container: Default::default(),
         container_runtime: None,
     };
+    settings.allowed_pull_policies = match raw.allowed_pull_policies {
+        Some(list) if list.is_empty() => {
+            return Err((
+                vec!["allowed_pull_policies"],
+                "list at least one of always, if-not-present, never".into(),
+            ))
+        }
+        Some(list) => list.into_iter().map(PullPolicy::from).collect(),
+        None => vec![settings.pull_policy],
+    };
+    if !settings
+        .allowed_pull_policies
+        .contains(&settings.pull_policy)
+    {
+        return Err((
+            vec!["allowed_pull_policies"],
+            format!(
+                "does not list pull_policy `{}`; add it or change pull_policy",
+                settings.pull_policy
+            ),
+        ));
+    }
     // Last: the options' mount paths are checked against the directories set above.
     (settings.container, settings.container_runtime) =
         super::container::validate(raw_container, &settings)?;

@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod config;
 mod entrypoint;
 mod halt;
+mod images;
 mod log_lines;
 mod ownership;
 pub mod prepare;

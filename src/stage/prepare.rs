@@ -2,14 +2,13 @@
 //! resource carries the job's labels, so whatever a failed attempt leaves, the runner's
 //! following `cleanup` (and this stage's first step on retry) removes it (`design.md` rule 3).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures_util::future::{join_all, try_join_all};
+use futures_util::future::join_all;
 
 use super::halt::{self, Halt};
-use super::{cache, entrypoint, readiness, service_logs, services, sidecar, warm};
-use crate::docker::{self, Engine, ImageFacts};
+use super::{cache, entrypoint, images, readiness, service_logs, services, sidecar, warm};
+use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
 use crate::payload::{self, TrustedFacts};
@@ -66,7 +65,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
             }
         },
         remove_leftovers(&engine, &plan),
-        ensure_images(&engine, settings, &plan),
+        images::ensure_images(&engine, settings, env, facts.as_ref(), &plan),
         cache_dir_volume(&engine, settings, &plan),
     );
     say(&about?);
@@ -283,39 +282,6 @@ async fn cache_dir_volume(
         docker::create_volume(engine, &plan.cache_dir_volume).await?;
     }
     Ok(busy)
-}
-
-/// Every image of the plan present; returns what prepare needs of each (the sidecar's id,
-/// which a warm sidecar must run to be adopted; the job's and helper's entrypoints).
-async fn ensure_images(
-    engine: &Engine,
-    settings: &Settings,
-    plan: &Plan,
-) -> Result<HashMap<String, ImageFacts>, Failure> {
-    // Each image once: two containers of one image (the helper and the job, or two services)
-    // would pull it twice under `always`, and a registry counts every manifest request
-    // against its pull limits. The job's platform makes its image another one.
-    let mut images: Vec<(&str, Option<&str>)> = Vec::new();
-    for image in plan
-        .containers()
-        .map(|c| (c.image.as_str(), c.platform.as_deref()))
-    {
-        if !images.contains(&image) {
-            images.push(image);
-        }
-    }
-    let facts = try_join_all(images.iter().map(|(image, platform)| {
-        docker::ensure_image(engine, image, settings.pull_policy, *platform)
-    }))
-    .await?;
-    // The entrypoint of a platform's image is the one the job container runs.
-    let mut found = HashMap::new();
-    for ((image, platform), facts) in images.into_iter().zip(facts) {
-        if platform.is_some() || !found.contains_key(image) {
-            found.insert(image.to_string(), facts);
-        }
-    }
-    Ok(found)
 }
 
 /// Returns the network's id and the directory, on the engine's host, of the volume holding

@@ -91,6 +91,8 @@ pub struct Payload {
     pub services: Option<String>,
     /// The `image` object (JSON), if any: the job's entrypoint and docker options.
     pub image: Option<String>,
+    /// The `credentials` array (JSON), if any: GitLab's registry login.
+    pub credentials: Option<String>,
     /// A payload written as is instead (broken ones, for hostile tests).
     pub raw: Option<String>,
     /// Write none and leave `JOB_RESPONSE_FILE` unset (a runner older than 14.1).
@@ -126,13 +128,14 @@ impl Payload {
             r#"{{"id": {job_id}, "token": "glcbt-{CANARY}",
                "job_info": {{"project_id": {}, "project_full_path": "{}"}},
                "git_info": {{"repo_url": "https://gitlab-ci-token:{CANARY}@gitlab.example.com/{}.git"{protected}}},
-               "variables": [{}], "services": {}, "image": {}}}"#,
+               "variables": [{}], "services": {}, "image": {}, "credentials": {}}}"#,
             self.project_id,
             self.project_path,
             self.project_path,
             variables.join(", "),
             self.services.as_deref().unwrap_or("[]"),
-            self.image.as_deref().unwrap_or("null")
+            self.image.as_deref().unwrap_or("null"),
+            self.credentials.as_deref().unwrap_or("[]")
         )
     }
 }
@@ -181,6 +184,7 @@ impl Job {
                 variables: Vec::new(),
                 services: None,
                 image: None,
+                credentials: None,
                 raw: None,
                 absent: false,
             },
@@ -270,6 +274,15 @@ impl Job {
     /// The payload's `image` object (JSON), as GitLab sends the job's `image:`.
     pub fn payload_image(mut self, image: &str) -> Job {
         self.payload.image = Some(image.into());
+        self
+    }
+
+    /// The payload's registry login, as GitLab sends one for its registry: user
+    /// `gitlab-ci-token` and the job's token, `glcbt-` and the canary (never to be printed).
+    pub fn payload_registry_login(mut self, registry: &str) -> Job {
+        self.payload.credentials = Some(format!(
+            r#"[{{"type": "registry", "url": "{registry}", "username": "gitlab-ci-token", "password": "glcbt-{CANARY}"}}]"#
+        ));
         self
     }
 

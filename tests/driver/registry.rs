@@ -27,20 +27,46 @@ impl Registry {
     /// Start one; a port taken between choosing and binding it makes the registry exit, and
     /// another port is tried.
     pub fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// One that lets only `user` with `password` in (htpasswd, bcrypt: `htpasswd` comes with
+    /// apache2-utils, installed by `scripts/test-images`).
+    pub fn start_with_login(user: &str, password: &str) -> Registry {
+        Registry::start_with(Some((user, password)))
+    }
+
+    fn start_with(login: Option<(&str, &str)>) -> Registry {
         assert!(
             std::path::Path::new(REGISTRY).exists(),
             "{REGISTRY} is missing; run scripts/test-images"
         );
         for _ in 0..3 {
-            if let Some(registry) = Registry::try_start() {
+            if let Some(registry) = Registry::try_start(login) {
                 return registry;
             }
         }
         panic!("the registry did not start on any of three ports");
     }
 
-    fn try_start() -> Option<Registry> {
+    fn try_start(login: Option<(&str, &str)>) -> Option<Registry> {
         let dir = tempfile::tempdir().unwrap();
+        let auth = match login {
+            Some((user, password)) => {
+                let htpasswd = dir.path().join("htpasswd");
+                let made = Command::new("htpasswd")
+                    .args(["-Bbn", user, password])
+                    .bounded_output()
+                    .expect("htpasswd is missing; run scripts/test-images");
+                assert!(made.status.success(), "htpasswd failed");
+                std::fs::write(&htpasswd, made.stdout).unwrap();
+                format!(
+                    "auth:\n  htpasswd:\n    realm: executor-test\n    path: {}\n",
+                    htpasswd.display()
+                )
+            }
+            None => String::new(),
+        };
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -48,7 +74,7 @@ impl Registry {
             .port();
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: executor-test\n",
+             http:\n  addr: 127.0.0.1:{port}\n  secret: executor-test\n{auth}",
             dir.path().join("storage").display()
         );
         let config_path = dir.path().join("config.yml");
@@ -85,7 +111,12 @@ impl Registry {
         );
     }
 
-    /// Whether `GET /v2/` answers 200.
+    /// `host:port`, as images and credentials name it.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Whether `GET /v2/` answers (200, or 401 asking for a login).
     fn answers(&self) -> bool {
         let addr = ([127, 0, 0, 1], self.port).into();
         let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
@@ -101,7 +132,7 @@ impl Registry {
         let mut head = [0u8; 64];
         let n = stream.read(&mut head).unwrap_or(0);
         let head = String::from_utf8_lossy(&head[..n]);
-        head.split_whitespace().nth(1) == Some("200")
+        matches!(head.split_whitespace().nth(1), Some("200" | "401"))
     }
 
     /// The name of the test repository's image with `tag` on this registry.

@@ -77,6 +77,8 @@ pub struct Image {
     pub user: Option<String>,
     /// `docker: platform:`.
     pub platform: Option<String>,
+    /// `pull_policy:`, one name or a list, as written.
+    pub pull_policy: Vec<String>,
 }
 
 /// Parse the text of a `.gitlab-ci.yml`; `file` names it in error messages.

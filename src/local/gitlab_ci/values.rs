@@ -119,6 +119,7 @@ pub(super) fn image(value: &Value) -> Result<Image, String> {
             entrypoint: None,
             user: None,
             platform: None,
+            pull_policy: Vec::new(),
         }),
         Value::Mapping(map) => {
             check_keys(
@@ -142,12 +143,22 @@ pub(super) fn image(value: &Value) -> Result<Image, String> {
                 entrypoint,
                 user,
                 platform,
+                pull_policy: pull_policy(map).map_err(|m| format!("`pull_policy` {m}"))?,
             })
         }
         other => Err(format!(
             "must be an image name or a mapping with `name:`, found {}",
             describe(other)
         )),
+    }
+}
+
+/// `pull_policy:` of an image or a service: one name or a list of names.
+fn pull_policy(map: &Mapping) -> Result<Vec<String>, String> {
+    match map.get("pull_policy") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(name)) => Ok(vec![name.clone()]),
+        Some(other) => strings(other),
     }
 }
 
@@ -248,6 +259,8 @@ fn service(value: &Value) -> Result<ServiceRequest, String> {
             Ok(ServiceRequest {
                 entrypoint: list("entrypoint")?,
                 command: list("command")?,
+                pull_policy: pull_policy(map)
+                    .map_err(|m| format!("service {name}: `pull_policy` {m}"))?,
                 name,
                 alias,
                 variables,

@@ -38,6 +38,7 @@ fn image(name: &str) -> Option<Image> {
         entrypoint: None,
         user: None,
         platform: None,
+        pull_policy: Vec::new(),
     })
 }
 
@@ -163,6 +164,7 @@ fn images_as_names_or_mappings() {
                 entrypoint: Some(vec![String::new()]),
                 user: None,
                 platform: None,
+                pull_policy: vec!["if-not-present".into()],
             }),
         ),
         (
@@ -172,15 +174,17 @@ fn images_as_names_or_mappings() {
                 entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
                 user: None,
                 platform: None,
+                pull_policy: Vec::new(),
             }),
         ),
         (
-            "image:\n    name: busybox\n    docker:\n      user: 1000\n      platform: linux/arm64\n",
+            "image:\n    name: busybox\n    docker:\n      user: 1000\n      platform: linux/arm64\n    pull_policy: [always, if-not-present]\n",
             Some(Image {
                 name: "busybox".into(),
                 entrypoint: None,
                 user: Some("1000".into()),
                 platform: Some("linux/arm64".into()),
+                pull_policy: vec!["always".into(), "if-not-present".into()],
             }),
         ),
     ];

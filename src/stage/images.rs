@@ -1,0 +1,91 @@
+//! Prepare's images: every image of the plan present on the engine, each pulled at most once,
+//! as the job's pull policies say, with the credentials its registry needs.
+
+use std::collections::HashMap;
+
+use futures_util::future::try_join_all;
+
+use crate::docker::{self, Engine, ImageFacts, PullAuth};
+use crate::env::JobEnv;
+use crate::outcome::{say, Failure};
+use crate::payload::TrustedFacts;
+use crate::plan::Plan;
+use crate::registry::Registries;
+use crate::settings::{PullPolicy, Settings};
+
+/// Every image of the plan present; returns what prepare needs of each (the sidecar's id,
+/// which a warm sidecar must run to be adopted; the job's and helper's entrypoints).
+pub async fn ensure_images(
+    engine: &Engine,
+    settings: &Settings,
+    env: &JobEnv,
+    facts: Option<&TrustedFacts>,
+    plan: &Plan,
+) -> Result<HashMap<String, ImageFacts>, Failure> {
+    let payload_logins = facts
+        .map(|f| &f.registry_credentials[..])
+        .unwrap_or_default();
+    let registries = Registries::gather(settings, env, payload_logins)?;
+    let auth = PullAuth {
+        registries: &registries,
+        // A local run serves one person, on their own engine.
+        check_private: !env.local_run(),
+    };
+    // Each image once: two containers of one image (the helper and the job, or two services)
+    // would pull it twice under `always`, and a registry counts every manifest request
+    // against its pull limits. The job's platform makes its image another one.
+    let mut images: Vec<(&str, Option<&str>, Vec<PullPolicy>)> = Vec::new();
+    for container in plan.containers() {
+        let policies = match container.pull_policies.is_empty() {
+            true => vec![settings.pull_policy],
+            false => container.pull_policies.clone(),
+        };
+        let image = (
+            container.image.as_str(),
+            container.platform.as_deref(),
+            policies,
+        );
+        if !images.contains(&image) {
+            images.push(image);
+        }
+    }
+    let facts = try_join_all(
+        images
+            .iter()
+            .map(|(image, platform, policies)| ensure(engine, image, *platform, policies, &auth)),
+    )
+    .await?;
+    // The entrypoint of a platform's image is the one the job container runs.
+    let mut found = HashMap::new();
+    for ((image, platform, _), facts) in images.into_iter().zip(facts) {
+        if platform.is_some() || !found.contains_key(image) {
+            found.insert(image.to_string(), facts);
+        }
+    }
+    Ok(found)
+}
+
+/// `image` present under the first of `policies` that gets it, as gitlab-runner tries a
+/// job's list (`[always, if-not-present]`: pull, or use the engine's copy when the pull fails).
+async fn ensure(
+    engine: &Engine,
+    image: &str,
+    platform: Option<&str>,
+    policies: &[PullPolicy],
+    auth: &PullAuth<'_>,
+) -> Result<ImageFacts, Failure> {
+    let mut failure = None;
+    for policy in policies {
+        if let Some(failed) = failure.take() {
+            say(&format!(
+                "pull_policy {policy}: trying it for image {} after: {failed}",
+                crate::plan::shown_name(image)
+            ));
+        }
+        match docker::ensure_image(engine, image, *policy, platform, auth).await {
+            Ok(facts) => return Ok(facts),
+            Err(e) => failure = Some(e),
+        }
+    }
+    Err(failure.unwrap_or_else(|| Failure::System("no pull policy to try".into())))
+}
