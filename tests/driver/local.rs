@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::harness::{assert_no_canary, docker, leftovers, Bounded, CANARY, JOB_IMAGE};
-use crate::spawned::Spawned;
+use crate::spawned::{Ended, Spawned};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -372,6 +372,19 @@ fn predefined_ids_in_the_file_do_not_rename_resources() {
 #[test]
 fn ctrl_c_cleans_up() {
     let checkout = Checkout::new();
+    let ended = stop_a_slow_run(&checkout, "INT");
+    assert!(
+        ended.took < Duration::from_secs(10),
+        "took {:?}",
+        ended.took
+    );
+    checkout.assert_nothing_left();
+}
+
+/// Start a local job that prints `sleeping-42` and then sleeps a minute, send it `signal` once
+/// that line is out, and wait for it to end: it must exit 130 without its last line `never`.
+#[track_caller]
+pub fn stop_a_slow_run(checkout: &Checkout, signal: &str) -> Ended {
     std::fs::write(
         checkout.dir.path().join("slow.yml"),
         "slow:\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  script:\n    \
@@ -386,20 +399,15 @@ fn ctrl_c_cleans_up() {
         .unwrap();
     let run = Spawned::new(child);
     run.wait_for_line("sleeping-42");
-    run.signal("INT");
+    run.signal(signal);
     let ended = run.end();
     assert_eq!(ended.code, Some(130), "{}", ended.stderr);
-    assert!(
-        ended.took < Duration::from_secs(10),
-        "took {:?}",
-        ended.took
-    );
     assert!(
         !ended.stdout.lines().any(|l| l.trim() == "never"),
         "{}",
         ended.stdout
     );
-    checkout.assert_nothing_left();
+    ended
 }
 
 /// On a terminal the step lines are coloured, unless NO_COLOR is set.
