@@ -3,6 +3,7 @@
 //! a warm sidecar.
 
 use crate::harness::{docker, labelled, Job, DIND_IMAGE, JOB_IMAGE};
+use crate::warm::{cleanup_warming, prepare_adopting};
 
 fn config(extra: &str) -> String {
     format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{extra}")
@@ -170,26 +171,14 @@ fn a_warm_sidecar_is_adopted_and_a_fresh_one_started() {
     prepared.ok();
     assert!(!prepared.stderr.contains("adopted"), "{}", prepared.stderr);
     first.run("build_script", BUILD_CACHED).ok();
-    let cleaned = first.cleanup();
-    cleaned.ok();
-    assert!(
-        cleaned.stderr.contains("started warm sidecar"),
-        "{}",
-        cleaned.stderr
-    );
+    cleanup_warming(&first);
     first.assert_nothing_left();
     let warm = warm_sidecars();
     assert_eq!(warm.len(), 1, "{warm:?}");
     let warm_id = warm[0].split(' ').next().unwrap().to_string();
 
     let second = warm_job();
-    let prepared = second.prepare();
-    prepared.ok();
-    assert!(
-        prepared.stderr.contains("adopted warm sidecar"),
-        "{}",
-        prepared.stderr
-    );
+    prepare_adopting(&second);
     let sidecar = docker(&[
         "inspect",
         "--format",
@@ -276,13 +265,7 @@ fn a_warm_sidecar_keeps_its_projects_layer_cache_and_no_other_project_adopts_it(
     assert!(first.contains("started warm sidecar"), "{first}");
 
     let second = job(mine);
-    let prepared = second.prepare();
-    prepared.ok();
-    assert!(
-        prepared.stderr.contains("adopted warm sidecar"),
-        "{}",
-        prepared.stderr
-    );
+    prepare_adopting(&second);
     let out = second.run("build_script", LOOK_FOR_IT);
     out.ok();
     assert!(

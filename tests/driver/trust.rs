@@ -7,6 +7,7 @@
 use crate::harness::{
     build_image, docker, labelled, Bounded, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE,
 };
+use crate::warm::prepare_adopting;
 
 fn in_slot(project: &str, slot: &str) -> Job {
     Job::new("none")
@@ -498,13 +499,7 @@ fn an_adopted_set_whose_cleanup_was_cut_short_is_collected() {
     first.prepare().ok();
     first.cleanup().ok(); // a warm set for slot 1
     let adopter = on_runner("910", &config, "9621", "1");
-    let prepared = adopter.prepare();
-    prepared.ok();
-    assert!(
-        prepared.stderr.contains("adopted warm sidecar"),
-        "{}",
-        prepared.stderr
-    );
+    prepare_adopting(&adopter);
     // The cut-short cleanup: the job's own containers went, the warm-key pass never came.
     let label = format!("label=io.executor.job-key={}", adopter.key());
     for id in docker(&["ps", "-aq", "--filter", &label]).split_whitespace() {
