@@ -42,4 +42,5 @@ mod trust_limits;
 mod trust_probes;
 mod trust_slots;
 mod warm;
+mod warm_adopt;
 mod warm_gc;

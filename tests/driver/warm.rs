@@ -1,4 +1,4 @@
-//! Warm sidecars (`dind.warm`) beyond adoption itself (`dind_extras.rs`): cleanup does not wait
+//! Warm sidecars (`dind.warm`) beyond adoption itself (`warm_adopt.rs`): cleanup does not wait
 //! for the warm daemon, and a warm set running another image id than the job's is refused.
 //! Each test has a runner id of its own (960, 961; `warm_gc.rs` has 962), because it ends with
 //! `gc` for that runner, which must never touch another test's warm sets.
