@@ -2,9 +2,7 @@
 //! privileged containers start here), blockers make it exit 1 with one line each, and the
 //! probe container it starts does not remain.
 
-use std::process::Command;
-
-use crate::harness::{docker, Bounded};
+use crate::harness::{docker, doctor};
 
 /// One doctor at a time: a good host's test proves the privileged probe container does not
 /// remain, which another doctor's probe in flight would break.
@@ -12,22 +10,6 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn turn() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn doctor(config: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("executor.yaml");
-    std::fs::write(&path, config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_executor"))
-        .args(["--config", &path.display().to_string(), "doctor"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .bounded_output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 #[test]

@@ -239,7 +239,7 @@ fn a_non_root_image_can_change_its_checkout() {
 #[test]
 fn a_local_run_honours_the_files_image_options() {
     images();
-    let checkout = crate::local::Checkout::new();
+    let checkout = crate::checkout::Checkout::new();
     std::fs::write(
         checkout.dir.path().join("entry.yml"),
         format!(

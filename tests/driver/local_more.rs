@@ -1,18 +1,54 @@
-//! `executor run JOB`, continued: SIGTERM (as a terminal closing or `kill` sends it) cleans
-//! up like Ctrl-C, an engine that is not there is executor's own failure (exit 125), and the
-//! commit, branch and project name the job sees are the checkout's.
+//! `executor run JOB`, continued: Ctrl-C and SIGTERM (as a terminal closing or `kill` sends
+//! it) stop the job and clean up, colour only on a terminal, an engine that is not there is
+//! executor's own failure (exit 125), and the commit, branch and project name the job sees are
+//! the checkout's.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::local::Checkout;
-use crate::spawned::Spawned;
+use crate::checkout::Checkout;
+use crate::spawned::{Ended, Spawned};
 
 /// SIGTERM while the job's script runs (its line printed: `$((6*7))`, so the echoed command
 /// line cannot match) stops it, cleans up and exits 130, as after Ctrl-C.
 #[test]
 fn sigterm_stops_a_local_run_and_cleans_up() {
     let checkout = Checkout::new();
+    let ended = stop_a_slow_run(&checkout, "TERM");
+    assert!(
+        ended
+            .stderr
+            .contains("SIGTERM: stopping the job and cleaning up"),
+        "{}",
+        ended.stderr
+    );
+    // Generous: the bound proves the run ends, cleanup included, on a loaded engine.
+    assert!(
+        ended.took < Duration::from_secs(20),
+        "took {:?}",
+        ended.took
+    );
+    checkout.assert_nothing_left();
+}
+
+/// Ctrl-C while a job's script runs (its line printed: `$((6*7))` so the echoed command
+/// line cannot match) stops it, cleans up and exits 130.
+#[test]
+fn ctrl_c_cleans_up() {
+    let checkout = Checkout::new();
+    let ended = stop_a_slow_run(&checkout, "INT");
+    assert!(
+        ended.took < Duration::from_secs(10),
+        "took {:?}",
+        ended.took
+    );
+    checkout.assert_nothing_left();
+}
+
+/// Start a local job that prints `sleeping-42` and then sleeps a minute, send it `signal` once
+/// that line is out, and wait for it to end: it must exit 130 without its last line `never`.
+#[track_caller]
+fn stop_a_slow_run(checkout: &Checkout, signal: &str) -> Ended {
     std::fs::write(
         checkout.dir.path().join("slow.yml"),
         "slow:\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  script:\n    \
@@ -27,28 +63,45 @@ fn sigterm_stops_a_local_run_and_cleans_up() {
         .unwrap();
     let run = Spawned::new(child);
     run.wait_for_line("sleeping-42");
-    run.signal("TERM");
+    run.signal(signal);
     let ended = run.end();
     assert_eq!(ended.code, Some(130), "{}", ended.stderr);
-    assert!(
-        ended
-            .stderr
-            .contains("SIGTERM: stopping the job and cleaning up"),
-        "{}",
-        ended.stderr
-    );
-    // Generous: the bound proves the run ends, cleanup included, on a loaded engine.
-    assert!(
-        ended.took < Duration::from_secs(20),
-        "took {:?}",
-        ended.took
-    );
     assert!(
         !ended.stdout.lines().any(|l| l.trim() == "never"),
         "{}",
         ended.stdout
     );
-    checkout.assert_nothing_left();
+    ended
+}
+
+/// On a terminal the step lines are coloured, unless NO_COLOR is set.
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let checkout = Checkout::new();
+    let on_terminal = |no_color: &str| {
+        let exe = env!("CARGO_BIN_EXE_executor");
+        let line = format!(
+            "{no_color} EXECUTOR_CONFIG=executor.yaml {exe} run build-dind --dry-run --var CI_JOB_ID={}",
+            checkout.job_id
+        );
+        // util-linux `script` gives the command a pseudo-terminal.
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(checkout.dir.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "a broken file is an error");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let broken = "default:\n  image: [oops\n";
+    std::fs::write(checkout.dir.path().join(".gitlab-ci.yml"), broken).unwrap();
+    // An error line is coloured on a terminal ...
+    let coloured = on_terminal("");
+    assert!(coloured.contains("\x1b[31m"), "{coloured:?}");
+    // ... and plain with NO_COLOR.
+    let plain = on_terminal("NO_COLOR=1");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
 }
 
 /// The configured engine is not there: executor itself failed, not the job (exit 125), and the

@@ -3,6 +3,7 @@
 //! nothing labelled with its job remains on the engine.
 
 mod cache_stop;
+mod checkout;
 mod config_file;
 mod container_options;
 mod crashes;
@@ -18,6 +19,7 @@ mod harness;
 mod hostile;
 mod local;
 mod local_more;
+mod local_safety;
 mod modes;
 mod own_job;
 mod parity;
@@ -37,7 +39,10 @@ mod socket_dirs;
 mod spawned;
 mod tls;
 mod trust;
+mod trust_images;
 mod trust_limits;
 mod trust_probes;
+mod trust_slots;
 mod warm;
+mod warm_adopt;
 mod warm_gc;

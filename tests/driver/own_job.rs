@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{docker, Job};
+use crate::harness::{assert_volume_gone, docker, Job};
 
 /// A job of a project only this test uses (`tag` tells the tests that use this apart).
 pub fn own_job(mode: &str, config: &str, tag: u32) -> Job {
@@ -79,9 +79,7 @@ pub fn cleaned_up(job: OwnJob, named: &[&str]) {
     let volumes = job.volumes.clone();
     drop(job);
     for volume in volumes {
-        let filter = format!("name=^{volume}$");
-        let left = docker(&["volume", "ls", "-q", "--filter", &filter]);
-        assert!(left.trim().is_empty(), "left behind: {left}");
+        assert_volume_gone(&volume);
     }
 }
 

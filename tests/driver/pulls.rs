@@ -2,9 +2,7 @@
 //! pushes tiny images with unique tags to it and removes them at the end. Whether the driver
 //! asked the registry is read from the registry's own access log.
 
-use std::process::Command;
-
-use crate::harness::{docker, Bounded, Call, Job, BUSYBOX_IMAGE};
+use crate::harness::{docker, doctor, remove_volume, Call, Job, BUSYBOX_IMAGE};
 use crate::registry::{build, build_and_push, on_engine, unique_tag, Made, Registry};
 
 /// One whole job (prepare, a stage printing `/marker`, cleanup) that leaves nothing; what
@@ -33,16 +31,7 @@ fn remove_kept(job: &Job) {
     job.assert_nothing_left();
     let key = job.key();
     let (slot_stem, _) = key.rsplit_once("-j").unwrap();
-    let volume = format!("{slot_stem}-cache");
-    docker(&["volume", "rm", "-f", &volume]);
-    let left = docker(&[
-        "volume",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("name=^{volume}$"),
-    ]);
-    assert!(left.trim().is_empty(), "left behind: {left}");
+    remove_volume(&format!("{slot_stem}-cache"));
 }
 
 /// A failed prepare: exit `code`, and one failure line, the last on stderr, naming `image`;
@@ -203,22 +192,6 @@ fn a_failed_pull_is_one_line_naming_the_image_and_leaves_nothing() {
         assert!(!on_engine(image), "{image} is on the engine");
     }
     made.remove_and_check();
-}
-
-fn doctor(config: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("executor.yaml");
-    std::fs::write(&path, config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_executor"))
-        .args(["--config", &path.display().to_string(), "doctor"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .bounded_output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 /// `executor doctor` pulls a configured image the engine lacks and says so; one the registry

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{docker, Job, JOB_IMAGE};
+use crate::harness::{docker, remove_volume, Job, JOB_IMAGE};
 use crate::trust_probes::{watch, PEAK_LIMIT_KIB};
 
 const RUNNER: &str = "950";
@@ -28,16 +28,7 @@ fn cache_dir_volume(job: &Job, project: &str) -> String {
 /// that nothing of the job remains.
 #[track_caller]
 fn remove_all(job: &Job, project: &str) {
-    let volume = cache_dir_volume(job, project);
-    docker(&["volume", "rm", "-f", &volume]);
-    let left = docker(&[
-        "volume",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("name=^{volume}$"),
-    ]);
-    assert!(left.trim().is_empty(), "left behind: {left}");
+    remove_volume(&cache_dir_volume(job, project));
     job.assert_nothing_left();
 }
 

@@ -1,4 +1,4 @@
-//! Warm sidecars (`dind.warm`) beyond adoption itself (`dind_extras.rs`): cleanup does not wait
+//! Warm sidecars (`dind.warm`) beyond adoption itself (`warm_adopt.rs`): cleanup does not wait
 //! for the warm daemon, and a warm set running another image id than the job's is refused.
 //! Each test has a runner id of its own (960, 961; `warm_gc.rs` has 962), because it ends with
 //! `gc` for that runner, which must never touch another test's warm sets.
@@ -7,6 +7,30 @@ use std::process::Command;
 
 use crate::harness::{build_image, docker, labelled, Job, DIND_IMAGE, JOB_IMAGE};
 use crate::spawned::container_state;
+
+/// prepare of a job that must adopt the warm sidecar its slot holds.
+#[track_caller]
+pub fn prepare_adopting(job: &Job) {
+    let prepared = job.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("adopted warm sidecar"),
+        "{}",
+        prepared.stderr
+    );
+}
+
+/// cleanup of a dind job that must leave a fresh warm sidecar for its slot's next job.
+#[track_caller]
+pub fn cleanup_warming(job: &Job) {
+    let cleaned = job.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("started warm sidecar"),
+        "{}",
+        cleaned.stderr
+    );
+}
 
 /// When a test ends, passing or not: whatever its runner left (a failed test's warm sets), then
 /// the images it built (no container runs them any more). Never panics: it runs while a failed
@@ -133,13 +157,7 @@ fn cleanup_returns_before_the_warm_sidecars_daemon_boots() {
     docker(&["exec", &sidecar, "touch", "/gate-open"]);
     let prepared = prepare.end();
     assert_eq!(prepared.code, Some(0), "{}", prepared.stderr);
-    let cleaned = first.cleanup();
-    cleaned.ok();
-    assert!(
-        cleaned.stderr.contains("started warm sidecar"),
-        "{}",
-        cleaned.stderr
-    );
+    cleanup_warming(&first);
     first.assert_nothing_left();
 
     let warm = warm_sidecars(runner, slot);
@@ -159,13 +177,7 @@ fn cleanup_returns_before_the_warm_sidecars_daemon_boots() {
 
     docker(&["exec", warm, "touch", "/gate-open"]);
     let second = warm_job(&config, runner, slot);
-    let prepared = second.prepare();
-    prepared.ok();
-    assert!(
-        prepared.stderr.contains("adopted warm sidecar"),
-        "{}",
-        prepared.stderr
-    );
+    prepare_adopting(&second);
     second
         .run("build_script", "docker info --format 'daemon {{.ID}}'")
         .ok();
@@ -213,13 +225,7 @@ fn a_warm_set_running_another_image_id_is_refused() {
     second.assert_nothing_left();
 
     let third = warm_job(&config, runner, slot);
-    let prepared = third.prepare();
-    prepared.ok();
-    assert!(
-        prepared.stderr.contains("adopted warm sidecar"),
-        "{}",
-        prepared.stderr
-    );
+    prepare_adopting(&third);
     third.cleanup().ok();
     third.assert_nothing_left();
     first.assert_nothing_left();

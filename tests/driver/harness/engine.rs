@@ -1,0 +1,114 @@
+//! The test engine through the docker CLI: what is left of a job, volumes, images, and
+//! `executor doctor` against it.
+
+use std::process::Command;
+
+use super::Bounded;
+
+/// Names of every container, network and volume labelled with `key`.
+pub fn leftovers(key: &str) -> Vec<String> {
+    labelled(&format!("io.executor.job-key={key}"))
+}
+
+/// Names of every container, network and volume carrying `label` (`name` or `name=value`).
+pub fn labelled(label: &str) -> Vec<String> {
+    let filter = format!("label={label}");
+    let mut found = Vec::new();
+    for args in [
+        vec![
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "container {{.Names}}",
+        ],
+        vec![
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "network {{.Name}}",
+        ],
+        vec![
+            "volume",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "volume {{.Name}}",
+        ],
+    ] {
+        found.extend(docker(&args).lines().map(str::to_string));
+    }
+    found
+}
+
+/// Run the docker CLI against the test engine; panics if it fails.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Assert the engine has no volume named exactly `volume`.
+#[track_caller]
+pub fn assert_volume_gone(volume: &str) {
+    let left = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name=^{volume}$"),
+    ]);
+    assert!(left.trim().is_empty(), "left behind: {left}");
+}
+
+/// Remove `volume` (a kept one, which cleanup leaves by design) and prove it is gone.
+#[track_caller]
+pub fn remove_volume(volume: &str) {
+    docker(&["volume", "rm", "-f", volume]);
+    assert_volume_gone(volume);
+}
+
+/// `executor --config FILE doctor` with `config` written to a temp file and no runner
+/// environment: its exit code and stdout.
+pub fn doctor(config: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("executor.yaml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args(["--config", &path.display().to_string(), "doctor"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .bounded_output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Build `image` from a Dockerfile's text and files beside it.
+pub fn build_image(image: &str, dockerfile: &str, files: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        image,
+        &dir.path().display().to_string(),
+    ]);
+}
