@@ -184,7 +184,7 @@ fn a_failed_pull_is_one_line_naming_the_image_and_leaves_nothing() {
         assert!(
             line.starts_with("executor: system failure: failed to pull image")
                 && line
-                    .ends_with("check that its registry is up and the Docker engine can reach it"),
+                    .ends_with("check that the registry is up and the Docker engine can reach it"),
             "{line}"
         );
     }
