@@ -276,8 +276,9 @@ async fn check_image(
     what: &str,
     image: &str,
 ) -> bool {
-    let auth = crate::docker::PullAuth {
+    let auth = crate::docker::Pulls {
         registries,
+        native_platform: None,
         check_private: false,
     };
     let (level, text) = match probe::image_present(engine, image).await {

@@ -221,10 +221,12 @@ impl Plan {
         self
     }
 
-    /// Every container, sidecar first.
-    /// Given each image's own `ENTRYPOINT`, note which of the job and helper containers start
-    /// through one, so prepare waits for it.
-    pub fn with_entrypoints<'a>(mut self, entrypoint_of: impl Fn(&str) -> &'a [String]) -> Plan {
+    /// Given each container's image's own `ENTRYPOINT`, note which of the job and helper
+    /// containers start through one, so prepare waits for it.
+    pub fn with_entrypoints<'a>(
+        mut self,
+        entrypoint_of: impl Fn(&ContainerSpec) -> &'a [String],
+    ) -> Plan {
         let mut waits = Vec::new();
         let starts = [
             (&self.job_start, Some(&self.job)),
@@ -232,7 +234,7 @@ impl Plan {
         ];
         for (start, container) in starts {
             let Some(container) = container else { continue };
-            let own = entrypoint_of(&container.image);
+            let own = entrypoint_of(container);
             if start.runs_entrypoint(own) {
                 let runs = match start {
                     Start::Given(list) => list.clone(),
@@ -259,6 +261,23 @@ impl Plan {
         self
     }
 
+    /// Each container made from the image prepare checked (`id_of` gives its id), not from
+    /// its name: another job's pull can move the name to another image (another platform's)
+    /// between the check and the create.
+    pub fn with_image_ids(mut self, id_of: impl Fn(&ContainerSpec) -> Option<String>) -> Plan {
+        let containers = self
+            .sidecar
+            .iter_mut()
+            .chain(self.services.iter_mut())
+            .chain(self.helper.iter_mut())
+            .chain(std::iter::once(&mut self.job));
+        for container in containers {
+            container.image_id = id_of(container);
+        }
+        self
+    }
+
+    /// Every container, sidecar first.
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.sidecar
             .iter()
@@ -378,6 +397,7 @@ pub fn plan(
                 role: Role::Dind,
                 image: policy::dind_image(settings, env)?,
                 // A runtime such as sysbox-runc runs dockerd without privileged mode.
+                image_id: None,
                 privileged: settings.dind_privileged && settings.dind_runtime.is_none(),
                 runtime: settings.dind_runtime.clone(),
                 user: None,
@@ -407,6 +427,7 @@ pub fn plan(
         name: identity.job_container(),
         role: Role::Job,
         image,
+        image_id: None,
         privileged: false,
         entrypoint: None,
         cmd: None,
@@ -434,6 +455,7 @@ pub fn plan(
             name: identity.helper_container(),
             role: Role::Helper,
             image: helper::helper_image(settings, env)?,
+            image_id: None,
             privileged: false,
             entrypoint: None,
             cmd: None,

@@ -28,9 +28,13 @@ pub struct ImageFacts {
 }
 
 impl ImageFacts {
-    /// Whether it is for `platform` (`linux/arm64`).
+    /// Whether it is for `platform` (`linux/arm64`). An image that names no platform (an old
+    /// or hand-made one) fits any.
     fn fits(&self, platform: &str) -> bool {
         let [os, arch, variant] = &self.platform;
+        if os.is_empty() && arch.is_empty() {
+            return true;
+        }
         crate::plan::platform::fits(platform, os, arch, variant)
     }
 }
@@ -42,7 +46,7 @@ pub async fn ensure_image(
     image: &str,
     policy: PullPolicy,
     platform: Option<&str>,
-    auth: &super::pull::PullAuth<'_>,
+    auth: &super::pull::Pulls<'_>,
 ) -> Result<ImageFacts, Failure> {
     let shown = crate::plan::shown_name(image);
     let present = || inspect_image(engine, image);
@@ -53,7 +57,8 @@ pub async fn ensure_image(
     // The engine's copy is for another platform: `if-not-present` pulls the job's (a
     // multi-platform tag has it); under `never` the engine's copy stays, and the create names
     // the mismatch.
-    let found = match (found, platform, policy) {
+    let wanted = platform.or(auth.native_platform.as_deref());
+    let found = match (found, wanted, policy) {
         (Some(facts), Some(wanted), PullPolicy::IfNotPresent) if !facts.fits(wanted) => None,
         (found, ..) => found,
     };
@@ -68,9 +73,18 @@ pub async fn ensure_image(
         ))),
         (None, _) => {
             super::pull::pull(engine, image, platform, auth).await?;
-            present().await?.ok_or_else(|| {
+            let facts = present().await?.ok_or_else(|| {
                 Failure::System(format!("image {shown} was pulled but is not on the engine"))
-            })
+            })?;
+            // Another job's pull of another platform of this tag can land between the two.
+            match wanted {
+                Some(wanted) if !facts.fits(wanted) => Err(Failure::System(format!(
+                    "image {shown} was pulled for {wanted}, but the engine's tag now names an \
+                     image for {} (another job pulled another platform of it at the same time)",
+                    facts.platform.join("/").trim_end_matches('/')
+                ))),
+                _ => Ok(facts),
+            }
         }
     }
 }
@@ -214,7 +228,7 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
         ..Default::default()
     };
     let body = ContainerCreateBody {
-        image: Some(spec.image.clone()),
+        image: Some(spec.image_id.clone().unwrap_or_else(|| spec.image.clone())),
         entrypoint: spec.entrypoint.clone(),
         cmd: spec.cmd.clone(),
         user: spec.user.clone(),

@@ -25,7 +25,7 @@ pub use create::{
     create_container, create_network, create_volume, ensure_image, start_container, ImageFacts,
 };
 pub use exec::{exec_output, exec_script, exec_status, exec_status_as_root, signal_all, OpenLine};
-pub use pull::PullAuth;
+pub use pull::Pulls;
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,
     remove_labelled, remove_other_networks, wait_until_exit, Removed,
@@ -98,6 +98,13 @@ impl Engine {
             self.docker.client_version(),
             self.host
         ))
+    }
+
+    /// The engine's own platform, `os/arch` (`linux/amd64`); `None` when it does not say.
+    pub async fn native_platform(&self) -> Option<String> {
+        let version = self.docker.version().await.ok()?;
+        let (os, arch) = (version.os?, version.arch?);
+        (!os.is_empty() && !arch.is_empty()).then(|| format!("{os}/{arch}"))
     }
 
     pub fn host(&self) -> &str {

@@ -47,6 +47,7 @@ pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> R
         name: name.clone(),
         role: Role::Dind,
         image: image.to_string(),
+        image_id: None,
         privileged: true,
         entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), "true".into()]),
         cmd: None,

@@ -13,9 +13,13 @@ use super::Engine;
 use crate::outcome::{say, Failure};
 use crate::registry::{names, Found, Registries};
 
-/// What pulls of one job may use.
-pub struct PullAuth<'a> {
+/// What the pulls of one job go by.
+pub struct Pulls<'a> {
     pub registries: &'a Registries,
+    /// The engine's own platform (`linux/amd64`): an image named without a platform must be
+    /// for it. Another job's `image: docker: platform:` pull moves the shared tag to its
+    /// platform; the next job that names none must not run that.
+    pub native_platform: Option<String>,
     /// Check with the registry that a job whose own credentials (its variable, its payload)
     /// cover an image may read it before using the engine's copy: another project's job may
     /// have pulled it. Off for local runs, which serve one person.
@@ -32,7 +36,7 @@ pub(super) async fn pull(
     engine: &Engine,
     image: &str,
     platform: Option<&str>,
-    auth: &PullAuth<'_>,
+    auth: &Pulls<'_>,
 ) -> Result<(), Failure> {
     let shown = crate::plan::shown_name(image);
     let registry = names::registry_of(image);
@@ -101,7 +105,7 @@ impl Progress {
 pub(super) async fn check_access(
     engine: &Engine,
     image: &str,
-    auth: &PullAuth<'_>,
+    auth: &Pulls<'_>,
 ) -> Result<(), Failure> {
     if !auth.check_private {
         return Ok(());

@@ -60,6 +60,9 @@ pub struct ContainerSpec {
     pub name: String,
     pub role: Role,
     pub image: String,
+    /// The id of the image prepare found for it, which it is created from; `None` until then
+    /// (a dry run), and then it is created from `image`.
+    pub image_id: Option<String>,
     pub privileged: bool,
     /// `None` keeps the image's entrypoint.
     pub entrypoint: Option<Vec<String>>,

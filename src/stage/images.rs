@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use futures_util::future::try_join_all;
 
-use crate::docker::{self, Engine, ImageFacts, PullAuth};
+use crate::docker::{self, Engine, ImageFacts, Pulls};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure};
 use crate::payload::TrustedFacts;
-use crate::plan::Plan;
+use crate::plan::{ContainerSpec, Plan};
 use crate::registry::Registries;
 use crate::settings::{PullPolicy, Settings};
 
@@ -21,13 +21,14 @@ pub async fn ensure_images(
     env: &JobEnv,
     facts: Option<&TrustedFacts>,
     plan: &Plan,
-) -> Result<HashMap<String, ImageFacts>, Failure> {
+) -> Result<Found, Failure> {
     let payload_logins = facts
         .map(|f| &f.registry_credentials[..])
         .unwrap_or_default();
     let registries = Registries::gather(settings, env, payload_logins)?;
-    let auth = PullAuth {
+    let auth = Pulls {
         registries: &registries,
+        native_platform: engine.native_platform().await,
         // A local run serves one person, on their own engine.
         check_private: !env.local_run(),
     };
@@ -55,14 +56,19 @@ pub async fn ensure_images(
             .map(|(image, platform, policies)| ensure(engine, image, *platform, policies, &auth)),
     )
     .await?;
-    // The entrypoint of a platform's image is the one the job container runs.
     let mut found = HashMap::new();
     for ((image, platform, _), facts) in images.into_iter().zip(facts) {
-        if platform.is_some() || !found.contains_key(image) {
-            found.insert(image.to_string(), facts);
-        }
+        found.insert((image.to_string(), platform.map(str::to_string)), facts);
     }
     Ok(found)
+}
+
+/// Each image prepare found, by name and the platform asked for.
+pub type Found = HashMap<(String, Option<String>), ImageFacts>;
+
+/// What prepare found of `container`'s image.
+pub fn of<'a>(found: &'a Found, container: &ContainerSpec) -> Option<&'a ImageFacts> {
+    found.get(&(container.image.clone(), container.platform.clone()))
 }
 
 /// `image` present under the first of `policies` that gets it, as gitlab-runner tries a
@@ -72,7 +78,7 @@ async fn ensure(
     image: &str,
     platform: Option<&str>,
     policies: &[PullPolicy],
-    auth: &PullAuth<'_>,
+    auth: &Pulls<'_>,
 ) -> Result<ImageFacts, Failure> {
     let mut failure = None;
     for policy in policies {

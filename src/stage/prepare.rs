@@ -84,12 +84,13 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let sidecar_image_id = plan
         .sidecar
         .as_ref()
-        .and_then(|s| images.get(&s.image))
+        .and_then(|s| images::of(&images, s))
         .map(|facts| facts.id.clone());
     let plan = plan
         .with_mtu(mtu)
-        .with_entrypoints(|image| images.get(image).map_or(&[], |f| f.entrypoint.as_slice()));
-    let job_image_user = images.get(&plan.job.image).map(|f| f.user.clone());
+        .with_image_ids(|c| images::of(&images, c).map(|f| f.id.clone()))
+        .with_entrypoints(|c| images::of(&images, c).map_or(&[], |f| f.entrypoint.as_slice()));
+    let job_image_user = images::of(&images, &plan.job).map(|f| f.user.clone());
     let plan = plan.with_image_user(settings, job_image_user.as_deref().unwrap_or_default());
     halt.check("the job's first create")?;
     let mut unfit = Vec::new();

@@ -91,7 +91,8 @@ fn a_value_that_is_no_platform_is_refused_before_anything_is_made() {
 /// arm64 (`FROM scratch`, `/marker` B). `if-not-present` pulls the amd64 image for an amd64
 /// job and runs it; for an arm64 job it pulls again, since the engine's copy is for another
 /// platform, and the engine then holds the arm64 image under the tag. The job cannot run it
-/// here; that prepare fails, and nothing of either job remains.
+/// here; that prepare fails. A later job that names no platform gets the engine's own
+/// platform again, not the tag the arm64 pull left. Nothing of any of the jobs remains.
 #[test]
 fn a_pull_fetches_the_jobs_platform_of_a_multi_platform_tag() {
     let registry = Registry::start();
@@ -141,6 +142,23 @@ fn a_pull_fetches_the_jobs_platform_of_a_multi_platform_tag() {
     assert_eq!(architecture.trim(), "arm64", "{}", prepared.stderr);
     arm64.cleanup().ok();
     arm64.assert_nothing_left();
+
+    // The tag now names the arm64 image. A job (of any project) that names no platform must
+    // not get it: its copy does not fit the engine, so it is pulled for the engine's own
+    // platform again, and the job runs the amd64 image.
+    let native = Job::new("none").var("CI_JOB_IMAGE", &multi);
+    let prepared = native.prepare();
+    prepared.ok();
+    assert!(
+        prepared
+            .stderr
+            .contains(&format!("executor: pulling image {multi}\n")),
+        "{}",
+        prepared.stderr
+    );
+    assert_eq!(native.run("build_script", "cat /marker").stdout.trim(), "A");
+    native.cleanup().ok();
+    native.assert_nothing_left();
     made.remove_and_check();
 }
 
