@@ -7,8 +7,11 @@
 //!   (a GitLab or cache server the admin pins), the services, and in dind the inner daemon's
 //!   pulls (a registry the admin pins). It changes `/etc/hosts` and `resolv.conf`, no
 //!   privilege. The docker executor gives it to its build, helper and service containers too.
-//! - `volumes` go to the job and the helper container, so the helper's stages see at the same
-//!   paths what the job sees, as the docker executor mounts them in both. Not to services
+//! - `volumes` go to the job container, and read-only to the helper, so the helper's stages
+//!   see at the same paths what the job sees, as the docker executor mounts them in both. Only
+//!   read-only: the helper runs as root and runs programs (`git`, `gitlab-runner`, the shell's
+//!   files under `$HOME`); a volume every job can write, mounted writable there, would let one
+//!   project's job put code that another project's helper then runs as root. Not to services
 //!   (images a job picks, which reach the job over the network), and never to the dind
 //!   sidecar: in the privileged sidecar the job's own daemon could mount a directory into a
 //!   privileged container of its own and write to a host directory mounted `:ro`.
@@ -25,10 +28,21 @@ pub(super) fn for_job(settings: &Settings) -> ContainerOptions {
     settings.container.clone()
 }
 
-/// The helper container's: the volumes and name resolution.
+/// The helper container's: the volumes, read-only, and name resolution.
 pub(super) fn for_helper(settings: &Settings) -> ContainerOptions {
+    let volumes = settings
+        .container
+        .volumes
+        .iter()
+        .map(|v| {
+            let mut v = v.clone();
+            v.options.retain(|o| o != "rw" && o != "ro");
+            v.options.push("ro".into());
+            v
+        })
+        .collect();
     ContainerOptions {
-        volumes: settings.container.volumes.clone(),
+        volumes,
         ..names_only(settings)
     }
 }

@@ -85,6 +85,18 @@ pub(super) fn volume(
     let source = if source.starts_with('/') {
         let host = clean(source).map_err(|why| format!("`{shown}`: the source {why}"))?;
         host_source(&host, s).map_err(|m| format!("`{shown}` {m}"))?;
+        // The text is not the whole story: a link (`/srv/run -> /run`) reaches what the path
+        // does not say. With the engine on this host, what the path resolves to now is
+        // checked too (each call reads the config afresh, so each prepare checks again).
+        if matches!(s.docker_host, DockerHost::Unix(_)) {
+            if let Ok(real) = std::fs::canonicalize(&host) {
+                let real = real.display().to_string();
+                if real != host {
+                    host_source(&real, s)
+                        .map_err(|m| format!("`{shown}` resolves to {real}, which {m}"))?;
+                }
+            }
+        }
         VolumeSource::Host(host)
     } else {
         VolumeSource::Named(volume_name(source).map_err(|m| format!("`{shown}`: {m}"))?)
@@ -136,6 +148,21 @@ fn host_source(host: &str, s: &Settings) -> Result<(), String> {
             return Err(format!(
                 "would give jobs the engine socket {socket}, which is root on the host; \
                  offer socket mode instead (mode.allowed, policy.rules), whose policy says who gets it"
+            ));
+        }
+    }
+    // The kernel's views: `/proc/1/root` is the host's whole file system (its sockets
+    // included), `/sys` and `/dev` its devices; a device a job may use goes in
+    // `container.devices`.
+    for kernel in ["/proc", "/sys", "/dev"] {
+        if let Some(how) = overlap(host, kernel) {
+            let binds = match how {
+                "is" => format!("binds {kernel}"),
+                how => format!("binds a directory that {how} {kernel}"),
+            };
+            return Err(format!(
+                "{binds}, the kernel's view of the host; bind a plain directory (devices go in \
+                 container.devices)"
             ));
         }
     }

@@ -98,6 +98,36 @@ fn a_seccomp_profile_is_read_from_this_host_and_sent_as_json() {
 }
 
 /// Each bad value: the key and line, then what is wrong and what to write, on one line.
+/// A host path that only says what it reaches once resolved: a link to `/run` (the engine's
+/// socket under it) or to `/var/lib/docker` is refused by what it resolves to.
+#[test]
+fn a_link_to_a_refused_host_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("runlink");
+    let data = dir.path().join("datalink");
+    std::os::unix::fs::symlink("/run", &run).unwrap();
+    std::os::unix::fs::symlink("/var/lib/docker", &data).unwrap();
+    for (link, want) in [
+        (
+            &run,
+            "resolves to /run, which would give jobs the engine socket /run/docker.sock",
+        ),
+        (
+            &data,
+            "resolves to /var/lib/docker, which binds /var/lib/docker, the engine's data",
+        ),
+    ] {
+        let text = format!("container:\n  volumes: [\"{}:/x\"]\n", link.display());
+        let error = Settings::from_text(&text, "t").unwrap_err().to_string();
+        assert!(error.contains(want), "{error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+    let plain = dir.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    let text = format!("container:\n  volumes: [\"{}:/x\"]\n", plain.display());
+    assert!(Settings::from_text(&text, "t").is_ok());
+}
+
 #[test]
 fn bad_values_are_one_line_naming_the_key_and_the_fix() {
     let cases = [
@@ -114,6 +144,10 @@ fn bad_values_are_one_line_naming_the_key_and_the_fix() {
         ("volumes: [\"/var/lib/docker/volumes:/v\"]", "lies inside /var/lib/docker, the engine's data"),
         ("volumes: [\"/run/docker/containerd:/c:ro\"]", "lies inside /run/docker, the engine's runtime state (its containerd socket"),
         ("volumes: [\"/var/run/docker:/c:ro\"]", "binds /var/run/docker, the engine's runtime state"),
+        ("volumes: [\"/proc/1/root/srv:/h\"]", "lies inside /proc, the kernel's view of the host; bind a plain directory"),
+        ("volumes: [\"/proc:/p:ro\"]", "binds /proc, the kernel's view of the host"),
+        ("volumes: [\"/sys/fs/cgroup:/c\"]", "lies inside /sys, the kernel's view"),
+        ("volumes: [\"/dev:/hostdev\"]", "binds /dev, the kernel's view of the host; bind a plain directory (devices go in container.devices)"),
         ("volumes: [\"shm:/dev/shm\"]", "/dev/shm is /dev/shm, each container's own scratch space (stage scripts and their secrets live there), which a shared volume must not cover"),
         ("volumes: [\"/srv/t:/tmp\"]", "/tmp is /tmp, each container's own scratch space"),
         ("volumes: [\"/srv/d:/dev\"]", "/dev holds /dev/shm"),

@@ -117,7 +117,8 @@ fn each_option_is_on_the_job_container_and_acts_in_it() {
         "{s}"
     );
 
-    // The helper: the same volumes and names, none of the job's grants or restrictions.
+    // The helper: the same volumes (read-only) and names, none of the job's grants or
+    // restrictions.
     let helper = inspect(&format!("{}-helper", job.key()));
     assert_eq!(
         strings(&helper["HostConfig"]["ExtraHosts"]),
@@ -131,12 +132,19 @@ fn each_option_is_on_the_job_container_and_acts_in_it() {
         );
     }
     assert_ne!(helper["HostConfig"]["Runtime"], "runc");
+    // Read-only there: the root helper runs programs, and a volume every job can write must
+    // not let one project's job plant what another project's helper runs.
     let seen = job.run(
         "get_sources",
-        "cat /srv/named/note; grep -c registry.internal /etc/hosts",
+        "cat /srv/named/note; grep -c registry.internal /etc/hosts; \
+         touch /srv/named/planted 2>/dev/null || echo helper-cannot-write",
     );
     seen.ok();
-    assert!(seen.stdout.contains("from-the-job\n1"), "{}", seen.stdout);
+    assert!(
+        seen.stdout.contains("from-the-job\n1\nhelper-cannot-write"),
+        "{}",
+        seen.stdout
+    );
 
     cleaned_up(job, &[&named]);
 }
