@@ -8,8 +8,9 @@ use serde::Deserialize;
 /// What the job asked of its image.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobImage {
-    /// `image: entrypoint:`: `None` keeps the image's `ENTRYPOINT`; `[""]` (or an empty list)
-    /// turns it off; any other list replaces it.
+    /// `image: entrypoint:`: `None` keeps the image's `ENTRYPOINT`; `[""]` turns it off; any
+    /// other list replaces it. An empty list is `None`, as the docker executor takes it (it
+    /// overrides only with a non-empty list).
     pub entrypoint: Option<Vec<String>>,
     /// `image: docker: user:`, the user the job container (and so every stage) runs as.
     pub user: Option<String>,
@@ -22,7 +23,7 @@ pub struct JobImage {
 impl JobImage {
     /// Whether the job turned the image's entrypoint off (`entrypoint: [""]`).
     pub fn entrypoint_off(&self) -> bool {
-        matches!(&self.entrypoint, Some(list) if list.iter().all(String::is_empty))
+        matches!(&self.entrypoint, Some(list) if !list.is_empty() && list.iter().all(String::is_empty))
     }
 }
 
@@ -59,7 +60,7 @@ impl From<RawImage> for JobImage {
             _ => None,
         };
         JobImage {
-            entrypoint: raw.entrypoint,
+            entrypoint: raw.entrypoint.filter(|list| !list.is_empty()),
             user: user.filter(|u| !u.is_empty()),
             platform: platform.filter(|p| !p.is_empty()),
             pull_policy: raw.pull_policy,
@@ -128,7 +129,8 @@ mod tests {
     #[test]
     fn an_empty_entrypoint_turns_it_off_and_absent_keeps_the_images() {
         assert!(parsed(r#"{"entrypoint": [""]}"#).entrypoint_off());
-        assert!(parsed(r#"{"entrypoint": []}"#).entrypoint_off());
+        // The docker executor overrides only with a non-empty list: `[]` keeps the image's.
+        assert_eq!(parsed(r#"{"entrypoint": []}"#), JobImage::default());
         let kept = parsed(r#"{"name": "x"}"#);
         assert_eq!(kept, JobImage::default());
         assert!(!kept.entrypoint_off());

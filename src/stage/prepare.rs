@@ -373,8 +373,12 @@ async fn await_entrypoint(
     container: &ContainerSpec,
     halt: &Halt,
 ) -> StageResult {
-    let wait = entrypoint::wait(engine, plan, &container.name, &container.image);
-    halt.or("the entrypoint of the job's image", wait).await
+    let wait = entrypoint::wait(engine, plan, container);
+    let what = match container.role {
+        crate::plan::Role::Helper => "the entrypoint of the helper image",
+        _ => "the entrypoint of the job's image",
+    };
+    halt.or(what, wait).await
 }
 
 async fn start_container(engine: &Engine, container: &ContainerSpec) -> StageResult {

@@ -11,9 +11,9 @@ use crate::harness::{build_image, Job, JOB_IMAGE};
 const WRAPPER_IMAGE: &str = "executor-test/entrypoint-wrapper:1";
 /// An image whose entrypoint is a tool: it prints its usage and exits, never running its
 /// arguments (as `ENTRYPOINT ["terraform"]` does).
-const TOOL_IMAGE: &str = "executor-test/entrypoint-tool:1";
+pub const TOOL_IMAGE: &str = "executor-test/entrypoint-tool:1";
 
-fn images() {
+pub fn images() {
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
         build_image(

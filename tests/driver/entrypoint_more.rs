@@ -75,3 +75,44 @@ fn a_cancelled_stage_under_an_init_entrypoint_leaves_the_container_up() {
     job.cleanup().ok();
     job.assert_nothing_left();
 }
+
+/// `entrypoint: ignore` starts the helper without its image's entrypoint too.
+#[test]
+fn entrypoint_ignore_starts_the_helper_without_its_entrypoint() {
+    init_image();
+    let config = format!(
+        "image: {JOB_IMAGE}\ndind:\n  image: executor-test/dind:1\nhelper:\n  image: {INIT_IMAGE}\n\
+         entrypoint: ignore\n"
+    );
+    let job = Job::with_config("none", &config);
+    job.prepare().ok();
+    let out = job.run("get_sources", "echo \"helper saw ${FROM_INIT:-nothing}\"");
+    out.ok();
+    assert!(out.stdout.contains("helper saw nothing"), "{}", out.stdout);
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// A helper image whose entrypoint is a tool is the admin's to fix, not the job's: a system
+/// failure naming the driver's setting, and nothing remains after cleanup.
+#[test]
+fn a_helper_entrypoint_that_exits_is_the_admins_failure() {
+    crate::entrypoint::images();
+    let config = format!(
+        "image: {JOB_IMAGE}\ndind:\n  image: executor-test/dind:1\nhelper:\n  image: {}\n",
+        crate::entrypoint::TOOL_IMAGE
+    );
+    let job = Job::with_config("none", &config);
+    let prepared = job.prepare();
+    prepared.expect(2);
+    let last = prepared.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("executor: system failure: the entrypoint [/tool.sh] of image")
+            && last.contains("set entrypoint: ignore in the driver's config")
+            && !last.contains("image: entrypoint"),
+        "{}",
+        prepared.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}

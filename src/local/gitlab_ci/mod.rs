@@ -71,7 +71,8 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
     pub name: String,
-    /// Overrides the image's entrypoint when set; an empty list clears it.
+    /// Overrides the image's entrypoint when set: `[""]` turns it off, an empty list keeps the
+    /// image's (as the docker executor reads them; the payload reading decides).
     pub entrypoint: Option<Vec<String>>,
     /// `docker: user:`, the user the job container runs as.
     pub user: Option<String>,
