@@ -66,7 +66,13 @@ impl fmt::Display for ContainerSpec {
             "  entrypoint: {}",
             shown_command(self.entrypoint.as_deref())
         )?;
-        writeln!(f, "  command: {}", shown_command(self.cmd.as_deref()))?;
+        // The engine runs an image's command only with the image's entrypoint: one given at
+        // create drops it.
+        let command = match (&self.entrypoint, &self.cmd) {
+            (Some(given), None) if !given.is_empty() => "none".to_string(),
+            (_, cmd) => shown_command(cmd.as_deref()),
+        };
+        writeln!(f, "  command: {command}")?;
         if let Some(user) = &self.user {
             writeln!(f, "  user: {user}")?;
         }

@@ -85,3 +85,62 @@ fn a_service_is_labelled_with_the_name_its_log_lines_carry() {
         "reg.example.com__grp__pg-reg.example.com-grp-pg-db"
     );
 }
+
+/// The plan of a job whose `image:` says `entrypoint` (or nothing), under `entrypoint:` in the
+/// driver's config; as `--dry-run` shows its job container.
+fn shown_job(config: &str, entrypoint: Option<&[&str]>) -> String {
+    let mut facts = facts();
+    facts.job_image = JobImage {
+        entrypoint: entrypoint.map(|l| l.iter().map(|s| s.to_string()).collect()),
+        ..JobImage::default()
+    };
+    let p = plan(&settings(config), &job(&[]), Some(&facts)).unwrap();
+    p.job.to_string()
+}
+
+#[test]
+fn the_dry_run_shows_each_entrypoint_a_job_can_have() {
+    let given = shown_job("", Some(&["/my-wrapper.sh", "-x"]));
+    assert!(
+        given.contains("  entrypoint: [`/my-wrapper.sh`, `-x`]\n"),
+        "{given}"
+    );
+    assert!(
+        given.contains("  command: the driver's keep-alive"),
+        "{given}"
+    );
+    let off = shown_job("", Some(&[""]));
+    assert!(off.contains("  entrypoint: none\n"), "{off}");
+    assert!(off.contains("  command: the driver's keep-alive"), "{off}");
+    let image = shown_job("", None);
+    assert!(image.contains("  entrypoint: the image's own\n"), "{image}");
+    // `entrypoint: ignore`: the keep-alive is the entrypoint, the job's list is not used and
+    // the image's command is dropped with its entrypoint.
+    let ignored = shown_job("entrypoint: ignore\n", Some(&["/my-wrapper.sh"]));
+    assert!(
+        ignored.contains("  entrypoint: the driver's keep-alive"),
+        "{ignored}"
+    );
+    assert!(ignored.contains("  command: none\n"), "{ignored}");
+    assert!(!ignored.contains("my-wrapper"), "{ignored}");
+}
+
+/// A service's `docker: platform`/`user` are not read (the payload's service has no such
+/// fields here), its `pull_policy` is: the plan runs the service on the engine's platform, as
+/// its image's user, with the policies it asked for.
+#[test]
+fn a_service_gets_its_pull_policy_but_no_platform_or_user() {
+    let mut facts = facts();
+    let json = r#"{"services": [{"name": "reg.example.com/db:1",
+        "docker": {"platform": "linux/arm64", "user": "5"}, "pull_policy": ["if-not-present"]}]}"#;
+    facts.services = crate::payload::parse(json.as_bytes()).unwrap().services;
+    let p = plan(&settings(""), &job(&[]), Some(&facts)).unwrap();
+    let [svc] = p.services.as_slice() else {
+        panic!("{:?}", p.services)
+    };
+    assert_eq!((svc.platform.as_deref(), svc.user.as_deref()), (None, None));
+    assert_eq!(
+        svc.pull_policies,
+        [crate::settings::PullPolicy::IfNotPresent]
+    );
+}
