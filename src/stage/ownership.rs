@@ -87,13 +87,17 @@ pub async fn hand_over(
         format!("{uid}:{gid}"),
         builds.clone(),
     ];
+    // What the job put in its builds directory decides how this goes (a file chown cannot
+    // change, millions of files): the job's to fix, not the runner's to retry.
     match docker::exec_status(engine, &identity.helper_container(), chown, HAND_OVER_TIME).await? {
         Some(0) => Ok(()),
-        Some(code) => Err(Failure::System(format!(
-            "handing {builds} to {uid}:{gid} after {stage} failed (chown exited {code})"
+        Some(code) => Err(Failure::User(format!(
+            "handing {builds} to {uid}:{gid} after {stage} failed (chown exited {code}); \
+             unset {FF_DISABLE_UMASK} or check what the job leaves there"
         ))),
-        None => Err(Failure::System(format!(
-            "handing {builds} to {uid}:{gid} after {stage} took longer than {} s",
+        None => Err(Failure::User(format!(
+            "handing {builds} to {uid}:{gid} after {stage} took longer than {} s; unset \
+             {FF_DISABLE_UMASK} or leave fewer files there",
             HAND_OVER_TIME.as_secs()
         ))),
     }

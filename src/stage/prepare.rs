@@ -339,10 +339,12 @@ async fn open_dirs(engine: &Engine, plan: &Plan) -> StageResult {
     };
     let mut chown = vec!["chown".to_string(), "--".to_string(), user.clone()];
     chown.extend(dirs.iter().cloned());
+    // The image's own `chown` does this: one that fails or hangs is the image's, the job's.
     match docker::exec_status_as_root(engine, &plan.job.name, chown, OPEN_DIRS_TIME).await? {
         Some(0) => Ok(()),
-        other => Err(Failure::System(format!(
-            "could not give {} to the job's user {user} ({})",
+        other => Err(Failure::User(format!(
+            "could not give {} to the job's user {user} ({}); the image's chown must work, \
+             or run the job as root",
             dirs.join(" and "),
             match other {
                 Some(code) => format!("chown exited {code}"),
