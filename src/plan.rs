@@ -60,6 +60,8 @@ pub const DIND_DATA_DIR: &str = "/var/lib/docker";
 /// Where the sidecar's daemon listens, in a per-job volume that the job container mounts too:
 /// no TCP, no certificates, no network exposure of a root API.
 pub const DIND_SOCKET_DIR: &str = "/var/run/dind";
+/// The job container's Docker client configuration with `dind.login` (`DOCKER_CONFIG`).
+pub const DOCKER_LOGIN_DIR: &str = "/executor/docker";
 pub const DIND_SOCKET: &str = "/var/run/dind/docker.sock";
 /// Where docker:dind writes client certificates; shared so TLS jobs (tcp://docker:2376) work.
 pub const DIND_CLIENT_CERTS: &str = "/certs/client";
@@ -146,6 +148,9 @@ pub struct Plan {
     /// caches in the cache volume): prepare gives those directories (not what is in them) to
     /// that user. The user, then the directories; known once prepare has read the image.
     pub give_dirs: Option<(String, Vec<String>)>,
+    /// `dind.login`: prepare writes the job's own registry logins to the job container's
+    /// Docker client configuration, in this directory (a tmpfs, `DOCKER_CONFIG`).
+    pub login_dir: Option<String>,
 }
 
 /// What the driver's certificates must say.
@@ -167,7 +172,9 @@ impl Plan {
             mtu.filter(|m| *m != DOCKERD_DEFAULT_MTU),
             self.sidecar.as_mut(),
         ) {
-            sidecar.cmd = Some(vec![format!("--mtu={mtu}")]);
+            let flags = sidecar.cmd.get_or_insert_with(Vec::new);
+            flags.retain(|f| !f.starts_with("--mtu="));
+            flags.push(format!("--mtu={mtu}"));
         }
         self
     }
@@ -285,6 +292,24 @@ impl Plan {
             .chain(self.helper.iter())
             .chain(std::iter::once(&self.job))
     }
+}
+
+/// The inner daemon's flags from the runner's config (`dind.registry_mirrors`,
+/// `dind.insecure_registries`): the sidecar's command, which docker:dind's entrypoint hands
+/// to dockerd. `None` keeps the image's command.
+fn dind_flags(settings: &Settings) -> Option<Vec<String>> {
+    let flags: Vec<String> = settings
+        .dind_registry_mirrors
+        .iter()
+        .map(|m| format!("--registry-mirror={m}"))
+        .chain(
+            settings
+                .dind_insecure_registries
+                .iter()
+                .map(|r| format!("--insecure-registry={r}")),
+        )
+        .collect();
+    (!flags.is_empty()).then_some(flags)
 }
 
 /// The image the job runs in: its own `image:`, else the configured default.
@@ -405,7 +430,7 @@ pub fn plan(
                 ports: Vec::new(),
                 pull_policies: Vec::new(),
                 entrypoint: None,
-                cmd: None,
+                cmd: dind_flags(settings),
                 env: sidecar_env(env, settings.dind_tls),
                 mounts: sidecar_mounts,
                 network: key.clone(),
@@ -497,7 +522,16 @@ pub fn plan(
     if let Some(sidecar) = &sidecar {
         services::check_env_size(settings, "the dind sidecar", &sidecar.env, &[])?;
     }
+    let login_dir = (settings.dind_login && mode != Mode::None).then(|| {
+        job.mounts.push(Mount::Tmpfs {
+            target: DOCKER_LOGIN_DIR.into(),
+        });
+        job.env
+            .push(("DOCKER_CONFIG".into(), DOCKER_LOGIN_DIR.into()));
+        DOCKER_LOGIN_DIR.to_string()
+    });
     let plan = Plan {
+        login_dir,
         entrypoint_waits: Vec::new(),
         give_dirs: None,
         job_start,

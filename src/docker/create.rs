@@ -341,6 +341,13 @@ fn to_docker_mount(mount: &Mount) -> Option<DockerMount> {
         Mount::Bind { source, target } => (MountType::BIND, source, target, false),
         Mount::BindReadOnly { source, target } => (MountType::BIND, source, target, true),
         Mount::HostDir { .. } => return None,
+        Mount::Tmpfs { target } => {
+            return Some(DockerMount {
+                typ: Some(MountType::TMPFS),
+                target: Some(target.clone()),
+                ..Default::default()
+            })
+        }
     };
     Some(DockerMount {
         typ: Some(typ),

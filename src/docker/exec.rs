@@ -269,7 +269,11 @@ pub async fn signal_all(engine: &Engine, container: &str, signal: &str) {
     let _ = exec_status(engine, container, cmd, SIGNAL_TIME).await;
 }
 
-async fn create(engine: &Engine, container: &str, config: ExecConfig) -> Result<String, Failure> {
+pub(super) async fn create(
+    engine: &Engine,
+    container: &str,
+    config: ExecConfig,
+) -> Result<String, Failure> {
     engine
         .docker
         .create_exec(container, config)
@@ -306,7 +310,7 @@ async fn exit_code(engine: &Engine, id: &str) -> Result<i64, Failure> {
 }
 
 /// The exec's exit code once it has ended; `None` while it runs.
-async fn finished(engine: &Engine, id: &str) -> Result<Option<i64>, Failure> {
+pub(super) async fn finished(engine: &Engine, id: &str) -> Result<Option<i64>, Failure> {
     let info = engine
         .docker
         .inspect_exec(id)

@@ -6,6 +6,7 @@ mod bounded;
 mod create;
 pub mod dind;
 mod exec;
+mod exec_input;
 mod options;
 pub mod probe;
 mod pull;
@@ -25,6 +26,7 @@ pub use create::{
     create_container, create_network, create_volume, ensure_image, start_container, ImageFacts,
 };
 pub use exec::{exec_output, exec_script, exec_status, exec_status_as_root, signal_all, OpenLine};
+pub use exec_input::exec_with_input;
 pub use pull::Pulls;
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,

@@ -124,6 +124,10 @@ impl fmt::Display for ContainerSpec {
                 Mount::HostDir { path } => {
                     writeln!(f, "  mount: host directory {path} at the same path")?
                 }
+                Mount::Tmpfs { target } => writeln!(
+                    f,
+                    "  mount: memory (tmpfs) at {target}, the Docker client's login (dind.login)"
+                )?,
             }
         }
         for line in super::options::describe(&self.options) {

@@ -40,6 +40,9 @@ pub enum Mount {
     /// A per-job directory on the engine's host, mounted at the same path and created by the
     /// engine if missing: socket mode's builds directory.
     HostDir { path: String },
+    /// Memory of the container's own, never on a volume, in an image layer or a commit: the
+    /// job's Docker client login (`dind.login`).
+    Tmpfs { target: String },
 }
 
 impl Mount {
@@ -48,7 +51,8 @@ impl Mount {
         match self {
             Mount::Volume { target, .. }
             | Mount::Bind { target, .. }
-            | Mount::BindReadOnly { target, .. } => target,
+            | Mount::BindReadOnly { target, .. }
+            | Mount::Tmpfs { target } => target,
             Mount::HostDir { path } => path,
         }
     }

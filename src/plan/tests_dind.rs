@@ -211,3 +211,33 @@ fn a_bad_tls_san_is_the_jobs_mistake_before_anything_is_made() {
         "CUSTOM_ENV_DOCKER_TLS_SAN: entry `DNS:bad/name` is not DNS:name or IP:address"
     );
 }
+
+#[test]
+fn the_inner_daemon_gets_the_admins_mirrors_and_insecure_registries() {
+    let config = "dind:\n  mtu: 1400\n  registry_mirrors: [\"http://mirror.internal:5000\"]\n  \
+                  insecure_registries: [\"mirror.internal:5000\", \"10.0.0.0/8\"]\n";
+    let p = plan(&settings(config), &job(&[]), Some(&facts())).unwrap();
+    let p = p.with_mtu(Some(1400)).with_mtu(Some(1400));
+    assert_eq!(
+        p.sidecar.as_ref().unwrap().cmd.as_deref().unwrap(),
+        [
+            "--registry-mirror=http://mirror.internal:5000",
+            "--insecure-registry=mirror.internal:5000",
+            "--insecure-registry=10.0.0.0/8",
+            "--mtu=1400",
+        ]
+    );
+    // They are the sidecar's, so a warm sidecar made under other flags is not adopted.
+    let other = plan(&settings("dind:\n  mtu: 1400\n"), &job(&[]), Some(&facts())).unwrap();
+    assert_ne!(
+        p.warm_template(),
+        other.with_mtu(Some(1400)).warm_template()
+    );
+    // A job's variables reach none of them.
+    let asked = job(&[
+        ("CUSTOM_ENV_DOCKER_OPTS", "--insecure-registry=0.0.0.0/0"),
+        ("CUSTOM_ENV_DIND_REGISTRY_MIRRORS", "http://evil"),
+    ]);
+    let p = plan(&settings(""), &asked, Some(&facts())).unwrap();
+    assert_eq!(p.sidecar.as_ref().unwrap().cmd, None);
+}

@@ -263,6 +263,50 @@ async fn ask(entry: &Entry, source: &Source) -> Result<Option<Credential>, Failu
     }
 }
 
+/// The job's own logins, for its Docker client (`dind.login`): the `auths` of its
+/// `DOCKER_AUTH_CONFIG`, then the payload's (GitLab's registry, the job's token), each registry
+/// once, the first one winning. Never the runner's: those serve the driver's pulls only.
+pub fn job_logins(env: &JobEnv, payload: &[RegistryCredential]) -> Vec<(String, Credential)> {
+    let from_variable = env
+        .job_var_non_empty("DOCKER_AUTH_CONFIG")
+        .and_then(|text| config_file::parse(text).ok())
+        .map(|file| file.auths)
+        .unwrap_or_default();
+    let from_payload = payload.iter().map(|c| (c.url.clone(), c.credential()));
+    let mut logins: Vec<(String, Credential)> = Vec::new();
+    for (key, credential) in from_variable.into_iter().chain(from_payload) {
+        let path = names::key_path(&key);
+        if !logins.iter().any(|(k, _)| names::key_path(k) == path) {
+            logins.push((key, credential));
+        }
+    }
+    logins
+}
+
+/// `logins` as a Docker client's `config.json`.
+pub fn client_config(logins: &[(String, Credential)]) -> String {
+    use base64::Engine as _;
+    let auths: serde_json::Map<String, serde_json::Value> = logins
+        .iter()
+        .map(|(key, c)| {
+            let mut entry = serde_json::Map::new();
+            if !c.username.is_empty() || !c.password.is_empty() {
+                let pair = format!("{}:{}", c.username, c.password);
+                let auth = base64::engine::general_purpose::STANDARD.encode(pair);
+                entry.insert("auth".into(), auth.into());
+            }
+            if let Some(token) = &c.identity_token {
+                entry.insert("identitytoken".into(), token.clone().into());
+            }
+            if let Some(token) = &c.registry_token {
+                entry.insert("registrytoken".into(), token.clone().into());
+            }
+            (key.clone(), serde_json::Value::Object(entry))
+        })
+        .collect();
+    serde_json::json!({ "auths": auths }).to_string()
+}
+
 /// The runner's configuration file: `registry.auth_config`, else `$DOCKER_CONFIG/config.json`,
 /// else `~/.docker/config.json`; `registry.auth_config: ""` reads none.
 fn runner_file(settings: &Settings, env: &JobEnv) -> Option<PathBuf> {

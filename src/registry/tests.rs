@@ -241,3 +241,36 @@ fn credentials_debug_without_secrets() {
     );
     assert_eq!(engine.password.as_deref(), Some("pw-secret"));
 }
+
+#[test]
+fn the_jobs_client_gets_its_own_logins_and_never_the_runners() {
+    let env = env(&[
+        (
+            "CUSTOM_ENV_DOCKER_AUTH_CONFIG",
+            &auths(&[("reg.example", "j", "from-job")]),
+        ),
+        (
+            "DOCKER_AUTH_CONFIG",
+            &auths(&[("runner.example", "r", "runners-secret")]),
+        ),
+    ]);
+    let logins = job_logins(
+        &env,
+        &[
+            payload("reg.example", "token-a"),
+            payload("gitlab.example", "token-b"),
+        ]
+        .concat(),
+    );
+    let keys: Vec<&str> = logins.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["reg.example", "gitlab.example"]);
+    let config = client_config(&logins);
+    let parsed = config_file::parse(&config).unwrap();
+    let passwords: Vec<&str> = parsed
+        .auths
+        .iter()
+        .map(|(_, c)| c.password.as_str())
+        .collect();
+    assert_eq!(passwords, ["token-b", "from-job"]);
+    assert!(!config.contains("runners-secret"));
+}

@@ -6,6 +6,7 @@ mod container;
 mod container_checks;
 mod container_paths;
 mod container_privileges;
+mod dind_registries;
 mod duration;
 mod glob;
 mod gpus;
@@ -229,6 +230,13 @@ pub struct Settings {
     pub dind_warm: bool,
     /// A warm sidecar older than this is not adopted but replaced.
     pub dind_warm_max_age: Duration,
+    /// `dind.registry_mirrors`: the inner daemon's `--registry-mirror`s (Docker Hub only).
+    pub dind_registry_mirrors: Vec<String>,
+    /// `dind.insecure_registries`: the inner daemon's `--insecure-registry`s.
+    pub dind_insecure_registries: Vec<String>,
+    /// `dind.login`: the job's Docker client starts logged in with the job's own logins
+    /// (GitLab's registry, the job's `DOCKER_AUTH_CONFIG`).
+    pub dind_login: bool,
     pub socket_host_path: String,
     /// Socket mode: per-job builds directories live under this host path, bind-mounted at the
     /// same path, so sibling containers' `-v "$CI_PROJECT_DIR:..."` find the checkout.

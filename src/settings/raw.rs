@@ -89,7 +89,7 @@ pub struct RawModeSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with image, privileged, ready_timeout, mtu, runtime, tls, cache, cache_max_size, warm and warm_max_age"
+    expecting = "a mapping with image, privileged, ready_timeout, mtu, runtime, tls, cache, cache_max_size, warm, warm_max_age, registry_mirrors, insecure_registries and login"
 )]
 pub struct RawDind {
     pub image: Option<String>,
@@ -102,6 +102,9 @@ pub struct RawDind {
     pub cache_max_size: Option<String>,
     pub warm: Option<bool>,
     pub warm_max_age: Option<String>,
+    pub registry_mirrors: Option<Vec<String>>,
+    pub insecure_registries: Option<Vec<String>>,
+    pub login: Option<bool>,
 }
 
 /// Whether the sidecar's `/var/lib/docker` outlives the job.

@@ -121,6 +121,9 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         dind_cache_max_size: cache_size(dind.cache_max_size)?,
         dind_warm: dind.warm.unwrap_or(false),
         dind_warm_max_age: duration(dind.warm_max_age, "1h", vec!["dind", "warm_max_age"])?,
+        dind_registry_mirrors: super::dind_registries::mirrors(dind.registry_mirrors)?,
+        dind_insecure_registries: super::dind_registries::insecure(dind.insecure_registries)?,
+        dind_login: dind.login.unwrap_or(false),
         socket_host_path: absolute(
             socket.host_path,
             "/var/run/docker.sock",

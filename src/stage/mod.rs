@@ -7,6 +7,7 @@ mod entrypoint;
 mod halt;
 mod images;
 mod log_lines;
+mod login;
 mod ownership;
 pub mod prepare;
 mod readiness;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use super::halt::{self, Halt};
-use super::{cache, entrypoint, images, readiness, service_logs, services, sidecar, warm};
+use super::{cache, entrypoint, images, login, readiness, service_logs, services, sidecar, warm};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
@@ -136,7 +136,7 @@ async fn start_cold(
     // this process is gone, and the container would appear behind cleanup's back. Only the
     // wait for the daemon ends at once on a signal.
     let (job, helper, services, sidecar) = futures_util::join!(
-        start_job(engine, &plan, halt),
+        start_job(engine, env, &plan, halt),
         start_helper(engine, &plan, halt),
         services::start(engine, &plan),
         halt.or(
@@ -183,7 +183,8 @@ async fn start_adopted(
         async {
             docker::start_container(engine, &plan.job.name).await?;
             await_entrypoint(engine, &plan, &plan.job, halt).await?;
-            open_dirs(engine, &plan).await
+            open_dirs(engine, &plan).await?;
+            login::give(engine, env, &plan).await
         },
         start_helper(engine, &plan, halt),
         services::start(engine, &plan),
@@ -323,10 +324,11 @@ async fn start_sidecar(engine: &Engine, plan: &Plan) -> StageResult {
 
 /// The job container: created and started (both always finish: see `start_cold`), then
 /// its entrypoint awaited.
-async fn start_job(engine: &Engine, plan: &Plan, halt: &Halt) -> StageResult {
+async fn start_job(engine: &Engine, env: &JobEnv, plan: &Plan, halt: &Halt) -> StageResult {
     start_container(engine, &plan.job).await?;
     await_entrypoint(engine, plan, &plan.job, halt).await?;
-    open_dirs(engine, plan).await
+    open_dirs(engine, plan).await?;
+    login::give(engine, env, plan).await
 }
 
 /// Give the builds and cache directories to the job image's user (see [`Plan::give_dirs`]),

@@ -1,0 +1,102 @@
+//! `dind.registry_mirrors`, `dind.insecure_registries` and `dind.login`: what the inner daemon
+//! of a dind job gets from the runner's admin. The values become dockerd flags in the sidecar's
+//! command, so each is checked to be one plain word: no space, quote or control character can
+//! add a flag of its own.
+
+use super::validate::Invalid;
+
+/// The most entries of each list: a few mirrors, a few registries.
+const LIST_MAX: usize = 16;
+
+/// A mirror: `http://` or `https://`, a host, an optional port and path.
+pub(super) fn mirrors(list: Option<Vec<String>>) -> Result<Vec<String>, Invalid> {
+    let key = || vec!["dind", "registry_mirrors"];
+    let list = list.unwrap_or_default();
+    if list.len() > LIST_MAX {
+        return Err((key(), format!("lists more than {LIST_MAX} mirrors")));
+    }
+    for url in &list {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        let host = rest.map(|r| r.split('/').next().unwrap_or_default());
+        if !host.is_some_and(|h| !h.is_empty() && plain(h)) || !plain(url) {
+            return Err((
+                key(),
+                format!(
+                    "`{}` is not a mirror URL; write http://host[:port] or https://host[:port]",
+                    crate::outcome::one_line(url)
+                ),
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// An insecure registry: `host[:port]`, or a CIDR block (`10.0.0.0/8`).
+pub(super) fn insecure(list: Option<Vec<String>>) -> Result<Vec<String>, Invalid> {
+    let key = || vec!["dind", "insecure_registries"];
+    let list = list.unwrap_or_default();
+    if list.len() > LIST_MAX {
+        return Err((key(), format!("lists more than {LIST_MAX} registries")));
+    }
+    for entry in &list {
+        if entry.is_empty() || !plain(entry) || entry.contains("://") {
+            return Err((
+                key(),
+                format!(
+                    "`{}` is not a registry; write host[:port] or a CIDR block such as 10.0.0.0/8",
+                    crate::outcome::one_line(entry)
+                ),
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// Letters, digits and `.-_:/[]%`: what host names, ports, IPv6 addresses and paths need.
+fn plain(text: &str) -> bool {
+    text.len() <= 256
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:/[]%".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::settings::Settings;
+
+    #[test]
+    fn mirrors_and_insecure_registries_are_plain_words() {
+        let ok = Settings::from_text(
+            "dind:\n  registry_mirrors: [\"http://mirror.internal:5000\", \"https://m.example/x\"]\n  \
+             insecure_registries: [\"mirror.internal:5000\", \"10.0.0.0/8\", \"[fd00::1]:5000\"]\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(ok.dind_registry_mirrors.len(), 2);
+        assert_eq!(ok.dind_insecure_registries.len(), 3);
+        for (yaml, want) in [
+            (
+                "registry_mirrors: [\"mirror.internal\"]",
+                "`mirror.internal` is not a mirror URL",
+            ),
+            (
+                "registry_mirrors: [\"http://m --debug\"]",
+                "is not a mirror URL",
+            ),
+            ("registry_mirrors: [\"http://\"]", "is not a mirror URL"),
+            ("insecure_registries: [\"a b\"]", "`a b` is not a registry"),
+            (
+                "insecure_registries: [\"http://m:5000\"]",
+                "is not a registry",
+            ),
+            ("insecure_registries: [\"\"]", "is not a registry"),
+        ] {
+            let error = Settings::from_text(&format!("dind:\n  {yaml}\n"), "t")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(want), "{yaml}: {error}");
+        }
+    }
+}
