@@ -1,6 +1,7 @@
-//! The job's `image: docker: platform:` and a service's `ports:` in the plan, without a daemon.
+//! The job's `image: docker: platform:`, a service's `ports:` and `entrypoint: ignore` in the plan,
+//! without a daemon.
 
-use super::tests::{facts, job, legacy, settings};
+use super::tests::{facts, job, legacy, mode_var, settings};
 use super::*;
 use crate::payload::{JobImage, ServicePort, ServiceRequest};
 
@@ -142,5 +143,63 @@ fn a_service_gets_its_pull_policy_but_no_platform_or_user() {
     assert_eq!(
         svc.pull_policies,
         [crate::settings::PullPolicy::IfNotPresent]
+    );
+}
+
+/// `entrypoint: ignore` starts the job and helper containers with the keep-alive as their
+/// entrypoint (the job's own `image: entrypoint:` is not used either, and the images' commands
+/// are left to the engine); services and the dind sidecar keep their images' entrypoints.
+#[test]
+fn entrypoint_ignore_bypasses_the_job_and_helper_entrypoints_only() {
+    let mut facts = facts();
+    facts.job_image = JobImage {
+        entrypoint: Some(vec!["/entry.sh".into()]),
+        ..JobImage::default()
+    };
+    facts.services = vec![ServiceRequest {
+        name: "reg.example.com/http:1".into(),
+        ..ServiceRequest::default()
+    }];
+    let keep_alive_alone = |spec: &ContainerSpec| {
+        matches!(spec.entrypoint.as_deref(), Some([sh, c, script])
+            if sh == "/bin/sh" && c == "-c" && is_keep_alive(script))
+            && spec.cmd.is_none()
+    };
+    let ignored = plan(
+        &settings("entrypoint: ignore\n"),
+        &job(&[mode_var("dind")]),
+        Some(&facts),
+    )
+    .unwrap();
+    assert_eq!(
+        (&ignored.job_start, &ignored.helper_start),
+        (&Start::Ignored, &Start::Ignored)
+    );
+    assert!(keep_alive_alone(&ignored.job), "{ignored}");
+    assert!(
+        keep_alive_alone(ignored.helper.as_ref().unwrap()),
+        "{ignored}"
+    );
+    let sidecar = ignored.sidecar.as_ref().unwrap();
+    assert!(
+        sidecar.entrypoint.is_none() && sidecar.cmd.is_none(),
+        "{ignored}"
+    );
+    assert!(ignored.services[0].entrypoint.is_none(), "{ignored}");
+    // Under `honor` (the default) both start through their entrypoints: the job's own, and
+    // the helper image's.
+    let honored = plan(&settings(""), &job(&[mode_var("dind")]), Some(&facts)).unwrap();
+    assert_eq!(
+        (&honored.job_start, &honored.helper_start),
+        (&Start::Given(vec!["/entry.sh".into()]), &Start::Image)
+    );
+    let helper = honored.helper.as_ref().unwrap();
+    assert!(helper.entrypoint.is_none(), "{honored}");
+    assert!(
+        helper
+            .cmd
+            .as_ref()
+            .is_some_and(|c| c.last().is_some_and(|s| is_keep_alive(s))),
+        "{honored}"
     );
 }
