@@ -57,6 +57,7 @@ pub async fn doctor(settings: Result<Settings, String>, source: &str) -> i32 {
         runtime(&mut out, &engine, &settings, dind_image_ready).await;
         container::engine(&mut out, &engine, &settings).await;
         dind_extras(&mut out, &engine, &settings).await;
+        mirror(&mut out, &engine, &settings).await;
     }
     i32::from(out.failed)
 }
@@ -115,6 +116,51 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
         if waiting > 0 || s.dind_warm {
             out.say(Level::Info, &format!("warm sidecars waiting: {waiting}"));
         }
+    }
+}
+
+/// The managed registry mirror: whether this config wants one, and every one on the engine
+/// with its upstream, state and size.
+async fn mirror(out: &mut Findings, engine: &Engine, s: &Settings) {
+    let own = docker::mirror::name(&s.mirror);
+    if s.mirror.managed {
+        out.say(
+            Level::Info,
+            &format!(
+                "mirror: managed, {own} caches {} for every dind job, emptied by gc past {}",
+                crate::outcome::one_line(&s.mirror.upstream),
+                human_size(s.mirror.max_size)
+            ),
+        );
+    }
+    let found = match docker::mirror::find_all(engine).await {
+        Ok(found) => found,
+        Err(e) => {
+            out.say(Level::Info, &format!("cannot list registry mirrors: {e}"));
+            return;
+        }
+    };
+    if s.mirror.managed && !found.iter().any(|m| m.name == own) {
+        out.say(
+            Level::Info,
+            &format!("mirror {own}: not started yet (the first dind job starts it)"),
+        );
+    }
+    for m in found {
+        let size = match m.size() {
+            Ok(bytes) => human_size(bytes),
+            Err(why) => format!("size unknown ({why})"),
+        };
+        let state = if m.running { "running" } else { "stopped" };
+        let whose = if m.name == own && s.mirror.managed {
+            ""
+        } else {
+            ", not this config's"
+        };
+        out.say(
+            Level::Info,
+            &format!("mirror {} ({}): {size}, {state}{whose}", m.name, m.upstream),
+        );
     }
 }
 
@@ -259,6 +305,9 @@ async fn images(out: &mut Findings, engine: &Engine, s: &Settings, r: &Registrie
     helper_image(out, engine, s, r).await;
     if !s.modes_allowed.contains(&Mode::Dind) {
         return false;
+    }
+    if s.mirror.managed {
+        check_image(out, engine, s, r, "mirror image", &s.mirror.image).await;
     }
     // The same image twice (a Debian rootfs serving both) is checked once.
     if s.dind_image == s.image {

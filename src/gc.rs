@@ -123,7 +123,57 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
             tally.collected, tally.kept
         ));
     }
-    caches(&engine, settings, runner, args.drop_caches, args.dry_run).await
+    caches(&engine, settings, runner, args.drop_caches, args.dry_run).await?;
+    mirrors(&engine, settings, args.drop_caches, args.dry_run).await
+}
+
+/// The managed registry mirror of this config (`mirror.managed`; one per upstream, shared by
+/// every runner of the engine that names it): reported with its size, and removed with its
+/// data past `mirror.max_size` or with `--drop-caches`. The next dind job that wants it starts
+/// it again, empty; a pull through it at that moment fails at the mirror, and the inner daemon
+/// then pulls from the registry itself.
+async fn mirrors(
+    engine: &Engine,
+    settings: &Settings,
+    drop_all: bool,
+    dry_run: bool,
+) -> StageResult {
+    if !settings.mirror.managed {
+        return Ok(());
+    }
+    let own = docker::mirror::name(&settings.mirror);
+    for mirror in docker::mirror::find_all(engine).await? {
+        if mirror.name != own {
+            continue;
+        }
+        let size = mirror.size();
+        let shown = match size {
+            Ok(bytes) => human_size(bytes),
+            Err(why) => format!("size unknown ({why})"),
+        };
+        let why = match size {
+            Ok(bytes) if bytes > settings.mirror.max_size => Some("over mirror.max_size"),
+            Err(Unmeasured::TooLarge) => Some("taken as over mirror.max_size"),
+            _ if drop_all => Some("--drop-caches"),
+            _ => None,
+        };
+        match why {
+            Some(why) if dry_run => say(&format!(
+                "would empty mirror {} ({shown}, {why})",
+                mirror.name
+            )),
+            Some(why) => {
+                if docker::mirror::remove(engine, &mirror.name).await? {
+                    say(&format!("emptied mirror {} ({shown}, {why})", mirror.name));
+                }
+            }
+            None => {
+                let state = if mirror.running { "running" } else { "stopped" };
+                say(&format!("mirror {}: {shown}, {state}", mirror.name));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Why a warm set should go, or `None` to keep it. One adopted by a job is the job's (its job

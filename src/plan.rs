@@ -148,6 +148,10 @@ pub struct Plan {
     /// caches in the cache volume): prepare gives those directories (not what is in them) to
     /// that user. The user, then the directories; known once prepare has read the image.
     pub give_dirs: Option<(String, Vec<String>)>,
+    /// `mirror.managed` in a dind job: prepare joins the managed mirror to the job's network.
+    pub mirror: bool,
+    /// The mirror image's id, once prepare has checked it.
+    pub mirror_image_id: Option<String>,
     /// `dind.login`: prepare writes the job's own registry logins to the job container's
     /// Docker client configuration, in this directory (a tmpfs, `DOCKER_CONFIG`).
     pub login_dir: Option<String>,
@@ -294,14 +298,22 @@ impl Plan {
     }
 }
 
-/// The inner daemon's flags from the runner's config (`dind.registry_mirrors`,
-/// `dind.insecure_registries`): the sidecar's command, which docker:dind's entrypoint hands
+/// The inner daemon's flags from the runner's config (the managed mirror first, then
+/// `dind.registry_mirrors`, `dind.insecure_registries`): the sidecar's command, which docker:dind's entrypoint hands
 /// to dockerd. `None` keeps the image's command.
 fn dind_flags(settings: &Settings) -> Option<Vec<String>> {
-    let flags: Vec<String> = settings
-        .dind_registry_mirrors
-        .iter()
-        .map(|m| format!("--registry-mirror={m}"))
+    let managed = settings
+        .mirror
+        .managed
+        .then(crate::docker::mirror::daemon_flag);
+    let flags: Vec<String> = managed
+        .into_iter()
+        .chain(
+            settings
+                .dind_registry_mirrors
+                .iter()
+                .map(|m| format!("--registry-mirror={m}")),
+        )
         .chain(
             settings
                 .dind_insecure_registries
@@ -531,6 +543,8 @@ pub fn plan(
         DOCKER_LOGIN_DIR.to_string()
     });
     let plan = Plan {
+        mirror: settings.mirror.managed && sidecar.is_some(),
+        mirror_image_id: None,
         login_dir,
         entrypoint_waits: Vec::new(),
         give_dirs: None,

@@ -227,7 +227,14 @@ async fn removed_elsewhere(engine: &Engine, id: &str, conflict: BollardError) ->
 }
 
 async fn remove_network(engine: &Engine, id: String) -> Result<Removal, Failure> {
-    let result = engine.docker.remove_network(&id).await;
+    let mut result = engine.docker.remove_network(&id).await;
+    // The managed registry mirror is on every dind job's network and not the job's: it
+    // leaves, and the network goes.
+    if matches!(&result, Err(e) if is_conflict(e) || is_forbidden(e))
+        && super::mirror::leave_all(engine, &id).await
+    {
+        result = engine.docker.remove_network(&id).await;
+    }
     removal(result, &format!("remove network {id}"))
 }
 

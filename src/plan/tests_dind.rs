@@ -241,3 +241,24 @@ fn the_inner_daemon_gets_the_admins_mirrors_and_insecure_registries() {
     let p = plan(&settings(""), &asked, Some(&facts())).unwrap();
     assert_eq!(p.sidecar.as_ref().unwrap().cmd, None);
 }
+
+#[test]
+fn the_managed_mirror_comes_first_for_dind_jobs_only() {
+    let config = "mirror:\n  managed: true\ndind:\n  registry_mirrors: [\"http://m.internal\"]\n";
+    let p = plan(&settings(config), &job(&[]), Some(&facts())).unwrap();
+    assert!(p.mirror);
+    assert_eq!(
+        p.sidecar.as_ref().unwrap().cmd.as_deref().unwrap(),
+        [
+            "--registry-mirror=http://executor-mirror:5000",
+            "--registry-mirror=http://m.internal",
+        ]
+    );
+    // No inner daemon, no mirror.
+    for mode in ["none", "socket"] {
+        let asked = job(&[("CUSTOM_ENV_EXECUTOR_DOCKER_MODE", mode)]);
+        let allowed = format!("{config}mode:\n  allowed: [dind, socket, none]\n");
+        let p = plan(&settings(&allowed), &asked, Some(&facts())).unwrap();
+        assert!(!p.mirror && p.sidecar.is_none(), "{mode}");
+    }
+}

@@ -54,6 +54,35 @@ pub(super) fn insecure(list: Option<Vec<String>>) -> Result<Vec<String>, Invalid
     Ok(list)
 }
 
+/// `mirror:`: the pull-through cache the driver keeps (see `crate::mirror`).
+pub(super) fn mirror(raw: Option<super::raw::RawMirror>) -> Result<super::Mirror, Invalid> {
+    let raw = raw.unwrap_or_default();
+    let upstream = raw
+        .upstream
+        .unwrap_or_else(|| "https://registry-1.docker.io".into());
+    if mirrors(Some(vec![upstream.clone()])).is_err() {
+        return Err((
+            vec!["mirror", "upstream"],
+            format!(
+                "`{}` is not a registry URL; write http://host[:port] or https://host[:port]",
+                crate::outcome::one_line(&upstream)
+            ),
+        ));
+    }
+    let image = raw.image.unwrap_or_else(|| "registry:2".into());
+    if image.trim().is_empty() || !plain(&image.replace('@', "")) {
+        return Err((vec!["mirror", "image"], "is not an image name".into()));
+    }
+    let max_size = super::size::parse(raw.max_size.as_deref().unwrap_or("20GiB"))
+        .map_err(|m| (vec!["mirror", "max_size"], m))?;
+    Ok(super::Mirror {
+        managed: raw.managed.unwrap_or(false),
+        image,
+        upstream,
+        max_size,
+    })
+}
+
 /// Letters, digits and `.-_:/[]%`: what host names, ports, IPv6 addresses and paths need.
 fn plain(text: &str) -> bool {
     text.len() <= 256
@@ -94,6 +123,41 @@ mod tests {
             ("insecure_registries: [\"\"]", "is not a registry"),
         ] {
             let error = Settings::from_text(&format!("dind:\n  {yaml}\n"), "t")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(want), "{yaml}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_mirror_section_is_checked() {
+        let default = Settings::from_text("", "t").unwrap().mirror;
+        assert!(!default.managed);
+        assert_eq!(default.image, "registry:2");
+        assert_eq!(default.upstream, "https://registry-1.docker.io");
+        assert_eq!(default.max_size, 20 << 30);
+        let set = Settings::from_text(
+            "mirror:\n  managed: true\n  image: reg.internal/registry:2.8\n  \
+             upstream: http://hub-cache.internal:5000\n  max_size: 5GiB\n",
+            "t",
+        )
+        .unwrap()
+        .mirror;
+        assert!(set.managed);
+        assert_eq!(set.upstream, "http://hub-cache.internal:5000");
+        assert_eq!(set.max_size, 5 << 30);
+        for (yaml, want) in [
+            (
+                "upstream: hub.internal",
+                "mirror.upstream at line 2: `hub.internal` is not a registry URL",
+            ),
+            ("upstream: \"http://a b\"", "is not a registry URL"),
+            ("image: \"\"", "is not an image name"),
+            ("image: \"registry:2 --x\"", "is not an image name"),
+            ("max_size: lots", "mirror.max_size"),
+            ("manage: true", "unknown field `manage`"),
+        ] {
+            let error = Settings::from_text(&format!("mirror:\n  {yaml}\n"), "t")
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(want), "{yaml}: {error}");

@@ -237,6 +237,8 @@ pub struct Settings {
     /// `dind.login`: the job's Docker client starts logged in with the job's own logins
     /// (GitLab's registry, the job's `DOCKER_AUTH_CONFIG`).
     pub dind_login: bool,
+    /// `mirror:`: the pull-through cache the driver keeps for every dind job's inner daemon.
+    pub mirror: Mirror,
     pub socket_host_path: String,
     /// Socket mode: per-job builds directories live under this host path, bind-mounted at the
     /// same path, so sibling containers' `-v "$CI_PROJECT_DIR:..."` find the checkout.
@@ -263,6 +265,17 @@ pub struct Settings {
     pub gc_grace: Duration,
     /// `executor gc`: a job whose newest resource is this old is collected even if it runs.
     pub gc_max_age: Duration,
+}
+
+/// The managed registry mirror (`mirror:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    pub managed: bool,
+    pub image: String,
+    /// What it caches: Docker Hub by default (the inner daemons mirror Docker Hub only).
+    pub upstream: String,
+    /// `executor gc` empties a mirror whose data grew past this.
+    pub max_size: u64,
 }
 
 /// A config file that cannot be used, with where and why.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, pull_policy, registry, mode, dind, socket, helper, container, policy, ...)"
+    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, pull_policy, registry, mirror, mode, dind, socket, helper, container, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
@@ -20,6 +20,7 @@ pub struct RawSettings {
     pub pull_policy: Option<RawPullPolicy>,
     pub allowed_pull_policies: Option<Vec<RawPullPolicy>>,
     pub registry: Option<RawRegistry>,
+    pub mirror: Option<RawMirror>,
     pub entrypoint: Option<RawEntrypoint>,
     pub mode: Option<RawModeSection>,
     pub dind: Option<RawDind>,
@@ -29,6 +30,18 @@ pub struct RawSettings {
     pub container: Option<super::raw_container::RawContainer>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with managed, image, upstream and max_size"
+)]
+pub struct RawMirror {
+    pub managed: Option<bool>,
+    pub image: Option<String>,
+    pub upstream: Option<String>,
+    pub max_size: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -124,6 +124,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         dind_registry_mirrors: super::dind_registries::mirrors(dind.registry_mirrors)?,
         dind_insecure_registries: super::dind_registries::insecure(dind.insecure_registries)?,
         dind_login: dind.login.unwrap_or(false),
+        mirror: super::dind_registries::mirror(raw.mirror)?,
         socket_host_path: absolute(
             socket.host_path,
             "/var/run/docker.sock",

@@ -50,6 +50,17 @@ pub async fn ensure_images(
             images.push(image);
         }
     }
+    // The managed mirror's image, as the admin's images are pulled.
+    if plan.mirror {
+        let image = (
+            settings.mirror.image.as_str(),
+            None,
+            vec![settings.pull_policy],
+        );
+        if !images.contains(&image) {
+            images.push(image);
+        }
+    }
     let facts = try_join_all(
         images
             .iter()

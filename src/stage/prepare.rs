@@ -91,6 +91,9 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         .with_image_ids(|c| images::of(&images, c).map(|f| f.id.clone()))
         .with_entrypoints(|c| images::of(&images, c).map_or(&[], |f| f.entrypoint.as_slice()));
     let job_image_user = images::of(&images, &plan.job).map(|f| f.user.clone());
+    let mirror_image = images.get(&(settings.mirror.image.clone(), None));
+    let mut plan = plan;
+    plan.mirror_image_id = mirror_image.map(|f| f.id.clone()).filter(|_| plan.mirror);
     let plan = plan.with_image_user(settings, job_image_user.as_deref().unwrap_or_default());
     halt.check("the job's first create")?;
     let mut unfit = Vec::new();
@@ -128,6 +131,7 @@ async fn start_cold(
     // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
     // removed its leftovers. Keep only ours.
     docker::remove_other_networks(engine, &plan.identity.key(), &network_id).await?;
+    join_mirror(engine, settings, &plan).await?;
     halt.check("the dind sidecar")?;
     start_sidecar(engine, &plan).await?;
     halt.check("the job container")?;
@@ -178,6 +182,7 @@ async fn start_adopted(
     halt: &Halt,
 ) -> StageResult {
     let plan = adopted.plan;
+    join_mirror(engine, settings, &plan).await?;
     halt.check("the job container")?;
     let (job, helper, services, sidecar) = futures_util::join!(
         async {
@@ -365,6 +370,17 @@ async fn start_helper(engine: &Engine, plan: &Plan, halt: &Halt) -> StageResult 
         Some(helper) => {
             start_container(engine, helper).await?;
             await_entrypoint(engine, plan, helper, halt).await
+        }
+        None => Ok(()),
+    }
+}
+
+/// `mirror.managed`: the mirror running and on the job's network before the inner daemon
+/// pulls anything.
+async fn join_mirror(engine: &Engine, settings: &Settings, plan: &Plan) -> StageResult {
+    match &plan.mirror_image_id {
+        Some(image_id) => {
+            docker::mirror::attach(engine, &settings.mirror, image_id, &plan.network).await
         }
         None => Ok(()),
     }

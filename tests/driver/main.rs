@@ -21,6 +21,7 @@ mod hostile;
 mod local;
 mod local_more;
 mod local_safety;
+mod mirror;
 mod modes;
 mod own_job;
 mod parity;

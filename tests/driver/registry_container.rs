@@ -94,6 +94,19 @@ impl RegistryContainer {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Its address on the engine's default bridge, where a container the driver starts there
+    /// (the managed mirror) reaches it.
+    pub fn bridge_ip(&self) -> String {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.IPAddress}}",
+            &self.name,
+        ])
+        .trim()
+        .to_string()
+    }
+
     /// Join `network` under `alias` (a job's network, for its inner daemon).
     pub fn join(&self, network: &str, alias: &str) {
         docker(&["network", "connect", "--alias", alias, network, &self.name]);
