@@ -110,12 +110,9 @@ pub(super) async fn check_access(
     if !auth.check_private {
         return Ok(());
     }
-    let Some(found) = auth.registries.for_image(image).await? else {
+    let Some(found) = auth.registries.jobs_own(image) else {
         return Ok(());
     };
-    if !found.source.is_the_jobs() {
-        return Ok(());
-    }
     let registry = names::registry_of(image);
     let credentials = Some(found.credential.for_engine(&registry));
     match engine
@@ -132,12 +129,16 @@ pub(super) async fn check_access(
             let shown = crate::plan::shown_name(image);
             match refused(&message) {
                 true => Err(Failure::User(format!(
-                    "image {shown} is on this engine, but registry {registry} does not let                      this job read it with credentials from {} ({}); a job may use a private                      image only with credentials that reach it",
+                    "image {shown} is on this engine, but registry {registry} does not let \
+                     this job read it with credentials from {} ({}); a job may use a private \
+                     image only with credentials that reach it",
                     found.source,
                     cut(&message)
                 ))),
                 false => Err(Failure::System(format!(
-                    "cannot check with registry {registry} that this job may use image                      {shown} ({}); check that the registry is up and the Docker engine can                      reach it",
+                    "cannot check with registry {registry} that this job may use image \
+                     {shown} ({}); check that the registry is up and the Docker engine can \
+                     reach it",
                     cut(&message)
                 ))),
             }

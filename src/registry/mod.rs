@@ -231,6 +231,28 @@ impl Registries {
         Ok(None)
     }
 
+    /// The job's own login (its `DOCKER_AUTH_CONFIG`, its payload) for `image`'s registry, even
+    /// where an admin's credential comes first for pulls: the `if-not-present` access check asks
+    /// the registry with it, so an admin's wider login never vouches for the job.
+    pub fn jobs_own(&self, image: &str) -> Option<Found> {
+        let path = names::image_path(image);
+        for prefix in names::lookup_order(&path) {
+            for (p, index, entry) in &self.entries {
+                let source = &self.sources[*index];
+                if p != prefix || !source.is_the_jobs() {
+                    continue;
+                }
+                if let Entry::Login(credential) = entry {
+                    return Some(Found {
+                        credential: credential.clone(),
+                        source: source.clone(),
+                    });
+                }
+            }
+        }
+        None
+    }
+
     /// For `doctor`: each source and the registries it names (never a secret).
     pub fn describe(&self) -> Vec<String> {
         let mut lines = Vec::new();

@@ -71,10 +71,14 @@ pub fn server_address(host: &str) -> String {
     }
 }
 
-/// Docker's rule: the first part of a name is a registry host when it has a dot or a port, or
-/// is `localhost`.
+/// Docker's rule: the first part of a name is a registry host when it has a dot or a port, is
+/// `localhost`, or has an upper-case letter (a repository path never does, so `Reg/app` is
+/// image `app` of host `Reg`, not a Docker Hub name).
 fn names_a_host(first: &str) -> bool {
-    first.contains('.') || first.contains(':') || first == "localhost"
+    first.contains('.')
+        || first.contains(':')
+        || first == "localhost"
+        || first.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 fn with_host(host: &str, rest: &str) -> String {
@@ -115,6 +119,7 @@ mod tests {
                 "docker.io/library/debian",
             ),
             ("127.0.0.1:5000/a/b/c:t@sha256:0", "127.0.0.1:5000/a/b/c"),
+            ("Reg/app:1", "reg/app"),
         ] {
             assert_eq!(image_path(image), path, "{image}");
         }

@@ -365,3 +365,47 @@ fn a_private_image_on_the_engine_serves_only_jobs_whose_login_reaches_it() {
     assert!(!prepare.contains("pulling image"), "{prepare}");
     made.remove_and_check();
 }
+
+/// The runner's own login for the registry comes before the payload's for pulls, but it does
+/// not vouch for a job: under `if-not-present` the engine's copy of a private image is checked
+/// with the job's own payload login, which here is another project's token and is refused.
+#[test]
+fn a_runners_login_does_not_skip_the_private_image_check() {
+    let registry = Registry::start_with_login(USER, &password());
+    let address = registry.address();
+    let file = TempDir::new().unwrap();
+    let config_json = file.path().join("config.json");
+    std::fs::write(&config_json, auths(&address, USER, &password())).unwrap();
+    let mut made = Made::default();
+    let tag = unique_tag("vouch");
+    let name = registry.image(&tag);
+    private_image(&mut made, &registry, &name, &format!("vouch {tag}\n"));
+    let config = format!(
+        "image: {name}\nregistry:\n  auth_config: {}\n",
+        config_json.display()
+    );
+
+    let first = job(&config).payload_registry_login(&address);
+    let (_, marker) = run_marker(&first);
+    assert_eq!(marker, format!("vouch {tag}"));
+
+    let other = job(&config).payload_registry_token(&address, "glcbt-another-projects-token");
+    let prepare = other.prepare();
+    prepare.expect(1);
+    assert!(
+        prepare.stderr.contains(&format!(
+            "image {name} is on this engine, but registry {address} does not let this job read \
+             it with credentials from the job payload"
+        )),
+        "{}",
+        prepare.stderr
+    );
+    assert!(
+        !prepare.stderr.contains("another-projects"),
+        "{}",
+        prepare.stderr
+    );
+    other.cleanup().ok();
+    remove_kept(&other);
+    made.remove_and_check();
+}

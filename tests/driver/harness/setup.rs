@@ -149,9 +149,14 @@ impl Job {
 
     /// The payload's registry login, as GitLab sends one for its registry: user
     /// `gitlab-ci-token` and the job's token, `glcbt-` and the canary (never to be printed).
-    pub fn payload_registry_login(mut self, registry: &str) -> Job {
+    pub fn payload_registry_login(self, registry: &str) -> Job {
+        self.payload_registry_token(registry, &format!("glcbt-{CANARY}"))
+    }
+
+    /// The payload's registry login with another token (another project's job, say).
+    pub fn payload_registry_token(mut self, registry: &str, token: &str) -> Job {
         self.payload.credentials = Some(format!(
-            r#"[{{"type": "registry", "url": "{registry}", "username": "gitlab-ci-token", "password": "glcbt-{CANARY}"}}]"#
+            r#"[{{"type": "registry", "url": "{registry}", "username": "gitlab-ci-token", "password": "{token}"}}]"#
         ));
         self
     }
