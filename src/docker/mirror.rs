@@ -95,7 +95,11 @@ async fn ensure_running(
         .inspect_container(name, None::<InspectContainerOptions>)
         .await
     {
-        Ok(info) => info.state.and_then(|s| s.running).unwrap_or(false),
+        Ok(info) => {
+            let labels = info.config.as_ref().and_then(|c| c.labels.as_ref());
+            ours(name, labels)?;
+            info.state.and_then(|s| s.running).unwrap_or(false)
+        }
         Err(e) if super::is_not_found(&e) => {
             create(engine, mirror, name, image_id).await?;
             false
@@ -123,6 +127,21 @@ async fn ensure_running(
     }
 }
 
+/// A container or volume named like the mirror but not labelled as the driver's is someone
+/// else's (made by hand, or by a socket job ahead of the driver): it would sit on every dind
+/// job's network, or serve its own blobs as the mirror's, so it is never used.
+fn ours(name: &str, labels: Option<&HashMap<String, String>>) -> Result<(), Failure> {
+    let wanted = name.trim_end_matches("-data");
+    match labels.and_then(|l| l.get(LABEL_MIRROR)) {
+        Some(value) if value == wanted => Ok(()),
+        _ => Err(Failure::System(format!(
+            "{name} on the engine is not the driver's registry mirror (no label \
+             {LABEL_MIRROR}={wanted}); remove it (docker rm -f / docker volume rm) or set \
+             mirror.managed: false"
+        ))),
+    }
+}
+
 /// Its data volume and container; another prepare making them at the same moment is fine.
 async fn create(
     engine: &Engine,
@@ -135,7 +154,8 @@ async fn create(
         (LABEL_MIRROR.to_string(), name.to_string()),
     ]);
     let volume = format!("{name}-data");
-    engine
+    // Creating a volume that exists returns the one there, with its own labels.
+    let made = engine
         .docker
         .create_volume(VolumeCreateRequest {
             name: Some(volume.clone()),
@@ -144,6 +164,7 @@ async fn create(
         })
         .await
         .map_err(|e| Failure::system(format!("create volume {volume}"), e))?;
+    ours(&volume, Some(&made.labels))?;
     let body = ContainerCreateBody {
         image: Some(image_id.to_string()),
         env: Some(vec![
@@ -162,9 +183,16 @@ async fn create(
                 ..Default::default()
             }]),
             // It sits on every dind job's network: it must never route between them.
+            // Strict reverse-path filtering: a packet that claims a source address of
+            // another job's network must arrive on that network's interface.
             sysctls: Some(HashMap::from([
                 ("net.ipv4.ip_forward".to_string(), "0".to_string()),
                 ("net.ipv6.conf.all.forwarding".to_string(), "0".to_string()),
+                ("net.ipv4.conf.all.rp_filter".to_string(), "1".to_string()),
+                (
+                    "net.ipv4.conf.default.rp_filter".to_string(),
+                    "1".to_string(),
+                ),
             ])),
             network_mode: Some("bridge".into()),
             ..Default::default()

@@ -160,3 +160,103 @@ fn two_dind_jobs_fetch_a_docker_hub_base_from_the_upstream_once_and_gc_bounds_th
     crate::harness::assert_volume_gone(&format!("{name}-data"));
     made.remove_and_check();
 }
+
+/// The mirror's name for `config`, as `executor doctor` announces it.
+fn announced_name(config: &str) -> String {
+    let (_, doctor) = crate::harness::doctor(config);
+    doctor
+        .split("mirror: managed, ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("doctor names no mirror:\n{doctor}"))
+        .to_string()
+}
+
+/// A container or volume someone made under the mirror's names without the driver's label.
+struct Impostor(String);
+
+impl Drop for Impostor {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-fv", &self.0])
+            .output();
+        let _ = std::process::Command::new("docker")
+            .args(["volume", "rm", &self.0])
+            .output();
+    }
+}
+
+/// prepare fails (system failure) naming `what`, and the job leaves nothing.
+fn refused(config: &str, what: &str) {
+    let job = Job::with_config("dind", config).runner(RUNNER);
+    let prepare = job.prepare();
+    prepare.expect(2);
+    assert!(
+        prepare.stderr.contains(&format!(
+            "{what} on the engine is not the driver's registry mirror"
+        )),
+        "{}",
+        prepare.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// A container named like the mirror but not labelled as the driver's (a socket job could
+/// make one ahead of the driver) is never joined to a dind job's network, nor is such a data
+/// volume served from; the driver's own mirror filters reverse paths.
+#[test]
+fn only_the_drivers_own_mirror_is_used_and_it_checks_reverse_paths() {
+    let upstream = format!("http://impostor-{}.invalid:5000", std::process::id());
+    let mirrors = Mirrors {
+        upstream: upstream.clone(),
+    };
+    let config = format!(
+        "image: {JOB_IMAGE}\n{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n\
+         mirror:\n  managed: true\n  image: {MIRROR_IMAGE}\n  upstream: {upstream}\n"
+    );
+    let name = announced_name(&config);
+    let runner_label = format!("io.executor.runner-id={RUNNER}");
+
+    let container = Impostor(name.clone());
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        &runner_label,
+        BUSYBOX_IMAGE,
+        "sleep",
+        "600",
+    ]);
+    refused(&config, &name);
+    let networks = docker(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &name,
+    ]);
+    assert_eq!(networks.trim(), "bridge", "the impostor was joined");
+    drop(container);
+
+    let volume = Impostor(format!("{name}-data"));
+    docker(&["volume", "create", "--label", &runner_label, &volume.0]);
+    refused(&config, &volume.0);
+    assert!(mirrors.names().is_empty(), "a mirror was made on it");
+    drop(volume);
+
+    let job = Job::with_config("dind", &config).runner(RUNNER);
+    job.prepare().ok();
+    let sysctls = docker(&["inspect", "-f", "{{json .HostConfig.Sysctls}}", &name]);
+    for want in [
+        "\"net.ipv4.conf.all.rp_filter\":\"1\"",
+        "\"net.ipv4.conf.default.rp_filter\":\"1\"",
+        "\"net.ipv4.ip_forward\":\"0\"",
+    ] {
+        assert!(sysctls.contains(want), "{want}: {sysctls}");
+    }
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    assert_eq!(mirrors.names(), vec![name]);
+}
