@@ -6,6 +6,7 @@ mod dind;
 pub mod entrypoint;
 pub mod helper;
 mod identity;
+pub mod limits;
 mod options;
 pub mod owner;
 pub mod platform;
@@ -28,6 +29,7 @@ use dind::{job_docker_env, sidecar_env, tls_sans};
 pub use identity::{
     printable as printable_value, shown_name, JobIdentity, PlanError, Resolved, MIN_RUNNER_VERSION,
 };
+pub use limits::ContainerLimits;
 pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};
 pub use spec::{ContainerSpec, Mount, Role, VolumeSpec};
 
@@ -288,6 +290,47 @@ impl Plan {
         self
     }
 
+    /// Given each container's image HEALTHCHECK intervals: those under the floor are raised.
+    pub fn with_image_health(mut self, intervals_of: impl Fn(&ContainerSpec) -> [i64; 2]) -> Plan {
+        let containers = self
+            .sidecar
+            .iter_mut()
+            .chain(self.services.iter_mut())
+            .chain(self.helper.iter_mut())
+            .chain(std::iter::once(&mut self.job));
+        for container in containers {
+            container.limits = container.limits.with_image_health(intervals_of(container));
+        }
+        self
+    }
+
+    /// The engine refuses a CPU limit above its CPU count: such limits become the count. One
+    /// line for each container clamped.
+    pub fn with_cpu_count(mut self, cpus: Option<u64>) -> (Plan, Vec<String>) {
+        let mut lines = Vec::new();
+        let Some(count) = cpus else {
+            return (self, lines);
+        };
+        let most = count.saturating_mul(1000);
+        let containers = self
+            .sidecar
+            .iter_mut()
+            .chain(self.services.iter_mut())
+            .chain(self.helper.iter_mut())
+            .chain(std::iter::once(&mut self.job));
+        for container in containers {
+            if container.limits.cpus > most {
+                lines.push(format!(
+                    "{} would get {} CPUs; the engine has {count}, so it gets {count}",
+                    container.name,
+                    crate::settings::show_cpus(container.limits.cpus)
+                ));
+                container.limits.cpus = most;
+            }
+        }
+        (self, lines)
+    }
+
     /// Every container, sidecar first.
     pub fn containers(&self) -> impl Iterator<Item = &ContainerSpec> {
         self.sidecar
@@ -449,6 +492,7 @@ pub fn plan(
                 aliases: vec!["docker".into()],
                 labels: labelled(Role::Dind.as_str()),
                 options: options::names_only(settings),
+                limits: limits::for_role(settings, env, facts, Role::Dind)?,
             });
             dind_socket_volume = Some(sock.name.clone());
             if cache_volume.is_none() {
@@ -483,6 +527,7 @@ pub fn plan(
         )?,
         runtime: settings.container_runtime.clone(),
         options: options::for_job(settings),
+        limits: limits::for_role(settings, env, facts, Role::Job)?,
     };
     job_start.apply(&mut job, &keep_alive);
     let helper_start = Start::for_helper(settings);
@@ -507,6 +552,7 @@ pub fn plan(
             ports: Vec::new(),
             pull_policies: Vec::new(),
             options: options::for_helper(settings),
+            limits: limits::for_role(settings, env, facts, Role::Helper)?,
         }),
         HelperMode::Job { .. } => None,
     };

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, Mount as DockerMount, MountType,
-    NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
+    MountType, NetworkCreateRequest, NetworkingConfig, ResourcesUlimits, VolumeCreateRequest,
 };
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 
@@ -25,6 +25,9 @@ pub struct ImageFacts {
     pub platform: [String; 3],
     /// Its `USER`; empty for root.
     pub user: String,
+    /// Its HEALTHCHECK's interval and start interval in nanoseconds (0: the engine's default,
+    /// or no check).
+    pub health_intervals: [i64; 2],
 }
 
 impl ImageFacts {
@@ -132,6 +135,10 @@ async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<ImageFacts
         entrypoint: config.entrypoint.unwrap_or_default(),
         platform: [info.os, info.architecture, info.variant],
         user: config.user.unwrap_or_default(),
+        health_intervals: config
+            .healthcheck
+            .map(|h| [h.interval.unwrap_or(0), h.start_interval.unwrap_or(0)])
+            .unwrap_or_default(),
     }))
 }
 
@@ -158,6 +165,16 @@ struct InspectedConfig {
     entrypoint: Option<Vec<String>>,
     #[serde(rename = "User")]
     user: Option<String>,
+    #[serde(rename = "Healthcheck")]
+    healthcheck: Option<InspectedHealth>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct InspectedHealth {
+    #[serde(rename = "Interval")]
+    interval: Option<i64>,
+    #[serde(rename = "StartInterval")]
+    start_interval: Option<i64>,
 }
 
 /// Docker copies an image's `LABEL`s onto every container made from it; an image carrying the
@@ -234,9 +251,24 @@ pub async fn create_container(engine: &Engine, spec: &ContainerSpec) -> Result<(
         user: spec.user.clone(),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         labels: Some(to_map(&spec.labels)),
+        healthcheck: healthcheck(&spec.limits),
         host_config: Some(super::options::apply(
             &spec.options,
             HostConfig {
+                nano_cpus: positive(spec.limits.cpus.saturating_mul(1_000_000)),
+                memory: positive(spec.limits.memory),
+                // The same figure: no swap beyond the memory limit, so it means what it says.
+                memory_swap: positive(spec.limits.memory),
+                pids_limit: positive(spec.limits.pids),
+                shm_size: positive(spec.limits.shm_size),
+                ulimits: (spec.limits.nofile != 0).then(|| {
+                    let n = positive(spec.limits.nofile);
+                    vec![ResourcesUlimits {
+                        name: Some("nofile".into()),
+                        soft: n,
+                        hard: n,
+                    }]
+                }),
                 privileged: Some(spec.privileged),
                 runtime: spec.runtime.clone(),
                 mounts: Some(spec.mounts.iter().filter_map(to_docker_mount).collect()),
@@ -365,6 +397,28 @@ fn to_bind(mount: &Mount) -> Option<String> {
         Mount::HostDir { path } => Some(format!("{path}:{path}")),
         _ => None,
     }
+}
+
+/// A limit for the engine: 0 (no limit) is left out.
+fn positive(n: u64) -> Option<i64> {
+    (n != 0).then(|| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Job and helper containers: the image's HEALTHCHECK off. Others: raised to the floor where
+/// the image checks more often (the engine takes what is not given here from the image).
+fn healthcheck(limits: &crate::plan::ContainerLimits) -> Option<HealthConfig> {
+    if limits.no_healthcheck {
+        return Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        });
+    }
+    let [interval, start] = limits.health_intervals?;
+    Some(HealthConfig {
+        interval: Some(interval),
+        start_interval: Some(start),
+        ..Default::default()
+    })
 }
 
 fn to_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {

@@ -110,6 +110,14 @@ impl Engine {
         (!os.is_empty() && !arch.is_empty()).then(|| format!("{os}/{arch}"))
     }
 
+    /// How many CPUs the engine has (`NCPU`); `None` when it does not say.
+    pub async fn cpu_count(&self) -> Option<u64> {
+        let info = self.docker.info().await.ok()?;
+        info.ncpu
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|&n| n > 0)
+    }
+
     pub fn host(&self) -> &str {
         &self.host
     }

@@ -61,6 +61,14 @@ pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> R
         ports: Vec::new(),
         pull_policies: Vec::new(),
         options: Default::default(),
+        // It runs `true` once; the bounds only keep a hostile image from doing more.
+        limits: crate::plan::ContainerLimits {
+            cpus: 1000,
+            memory: 256 << 20,
+            pids: 64,
+            no_healthcheck: true,
+            ..Default::default()
+        },
         labels: BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_ROLE.to_string(), "doctor".to_string()),

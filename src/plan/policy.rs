@@ -5,7 +5,7 @@
 use super::identity::{printable, PlanError};
 use crate::env::JobEnv;
 use crate::payload::TrustedFacts;
-use crate::settings::{Glob, Mode, Rule, Settings};
+use crate::settings::{Glob, MaxCaps, Mode, Rule, Settings};
 
 /// The job variable with which a job may pick its sidecar image among `policy.dind_images`.
 pub const DIND_IMAGE_VARIABLE: &str = "EXECUTOR_DIND_IMAGE";
@@ -86,6 +86,20 @@ fn grant<'a>(settings: &'a Settings, facts: Option<&TrustedFacts>) -> Grant<'a> 
             default: None,
             by: "mode.allowed",
         },
+    }
+}
+
+/// The most this job may request per container, and the key that sets it: the deciding
+/// rule's `max:`, else `limits.max`. Decided on trusted facts, as the modes are.
+pub fn request_cap(settings: &Settings, facts: Option<&TrustedFacts>) -> (MaxCaps, String) {
+    let fits = |rule: &Rule| !rule.needs_facts() || facts.is_some_and(|f| rule_fits(rule, f));
+    match settings.policy.rules.iter().find(|r| fits(r)) {
+        Some(Rule {
+            max: Some(max),
+            name,
+            ..
+        }) => (*max, format!("{name}.max")),
+        _ => (settings.limits.max, "limits.max".into()),
     }
 }
 

@@ -95,6 +95,7 @@ impl fmt::Display for ContainerSpec {
         if let Some(runtime) = &self.runtime {
             writeln!(f, "  runtime: {runtime}")?;
         }
+        writeln!(f, "  limits: {}", self.limits.describe())?;
         if self.aliases.is_empty() {
             writeln!(f, "  network: {}", self.network)?;
         } else {

@@ -103,6 +103,10 @@ pub fn plan(
     };
     let job_vars = shared_variables(facts);
     let requests = requests(env, facts)?;
+    let service_limits = match requests.is_empty() {
+        true => Default::default(),
+        false => super::limits::for_role(settings, env, facts, Role::Service)?,
+    };
     if requests.len() > settings.services_max {
         return Err(PlanError(format!(
             "the job asks for {} services and services.max allows {}; use fewer services",
@@ -178,6 +182,7 @@ pub fn plan(
             platform: None,
             ports,
             options: super::options::names_only(settings),
+            limits: service_limits,
         });
     }
     Ok(planned)
@@ -337,6 +342,7 @@ mod tests {
             labels: Default::default(),
             runtime: None,
             user: None,
+            limits: Default::default(),
             platform: None,
             ports: Vec::new(),
             pull_policies: Vec::new(),

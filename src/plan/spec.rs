@@ -92,6 +92,8 @@ pub struct ContainerSpec {
     pub pull_policies: Vec<PullPolicy>,
     /// The admin's container options this container gets (`super::options` says which).
     pub options: ContainerOptions,
+    /// CPU, memory and pids limits, and what becomes of the image's HEALTHCHECK.
+    pub limits: super::limits::ContainerLimits,
 }
 
 /// A per-job volume.

@@ -86,6 +86,14 @@ impl Plan {
             "dns": sidecar.options.dns,
             "dns_search": sidecar.options.dns_search,
             "tls": self.tls.as_ref().map(|t| &t.extra_sans),
+            // Limits are fixed at create: a job asking for others (EXECUTOR_DIND_*) starts cold.
+            "limits": [
+                sidecar.limits.cpus,
+                sidecar.limits.memory,
+                sidecar.limits.pids,
+                sidecar.limits.shm_size,
+                sidecar.limits.nofile,
+            ],
         });
         Some(template.to_string())
     }

@@ -10,6 +10,7 @@ mod dind_registries;
 mod duration;
 mod glob;
 mod gpus;
+mod limits;
 mod policy;
 mod raw;
 mod raw_container;
@@ -25,9 +26,11 @@ pub use container::{
     RUNNER_BINARY_TARGET,
 };
 pub use glob::Glob;
+pub use limits::{parse_cpus, show_cpus, Caps, Limits, MaxCaps};
 pub use policy::{Policy, Rule};
 use raw::{RawModeName, RawPullPolicy};
 pub use size::human as human_size;
+pub use size::parse as parse_size;
 use validate::validate;
 pub(crate) use validate::Invalid;
 
@@ -259,6 +262,8 @@ pub struct Settings {
     pub container: ContainerOptions,
     /// OCI runtime of the job container (`container.runtime`); `None`: the engine's default.
     pub container_runtime: Option<String>,
+    /// `limits:`: CPU, memory and pids per container kind, and the most a job may request.
+    pub limits: Limits,
     pub policy: Policy,
     /// `executor gc`: a job without a running job container is collected once its newest
     /// resource is this old (a prepare in progress is younger).

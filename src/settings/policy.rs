@@ -31,6 +31,8 @@ pub struct Rule {
     pub modes: Vec<Mode>,
     /// Mode of a job that does not ask for one; else `mode.default` if granted, else the first.
     pub default: Option<Mode>,
+    /// The most its jobs may request per container (`max:`), instead of `limits.max`.
+    pub max: Option<super::MaxCaps>,
 }
 
 impl Rule {
@@ -44,7 +46,11 @@ impl Rule {
     }
 }
 
-pub(super) fn validate(raw: Option<RawPolicy>, allowed: &[Mode]) -> Result<Policy, Invalid> {
+pub(super) fn validate(
+    raw: Option<RawPolicy>,
+    allowed: &[Mode],
+    max: super::MaxCaps,
+) -> Result<Policy, Invalid> {
     let Some(raw) = raw else {
         return Ok(Policy::default());
     };
@@ -53,7 +59,7 @@ pub(super) fn validate(raw: Option<RawPolicy>, allowed: &[Mode]) -> Result<Polic
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, rule)| validate_rule(i, rule, allowed))
+        .map(|(i, rule)| validate_rule(i, rule, allowed, max))
         .collect::<Result<Vec<_>, _>>()?;
     let default_modes = match raw.default_modes {
         Some(list) => Some(offered(
@@ -78,7 +84,12 @@ pub(super) fn validate(raw: Option<RawPolicy>, allowed: &[Mode]) -> Result<Polic
     })
 }
 
-fn validate_rule(index: usize, raw: RawRule, allowed: &[Mode]) -> Result<Rule, Invalid> {
+fn validate_rule(
+    index: usize,
+    raw: RawRule,
+    allowed: &[Mode],
+    max: super::MaxCaps,
+) -> Result<Rule, Invalid> {
     let name = format!("policy.rules[{index}]");
     let at = || vec!["policy", "rules"];
     let when = raw.when.unwrap_or_default();
@@ -92,6 +103,12 @@ fn validate_rule(index: usize, raw: RawRule, allowed: &[Mode]) -> Result<Rule, I
     }
     let projects = globs(when.projects.unwrap_or_default(), at())
         .map_err(|(k, m)| (k, format!("{name}.match.projects: {m}")))?;
+    // Keys the rule leaves out keep `limits.max`'s.
+    let rule_max = raw
+        .max
+        .map(|m| super::limits::max(Some(m), max, at()))
+        .transpose()
+        .map_err(|(k, m)| (k, format!("{name}.max: {m}")))?;
     Ok(Rule {
         name,
         projects,
@@ -100,6 +117,7 @@ fn validate_rule(index: usize, raw: RawRule, allowed: &[Mode]) -> Result<Rule, I
         runner_tags: when.runner_tags.unwrap_or_default(),
         modes,
         default,
+        max: rule_max,
     })
 }
 

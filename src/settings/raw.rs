@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, pull_policy, registry, mirror, mode, dind, socket, helper, container, policy, ...)"
+    expecting = "a mapping of executor settings (docker, runner_id, slots, payload, builds_dir, image, pull_policy, registry, mirror, mode, dind, socket, helper, container, limits, policy, ...)"
 )]
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
@@ -30,6 +30,7 @@ pub struct RawSettings {
     pub container: Option<super::raw_container::RawContainer>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
+    pub limits: Option<super::limits::RawLimits>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,13 +185,14 @@ pub struct RawPolicy {
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with match, modes and default"
+    expecting = "a mapping with match, modes, default and max"
 )]
 pub struct RawRule {
     #[serde(rename = "match")]
     pub when: Option<RawMatch>,
     pub modes: Option<Vec<RawModeName>>,
     pub default: Option<RawModeName>,
+    pub max: Option<super::limits::RawMax>,
 }
 
 #[derive(Debug, Default, Deserialize)]

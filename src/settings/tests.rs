@@ -184,3 +184,36 @@ fn policy_errors_name_the_rule() {
         assert!(!err.contains('\n'));
     }
 }
+
+#[test]
+fn limit_errors_name_the_key_and_what_to_write() {
+    let err = |text: &str| Settings::from_text(text, "x.yaml").unwrap_err().to_string();
+    for (text, want) in [
+        (
+            "limits:\n  job:\n    memory: 1MiB\n",
+            "limits.job.memory at line 3: is under 6 MiB, the least the engine accepts; write 0 for no limit",
+        ),
+        (
+            "limits:\n  dind:\n    cpus: two\n",
+            "limits.dind.cpus at line 3: `two` is not a number of CPUs; write e.g. 0.5, 1 or 2",
+        ),
+        (
+            "limits:\n  services:\n    pids: 3\n",
+            "limits.services.pids at line 3: is under 16",
+        ),
+        (
+            "limits:\n  max:\n    memory: 2.5\n",
+            "limits.max.memory at line 3: is not a size",
+        ),
+        (
+            "policy:\n  rules:\n    - modes: [dind]\n      max: { cpus: -1 }\n",
+            "policy.rules[0].max: `-1` is not a number of CPUs",
+        ),
+        ("limits:\n  job:\n    swap: 1G\n", "unknown field `swap`"),
+    ] {
+        let message = err(text);
+        assert!(message.contains(want), "{text}: {message}");
+    }
+    let s = Settings::from_text("limits:\n  job:\n    cpus: 0.25\n", "x.yaml").unwrap();
+    assert_eq!((s.limits.job.cpus, s.limits.job.memory), (250, 4 << 30));
+}

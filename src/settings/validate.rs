@@ -60,10 +60,12 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         ));
     }
 
-    let policy = policy::validate(raw.policy, &modes_allowed)?;
+    let limits = super::limits::validate(raw.limits)?;
+    let policy = policy::validate(raw.policy, &modes_allowed, limits.max)?;
     let gc = raw.gc.unwrap_or_default();
     let raw_container = raw.container;
     let mut settings = Settings {
+        limits,
         policy,
         gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,

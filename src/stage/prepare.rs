@@ -56,7 +56,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let engine = Engine::connect(settings)?.negotiate().await?;
     // Independent looks at the engine, at once: each is a few milliseconds that would
     // otherwise add up before the first create.
-    let (about, mtu, leftovers, images, cache_dir) = futures_util::join!(
+    let (about, mtu, leftovers, images, cache_dir, cpus) = futures_util::join!(
         engine.about(),
         async {
             match plan.mtu {
@@ -67,6 +67,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         remove_leftovers(&engine, &plan),
         images::ensure_images(&engine, settings, env, facts.as_ref(), &plan),
         cache_dir_volume(&engine, settings, &plan),
+        engine.cpu_count(),
     );
     say(&about?);
     announce(&plan);
@@ -89,7 +90,12 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let plan = plan
         .with_mtu(mtu)
         .with_image_ids(|c| images::of(&images, c).map(|f| f.id.clone()))
+        .with_image_health(|c| images::of(&images, c).map_or([0, 0], |f| f.health_intervals))
         .with_entrypoints(|c| images::of(&images, c).map_or(&[], |f| f.entrypoint.as_slice()));
+    let (plan, clamped) = plan.with_cpu_count(cpus);
+    for line in clamped {
+        say(&line);
+    }
     let job_image_user = images::of(&images, &plan.job).map(|f| f.user.clone());
     let mirror_image = images.get(&(settings.mirror.image.clone(), None));
     let mut plan = plan;

@@ -138,7 +138,10 @@ pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> 
     }
     let id = &plan.identity;
     let key = warm_key(&id.runner_id, &id.concurrent_id, &nonce());
-    let Some(set) = plan.warm_set(&key) else {
+    // Clamped as the adopting job's prepare clamps, or the engine refuses it and no template
+    // would ever match.
+    let (clamped, _) = plan.clone().with_cpu_count(engine.cpu_count().await);
+    let Some(set) = clamped.warm_set(&key) else {
         return Ok(String::new());
     };
     let created = async {

@@ -18,6 +18,7 @@ mod features;
 mod gc;
 mod harness;
 mod hostile;
+mod limits;
 mod local;
 mod local_more;
 mod local_safety;

@@ -1,0 +1,204 @@
+//! Resource limits (`limits:`): each kind of container the driver makes gets its CPU, memory
+//! and pids limits as the engine sees them; job and helper containers run without their
+//! image's HEALTHCHECK, a service keeps its own at a 1 s floor; a memory hog and a fork bomb
+//! are held by the limits; a job's request over its cap creates nothing, and a policy rule
+//! raises the cap for its projects only.
+
+use serde_json::Value;
+
+use crate::harness::{build_image, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
+use crate::own_job::{inspect, own_job, OwnJob};
+use crate::registry::{unique_tag, Made};
+
+const MIB: u64 = 1 << 20;
+
+/// An image whose HEALTHCHECK runs every millisecond.
+fn restless_image(made: &mut Made) -> String {
+    let name = format!("executor-test-limits/restless:{}", unique_tag("hc"));
+    made.add(&name);
+    build_image(
+        &name,
+        &format!(
+            "FROM {BUSYBOX_IMAGE}\nHEALTHCHECK --interval=1ms --timeout=1s CMD [\"true\"]\n\
+             CMD [\"sleep\", \"600\"]\n"
+        ),
+        &[],
+    );
+    name
+}
+
+fn host(name: &str) -> Value {
+    inspect(name)["HostConfig"].clone()
+}
+
+/// (NanoCpus, Memory, MemorySwap, PidsLimit) of a container.
+fn limits_of(name: &str) -> (u64, u64, u64, u64) {
+    let h = host(name);
+    let n = |k: &str| h[k].as_u64().unwrap_or(0);
+    (n("NanoCpus"), n("Memory"), n("MemorySwap"), n("PidsLimit"))
+}
+
+#[test]
+fn each_kind_of_container_gets_its_limits_and_only_services_keep_a_floored_healthcheck() {
+    let mut made = Made::default();
+    let image = restless_image(&mut made);
+    let config = format!(
+        "image: {image}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}helper:\n  mode: container\n  image: {JOB_IMAGE}\n\
+         limits:\n  job: {{ cpus: 0.5, memory: 256MiB, pids: 300 }}\n  \
+         dind: {{ cpus: 1, memory: 1GiB, pids: 5000 }}\n  \
+         services: {{ cpus: 0.25, memory: 64MiB, pids: 100 }}\n  \
+         helper: {{ cpus: 0.5, memory: 128MiB, pids: 200 }}\n  shm_size: 128MiB\n  nofile: 2048\n"
+    );
+    let services = format!(r#"[{{"name":"{image}","alias":"restless"}}]"#);
+    let job = own_job("dind", &config, 5).payload_services(&services, &[]);
+
+    let dry = job.call(&["prepare", "--dry-run"]);
+    dry.ok();
+    assert!(
+        dry.stdout.contains("limits: cpus 0.5, memory 256 MiB, pids 300, shm 128 MiB, nofile 2048, image healthcheck off"),
+        "{}",
+        dry.stdout
+    );
+
+    let job = OwnJob::new(job, &[]);
+    job.prepare().ok();
+    let key = job.key();
+    let (job_c, helper, sidecar, service) = (
+        format!("{key}-job"),
+        format!("{key}-helper"),
+        format!("{key}-dind"),
+        format!("{key}-svc0"),
+    );
+    assert_eq!(limits_of(&job_c), (500_000_000, 256 * MIB, 256 * MIB, 300));
+    assert_eq!(limits_of(&helper), (500_000_000, 128 * MIB, 128 * MIB, 200));
+    assert_eq!(
+        limits_of(&sidecar),
+        (1_000_000_000, 1024 * MIB, 1024 * MIB, 5000)
+    );
+    assert_eq!(limits_of(&service), (250_000_000, 64 * MIB, 64 * MIB, 100));
+    for (name, shm) in [(&job_c, 128 * MIB), (&service, 128 * MIB)] {
+        assert_eq!(host(name)["ShmSize"].as_u64(), Some(shm), "{name}");
+        let ulimits = host(name)["Ulimits"].to_string();
+        assert!(
+            ulimits.contains(r#""Hard":2048,"Name":"nofile","Soft":2048"#),
+            "{name}: {ulimits}"
+        );
+    }
+    assert!(host(&sidecar)["Ulimits"]
+        .as_array()
+        .is_none_or(|u| u.is_empty()));
+
+    for name in [&job_c, &helper] {
+        let state = inspect(name);
+        assert_eq!(
+            state["Config"]["Healthcheck"]["Test"],
+            serde_json::json!(["NONE"]),
+            "{name}"
+        );
+        assert!(
+            state["State"]["Health"].is_null(),
+            "{name} was health-checked"
+        );
+    }
+    let check = &inspect(&service)["Config"]["Healthcheck"];
+    assert_eq!(check["Interval"].as_u64(), Some(1_000_000_000), "{check}");
+    assert_eq!(check["Test"], serde_json::json!(["CMD", "true"]), "{check}");
+
+    // The limits hold inside: the job's own cgroup says so (v1 or v2).
+    let run = job.run(
+        "build_script",
+        "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
+    );
+    run.ok();
+    assert_eq!(run.stdout.trim(), (256 * MIB).to_string());
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    drop(job);
+    made.remove_and_check();
+}
+
+#[test]
+fn a_memory_hog_is_killed_and_a_fork_bomb_is_stopped_by_pids() {
+    let config = format!(
+        "image: {JOB_IMAGE}\n{ALL_MODES}limits:\n  job: {{ cpus: 1, memory: 64MiB, pids: 48 }}\n"
+    );
+    let job = OwnJob::new(own_job("none", &config, 6), &[]);
+    job.prepare().ok();
+    // `tail` keeps all of 200 MiB without a newline in memory, against 64 MiB.
+    let hog = job.run(
+        "build_script",
+        "head -c 209715200 /dev/zero | tail >/dev/null; echo held",
+    );
+    hog.expect(1);
+    assert!(!hog.stdout.contains("held"), "{}", hog.stdout);
+    // A fork bomb of sleeps: the pids limit refuses forks past 48; the container lives on.
+    let bomb = job.run(
+        "build_script",
+        "n=0; while [ $n -lt 200 ]; do sleep 30 & n=$((n+1)); done 2>/dev/null; \
+         echo started; ls /proc | grep -c '^[0-9]'",
+    );
+    let started: u64 = bomb
+        .stdout
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        started <= 48,
+        "{} processes ran:\n{}{}",
+        started,
+        bomb.stdout,
+        bomb.stderr
+    );
+    assert!(
+        bomb.stderr.contains("fork")
+            || bomb.stderr.contains("Resource temporarily unavailable")
+            || !bomb.stdout.contains("started"),
+        "{}\n{}",
+        bomb.stdout,
+        bomb.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+#[test]
+fn a_request_over_the_cap_creates_nothing_and_a_rule_raises_the_cap_for_its_projects() {
+    let config = format!(
+        "image: {JOB_IMAGE}\n{ALL_MODES}limits:\n  max: {{ cpus: 1, memory: 512MiB }}\n\
+         policy:\n  rules:\n    - match: {{ projects: [infra/*] }}\n      modes: [none]\n      \
+         max: {{ memory: 2GiB }}\n    - modes: [none]\n"
+    );
+    let refused = OwnJob::new(
+        own_job("none", &config, 7)
+            .project_path("web/shop", false)
+            .var("EXECUTOR_MEMORY", "1GiB"),
+        &[],
+    );
+    let prepare = refused.prepare();
+    prepare.expect(1);
+    assert_eq!(
+        prepare.stderr.lines().last().unwrap_or_default(),
+        "executor: error: EXECUTOR_MEMORY=`1GiB` is over the cap of 512 MiB per container for this job \
+         (limits.max.memory); ask for at most that, or have the runner's admin raise \
+         limits.max.memory (the job limit without a request: limits.job.memory)",
+        "{}",
+        prepare.stderr
+    );
+    refused.cleanup().ok();
+    refused.assert_nothing_left();
+    drop(refused);
+
+    let allowed = OwnJob::new(
+        own_job("none", &config, 8)
+            .project_path("infra/deploy", true)
+            .var("EXECUTOR_MEMORY", "1GiB")
+            .var("EXECUTOR_CPUS", "0.5"),
+        &[],
+    );
+    allowed.prepare().ok();
+    let (cpus, memory, _, _) = limits_of(&format!("{}-job", allowed.key()));
+    assert_eq!((cpus, memory), (500_000_000, 1024 * MIB));
+    allowed.cleanup().ok();
+    allowed.assert_nothing_left();
+}
