@@ -28,6 +28,9 @@ pub struct ImageFacts {
     /// Its HEALTHCHECK's interval and start interval in nanoseconds (0: the engine's default,
     /// or no check).
     pub health_intervals: [i64; 2],
+    /// The names the engine has for it (`RepoTags`, `RepoDigests`): what a job that names it
+    /// by its id is checked against.
+    pub names: Vec<String>,
 }
 
 impl ImageFacts {
@@ -66,11 +69,12 @@ pub async fn ensure_image(
         (found, ..) => found,
     };
     match (found, policy) {
-        (Some(id), PullPolicy::IfNotPresent) => {
-            super::pull::check_access(engine, image, auth).await?;
-            Ok(id)
+        // `never` uses the engine's copy just as `if-not-present` does.
+        (Some(facts), PullPolicy::IfNotPresent | PullPolicy::Never) => {
+            super::pull::check_access(engine, image, &facts, auth).await?;
+            Ok(facts)
         }
-        (Some(id), _) => Ok(id),
+        (Some(facts), PullPolicy::Always) => Ok(facts),
         (None, PullPolicy::Never) => Err(Failure::User(format!(
             "image {shown} is not on the engine and pull_policy is never; load it first or change pull_policy"
         ))),
@@ -139,6 +143,11 @@ async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<ImageFacts
             .healthcheck
             .map(|h| [h.interval.unwrap_or(0), h.start_interval.unwrap_or(0)])
             .unwrap_or_default(),
+        names: info
+            .repo_tags
+            .into_iter()
+            .chain(info.repo_digests)
+            .collect(),
     }))
 }
 
@@ -155,6 +164,16 @@ struct InspectedImage {
     architecture: String,
     #[serde(rename = "Variant", default)]
     variant: String,
+    #[serde(rename = "RepoTags", default, deserialize_with = "null_as_empty")]
+    repo_tags: Vec<String>,
+    #[serde(rename = "RepoDigests", default, deserialize_with = "null_as_empty")]
+    repo_digests: Vec<String>,
+}
+
+/// A list the engine may send as `null`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(serde::Deserialize, Default)]

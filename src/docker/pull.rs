@@ -98,26 +98,61 @@ impl Progress {
     }
 }
 
-/// `IfNotPresent` found `image` on the engine: when the job's own credentials cover its
-/// registry, the registry must say they may read it (`GET /distribution/…`, a manifest
-/// request, no layers), or another project's private image pulled earlier would serve this
-/// job. An image built on this engine and never pushed is not in the registry, and stays usable.
+/// `IfNotPresent` (or `Never`) found `image` on the engine: when the job's own credentials
+/// cover its registry, the registry must say they may read it (`GET /distribution/…`, a
+/// manifest request, no layers), or another project's private image pulled earlier would serve
+/// this job. An image built on this engine and never pushed is not in the registry, and stays
+/// usable. A job that names the image by its id (`sha256:…`, or any unique prefix of the hex,
+/// which the engine resolves too) names no registry: each name the engine has for the image is
+/// checked instead.
 pub(super) async fn check_access(
     engine: &Engine,
     image: &str,
+    facts: &super::ImageFacts,
     auth: &Pulls<'_>,
 ) -> Result<(), Failure> {
     if !auth.check_private {
         return Ok(());
     }
-    let Some(found) = auth.registries.jobs_own(image) else {
+    if !names_by_id(image, &facts.id) {
+        return check_name(engine, image, image, auth).await;
+    }
+    let mut checked: Vec<String> = Vec::new();
+    for name in &facts.names {
+        let path = names::image_path(name);
+        if checked.contains(&path) {
+            continue;
+        }
+        check_name(engine, image, name, auth).await?;
+        checked.push(path);
+    }
+    Ok(())
+}
+
+/// Whether `image`, as a job wrote it, is `id` (or a prefix of its hex) rather than a name.
+fn names_by_id(image: &str, id: &str) -> bool {
+    let hex = image.strip_prefix("sha256:").unwrap_or(image);
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && id.starts_with(&hex.to_ascii_lowercase())
+}
+
+/// The registry check of [`check_access`] for one `name` of `image` (the job's).
+async fn check_name(
+    engine: &Engine,
+    image: &str,
+    name: &str,
+    auth: &Pulls<'_>,
+) -> Result<(), Failure> {
+    let Some(found) = auth.registries.jobs_own(name) else {
         return Ok(());
     };
-    let registry = names::registry_of(image);
+    let registry = names::registry_of(name);
     let credentials = Some(found.credential.for_engine(&registry));
     match engine
         .docker
-        .inspect_registry_image(image, credentials)
+        .inspect_registry_image(name, credentials)
         .await
     {
         Ok(_) => Ok(()),
@@ -126,7 +161,14 @@ pub(super) async fn check_access(
         }) => Ok(()),
         Err(e) => {
             let message = error_text(&e);
-            let shown = crate::plan::shown_name(image);
+            let shown = match image == name {
+                true => crate::plan::shown_name(image),
+                false => format!(
+                    "{} ({})",
+                    crate::plan::shown_name(image),
+                    crate::plan::shown_name(name)
+                ),
+            };
             match refused(&message) {
                 true => Err(Failure::User(format!(
                     "image {shown} is on this engine, but registry {registry} does not let \
@@ -236,7 +278,26 @@ fn image_has_tag(image: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut, image_has_tag, refused, REGISTRY_TEXT_MAX};
+    use super::{cut, image_has_tag, names_by_id, refused, REGISTRY_TEXT_MAX};
+
+    #[test]
+    fn ids_are_told_from_names() {
+        let id = "sha256:0cf255c801e04a661a721bc94d4bd98f990fdbc6174b91bab9fe841439a64c52";
+        for by_id in [id, &id[7..], "0", "0cf255c801e0", "sha256:0cf2", "0CF255"] {
+            assert!(names_by_id(by_id, id), "{by_id}");
+        }
+        for name in [
+            "",
+            "sha256:",
+            "alpine",
+            "0cf3",
+            "reg.example/0cf2",
+            "0cf2:1",
+            "cafe",
+        ] {
+            assert!(!names_by_id(name, id), "{name}");
+        }
+    }
 
     #[test]
     fn refusals_are_told_from_outages() {

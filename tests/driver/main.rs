@@ -33,6 +33,7 @@ mod pull_policies;
 mod pulls;
 mod registry;
 mod registry_auth;
+mod registry_check;
 mod registry_container;
 mod service_ports;
 mod services;

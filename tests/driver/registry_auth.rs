@@ -11,15 +11,15 @@ use tempfile::TempDir;
 use crate::harness::{docker, Bounded, Job, CANARY};
 use crate::registry::{build, on_engine, unique_tag, Made, Registry};
 
-const USER: &str = "gitlab-ci-token";
+pub(crate) const USER: &str = "gitlab-ci-token";
 /// The payload's login is the job's token (`glcbt-` and the canary), so the registry takes it.
-fn password() -> String {
+pub(crate) fn password() -> String {
     format!("glcbt-{CANARY}")
 }
 
 /// A Docker client config holding `user`/`password` for `registry`, as DOCKER_AUTH_CONFIG
 /// and config.json write it.
-fn auths(registry: &str, user: &str, password: &str) -> String {
+pub(crate) fn auths(registry: &str, user: &str, password: &str) -> String {
     let auth = base64(&format!("{user}:{password}"));
     format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#)
 }
@@ -41,7 +41,7 @@ fn base64(text: &str) -> String {
 
 /// `name` built (busybox with `/marker`) and pushed with a login, then removed from the engine
 /// so the job must pull it.
-fn private_image(made: &mut Made, registry: &Registry, name: &str, marker: &str) {
+pub(crate) fn private_image(made: &mut Made, registry: &Registry, name: &str, marker: &str) {
     build(made, name, marker);
     push_as(registry, name);
     docker(&["rmi", name]);
@@ -70,14 +70,14 @@ fn push_as(registry: &Registry, name: &str) {
 }
 
 /// A job of a project of this test's own (its kept cache_dir volume is removed at the end).
-fn job(config: &str) -> Job {
+pub(crate) fn job(config: &str) -> Job {
     let project = format!("87{:04}", std::process::id() % 10_000);
     Job::with_config("none", config).project(&project)
 }
 
 /// Prepare, print `/marker`, cleanup; nothing left (the kept cache_dir volume removed).
 /// Returns prepare's stderr and the marker.
-fn run_marker(job: &Job) -> (String, String) {
+pub(crate) fn run_marker(job: &Job) -> (String, String) {
     let prepare = job.prepare();
     prepare.ok();
     let run = job.run("build_script", "cat /marker");
@@ -88,7 +88,7 @@ fn run_marker(job: &Job) -> (String, String) {
 }
 
 #[track_caller]
-fn remove_kept(job: &Job) {
+pub(crate) fn remove_kept(job: &Job) {
     job.assert_nothing_left();
     let key = job.key();
     let (slot_stem, _) = key.rsplit_once("-j").unwrap();
