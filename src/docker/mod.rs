@@ -7,6 +7,7 @@ mod create;
 pub mod dind;
 mod exec;
 mod exec_input;
+pub mod limit_hits;
 pub mod mirror;
 mod options;
 pub mod probe;

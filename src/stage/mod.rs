@@ -6,6 +6,7 @@ pub mod config;
 mod entrypoint;
 mod halt;
 mod images;
+mod limit_hits;
 mod log_lines;
 mod login;
 mod ownership;

@@ -97,7 +97,9 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
         }
         return Ok(());
     }
-    if container_went_away(&engine, &container, code).await? {
+    let killed_for_memory =
+        super::limit_hits::report(&engine, &key, &container, in_helper, started).await;
+    if container_went_away(&engine, &container, code).await? && !killed_for_memory {
         return Err(Failure::System(format!(
             "container {container} stopped or was removed during the {stage} stage"
         )));

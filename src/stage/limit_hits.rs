@@ -1,0 +1,65 @@
+//! A failed stage that ran into a limit says so: one line per container of the job the
+//! kernel killed a process in for memory during the stage (from the engine's `oom` events,
+//! certain), and one for the stage's own container when it ends at its pids limit (inferred
+//! from its process count, so the line says "probably"). Each names the limit's key and what
+//! raises it. Never read from the job: only the engine's events and stats.
+
+use crate::docker::{self, Engine};
+use crate::outcome::say;
+use crate::settings::human_size;
+
+/// The config key part and the job variable that raises a kind's memory.
+fn kind_of(role: &str) -> (&'static str, Option<&'static str>, &'static str) {
+    match role {
+        "dind" => ("dind", Some("EXECUTOR_DIND_MEMORY"), "the dind sidecar"),
+        "service" => ("services", Some("EXECUTOR_SERVICE_MEMORY"), "a service"),
+        "helper" => ("helper", None, "the helper container"),
+        _ => ("job", Some("EXECUTOR_MEMORY"), "the job container"),
+    }
+}
+
+/// Say what limits the stage ran into; whether the kernel killed anything for memory (which
+/// makes the failure the job's, even if the container went with it).
+pub async fn report(
+    engine: &Engine,
+    key: &str,
+    container: &str,
+    in_helper: bool,
+    since: (i64, u32),
+) -> bool {
+    let prefix = format!("{key}-");
+    let (hits, pids) = futures_util::join!(
+        docker::limit_hits::oom_since(engine, &prefix, since),
+        docker::limit_hits::pids(engine, container),
+    );
+    for hit in &hits {
+        let (kind, variable, what) = kind_of(&hit.role);
+        let limit = match hit.memory {
+            0 => "no memory limit of its own (the host ran out)".to_string(),
+            bytes => format!(
+                "its memory limit of {} (limits.{kind}.memory)",
+                human_size(bytes)
+            ),
+        };
+        let raise = match variable {
+            Some(v) => format!("the job may ask for more with {v}, up to its cap"),
+            None => format!("the runner's admin can raise limits.{kind}.memory"),
+        };
+        say(&format!(
+            "container {} ({what}) reached {limit} and the kernel killed a process in it; {raise}",
+            hit.name
+        ));
+    }
+    if let Some((current, limit)) = pids {
+        // A fork that failed leaves the count at the limit while the stage's leftovers live.
+        if limit > 0 && current + limit / 20 + 1 >= limit {
+            let kind = if in_helper { "helper" } else { "job" };
+            say(&format!(
+                "container {container} runs {current} processes, at its pids limit of {limit} \
+                 (limits.{kind}.pids): the stage probably failed to start more; no job \
+                 variable raises it, the runner's admin can raise limits.{kind}.pids"
+            ));
+        }
+    }
+    !hits.is_empty()
+}
