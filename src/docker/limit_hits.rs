@@ -101,3 +101,89 @@ pub async fn pids(engine: &Engine, name: &str) -> Option<(u64, u64)> {
     let p = stats.pids_stats?;
     Some((p.current?, p.limit?))
 }
+
+/// The most containers one usage report covers (a socket job can name containers after its
+/// own job key on the host engine; they are reported, never more than this).
+const MAX_REPORTED: usize = 16;
+
+/// One container's use of its limits, from the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub name: String,
+    pub role: String,
+    /// The most memory it held (cgroup v1); `None` where the engine reports no peak (v2).
+    pub memory_peak: Option<u64>,
+    pub memory_now: u64,
+    pub memory_limit: u64,
+    /// CPU time used, in nanoseconds.
+    pub cpu_ns: u64,
+    /// Its CPU limit in billionths of a CPU (0: none).
+    pub nano_cpus: u64,
+}
+
+/// The usage of every running container named after `key` (the job key and `-`).
+pub async fn usage(engine: &Engine, key: &str) -> Vec<Usage> {
+    let filters =
+        std::collections::HashMap::from([("name".to_string(), vec![format!("^/{key}-")])]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let Ok(Ok(list)) =
+        tokio::time::timeout(ASK_TIME, engine.docker.list_containers(Some(options))).await
+    else {
+        return Vec::new();
+    };
+    let names: Vec<String> = list
+        .into_iter()
+        .filter_map(|c| c.names?.into_iter().next())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .filter(|n| n.starts_with(&format!("{key}-")))
+        .take(MAX_REPORTED)
+        .collect();
+    let each = names.into_iter().map(|name| one(engine, name));
+    let mut found: Vec<Usage> = futures_util::future::join_all(each)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+async fn one(engine: &Engine, name: String) -> Option<Usage> {
+    let options = StatsOptionsBuilder::new()
+        .stream(false)
+        .one_shot(true)
+        .build();
+    let ask = async {
+        let info = engine
+            .docker
+            .inspect_container(&name, None::<InspectContainerOptions>)
+            .await
+            .ok()?;
+        let mut stats = engine.docker.stats(&name, Some(options));
+        let stats = stats.next().await?.ok()?;
+        Some((info, stats))
+    };
+    let (info, stats) = tokio::time::timeout(ASK_TIME, ask).await.ok()??;
+    let host = info.host_config.unwrap_or_default();
+    let memory = stats.memory_stats.unwrap_or_default();
+    let positive = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    Some(Usage {
+        role: info
+            .config
+            .and_then(|c| c.labels)
+            .and_then(|mut l| l.remove(crate::plan::LABEL_ROLE))
+            .unwrap_or_default(),
+        name,
+        memory_peak: memory.max_usage.filter(|&m| m > 0),
+        memory_now: memory.usage.unwrap_or(0),
+        memory_limit: positive(host.memory),
+        cpu_ns: stats
+            .cpu_stats
+            .and_then(|c| c.cpu_usage)
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0),
+        nano_cpus: positive(host.nano_cpus),
+    })
+}

@@ -63,3 +63,38 @@ pub async fn report(
     }
     !hits.is_empty()
 }
+
+/// The stage after which the runner sends no more of the job's scripts: the usage report goes
+/// with it (cleanup's output never reaches the job log).
+pub const LAST_STAGE: &str = "cleanup_file_variables";
+
+/// One line per container of the job: its peak memory and CPU time against its limits, as
+/// the engine measured them, to size `limits:` and the job's requests by.
+pub async fn usage_report(engine: &Engine, key: &str) {
+    for u in docker::limit_hits::usage(engine, key).await {
+        let (kind, _, what) = kind_of(&u.role);
+        let memory = match u.memory_peak {
+            Some(peak) => format!("peak memory {}", human_size(peak)),
+            None => format!(
+                "memory now {} (the engine reports no peak)",
+                human_size(u.memory_now)
+            ),
+        };
+        let memory_limit = match u.memory_limit {
+            0 => "no limit".to_string(),
+            bytes => format!("{} (limits.{kind}.memory)", human_size(bytes)),
+        };
+        let cpu_limit = match u.nano_cpus {
+            0 => "no limit".to_string(),
+            n => format!(
+                "{} CPUs (limits.{kind}.cpus)",
+                crate::settings::show_cpus(n / 1_000_000)
+            ),
+        };
+        say(&format!(
+            "usage of {} ({what}): {memory} of {memory_limit}; CPU time {:.1} s, limit {cpu_limit}",
+            u.name,
+            u.cpu_ns as f64 / 1e9
+        ));
+    }
+}

@@ -78,6 +78,9 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
         "-c".into(),
         stage_shell(env, stage, in_helper),
     ];
+    if stage == super::limit_hits::LAST_STAGE {
+        super::limit_hits::usage_report(&engine, &identity.key()).await;
+    }
     let open_line = OpenLine::default();
     let exec = docker::exec_script(&engine, &container, command, body, &open_line);
     let key = identity.key();

@@ -111,6 +111,47 @@ fn each_kind_of_container_gets_its_limits_and_only_services_keep_a_floored_healt
     );
     run.ok();
     assert_eq!(run.stdout.trim(), (256 * MIB).to_string());
+
+    // The last stage reports each container's use of its limits, as the engine measured it.
+    let last = job.run("cleanup_file_variables", "true");
+    last.ok();
+    for (name, what, memory, cpus) in [
+        (
+            &job_c,
+            "the job container",
+            "256 MiB (limits.job.memory)",
+            "0.5 CPUs (limits.job.cpus)",
+        ),
+        (
+            &helper,
+            "the helper container",
+            "128 MiB (limits.helper.memory)",
+            "0.5 CPUs (limits.helper.cpus)",
+        ),
+        (
+            &sidecar,
+            "the dind sidecar",
+            "1.0 GiB (limits.dind.memory)",
+            "1 CPUs (limits.dind.cpus)",
+        ),
+        (
+            &service,
+            "a service",
+            "64 MiB (limits.services.memory)",
+            "0.25 CPUs (limits.services.cpus)",
+        ),
+    ] {
+        let line = last
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("usage of {name} ({what}): ")))
+            .unwrap_or_else(|| panic!("no usage line for {name}:\n{}", last.stderr));
+        assert!(
+            line.contains(&format!(" of {memory}; CPU time "))
+                && line.ends_with(&format!("limit {cpus}")),
+            "{line}"
+        );
+    }
     job.cleanup().ok();
     job.assert_nothing_left();
     drop(job);
