@@ -58,6 +58,7 @@ pub async fn doctor(settings: Result<Settings, String>, source: &str) -> i32 {
         container::engine(&mut out, &engine, &settings).await;
         dind_extras(&mut out, &engine, &settings).await;
         mirror(&mut out, &engine, &settings).await;
+        limits(&mut out, &engine, &settings).await;
     }
     i32::from(out.failed)
 }
@@ -116,6 +117,47 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
         if waiting > 0 || s.dind_warm {
             out.say(Level::Info, &format!("warm sidecars waiting: {waiting}"));
         }
+    }
+}
+
+/// Whether the engine enforces the limits `limits:` sets (memory, swap, pids, CPU quota), on
+/// cgroup v1 or v2; a limit it cannot enforce is a warning, since jobs then share the host
+/// unbounded.
+async fn limits(out: &mut Findings, engine: &Engine, s: &Settings) {
+    let (version, [memory, swap, pids, cpu]) = match probe::limit_support(engine).await {
+        Ok(found) => found,
+        Err(e) => return out.say(Level::Info, &format!("cannot read the engine's info: {e}")),
+    };
+    let l = &s.limits;
+    let kinds = [l.job, l.dind, l.services, l.helper];
+    let wanted = [
+        ("memory", memory, kinds.iter().any(|k| k.memory != 0)),
+        (
+            "swap (memory limits include swap)",
+            swap,
+            kinds.iter().any(|k| k.memory != 0),
+        ),
+        ("pids", pids, kinds.iter().any(|k| k.pids != 0)),
+        ("CPU", cpu, kinds.iter().any(|k| k.cpus != 0)),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(_, enforced, set)| *set && !enforced)
+        .map(|(name, _, _)| *name)
+        .collect();
+    if missing.is_empty() {
+        out.say(
+            Level::Ok,
+            &format!("the engine enforces memory, pids and CPU limits (cgroup v{version})"),
+        );
+    } else {
+        out.say(
+            Level::Warn,
+            &format!(
+                "the engine does not enforce {} limits (cgroup v{version}): limits: sets them,                  but jobs are not held to them; enable the kernel's cgroup controllers (e.g.                  swapaccount=1, or cgroup v2)",
+                missing.join(", ")
+            ),
+        );
     }
 }
 

@@ -17,6 +17,25 @@ pub async fn runtimes(engine: &Engine) -> Result<Vec<String>, String> {
         .unwrap_or_default())
 }
 
+/// What the engine says it enforces: (cgroup version, memory, swap, pids, CPU quota).
+pub async fn limit_support(engine: &Engine) -> Result<(String, [bool; 4]), String> {
+    let info = engine.docker.info().await.map_err(|e| e.to_string())?;
+    let version = info
+        .cgroup_version
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "?".into());
+    let yes = |b: Option<bool>| b.unwrap_or(false);
+    Ok((
+        version,
+        [
+            yes(info.memory_limit),
+            yes(info.swap_limit),
+            yes(info.pids_limit),
+            yes(info.cpu_cfs_quota),
+        ],
+    ))
+}
+
 /// The MTU the engine gives its default bridge (its `--mtu`), when it says.
 pub async fn engine_mtu(engine: &Engine) -> Option<u32> {
     let options = None::<bollard::query_parameters::InspectNetworkOptions>;
