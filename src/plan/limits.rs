@@ -59,10 +59,12 @@ impl ContainerLimits {
 }
 
 impl ContainerLimits {
-    /// Given the image's HEALTHCHECK intervals: those under the floor are raised to it.
+    /// Given the image's HEALTHCHECK intervals: those under the floor are raised to it. 0 is
+    /// the engine's default; a negative one (a hand-made image config; the engine checks only
+    /// a create's own values) the engine waits for not at all, so it is raised too.
     pub fn with_image_health(mut self, [interval, start]: [i64; 2]) -> ContainerLimits {
         let floor = (HEALTHCHECK_FLOOR_SECS * 1_000_000_000) as i64;
-        let raise = |ns: i64| if ns > 0 && ns < floor { floor } else { ns };
+        let raise = |ns: i64| if ns != 0 && ns < floor { floor } else { ns };
         let raised = [raise(interval), raise(start)];
         self.health_intervals =
             (!self.no_healthcheck && raised != [interval, start]).then_some(raised);

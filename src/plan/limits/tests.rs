@@ -161,6 +161,12 @@ fn a_healthcheck_under_the_floor_is_raised_and_a_slower_one_kept() {
         None
     );
     assert_eq!(base.with_image_health([0, 0]).health_intervals, None);
+    // A hand-made image config can hold a negative interval, which the engine takes as no
+    // wait at all: checks back to back.
+    assert_eq!(
+        base.with_image_health([-1, -ms]).health_intervals,
+        Some([1_000_000_000, 1_000_000_000])
+    );
     let off = ContainerLimits {
         no_healthcheck: true,
         ..base
