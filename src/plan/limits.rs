@@ -7,7 +7,7 @@ use super::identity::{printable, PlanError};
 use super::Role;
 use crate::env::JobEnv;
 use crate::payload::TrustedFacts;
-use crate::settings::{human_size, parse_cpus, show_cpus, Caps, Settings};
+use crate::settings::{human_size, parse_cpus, show_cpus, Caps, Settings, MIN_CPUS};
 
 /// The variables a job may request with, by container kind: (CPUs, memory).
 pub const JOB_REQUESTS: (&str, &str) = ("EXECUTOR_CPUS", "EXECUTOR_MEMORY");
@@ -125,6 +125,12 @@ fn requested(
             kind,
             "cpus",
         )?;
+        if asked != 0 && asked < MIN_CPUS {
+            return Err(PlanError(format!(
+                "{cpus_var}={} is under 0.01 CPUs, the least the kernel can hold; ask for more",
+                printable(value)
+            )));
+        }
         caps.cpus = asked;
     }
     if let Some(value) = env.job_var_non_empty(memory_var) {

@@ -240,3 +240,31 @@ fn a_request_over_the_cap_creates_nothing_and_a_rule_raises_the_cap_for_its_proj
     allowed.cleanup().ok();
     allowed.assert_nothing_left();
 }
+
+/// Runner of the attack review's limits tests (issue 15), apart from the suite's.
+const RUNNER: &str = "972";
+
+/// A CPU request the engine takes at create but the kernel refuses at start (under 0.01 CPU)
+/// is the job's mistake: refused by prepare as a build failure, nothing made, never a system
+/// failure the runner would retry three times.
+#[test]
+fn a_cpu_request_too_small_to_start_is_the_jobs_failure_and_creates_nothing() {
+    let config = format!("image: {JOB_IMAGE}\n{ALL_MODES}");
+    let job = OwnJob::new(
+        own_job("none", &config, 9)
+            .runner(RUNNER)
+            .var("EXECUTOR_CPUS", "0.001"),
+        &[],
+    );
+    let prepare = job.prepare();
+    prepare.expect(1);
+    assert_eq!(
+        prepare.stderr.lines().last().unwrap_or_default(),
+        "executor: error: EXECUTOR_CPUS=`0.001` is under 0.01 CPUs, the least the kernel can \
+         hold; ask for more",
+        "{}",
+        prepare.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
