@@ -268,3 +268,33 @@ fn a_cpu_request_too_small_to_start_is_the_jobs_failure_and_creates_nothing() {
     job.cleanup().ok();
     job.assert_nothing_left();
 }
+
+/// A sidecar memory request too small for its daemon to boot (it is killed for memory before
+/// it answers) is the job's request to fix: a build failure naming the limit and the
+/// variable, not "the sidecar exited", a system failure the runner would retry.
+#[test]
+fn a_sidecar_killed_for_memory_before_its_daemon_answers_is_the_jobs_failure() {
+    let config = format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}");
+    let job = OwnJob::new(
+        own_job("dind", &config, 9)
+            .runner(RUNNER)
+            .var("EXECUTOR_DIND_MEMORY", "6MiB"),
+        &[],
+    );
+    let prepare = job.prepare();
+    prepare.expect(1);
+    let line = format!(
+        "executor: error: the dind sidecar {}-dind was killed for memory before its daemon \
+         answered: its memory limit of 6.0 MiB (limits.dind.memory) is too small for it; the \
+         job may ask for more with EXECUTOR_DIND_MEMORY, up to its cap",
+        job.key()
+    );
+    assert_eq!(
+        prepare.stderr.lines().last().unwrap_or_default(),
+        line,
+        "{}",
+        prepare.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
