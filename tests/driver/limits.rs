@@ -298,3 +298,34 @@ fn a_sidecar_killed_for_memory_before_its_daemon_answers_is_the_jobs_failure() {
     job.cleanup().ok();
     job.assert_nothing_left();
 }
+
+/// The warm sidecar cleanup starts for the slot's next job keeps its image's HEALTHCHECK at the
+/// floor, as the sidecar prepare makes does: a dind image (one the policy lets a job pick)
+/// checking every millisecond must not run so while it waits for the next job.
+#[test]
+fn a_warm_sidecar_keeps_its_images_healthcheck_at_the_floor() {
+    let (runner, slot) = ("973", "53");
+    let mut teardown = crate::warm::Teardown::new(runner);
+    let image = format!("executor-test-limits/restless-dind:{}", unique_tag("hc"));
+    teardown.build(
+        &image,
+        &format!("FROM {DIND_IMAGE}\nHEALTHCHECK --interval=1ms --timeout=1s CMD [\"true\"]\n"),
+        &[],
+    );
+    let config = format!("image: {JOB_IMAGE}\ndind:\n  image: {image}\n  warm: true\n");
+    let first = crate::harness::Job::with_config("dind", &config)
+        .runner(runner)
+        .var("CI_CONCURRENT_ID", slot);
+    first.prepare().ok();
+    let interval = |name: &str| inspect(name)["Config"]["Healthcheck"]["Interval"].as_u64();
+    assert_eq!(
+        interval(&format!("{}-dind", first.key())),
+        Some(1_000_000_000)
+    );
+    crate::warm::cleanup_warming(&first);
+    first.assert_nothing_left();
+    let warm = crate::warm::warm_sidecars(runner, slot);
+    assert_eq!(warm.len(), 1, "{warm:?}");
+    assert_eq!(interval(&warm[0]), Some(1_000_000_000), "{}", warm[0]);
+    crate::warm::collect(runner);
+}
