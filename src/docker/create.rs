@@ -96,6 +96,13 @@ pub async fn ensure_image(
     }
 }
 
+/// The HEALTHCHECK intervals of `image` on the engine ([`ImageFacts::health_intervals`]; none
+/// when it is not there), for a container made outside prepare (a warm sidecar).
+pub async fn image_health(engine: &Engine, image: &str) -> Result<[i64; 2], Failure> {
+    let facts = inspect_image(engine, image).await?;
+    Ok(facts.map_or([0, 0], |f| f.health_intervals))
+}
+
 /// The image's id and entrypoint when it is on the engine, read bounded (`raw`): an image whose
 /// configuration is larger than [`raw::MAX_INSPECT`] is refused before anything is made from
 /// it, and so is one carrying the driver's own labels.

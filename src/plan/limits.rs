@@ -7,7 +7,7 @@ use super::identity::{printable, PlanError};
 use super::Role;
 use crate::env::JobEnv;
 use crate::payload::TrustedFacts;
-use crate::settings::{human_size, parse_cpus, show_cpus, Caps, Settings};
+use crate::settings::{human_size, parse_cpus, show_cpus, Caps, Settings, MIN_CPUS};
 
 /// The variables a job may request with, by container kind: (CPUs, memory).
 pub const JOB_REQUESTS: (&str, &str) = ("EXECUTOR_CPUS", "EXECUTOR_MEMORY");
@@ -59,10 +59,12 @@ impl ContainerLimits {
 }
 
 impl ContainerLimits {
-    /// Given the image's HEALTHCHECK intervals: those under the floor are raised to it.
+    /// Given the image's HEALTHCHECK intervals: those under the floor are raised to it. 0 is
+    /// the engine's default; a negative one (a hand-made image config; the engine checks only
+    /// a create's own values) the engine waits for not at all, so it is raised too.
     pub fn with_image_health(mut self, [interval, start]: [i64; 2]) -> ContainerLimits {
         let floor = (HEALTHCHECK_FLOOR_SECS * 1_000_000_000) as i64;
-        let raise = |ns: i64| if ns > 0 && ns < floor { floor } else { ns };
+        let raise = |ns: i64| if ns != 0 && ns < floor { floor } else { ns };
         let raised = [raise(interval), raise(start)];
         self.health_intervals =
             (!self.no_healthcheck && raised != [interval, start]).then_some(raised);
@@ -123,6 +125,12 @@ fn requested(
             kind,
             "cpus",
         )?;
+        if asked != 0 && asked < MIN_CPUS {
+            return Err(PlanError(format!(
+                "{cpus_var}={} is under 0.01 CPUs, the least the kernel can hold; ask for more",
+                printable(value)
+            )));
+        }
         caps.cpus = asked;
     }
     if let Some(value) = env.job_var_non_empty(memory_var) {

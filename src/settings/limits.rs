@@ -166,8 +166,19 @@ fn size(value: Option<RawValue>, default: u64, key: Vec<&'static str>) -> Result
     }
 }
 
+/// The least CPU limit (thousandths) a container can start with: the engine sets a quota of
+/// `cpus` × its 100 ms period, and the kernel refuses one under 1 ms (the engine takes the
+/// limit at create and fails the start, which would read as the engine failing).
+pub const MIN_CPUS: u64 = 10;
+
 /// The engine refuses a memory limit under 6 MiB; a pids limit of 1 cannot even start a shell.
 fn check_caps(caps: Caps, kind: &'static str) -> Result<Caps, Invalid> {
+    if caps.cpus != 0 && caps.cpus < MIN_CPUS {
+        return Err((
+            vec!["limits", kind, "cpus"],
+            "is under 0.01 CPUs, the least the kernel can hold; write 0 for no limit".into(),
+        ));
+    }
     if caps.memory != 0 && caps.memory < 6 * MIB {
         return Err((
             vec!["limits", kind, "memory"],

@@ -26,7 +26,7 @@ pub use container::{
     RUNNER_BINARY_TARGET,
 };
 pub use glob::Glob;
-pub use limits::{parse_cpus, show_cpus, Caps, Limits, MaxCaps};
+pub use limits::{parse_cpus, show_cpus, Caps, Limits, MaxCaps, MIN_CPUS};
 pub use policy::{Policy, Rule};
 use raw::{RawModeName, RawPullPolicy};
 pub use size::human as human_size;

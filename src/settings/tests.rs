@@ -198,6 +198,10 @@ fn limit_errors_name_the_key_and_what_to_write() {
             "limits.dind.cpus at line 3: `two` is not a number of CPUs; write e.g. 0.5, 1 or 2",
         ),
         (
+            "limits:\n  helper:\n    cpus: 0.005\n",
+            "limits.helper.cpus at line 3: is under 0.01 CPUs, the least the kernel can hold; write 0 for no limit",
+        ),
+        (
             "limits:\n  services:\n    pids: 3\n",
             "limits.services.pids at line 3: is under 16",
         ),

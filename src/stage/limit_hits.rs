@@ -64,6 +64,23 @@ pub async fn report(
     !hits.is_empty()
 }
 
+/// Why the container `name` died, when the kernel killed a process in it for memory since
+/// `since` and it had a limit of its own: that limit is too small for it, which retrying cannot
+/// change (without a limit of its own the host ran out, which is no one job's failure).
+pub async fn too_little_memory(engine: &Engine, name: &str, since: (i64, u32)) -> Option<String> {
+    let hits = docker::limit_hits::oom_since(engine, name, since).await;
+    let hit = hits.iter().find(|h| h.name == name && h.memory != 0)?;
+    let (kind, variable, _) = kind_of(&hit.role);
+    let raise = match variable {
+        Some(v) => format!("the job may ask for more with {v}, up to its cap"),
+        None => format!("the runner's admin can raise limits.{kind}.memory"),
+    };
+    Some(format!(
+        "its memory limit of {} (limits.{kind}.memory) is too small for it; {raise}",
+        human_size(hit.memory)
+    ))
+}
+
 /// The stage after which the runner sends no more of the job's scripts: the usage report goes
 /// with it (cleanup's output never reaches the job log).
 pub const LAST_STAGE: &str = "cleanup_file_variables";

@@ -139,6 +139,7 @@ async fn start_cold(
     docker::remove_other_networks(engine, &plan.identity.key(), &network_id).await?;
     join_mirror(engine, settings, &plan).await?;
     halt.check("the dind sidecar")?;
+    let since = super::log_lines::now();
     start_sidecar(engine, &plan).await?;
     halt.check("the job container")?;
     // The job container starts while the sidecar's daemon boots. Both are awaited even when
@@ -151,7 +152,7 @@ async fn start_cold(
         services::start(engine, &plan),
         halt.or(
             "the dind daemon's boot",
-            wait_for_sidecar(engine, &plan, socket_dir)
+            wait_for_sidecar(engine, &plan, socket_dir, since)
         ),
     );
     sidecar.and(job).and(helper).and(services)?;
@@ -188,6 +189,7 @@ async fn start_adopted(
     halt: &Halt,
 ) -> StageResult {
     let plan = adopted.plan;
+    let since = super::log_lines::now();
     join_mirror(engine, settings, &plan).await?;
     halt.check("the job container")?;
     let (job, helper, services, sidecar) = futures_util::join!(
@@ -201,7 +203,7 @@ async fn start_adopted(
         services::start(engine, &plan),
         halt.or(
             "the dind daemon's answer",
-            wait_for_sidecar(engine, &plan, adopted.socket_dir)
+            wait_for_sidecar(engine, &plan, adopted.socket_dir, since)
         ),
     );
     sidecar.and(job).and(helper).and(services)?;
@@ -412,11 +414,17 @@ async fn start_container(engine: &Engine, container: &ContainerSpec) -> StageRes
     docker::start_container(engine, &container.name).await
 }
 
-async fn wait_for_sidecar(engine: &Engine, plan: &Plan, socket_dir: Option<String>) -> StageResult {
+/// `since`: when the sidecar started, for the engine's `oom` events about it.
+async fn wait_for_sidecar(
+    engine: &Engine,
+    plan: &Plan,
+    socket_dir: Option<String>,
+    since: super::log_lines::Moment,
+) -> StageResult {
     match &plan.sidecar {
         Some(sidecar) => {
-            readiness::wait_for_dind(engine, &sidecar.name, socket_dir, plan.dind_ready_timeout)
-                .await
+            let timeout = plan.dind_ready_timeout;
+            readiness::wait_for_dind(engine, &sidecar.name, socket_dir, timeout, since).await
         }
         None => Ok(()),
     }

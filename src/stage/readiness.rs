@@ -1,7 +1,8 @@
 //! Waiting for the dind sidecar's daemon: poll its API, never sleep a fixed time. Three things
 //! race: the daemon answering, the sidecar dying (no point waiting out the timeout), and the
 //! configured timeout. A failure shows the sidecar's last log lines and is a system failure,
-//! so the runner retries prepare.
+//! so the runner retries prepare; unless the sidecar was killed for memory under its own
+//! limit, which a retry meets again (the job's `EXECUTOR_DIND_MEMORY`, or the admin's limit).
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
@@ -22,6 +23,7 @@ pub async fn wait_for_dind(
     sidecar: &str,
     socket_dir: Option<String>,
     timeout: Duration,
+    since: super::log_lines::Moment,
 ) -> StageResult {
     let started = Instant::now();
     let answered = async {
@@ -36,6 +38,12 @@ pub async fn wait_for_dind(
             return Ok(());
         }
         how = docker::wait_until_exit(engine, sidecar) => {
+            if let Some(why) = super::limit_hits::too_little_memory(engine, sidecar, since).await {
+                return Err(Failure::User(format!(
+                    "the dind sidecar {sidecar} was killed for memory before its daemon \
+                     answered: {why}"
+                )));
+            }
             format!("the dind sidecar {sidecar} {how} before its daemon answered")
         }
         () = tokio::time::sleep(timeout) => format!(

@@ -139,8 +139,15 @@ pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> 
     let id = &plan.identity;
     let key = warm_key(&id.runner_id, &id.concurrent_id, &nonce());
     // Clamped as the adopting job's prepare clamps, or the engine refuses it and no template
-    // would ever match.
-    let (clamped, _) = plan.clone().with_cpu_count(engine.cpu_count().await);
+    // would ever match; and its image's HEALTHCHECK held to the floor, as prepare holds it.
+    let health = match &plan.sidecar {
+        Some(sidecar) => docker::image_health(engine, &sidecar.image).await?,
+        None => [0, 0],
+    };
+    let (clamped, _) = plan
+        .clone()
+        .with_image_health(|c| if c.role == Role::Dind { health } else { [0, 0] })
+        .with_cpu_count(engine.cpu_count().await);
     let Some(set) = clamped.warm_set(&key) else {
         return Ok(String::new());
     };

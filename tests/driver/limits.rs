@@ -240,3 +240,92 @@ fn a_request_over_the_cap_creates_nothing_and_a_rule_raises_the_cap_for_its_proj
     allowed.cleanup().ok();
     allowed.assert_nothing_left();
 }
+
+/// Runner of the attack review's limits tests (issue 15), apart from the suite's.
+const RUNNER: &str = "972";
+
+/// A CPU request the engine takes at create but the kernel refuses at start (under 0.01 CPU)
+/// is the job's mistake: refused by prepare as a build failure, nothing made, never a system
+/// failure the runner would retry three times.
+#[test]
+fn a_cpu_request_too_small_to_start_is_the_jobs_failure_and_creates_nothing() {
+    let config = format!("image: {JOB_IMAGE}\n{ALL_MODES}");
+    let job = OwnJob::new(
+        own_job("none", &config, 9)
+            .runner(RUNNER)
+            .var("EXECUTOR_CPUS", "0.001"),
+        &[],
+    );
+    let prepare = job.prepare();
+    prepare.expect(1);
+    assert_eq!(
+        prepare.stderr.lines().last().unwrap_or_default(),
+        "executor: error: EXECUTOR_CPUS=`0.001` is under 0.01 CPUs, the least the kernel can \
+         hold; ask for more",
+        "{}",
+        prepare.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// A sidecar memory request too small for its daemon to boot (it is killed for memory before
+/// it answers) is the job's request to fix: a build failure naming the limit and the
+/// variable, not "the sidecar exited", a system failure the runner would retry.
+#[test]
+fn a_sidecar_killed_for_memory_before_its_daemon_answers_is_the_jobs_failure() {
+    let config = format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}");
+    let job = OwnJob::new(
+        own_job("dind", &config, 9)
+            .runner(RUNNER)
+            .var("EXECUTOR_DIND_MEMORY", "6MiB"),
+        &[],
+    );
+    let prepare = job.prepare();
+    prepare.expect(1);
+    let line = format!(
+        "executor: error: the dind sidecar {}-dind was killed for memory before its daemon \
+         answered: its memory limit of 6.0 MiB (limits.dind.memory) is too small for it; the \
+         job may ask for more with EXECUTOR_DIND_MEMORY, up to its cap",
+        job.key()
+    );
+    assert_eq!(
+        prepare.stderr.lines().last().unwrap_or_default(),
+        line,
+        "{}",
+        prepare.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+}
+
+/// The warm sidecar cleanup starts for the slot's next job keeps its image's HEALTHCHECK at the
+/// floor, as the sidecar prepare makes does: a dind image (one the policy lets a job pick)
+/// checking every millisecond must not run so while it waits for the next job.
+#[test]
+fn a_warm_sidecar_keeps_its_images_healthcheck_at_the_floor() {
+    let (runner, slot) = ("973", "53");
+    let mut teardown = crate::warm::Teardown::new(runner);
+    let image = format!("executor-test-limits/restless-dind:{}", unique_tag("hc"));
+    teardown.build(
+        &image,
+        &format!("FROM {DIND_IMAGE}\nHEALTHCHECK --interval=1ms --timeout=1s CMD [\"true\"]\n"),
+        &[],
+    );
+    let config = format!("image: {JOB_IMAGE}\ndind:\n  image: {image}\n  warm: true\n");
+    let first = crate::harness::Job::with_config("dind", &config)
+        .runner(runner)
+        .var("CI_CONCURRENT_ID", slot);
+    first.prepare().ok();
+    let interval = |name: &str| inspect(name)["Config"]["Healthcheck"]["Interval"].as_u64();
+    assert_eq!(
+        interval(&format!("{}-dind", first.key())),
+        Some(1_000_000_000)
+    );
+    crate::warm::cleanup_warming(&first);
+    first.assert_nothing_left();
+    let warm = crate::warm::warm_sidecars(runner, slot);
+    assert_eq!(warm.len(), 1, "{warm:?}");
+    assert_eq!(interval(&warm[0]), Some(1_000_000_000), "{}", warm[0]);
+    crate::warm::collect(runner);
+}

@@ -122,6 +122,36 @@ fn a_request_over_the_cap_is_refused_naming_variable_cap_and_key() {
 }
 
 #[test]
+fn a_request_for_less_cpu_than_the_kernel_can_hold_is_refused() {
+    // The engine takes 0.001 CPUs at create; the kernel refuses the quota (under 1 ms per
+    // 100 ms period) at start, which reads as the engine failing: a retried system failure.
+    for asked in ["0.001", "0.009", ".005"] {
+        let e = plan(
+            &settings(""),
+            &job(&[mode_var("dind"), ("CUSTOM_ENV_EXECUTOR_DIND_CPUS", asked)]),
+            Some(&facts()),
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert_eq!(
+            e,
+            format!(
+                "EXECUTOR_DIND_CPUS=`{asked}` is under 0.01 CPUs, the least the kernel can hold; \
+                 ask for more"
+            )
+        );
+    }
+    let p = plan(
+        &settings(""),
+        &job(&[mode_var("none"), ("CUSTOM_ENV_EXECUTOR_CPUS", "0.01")]),
+        Some(&facts()),
+    )
+    .unwrap();
+    assert_eq!(p.job.limits.cpus, 10);
+}
+
+#[test]
 fn a_cap_of_zero_lets_any_request_through() {
     let p = plan(
         &settings("limits:\n  max: { cpus: 0, memory: 0 }\n"),
@@ -161,6 +191,12 @@ fn a_healthcheck_under_the_floor_is_raised_and_a_slower_one_kept() {
         None
     );
     assert_eq!(base.with_image_health([0, 0]).health_intervals, None);
+    // A hand-made image config can hold a negative interval, which the engine takes as no
+    // wait at all: checks back to back.
+    assert_eq!(
+        base.with_image_health([-1, -ms]).health_intervals,
+        Some([1_000_000_000, 1_000_000_000])
+    );
     let off = ContainerLimits {
         no_healthcheck: true,
         ..base
