@@ -154,7 +154,9 @@ async fn limits(out: &mut Findings, engine: &Engine, s: &Settings) {
         out.say(
             Level::Warn,
             &format!(
-                "the engine does not enforce {} limits (cgroup v{version}): limits: sets them,                  but jobs are not held to them; enable the kernel's cgroup controllers (e.g.                  swapaccount=1, or cgroup v2)",
+                "the engine does not enforce {} limits (cgroup v{version}): limits: sets them, \
+                 but jobs are not held to them; enable the kernel's cgroup controllers (e.g. \
+                 swapaccount=1, or cgroup v2)",
                 missing.join(", ")
             ),
         );

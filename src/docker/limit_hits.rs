@@ -65,11 +65,10 @@ pub async fn oom_since(engine: &Engine, prefix: &str, since: (i64, u32)) -> Vec<
     let _ = tokio::time::timeout(ASK_TIME, listing).await;
     let mut hits = Vec::new();
     for name in names {
-        let Ok(info) = engine
+        let inspect = engine
             .docker
-            .inspect_container(&name, None::<InspectContainerOptions>)
-            .await
-        else {
+            .inspect_container(&name, None::<InspectContainerOptions>);
+        let Ok(Ok(info)) = tokio::time::timeout(ASK_TIME, inspect).await else {
             continue;
         };
         let role = info
