@@ -409,3 +409,74 @@ fn a_runners_login_does_not_skip_the_private_image_check() {
     remove_kept(&other);
     made.remove_and_check();
 }
+
+/// A service image and the dind sidecar's image from a registry that wants a login, through
+/// each credential source: the same pull as the job image's, and the prepare lines name the
+/// source for each.
+#[test]
+fn a_private_service_and_dind_image_are_pulled_with_each_credential_source() {
+    let registry = Registry::start_with_login(USER, &password());
+    let address = registry.address();
+    let right = auths(&address, USER, &password());
+    let file = TempDir::new().unwrap();
+    let config_json = file.path().join("config.json");
+    std::fs::write(&config_json, &right).unwrap();
+    let mut made = Made::default();
+    let dind = registry.image(&unique_tag("dind"));
+    made.add(&dind);
+    docker(&["tag", crate::harness::DIND_IMAGE, &dind]);
+    push_as(&registry, &dind);
+    type WithSource<'a> = Box<dyn Fn(Job) -> Job + 'a>;
+    let sources: [(&str, WithSource, &str); 4] = [
+        (
+            "job variable",
+            Box::new(|j: Job| j.var("DOCKER_AUTH_CONFIG", &right)),
+            "the job's DOCKER_AUTH_CONFIG",
+        ),
+        (
+            "runner variable",
+            Box::new(|j: Job| j.env("DOCKER_AUTH_CONFIG", &right)),
+            "the runner's DOCKER_AUTH_CONFIG",
+        ),
+        ("runner file", Box::new(|j: Job| j), "the runner's "),
+        (
+            "payload",
+            Box::new(|j: Job| j.payload_registry_login(&address)),
+            "the job payload",
+        ),
+    ];
+    for (what, with_source, named) in sources {
+        let tag = unique_tag("svc");
+        let service = registry.image(&tag);
+        private_image(&mut made, &registry, &service, &format!("{what} {tag}\n"));
+        docker(&["rmi", &dind]);
+        let auth_config = match what {
+            "runner file" => config_json.display().to_string(),
+            _ => String::new(),
+        };
+        let config = format!(
+            "image: {}\n{}dind:\n  image: {dind}\nregistry:\n  auth_config: \"{auth_config}\"\n",
+            crate::harness::JOB_IMAGE,
+            crate::harness::ALL_MODES
+        );
+        let services = format!(r#"[{{"name":"{service}","command":["sleep","600"]}}]"#);
+        let project = format!("88{:04}", std::process::id() % 10_000);
+        let job = with_source(
+            Job::with_config("dind", &config)
+                .project(&project)
+                .payload_services(&services, &[]),
+        );
+        let prepare = job.prepare();
+        prepare.ok();
+        for image in [&service, &dind] {
+            let line = format!("executor: pulling image {image} with credentials from {named}");
+            assert!(prepare.stderr.contains(&line), "{what}: {}", prepare.stderr);
+        }
+        assert!(!prepare.stderr.contains(&password()), "{}", prepare.stderr);
+        let marker = job.run("build_script", "docker version --format ok");
+        marker.ok();
+        job.cleanup().ok();
+        remove_kept(&job);
+    }
+    made.remove_and_check();
+}
