@@ -278,13 +278,7 @@ impl Plan {
     /// its name: another job's pull can move the name to another image (another platform's)
     /// between the check and the create.
     pub fn with_image_ids(mut self, id_of: impl Fn(&ContainerSpec) -> Option<String>) -> Plan {
-        let containers = self
-            .sidecar
-            .iter_mut()
-            .chain(self.services.iter_mut())
-            .chain(self.helper.iter_mut())
-            .chain(std::iter::once(&mut self.job));
-        for container in containers {
+        for container in self.containers_mut() {
             container.image_id = id_of(container);
         }
         self
@@ -292,13 +286,7 @@ impl Plan {
 
     /// Given each container's image HEALTHCHECK intervals: those under the floor are raised.
     pub fn with_image_health(mut self, intervals_of: impl Fn(&ContainerSpec) -> [i64; 2]) -> Plan {
-        let containers = self
-            .sidecar
-            .iter_mut()
-            .chain(self.services.iter_mut())
-            .chain(self.helper.iter_mut())
-            .chain(std::iter::once(&mut self.job));
-        for container in containers {
+        for container in self.containers_mut() {
             container.limits = container.limits.with_image_health(intervals_of(container));
         }
         self
@@ -312,13 +300,7 @@ impl Plan {
             return (self, lines);
         };
         let most = count.saturating_mul(1000);
-        let containers = self
-            .sidecar
-            .iter_mut()
-            .chain(self.services.iter_mut())
-            .chain(self.helper.iter_mut())
-            .chain(std::iter::once(&mut self.job));
-        for container in containers {
+        for container in self.containers_mut() {
             if container.limits.cpus > most {
                 lines.push(format!(
                     "{} would get {} CPUs; the engine has {count}, so it gets {count}",
@@ -329,6 +311,15 @@ impl Plan {
             }
         }
         (self, lines)
+    }
+
+    /// Every container, sidecar first, to change.
+    fn containers_mut(&mut self) -> impl Iterator<Item = &mut ContainerSpec> {
+        self.sidecar
+            .iter_mut()
+            .chain(self.services.iter_mut())
+            .chain(self.helper.iter_mut())
+            .chain(std::iter::once(&mut self.job))
     }
 
     /// Every container, sidecar first.

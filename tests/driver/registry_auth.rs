@@ -95,6 +95,34 @@ pub(crate) fn remove_kept(job: &Job) {
     docker(&["volume", "rm", "-f", &format!("{slot_stem}-cache")]);
 }
 
+type WithSource<'a> = Box<dyn Fn(Job) -> Job + 'a>;
+
+/// Each credential source giving the login `right` for `address`: its name, how a job gets it
+/// (the runner file is named in the config by the caller), and how prepare names the source.
+fn each_source<'a>(
+    right: &'a str,
+    address: &'a str,
+) -> [(&'static str, WithSource<'a>, &'static str); 4] {
+    [
+        (
+            "job variable",
+            Box::new(move |j: Job| j.var("DOCKER_AUTH_CONFIG", right)),
+            "the job's DOCKER_AUTH_CONFIG",
+        ),
+        (
+            "runner variable",
+            Box::new(move |j: Job| j.env("DOCKER_AUTH_CONFIG", right)),
+            "the runner's DOCKER_AUTH_CONFIG",
+        ),
+        ("runner file", Box::new(|j: Job| j), "the runner's "),
+        (
+            "payload",
+            Box::new(move |j: Job| j.payload_registry_login(address)),
+            "the job payload",
+        ),
+    ]
+}
+
 /// The job image of a registry that wants a login, pulled with each source in turn; the
 /// prepare line names the source, and the job runs what was pushed.
 #[test]
@@ -106,25 +134,7 @@ fn a_private_job_image_is_pulled_with_each_credential_source() {
     let config_json = file.path().join("config.json");
     std::fs::write(&config_json, &right).unwrap();
     let mut made = Made::default();
-    type WithSource<'a> = Box<dyn Fn(Job) -> Job + 'a>;
-    let sources: [(&str, WithSource, &str); 4] = [
-        (
-            "job variable",
-            Box::new(|j: Job| j.var("DOCKER_AUTH_CONFIG", &right)),
-            "the job's DOCKER_AUTH_CONFIG",
-        ),
-        (
-            "runner variable",
-            Box::new(|j: Job| j.env("DOCKER_AUTH_CONFIG", &right)),
-            "the runner's DOCKER_AUTH_CONFIG",
-        ),
-        ("runner file", Box::new(|j: Job| j), "the runner's "),
-        (
-            "payload",
-            Box::new(|j: Job| j.payload_registry_login(&address)),
-            "the job payload",
-        ),
-    ];
+    let sources = each_source(&right, &address);
     for (what, with_source, named) in sources {
         let tag = unique_tag("auth");
         let name = registry.image(&tag);
@@ -426,25 +436,7 @@ fn a_private_service_and_dind_image_are_pulled_with_each_credential_source() {
     made.add(&dind);
     docker(&["tag", crate::harness::DIND_IMAGE, &dind]);
     push_as(&registry, &dind);
-    type WithSource<'a> = Box<dyn Fn(Job) -> Job + 'a>;
-    let sources: [(&str, WithSource, &str); 4] = [
-        (
-            "job variable",
-            Box::new(|j: Job| j.var("DOCKER_AUTH_CONFIG", &right)),
-            "the job's DOCKER_AUTH_CONFIG",
-        ),
-        (
-            "runner variable",
-            Box::new(|j: Job| j.env("DOCKER_AUTH_CONFIG", &right)),
-            "the runner's DOCKER_AUTH_CONFIG",
-        ),
-        ("runner file", Box::new(|j: Job| j), "the runner's "),
-        (
-            "payload",
-            Box::new(|j: Job| j.payload_registry_login(&address)),
-            "the job payload",
-        ),
-    ];
+    let sources = each_source(&right, &address);
     for (what, with_source, named) in sources {
         let tag = unique_tag("svc");
         let service = registry.image(&tag);
