@@ -142,6 +142,19 @@ fn ours(name: &str, labels: Option<&HashMap<String, String>>) -> Result<(), Fail
     }
 }
 
+/// The admin's `mirror.network` is there, checked before anything is made for the mirror.
+async fn network_exists(engine: &Engine, network: &str) -> Result<(), Failure> {
+    let options = bollard::query_parameters::InspectNetworkOptions::default();
+    match engine.docker.inspect_network(network, Some(options)).await {
+        Ok(_) => Ok(()),
+        Err(e) if super::is_not_found(&e) => Err(Failure::System(format!(
+            "mirror.network `{network}` is not a network on the engine; create it (docker \
+             network create) or leave mirror.network out for the default bridge"
+        ))),
+        Err(e) => Err(Failure::system(format!("inspect network {network}"), e)),
+    }
+}
+
 /// Its data volume and container; another prepare making them at the same moment is fine.
 async fn create(
     engine: &Engine,
@@ -153,6 +166,7 @@ async fn create(
         (crate::plan::LABEL_MANAGED.to_string(), "true".to_string()),
         (LABEL_MIRROR.to_string(), name.to_string()),
     ]);
+    network_exists(engine, &mirror.network).await?;
     let volume = format!("{name}-data");
     // Creating a volume that exists returns the one there, with its own labels.
     let made = engine
@@ -194,7 +208,8 @@ async fn create(
                     "1".to_string(),
                 ),
             ])),
-            network_mode: Some("bridge".into()),
+            // Where its upstream is reachable: the registry exits at start without it.
+            network_mode: Some(mirror.network.clone()),
             ..Default::default()
         }),
         ..Default::default()

@@ -208,7 +208,10 @@ fn pull_failed(image: &str, registry: &str, found: Option<&Found>, e: BollardErr
         BollardError::DockerResponseServerError {
             status_code: 404, ..
         } => Failure::User(format!(
-            "image {shown} does not exist or cannot be pulled ({}); check the image name",
+            // The engine answers 404 for a registry's `denied` too ("pull access denied"):
+            // the name and the credentials are both the job's to check.
+            "image {shown} does not exist in registry {registry} or cannot be pulled with \
+             {tried} ({}); check the image name and that the credentials may read it",
             cut(&text)
         )),
         BollardError::DockerResponseServerError {

@@ -75,12 +75,34 @@ pub(super) fn mirror(raw: Option<super::raw::RawMirror>) -> Result<super::Mirror
     }
     let max_size = super::size::parse(raw.max_size.as_deref().unwrap_or("20GiB"))
         .map_err(|m| (vec!["mirror", "max_size"], m))?;
+    let network = raw.network.unwrap_or_else(|| "bridge".into());
+    if !network_name(&network) {
+        return Err((
+            vec!["mirror", "network"],
+            format!(
+                "`{}` is not a network name; write the name of a network on the engine \
+                 (letters, digits, `_.-`), or leave it out for the default bridge",
+                crate::outcome::one_line(&network)
+            ),
+        ));
+    }
     Ok(super::Mirror {
         managed: raw.managed.unwrap_or(false),
         image,
         upstream,
+        network,
         max_size,
     })
+}
+
+/// What Docker accepts as a network name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, kept short. A
+/// container or `host`/`none` mode is refused: the mirror must have a network of its own.
+fn network_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 128
+        && !matches!(name, "host" | "none" | "default")
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 /// Letters, digits and `.-_:/[]%`: what host names, ports, IPv6 addresses and paths need.
@@ -138,7 +160,7 @@ mod tests {
         assert_eq!(default.max_size, 20 << 30);
         let set = Settings::from_text(
             "mirror:\n  managed: true\n  image: reg.internal/registry:2.8\n  \
-             upstream: http://hub-cache.internal:5000\n  max_size: 5GiB\n",
+             upstream: http://hub-cache.internal:5000\n  network: registries\n  max_size: 5GiB\n",
             "t",
         )
         .unwrap()
@@ -146,6 +168,8 @@ mod tests {
         assert!(set.managed);
         assert_eq!(set.upstream, "http://hub-cache.internal:5000");
         assert_eq!(set.max_size, 5 << 30);
+        assert_eq!(set.network, "registries");
+        assert_eq!(default.network, "bridge");
         for (yaml, want) in [
             (
                 "upstream: hub.internal",
@@ -155,6 +179,9 @@ mod tests {
             ("image: \"\"", "is not an image name"),
             ("image: \"registry:2 --x\"", "is not an image name"),
             ("max_size: lots", "mirror.max_size"),
+            ("network: host", "`host` is not a network name"),
+            ("network: \"container:x\"", "is not a network name"),
+            ("network: \"-x\"", "is not a network name"),
             ("manage: true", "unknown field `manage`"),
         ] {
             let error = Settings::from_text(&format!("mirror:\n  {yaml}\n"), "t")

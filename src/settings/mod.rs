@@ -279,6 +279,8 @@ pub struct Mirror {
     pub image: String,
     /// What it caches: Docker Hub by default (the inner daemons mirror Docker Hub only).
     pub upstream: String,
+    /// The engine network it is made on (where it reaches its upstream): `bridge` by default.
+    pub network: String,
     /// `executor gc` empties a mirror whose data grew past this.
     pub max_size: u64,
 }

@@ -36,12 +36,13 @@ pub struct RawSettings {
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with managed, image, upstream and max_size"
+    expecting = "a mapping with managed, image, upstream, network and max_size"
 )]
 pub struct RawMirror {
     pub managed: Option<bool>,
     pub image: Option<String>,
     pub upstream: Option<String>,
+    pub network: Option<String>,
     pub max_size: Option<String>,
 }
 

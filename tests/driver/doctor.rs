@@ -149,3 +149,90 @@ fn risky_or_missing_container_options_are_named() {
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("container."), "{out}");
 }
+
+/// `executor doctor` with the runner's environment and `registry.auth_config` as given.
+fn doctor_with(config: &str, docker_auth_config: Option<&str>) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("executor.yaml");
+    std::fs::write(&path, config).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_executor"));
+    command
+        .args(["--config", &path.display().to_string(), "doctor"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    if let Some(value) = docker_auth_config {
+        command.env("DOCKER_AUTH_CONFIG", value);
+    }
+    let out = crate::harness::Bounded::bounded_output(&mut command).unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// doctor names each credential source of the runner and the registries it covers (helpers
+/// and the store by name), never a secret; an unreadable source is a failure, since every
+/// job's pulls would fail on it; none at all is said so.
+#[test]
+fn doctor_names_the_runners_credential_sources_and_never_a_secret() {
+    let _turn = turn();
+    let secret = "doctor-secret-7f3a";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"auths":{{"reg.example:5000":{{"username":"u","password":"{secret}"}}}},
+                "credHelpers":{{"helper.example":"test"}},"credsStore":"teststore"}}"#
+        ),
+    )
+    .unwrap();
+    let config = |auth: &str| {
+        format!("image: executor-test/debian:1\nregistry:\n  auth_config: \"{auth}\"\n")
+    };
+    // "u:doctor-secret-7f3a", base64.
+    let variable = r#"{"auths":{"https://env.example":{"auth":"dTpkb2N0b3Itc2VjcmV0LTdmM2E="}}}"#;
+    let (_, out) = doctor_with(&config(&file.display().to_string()), Some(variable));
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("registry credentials"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("info  registry credentials: the runner's DOCKER_AUTH_CONFIG: ")
+            && lines[0].contains("env.example"),
+        "{out}"
+    );
+    let runner_file = format!(
+        "info  registry credentials: the runner's {}: ",
+        file.display()
+    );
+    assert!(lines[1].starts_with(&runner_file), "{out}");
+    for covered in [
+        "reg.example:5000",
+        "helper.example (helper test)",
+        "any other registry (store teststore)",
+    ] {
+        assert!(lines[1].contains(covered), "{covered}: {out}");
+    }
+    assert!(!out.contains(secret) && !out.contains("dTpk"), "{out}");
+
+    std::fs::write(&file, "{ not json").unwrap();
+    let (code, out) = doctor_with(&config(&file.display().to_string()), None);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FAIL  registry credentials: ") && l.contains("config.json")),
+        "{out}"
+    );
+
+    let (_, out) = doctor_with(&config(""), None);
+    assert!(
+        out.contains("info  registry credentials: none on the runner"),
+        "{out}"
+    );
+}

@@ -1,8 +1,8 @@
 //! The managed registry mirror (`mirror.managed`): one pull-through cache the driver starts
 //! for the engine and joins to every dind job's network, so a Docker Hub name two jobs build
 //! `FROM` is fetched from the upstream once. The upstream is a registry container the test
-//! starts on the engine's default bridge (where the mirror reaches it); `executor gc` empties
-//! the mirror past `mirror.max_size`.
+//! starts on a network of its own, where the mirror is made (`mirror.network`); `executor gc`
+//! empties the mirror past `mirror.max_size`.
 
 use crate::harness::{docker, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
 use crate::registry::{unique_tag, Made};
@@ -85,7 +85,7 @@ fn build_in_a_dind_job(config: &str, tag: &str) -> String {
 #[test]
 fn two_dind_jobs_fetch_a_docker_hub_base_from_the_upstream_once_and_gc_bounds_the_mirror() {
     let upstream = RegistryContainer::start(None);
-    let upstream_url = format!("http://{}:5000", upstream.bridge_ip());
+    let upstream_url = format!("http://{}:5000", upstream.network_ip());
     let mirrors = Mirrors {
         upstream: upstream_url.clone(),
     };
@@ -98,7 +98,9 @@ fn two_dind_jobs_fetch_a_docker_hub_base_from_the_upstream_once_and_gc_bounds_th
     docker(&["rmi", &pushed]);
     let config = format!(
         "image: {JOB_IMAGE}\n{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n\
-         mirror:\n  managed: true\n  image: {MIRROR_IMAGE}\n  upstream: {upstream_url}\n  max_size: 1KiB\n"
+         mirror:\n  managed: true\n  image: {MIRROR_IMAGE}\n  upstream: {upstream_url}\n  max_size: 1KiB\n  \
+         network: {}\n",
+        upstream.network
     );
 
     let mut after_first = Vec::new();
@@ -217,6 +219,23 @@ fn only_the_drivers_own_mirror_is_used_and_it_checks_reverse_paths() {
     );
     let name = announced_name(&config);
     let runner_label = format!("io.executor.runner-id={RUNNER}");
+
+    // An admin's mirror.network that is not there: refused before anything is made for it.
+    let missing = format!("executor-test-no-net-{}", std::process::id());
+    let job = Job::with_config("dind", &format!("{config}  network: {missing}\n")).runner(RUNNER);
+    let prepare = job.prepare();
+    prepare.expect(2);
+    assert!(
+        prepare.stderr.contains(&format!(
+            "mirror.network `{missing}` is not a network on the engine"
+        )),
+        "{}",
+        prepare.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    assert!(mirrors.names().is_empty(), "a mirror was made");
+    crate::harness::assert_volume_gone(&format!("{name}-data"));
 
     let container = Impostor(name.clone());
     docker(&[

@@ -211,6 +211,26 @@ fn a_refused_login_is_the_jobs_error_naming_registry_and_source() {
     );
     without.cleanup().ok();
     remove_kept(&without);
+
+    // The right login, a tag the registry lacks: the engine says "not found" (as it does for
+    // a registry's `denied`); the line still names the registry and the source tried.
+    let missing = registry.image(&unique_tag("absent"));
+    let absent = job(&format!(
+        "image: {missing}\nregistry:\n  auth_config: \"\"\n"
+    ))
+    .var("DOCKER_AUTH_CONFIG", &auths(&address, USER, &password()));
+    let prepare = absent.prepare();
+    prepare.expect(1);
+    let last = prepare.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&format!("{missing} does not exist in registry {address}"))
+            && last.contains("with credentials from the job's DOCKER_AUTH_CONFIG"),
+        "{}",
+        prepare.stderr
+    );
+    assert!(!prepare.stderr.contains(&password()), "{}", prepare.stderr);
+    absent.cleanup().ok();
+    remove_kept(&absent);
     assert!(!on_engine(&name));
     made.remove_and_check();
 }
@@ -420,11 +440,11 @@ fn a_runners_login_does_not_skip_the_private_image_check() {
     made.remove_and_check();
 }
 
-/// A service image and the dind sidecar's image from a registry that wants a login, through
-/// each credential source: the same pull as the job image's, and the prepare lines name the
-/// source for each.
+/// A service image, the helper image and the dind sidecar's image from a registry that wants
+/// a login, through each credential source: the same pull as the job image's, and the prepare
+/// lines name the source for each.
 #[test]
-fn a_private_service_and_dind_image_are_pulled_with_each_credential_source() {
+fn a_private_service_helper_and_dind_image_are_pulled_with_each_credential_source() {
     let registry = Registry::start_with_login(USER, &password());
     let address = registry.address();
     let right = auths(&address, USER, &password());
@@ -436,18 +456,23 @@ fn a_private_service_and_dind_image_are_pulled_with_each_credential_source() {
     made.add(&dind);
     docker(&["tag", crate::harness::DIND_IMAGE, &dind]);
     push_as(&registry, &dind);
+    let helper = registry.image(&unique_tag("helper"));
+    made.add(&helper);
+    docker(&["tag", crate::harness::JOB_IMAGE, &helper]);
+    push_as(&registry, &helper);
     let sources = each_source(&right, &address);
     for (what, with_source, named) in sources {
         let tag = unique_tag("svc");
         let service = registry.image(&tag);
         private_image(&mut made, &registry, &service, &format!("{what} {tag}\n"));
-        docker(&["rmi", &dind]);
+        docker(&["rmi", &dind, &helper]);
         let auth_config = match what {
             "runner file" => config_json.display().to_string(),
             _ => String::new(),
         };
         let config = format!(
-            "image: {}\n{}dind:\n  image: {dind}\nregistry:\n  auth_config: \"{auth_config}\"\n",
+            "image: {}\n{}dind:\n  image: {dind}\nhelper:\n  image: {helper}\n\
+             registry:\n  auth_config: \"{auth_config}\"\n",
             crate::harness::JOB_IMAGE,
             crate::harness::ALL_MODES
         );
@@ -460,7 +485,7 @@ fn a_private_service_and_dind_image_are_pulled_with_each_credential_source() {
         );
         let prepare = job.prepare();
         prepare.ok();
-        for image in [&service, &dind] {
+        for image in [&service, &dind, &helper] {
             let line = format!("executor: pulling image {image} with credentials from {named}");
             assert!(prepare.stderr.contains(&line), "{what}: {}", prepare.stderr);
         }

@@ -1,7 +1,8 @@
 //! A registry in a container (`executor-test/registry:1`, built by `scripts/test-images`), for
 //! the tests whose registry a job's inner daemon must reach: the test connects it to the job's
-//! network under a name of its choosing. Published on loopback only, for the host engine's
-//! pushes. Removed when dropped.
+//! network under a name of its choosing. It lives on a network of its own that the test made
+//! (never the engine's default bridge, where any container could reach it), published on
+//! loopback only, for the host engine's pushes. Removed with its network when dropped.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +17,8 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 pub struct RegistryContainer {
     pub name: String,
+    /// The network made for it alone (the container's name plus `-net`).
+    pub network: String,
     /// Its port on the host's loopback.
     pub port: u16,
     _auth: Option<TempDir>,
@@ -29,11 +32,15 @@ impl RegistryContainer {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
+        let network = format!("{name}-net");
+        docker(&["network", "create", "--label", "executor-test=1", &network]);
         let mut args = vec![
             "run".to_string(),
             "-d".into(),
             "--name".into(),
             name.clone(),
+            "--network".into(),
+            network.clone(),
             "-p".into(),
             "127.0.0.1::5000".into(),
         ];
@@ -67,6 +74,7 @@ impl RegistryContainer {
             .unwrap_or_else(|| panic!("registry {name} published no loopback port: {published}"));
         let registry = RegistryContainer {
             name,
+            network,
             port,
             _auth: auth,
         };
@@ -94,17 +102,16 @@ impl RegistryContainer {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Its address on the engine's default bridge, where a container the driver starts there
-    /// (the managed mirror) reaches it.
-    pub fn bridge_ip(&self) -> String {
-        docker(&[
-            "inspect",
-            "-f",
-            "{{.NetworkSettings.IPAddress}}",
-            &self.name,
-        ])
-        .trim()
-        .to_string()
+    /// Its address on its own network, where a container the driver starts there (the
+    /// managed mirror, with `mirror.network`) reaches it.
+    pub fn network_ip(&self) -> String {
+        let format = format!(
+            "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
+            self.network
+        );
+        docker(&["inspect", "-f", &format, &self.name])
+            .trim()
+            .to_string()
     }
 
     /// Join `network` under `alias` (a job's network, for its inner daemon).
@@ -135,6 +142,10 @@ impl Drop for RegistryContainer {
     fn drop(&mut self) {
         let _ = Command::new("docker")
             .args(["rm", "-fv", &self.name])
+            .bounded_output();
+        // Anything a failed test left joined to it goes too, so the network can.
+        let _ = Command::new("docker")
+            .args(["network", "rm", &self.network])
             .bounded_output();
     }
 }

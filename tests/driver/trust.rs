@@ -30,6 +30,10 @@ fn drop_slot(slot: &str) {
     );
 }
 
+/// Long enough that no generated name (job ids are 8 random digits) can contain it by chance:
+/// "4242" once matched a job id and failed CI.
+const FORGED_PIPELINE: &str = "90817263544536";
+
 /// Project B copies project A's ids into its variables (and claims A's path, another
 /// pipeline and a protected ref): it still gets B's cache_dir, A's stays as A left it, and
 /// prepare names each ignored variable (never its value).
@@ -42,7 +46,7 @@ fn a_job_copying_another_projects_ids_gets_its_own_cache() {
         .var("CI_PROJECT_ID", victim)
         .var("CI_JOB_ID", "1")
         .var("CI_RUNNER_ID", "1")
-        .var("CI_PIPELINE_ID", "4242")
+        .var("CI_PIPELINE_ID", FORGED_PIPELINE)
         .var("CI_PROJECT_PATH", "group/victim-7961")
         .var("CI_COMMIT_REF_PROTECTED", "true");
     let prepared = forger.prepare();
@@ -58,7 +62,7 @@ fn a_job_copying_another_projects_ids_gets_its_own_cache() {
         let line = format!("job variable {name} differs from the job payload; ignored");
         assert!(prepared.stderr.contains(&line), "{}", prepared.stderr);
     }
-    for value in ["4242", "victim-7961"] {
+    for value in [FORGED_PIPELINE, "victim-7961"] {
         assert!(!prepared.stderr.contains(value), "{}", prepared.stderr);
     }
     assert_eq!(
