@@ -16,8 +16,9 @@
 //! - [`outcome`]: how a stage ended, mapped to the protocol's exit codes in one place.
 //! - [`yaml`]: the one module that names serde_yaml.
 //!
-//! Imports go one way: `stage` may use `docker`, `plan`, `settings`, `env`; `docker` may use
-//! `plan`; `plan` uses only `settings`, `env` and `payload`.
+//! Imports go one way: `stage` may use `docker`, `plan`, `registry`, `settings`, `env`;
+//! `docker` may use `plan` and `registry`; `registry` uses `settings`, `env` and `payload`;
+//! `plan` uses only `settings`, `env` and `payload`. Only `docker` names bollard.
 
 pub mod app;
 pub mod builds_dirs;
@@ -41,3 +42,6 @@ pub mod yaml;
 /// The README's and docs/' links to tests checked (test-only).
 #[cfg(test)]
 mod doc_links;
+/// The import rule above, checked over the source (test-only).
+#[cfg(test)]
+mod import_rule;

@@ -7,6 +7,7 @@ pub mod entrypoint;
 pub mod helper;
 mod identity;
 pub mod limits;
+pub mod mirror;
 mod options;
 pub mod owner;
 pub mod platform;
@@ -336,10 +337,7 @@ impl Plan {
 /// `dind.registry_mirrors`, `dind.insecure_registries`): the sidecar's command, which docker:dind's entrypoint hands
 /// to dockerd. `None` keeps the image's command.
 fn dind_flags(settings: &Settings) -> Option<Vec<String>> {
-    let managed = settings
-        .mirror
-        .managed
-        .then(crate::docker::mirror::daemon_flag);
+    let managed = settings.mirror.managed.then(mirror::daemon_flag);
     let flags: Vec<String> = managed
         .into_iter()
         .chain(

@@ -19,18 +19,12 @@ use super::Engine;
 use crate::outcome::Failure;
 use crate::settings::Mirror;
 
-/// The name the inner daemons reach it by (`--registry-mirror=http://executor-mirror:5000`).
-pub const ALIAS: &str = "executor-mirror";
+pub use crate::plan::mirror::ALIAS;
+use crate::plan::mirror::PORT;
 /// On the mirror's container and volume: the upstream's short hash.
 pub const LABEL_MIRROR: &str = "io.executor.mirror";
-/// Where the registry keeps its data, and the port it serves.
+/// Where the registry keeps its data.
 const DATA_DIR: &str = "/var/lib/registry";
-const PORT: u16 = 5000;
-
-/// The inner daemon's flag for the mirror.
-pub fn daemon_flag() -> String {
-    format!("--registry-mirror=http://{ALIAS}:{PORT}")
-}
 
 /// The mirror's container name for `upstream` (its volume adds `-data`): one per upstream, so
 /// runners of one engine with other upstreams keep apart.

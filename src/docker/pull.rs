@@ -5,13 +5,14 @@
 
 use std::collections::HashMap;
 
+use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 
 use super::Engine;
 use crate::outcome::{say, Failure};
-use crate::registry::{names, Found, Registries};
+use crate::registry::{names, Credential, Found, Registries};
 
 /// What the pulls of one job go by.
 pub struct Pulls<'a> {
@@ -58,7 +59,7 @@ pub(super) async fn pull(
     if !image_has_tag(image) {
         options = options.tag("latest");
     }
-    let credentials = found.as_ref().map(|f| f.credential.for_engine(&registry));
+    let credentials = found.as_ref().map(|f| for_engine(&f.credential, &registry));
     let mut progress = engine
         .docker
         .create_image(Some(options.build()), None, credentials);
@@ -149,7 +150,7 @@ async fn check_name(
         return Ok(());
     };
     let registry = names::registry_of(name);
-    let credentials = Some(found.credential.for_engine(&registry));
+    let credentials = Some(for_engine(&found.credential, &registry));
     match engine
         .docker
         .inspect_registry_image(name, credentials)
@@ -185,6 +186,19 @@ async fn check_name(
                 ))),
             }
         }
+    }
+}
+
+/// `credential` as the engine takes it (`X-Registry-Auth`) for a pull from `registry`.
+fn for_engine(credential: &Credential, registry: &str) -> DockerCredentials {
+    let non_empty = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    DockerCredentials {
+        username: non_empty(&credential.username),
+        password: non_empty(&credential.password),
+        identitytoken: credential.identity_token.clone(),
+        registrytoken: credential.registry_token.clone(),
+        serveraddress: Some(names::server_address(registry)),
+        ..DockerCredentials::default()
     }
 }
 
@@ -281,7 +295,24 @@ fn image_has_tag(image: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut, image_has_tag, names_by_id, refused, REGISTRY_TEXT_MAX};
+    use super::{cut, for_engine, image_has_tag, names_by_id, refused, REGISTRY_TEXT_MAX};
+    use crate::registry::Credential;
+
+    #[test]
+    fn the_engine_gets_the_login_with_dockers_server_address() {
+        let mut credential = Credential::login("u", "pw-secret");
+        credential.identity_token = Some("id-secret".into());
+        let engine = for_engine(&credential, "docker.io");
+        assert_eq!(
+            engine.serveraddress.as_deref(),
+            Some("https://index.docker.io/v1/")
+        );
+        assert_eq!(engine.password.as_deref(), Some("pw-secret"));
+        assert_eq!(engine.identitytoken.as_deref(), Some("id-secret"));
+        let empty = for_engine(&Credential::login("", ""), "reg.example:5000");
+        assert_eq!(empty.username, None);
+        assert_eq!(empty.serveraddress.as_deref(), Some("reg.example:5000"));
+    }
 
     #[test]
     fn ids_are_told_from_names() {

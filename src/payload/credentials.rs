@@ -4,8 +4,6 @@
 
 use serde::Deserialize;
 
-use crate::registry::Credential;
-
 /// One registry login from the payload.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct RegistryCredential {
@@ -26,12 +24,12 @@ impl std::fmt::Debug for RegistryCredential {
 }
 
 impl RegistryCredential {
-    pub fn credential(&self) -> Credential {
-        Credential {
-            username: self.username.clone(),
-            password: self.password.clone(),
-            ..Credential::default()
-        }
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
     }
 }
 
@@ -56,7 +54,7 @@ mod tests {
         assert_eq!(facts.registry_credentials.len(), 1);
         let login = &facts.registry_credentials[0];
         assert_eq!(login.url, "registry.gitlab.example");
-        assert_eq!(login.credential().password, "glcbt-s3cret");
+        assert_eq!(login.password(), "glcbt-s3cret");
         let shown = format!("{facts:?}");
         assert!(!shown.contains("glcbt-s3cret"), "{shown}");
         assert!(crate::payload::parse(br#"{"credentials": null}"#)

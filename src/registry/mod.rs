@@ -18,8 +18,6 @@ pub mod names;
 use std::fmt;
 use std::path::PathBuf;
 
-use bollard::auth::DockerCredentials;
-
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure};
 use crate::payload::RegistryCredential;
@@ -44,16 +42,12 @@ impl fmt::Debug for Credential {
 }
 
 impl Credential {
-    /// As the engine takes it (`X-Registry-Auth`) for a pull from `registry`.
-    pub fn for_engine(&self, registry: &str) -> DockerCredentials {
-        let non_empty = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
-        DockerCredentials {
-            username: non_empty(&self.username),
-            password: non_empty(&self.password),
-            identitytoken: self.identity_token.clone(),
-            registrytoken: self.registry_token.clone(),
-            serveraddress: Some(names::server_address(registry)),
-            ..DockerCredentials::default()
+    /// A user name and password (GitLab's registry login in the payload).
+    pub fn login(username: &str, password: &str) -> Credential {
+        Credential {
+            username: username.to_string(),
+            password: password.to_string(),
+            ..Credential::default()
         }
     }
 }
@@ -152,7 +146,7 @@ impl Registries {
         }
         let logins = payload
             .iter()
-            .map(|c| (c.url.clone(), c.credential()))
+            .map(|c| (c.url.clone(), Credential::login(c.username(), c.password())))
             .collect();
         registries.add_logins(Source::Payload, logins);
         Ok(registries)
@@ -294,7 +288,9 @@ pub fn job_logins(env: &JobEnv, payload: &[RegistryCredential]) -> Vec<(String, 
         .and_then(|text| config_file::parse(text).ok())
         .map(|file| file.auths)
         .unwrap_or_default();
-    let from_payload = payload.iter().map(|c| (c.url.clone(), c.credential()));
+    let from_payload = payload
+        .iter()
+        .map(|c| (c.url.clone(), Credential::login(c.username(), c.password())));
     let mut logins: Vec<(String, Credential)> = Vec::new();
     for (key, credential) in from_variable.into_iter().chain(from_payload) {
         let path = names::key_path(&key);
