@@ -1,8 +1,10 @@
-//! A failed stage that ran into a limit says so: one line per container of the job the
-//! kernel killed a process in for memory during the stage (from the engine's `oom` events,
-//! certain), and one for the stage's own container when it ends at its pids limit (inferred
-//! from its process count, so the line says "probably"). Each names the limit's key and what
-//! raises it. Never read from the job: only the engine's events and stats.
+//! A stage that ran into a limit says so: one line per container of the job the kernel killed
+//! a process in for memory during the stage (from the engine's `oom` events, certain), after
+//! prepare and after every stage, passed or failed (a service killed for memory under a stage
+//! that passes is still worth knowing); and, for a failed stage, one for the stage's own
+//! container when it ends at its pids limit (inferred from its process count, so the line says
+//! "probably"). Each names the limit's key and what raises it. Never read from the job: only
+//! the engine's events and stats.
 
 use crate::docker::{self, Engine};
 use crate::outcome::say;
@@ -18,8 +20,9 @@ fn kind_of(role: &str) -> (&'static str, Option<&'static str>, &'static str) {
     }
 }
 
-/// Say what limits the stage ran into; whether the kernel killed anything for memory (which
-/// makes the failure the job's, even if the container went with it).
+/// Say what limits a failed stage ran into; whether the kernel killed anything for memory
+/// under a limit of the job's own (which makes the failure the job's, even if the container
+/// went with it).
 pub async fn report(
     engine: &Engine,
     key: &str,
@@ -27,11 +30,29 @@ pub async fn report(
     in_helper: bool,
     since: (i64, u32),
 ) -> bool {
-    let prefix = format!("{key}-");
-    let (hits, pids) = futures_util::join!(
-        docker::limit_hits::oom_since(engine, &prefix, since),
+    let (killed_for_memory, pids) = futures_util::join!(
+        memory_hits(engine, key, since),
         docker::limit_hits::pids(engine, container),
     );
+    if let Some((current, limit)) = pids {
+        // A fork that failed leaves the count at the limit while the stage's leftovers live.
+        if limit > 0 && current + limit / 20 + 1 >= limit {
+            let kind = if in_helper { "helper" } else { "job" };
+            say(&format!(
+                "container {container} runs {current} processes, at its pids limit of {limit} \
+                 (limits.{kind}.pids): the stage probably failed to start more; no job \
+                 variable raises it, the runner's admin can raise limits.{kind}.pids"
+            ));
+        }
+    }
+    killed_for_memory
+}
+
+/// One line per container of the job `key` the kernel killed a process in for memory since
+/// `since`; whether any of them had a limit of the job's own (without one the host ran out).
+pub async fn memory_hits(engine: &Engine, key: &str, since: (i64, u32)) -> bool {
+    let prefix = format!("{key}-");
+    let hits = docker::limit_hits::oom_since(engine, &prefix, since).await;
     for hit in &hits {
         let (kind, variable, what) = kind_of(&hit.role);
         let limit = match hit.memory {
@@ -50,18 +71,6 @@ pub async fn report(
             hit.name
         ));
     }
-    if let Some((current, limit)) = pids {
-        // A fork that failed leaves the count at the limit while the stage's leftovers live.
-        if limit > 0 && current + limit / 20 + 1 >= limit {
-            let kind = if in_helper { "helper" } else { "job" };
-            say(&format!(
-                "container {container} runs {current} processes, at its pids limit of {limit} \
-                 (limits.{kind}.pids): the stage probably failed to start more; no job \
-                 variable raises it, the runner's admin can raise limits.{kind}.pids"
-            ));
-        }
-    }
-    // Only a limit of the job's own makes it the job's: without one the host ran out.
     hits.iter().any(|h| h.memory != 0)
 }
 

@@ -157,6 +157,8 @@ async fn start_cold(
     );
     sidecar.and(job).and(helper).and(services)?;
     wait_for_services(engine, settings, env, &plan, halt).await?;
+    // A service (or an entrypoint) killed for memory while the job got ready.
+    super::limit_hits::memory_hits(engine, &plan.identity.key(), since).await;
     ready(&plan, started);
     Ok(())
 }
@@ -208,6 +210,8 @@ async fn start_adopted(
     );
     sidecar.and(job).and(helper).and(services)?;
     wait_for_services(engine, settings, env, &plan, halt).await?;
+    // A service (or an entrypoint) killed for memory while the job got ready.
+    super::limit_hits::memory_hits(engine, &plan.identity.key(), since).await;
     ready(&plan, started);
     Ok(())
 }

@@ -95,6 +95,8 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
         Err(failure) => return Err(explain(&engine, &container, failure).await),
     };
     if code == 0 {
+        // The stage passed, but a service or a process of the stage may have been killed.
+        super::limit_hits::memory_hits(&engine, &key, started).await;
         if in_helper {
             ownership::hand_over(&engine, settings, env, facts.as_ref(), &identity, stage).await?;
         }

@@ -161,10 +161,46 @@ fn each_kind_of_container_gets_its_limits_and_only_services_keep_a_floored_healt
 #[test]
 fn a_memory_hog_is_killed_and_a_fork_bomb_is_stopped_by_pids() {
     let config = format!(
-        "image: {JOB_IMAGE}\n{ALL_MODES}limits:\n  job: {{ cpus: 1, memory: 64MiB, pids: 48 }}\n"
+        "image: {JOB_IMAGE}\n{ALL_MODES}limits:\n  job: {{ cpus: 1, memory: 64MiB, pids: 48 }}\n  \
+         services: {{ memory: 16MiB }}\n"
     );
-    let job = OwnJob::new(own_job("none", &config, 6), &[]);
-    job.prepare().ok();
+    // A service whose hog is killed 2 s after it starts (while the job gets ready, or in the
+    // first stage, which waits 4 s); the service itself lives on.
+    let services = format!(
+        r#"[{{"name":"{BUSYBOX_IMAGE}","alias":"hog","entrypoint":["sh","-c"],
+             "command":["sleep 2; head -c 104857600 /dev/zero | tail >/dev/null; sleep 600"]}}]"#
+    );
+    let job = OwnJob::new(
+        own_job("none", &config, 6).payload_services(&services, &[]),
+        &[],
+    );
+    let prepared = job.prepare();
+    prepared.ok();
+    let key = job.key();
+    // A stage that survives a killed process passes, and still says what was killed.
+    let survived = job.run(
+        "build_script",
+        "sleep 4; head -c 209715200 /dev/zero | tail >/dev/null || true; echo survived",
+    );
+    survived.ok();
+    let said = format!("{}{}", prepared.stderr, survived.stderr);
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with(&format!("executor: container {key}-svc"))
+                && l.contains(
+                    "(a service) reached its memory limit of 16 MiB (limits.services.memory)"
+                )
+                && l.contains("with EXECUTOR_SERVICE_MEMORY")),
+        "{said}"
+    );
+    assert!(survived.stdout.contains("survived"), "{}", survived.stdout);
+    assert!(
+        survived.stderr.contains(&format!(
+            "container {key}-job (the job container) reached its memory limit of 64 MiB"
+        )),
+        "{}",
+        survived.stderr
+    );
     // `tail` keeps all of 200 MiB without a newline in memory, against 64 MiB.
     let hog = job.run(
         "build_script",
@@ -172,7 +208,6 @@ fn a_memory_hog_is_killed_and_a_fork_bomb_is_stopped_by_pids() {
     );
     hog.expect(1);
     assert!(!hog.stdout.contains("held"), "{}", hog.stdout);
-    let key = job.key();
     let line = format!(
         "container {key}-job (the job container) reached its memory limit of 64 MiB \
          (limits.job.memory) and the kernel killed a process in it; the job may ask for more \
