@@ -16,6 +16,7 @@ mod query;
 mod raw;
 pub mod service;
 pub mod sweep;
+mod tls_transport;
 
 use bollard::errors::Error as BollardError;
 use bollard::Docker;
@@ -41,6 +42,8 @@ pub use query::{
 pub struct Engine {
     docker: Docker,
     host: String,
+    /// `docker.cert_path` of a TLS engine, for what a TLS failure names.
+    tls: Option<std::path::PathBuf>,
     /// `docker.timeout`: how long one request may take to answer.
     timeout: std::time::Duration,
 }
@@ -56,16 +59,25 @@ impl Engine {
                 timeout,
                 bollard::API_DEFAULT_VERSION,
             ),
-            DockerHost::Tcp(addr) => Docker::connect_with_http(
+            DockerHost::Tcp { addr, tls: None } => Docker::connect_with_http(
                 &format!("tcp://{addr}"),
                 timeout,
                 bollard::API_DEFAULT_VERSION,
             ),
+            DockerHost::Tcp {
+                addr,
+                tls: Some(dir),
+            } => Ok(tls_transport::connect(addr, dir, timeout)?),
         }
-        .map_err(|e| unreachable_engine(&host, e))?;
+        .map_err(|e| unreachable_engine(&host, None, e))?;
+        let tls = match &settings.docker_host {
+            DockerHost::Tcp { tls, .. } => tls.clone(),
+            DockerHost::Unix(_) => None,
+        };
         Ok(Engine {
             docker,
             host,
+            tls,
             timeout: std::time::Duration::from_secs(timeout),
         })
     }
@@ -77,15 +89,17 @@ impl Engine {
         let Engine {
             docker,
             host,
+            tls,
             timeout,
         } = self;
         let docker = docker
             .negotiate_version()
             .await
-            .map_err(|e| unreachable_engine(&host, e))?;
+            .map_err(|e| unreachable_engine(&host, tls.as_deref(), e))?;
         Ok(Engine {
             docker,
             host,
+            tls,
             timeout,
         })
     }
@@ -96,7 +110,7 @@ impl Engine {
             .docker
             .version()
             .await
-            .map_err(|e| unreachable_engine(&self.host, e))?;
+            .map_err(|e| unreachable_engine(&self.host, self.tls.as_deref(), e))?;
         Ok(format!(
             "Docker engine {} (API {}) at {}",
             version.version.as_deref().unwrap_or("?"),
@@ -125,7 +139,10 @@ impl Engine {
     }
 }
 
-fn unreachable_engine(host: &str, e: BollardError) -> Failure {
+fn unreachable_engine(host: &str, tls: Option<&std::path::Path>, e: BollardError) -> Failure {
+    if let Some(line) = tls.and_then(|dir| tls_transport::explain(&e, host, dir)) {
+        return Failure::System(line);
+    }
     Failure::System(format!(
         "cannot reach the Docker engine at {host} ({e}); check docker.host in the config and that the engine runs"
     ))

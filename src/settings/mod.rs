@@ -8,6 +8,7 @@ mod container_paths;
 mod container_privileges;
 mod dind_registries;
 mod duration;
+mod engine;
 mod glob;
 mod gpus;
 mod limits;
@@ -25,6 +26,7 @@ pub use container::{
     AdminVolume, ContainerOptions, Device, Gpus, SecurityOpt, VolumeSource, DRIVER_TARGETS,
     RUNNER_BINARY_TARGET,
 };
+pub use engine::EngineEnv;
 pub use glob::Glob;
 pub use limits::{parse_cpus, show_cpus, Caps, Limits, MaxCaps, MIN_CPUS};
 pub use policy::{Policy, Rule};
@@ -172,15 +174,23 @@ pub enum Entrypoint {
 pub enum DockerHost {
     /// `unix:///path/to/docker.sock`
     Unix(PathBuf),
-    /// `tcp://host:port`, plain HTTP.
-    Tcp(String),
+    /// `tcp://host:port`: over TLS with the certificates in `tls` (`ca.pem`, `cert.pem`,
+    /// `key.pem`), or plain HTTP where the admin said `docker.insecure: true`.
+    Tcp { addr: String, tls: Option<PathBuf> },
+}
+
+impl DockerHost {
+    /// Whether the engine is on this machine (its socket a path here).
+    pub fn is_local(&self) -> bool {
+        matches!(self, DockerHost::Unix(_))
+    }
 }
 
 impl fmt::Display for DockerHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DockerHost::Unix(path) => write!(f, "unix://{}", path.display()),
-            DockerHost::Tcp(addr) => write!(f, "tcp://{addr}"),
+            DockerHost::Tcp { addr, .. } => write!(f, "tcp://{addr}"),
         }
     }
 }
@@ -296,14 +306,15 @@ pub struct SettingsError {
 impl Settings {
     /// Read the config chosen by `--config`, else `EXECUTOR_CONFIG`, else the default path.
     pub fn load(flag: Option<&Path>, env: Option<&Path>) -> Result<Settings, SettingsError> {
+        let engine_env = EngineEnv::from_process();
         let (path, named) = match flag.or(env) {
             Some(p) => (p, true),
             None => (Path::new(DEFAULT_CONFIG_PATH), false),
         };
         match std::fs::read_to_string(path) {
-            Ok(text) => Settings::from_text(&text, &path.display().to_string()),
+            Ok(text) => Settings::from_text_in(&text, &path.display().to_string(), &engine_env),
             Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => {
-                Settings::from_text("", DEFAULT_CONFIG_PATH)
+                Settings::from_text_in("", DEFAULT_CONFIG_PATH, &engine_env)
             }
             Err(e) => Err(SettingsError {
                 file: path.display().to_string(),
@@ -314,13 +325,24 @@ impl Settings {
         }
     }
 
-    /// Parse and validate the text of a config file named `file` (used in messages).
+    /// Parse and validate the text of a config file named `file` (used in messages), with no
+    /// Docker CLI variables in the environment.
     pub fn from_text(text: &str, file: &str) -> Result<Settings, SettingsError> {
+        Settings::from_text_in(text, file, &EngineEnv::default())
+    }
+
+    /// As [`Settings::from_text`], where `env` holds the driver's own `DOCKER_HOST`,
+    /// `DOCKER_CERT_PATH` and `DOCKER_TLS_VERIFY`, used when the config names no engine.
+    pub fn from_text_in(
+        text: &str,
+        file: &str,
+        env: &EngineEnv,
+    ) -> Result<Settings, SettingsError> {
         let raw = raw::load(text).map_err(|e| SettingsError {
             file: file.to_string(),
             message: with_line(e.to_string(), text),
         })?;
-        validate(raw).map_err(|(path, message)| {
+        validate(raw, env).map_err(|(path, message)| {
             let at = crate::yaml::line_of(text, &path)
                 .map(|l| format!(" at line {l}"))
                 .unwrap_or_default();

@@ -59,9 +59,14 @@ pub struct RawPayload {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with host and timeout")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with host, cert_path, insecure and timeout"
+)]
 pub struct RawDocker {
     pub host: Option<String>,
+    pub cert_path: Option<String>,
+    pub insecure: Option<bool>,
     pub timeout: Option<String>,
 }
 

@@ -1,13 +1,12 @@
 //! Validation: the raw file's values checked and turned into [`Settings`], each failure a key
 //! path and what is wrong with it.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::raw::{RawDindCache, RawEntrypoint, RawHelperMode, RawSettings};
 use super::{
-    parse_duration, policy, size, DindCache, DockerHost, Entrypoint, HelperMode, Mode, PullPolicy,
-    Settings, DEFAULT_HELPER_IMAGE,
+    parse_duration, policy, size, DindCache, Entrypoint, HelperMode, Mode, PullPolicy, Settings,
+    DEFAULT_HELPER_IMAGE,
 };
 
 /// The builds and cache volumes are shared by a job's containers (and the cache by a
@@ -21,7 +20,7 @@ fn outside_scratch(path: String, key: &'static str) -> Result<String, Invalid> {
 /// A validation failure: the key path and what is wrong with it.
 pub(crate) type Invalid = (Vec<&'static str>, String);
 
-pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
+pub(super) fn validate(raw: RawSettings, env: &super::EngineEnv) -> Result<Settings, Invalid> {
     let docker = raw.docker.unwrap_or_default();
     let mode = raw.mode.unwrap_or_default();
     let dind = raw.dind.unwrap_or_default();
@@ -69,7 +68,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, Invalid> {
         policy,
         gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
-        docker_host: docker_host(docker.host.as_deref())?,
+        docker_host: super::engine::docker_host(&docker, env)?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
         runner_id: raw.runner_id.map(|id| id.to_string()),
         slots: match raw.slots {
@@ -213,20 +212,6 @@ fn mtu(value: Option<u32>) -> Result<Option<u32>, Invalid> {
         )),
         other => Ok(other),
     }
-}
-
-fn docker_host(text: Option<&str>) -> Result<DockerHost, Invalid> {
-    let text = text.unwrap_or("unix:///var/run/docker.sock");
-    if let Some(path) = text.strip_prefix("unix://").filter(|p| p.starts_with('/')) {
-        return Ok(DockerHost::Unix(PathBuf::from(path)));
-    }
-    if let Some(addr) = text.strip_prefix("tcp://").filter(|a| !a.is_empty()) {
-        return Ok(DockerHost::Tcp(addr.trim_end_matches('/').to_string()));
-    }
-    Err((
-        vec!["docker", "host"],
-        format!("`{text}` is not unix:///absolute/path or tcp://host:port"),
-    ))
 }
 
 fn duration(

@@ -62,7 +62,13 @@ fn mode_not_allowed_is_a_build_failure() {
 #[test]
 fn unreachable_engine_is_a_system_failure() {
     for host in ["unix:///nonexistent/docker.sock", "tcp://127.0.0.1:1"] {
-        let job = Job::with_config("none", &format!("docker:\n  host: {host}\n"));
+        let job = Job::with_config(
+            "none",
+            &format!(
+                "docker:\n  host: {host}\n  insecure: {}\n",
+                host.starts_with("tcp")
+            ),
+        );
         let call = job.prepare();
         call.expect(2);
         assert!(
@@ -264,7 +270,8 @@ fn a_hung_engine_is_a_system_failure_within_the_timeout() {
             held.push(stream);
         }
     });
-    let config = format!("docker:\n  host: tcp://127.0.0.1:{port}\n  timeout: 2s\n");
+    let config =
+        format!("docker:\n  host: tcp://127.0.0.1:{port}\n  insecure: true\n  timeout: 2s\n");
     let job = Job::with_config("none", &config);
     for call in [
         job.prepare(),

@@ -69,6 +69,15 @@ pub(super) fn rows() -> Vec<Row> {
             message: "unknown field `modes`, expected one of `docker`, `runner_id`, `slots`, `payload`, `builds_dir`",
         },
         Row {
+            name: "plain tcp engine without insecure",
+            config: "docker:\n  host: tcp://127.0.0.1:1\n",
+            mode: "none",
+            setup: same,
+            act: Act::Prepare,
+            code: 1,
+            message: "docker.host at line 2: `tcp://127.0.0.1:1` without docker.cert_path is plain HTTP",
+        },
+        Row {
             name: "config wrong type",
             config: "dind:\n  privileged: maybe\n",
             mode: "none",
@@ -124,7 +133,7 @@ pub(super) fn rows() -> Vec<Row> {
         },
         Row {
             name: "engine unreachable",
-            config: "docker:\n  host: tcp://127.0.0.1:1\n",
+            config: "docker:\n  host: tcp://127.0.0.1:1\n  insecure: true\n",
             mode: "none",
             setup: same,
             act: Act::Prepare,
