@@ -130,37 +130,55 @@ async fn limits(out: &mut Findings, engine: &Engine, s: &Settings) {
     };
     let l = &s.limits;
     let kinds = [l.job, l.dind, l.services, l.helper];
-    let wanted = [
+    let support = [
         ("memory", memory, kinds.iter().any(|k| k.memory != 0)),
-        (
-            "swap (memory limits include swap)",
-            swap,
-            kinds.iter().any(|k| k.memory != 0),
-        ),
+        ("swap", swap, kinds.iter().any(|k| k.memory != 0)),
         ("pids", pids, kinds.iter().any(|k| k.pids != 0)),
         ("CPU", cpu, kinds.iter().any(|k| k.cpus != 0)),
     ];
-    let missing: Vec<&str> = wanted
-        .iter()
-        .filter(|(_, enforced, set)| *set && !enforced)
-        .map(|(name, _, _)| *name)
-        .collect();
-    if missing.is_empty() {
-        out.say(
+    let (level, line) = limit_support_line(&version, &support);
+    out.say(level, &line);
+}
+
+/// What the engine enforces, from `(kind, enforced, set by limits:)`: ok when it enforces
+/// every kind, a warning naming each kind `limits:` sets that it does not hold jobs to, else
+/// a note of what it does not enforce (nothing configured depends on it).
+fn limit_support_line(version: &str, support: &[(&str, bool, bool)]) -> (Level, String) {
+    let names = |pick: &dyn Fn(&(&str, bool, bool)) -> bool| -> Vec<&str> {
+        support.iter().filter(|k| pick(k)).map(|k| k.0).collect()
+    };
+    let unheld = names(&|k| k.2 && !k.1);
+    let unenforced = names(&|k| !k.1);
+    if unenforced.is_empty() {
+        return (
             Level::Ok,
-            &format!("the engine enforces memory, pids and CPU limits (cgroup v{version})"),
+            format!("the engine enforces memory, swap, pids and CPU limits (cgroup v{version})"),
         );
-    } else {
-        out.say(
-            Level::Warn,
-            &format!(
-                "the engine does not enforce {} limits (cgroup v{version}): limits: sets them, \
-                 but jobs are not held to them; enable the kernel's cgroup controllers (e.g. \
-                 swapaccount=1, or cgroup v2)",
-                missing.join(", ")
+    }
+    if unheld.is_empty() {
+        return (
+            Level::Info,
+            format!(
+                "the engine does not enforce {} limits (cgroup v{version}); limits: sets none \
+                 of them",
+                unenforced.join(", ")
             ),
         );
     }
+    let swap_note = if unheld.contains(&"swap") {
+        " (without swap accounting a job may use the host's swap past its memory limit)"
+    } else {
+        ""
+    };
+    (
+        Level::Warn,
+        format!(
+            "the engine does not enforce {} limits (cgroup v{version}): limits: sets them, but \
+             jobs are not held to them{swap_note}; enable the kernel's cgroup controllers (e.g. \
+             swapaccount=1, or cgroup v2)",
+            unheld.join(", ")
+        ),
+    )
 }
 
 /// The managed registry mirror: whether this config wants one, and every one on the engine
@@ -393,4 +411,55 @@ async fn check_image(
     };
     out.say(level, &text);
     level != Level::Fail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{limit_support_line, Level};
+
+    #[test]
+    fn the_limits_line_says_what_the_engine_does_not_hold_jobs_to() {
+        let all = [
+            ("memory", true, true),
+            ("swap", true, true),
+            ("pids", true, true),
+            ("CPU", true, true),
+        ];
+        let (level, line) = limit_support_line("2", &all);
+        assert!(level == Level::Ok, "{line}");
+        assert_eq!(
+            line,
+            "the engine enforces memory, swap, pids and CPU limits (cgroup v2)"
+        );
+
+        let no_swap = [
+            ("memory", true, true),
+            ("swap", false, true),
+            ("pids", false, false),
+            ("CPU", true, true),
+        ];
+        let (level, line) = limit_support_line("1", &no_swap);
+        assert!(level == Level::Warn, "{line}");
+        assert!(
+            line.starts_with(
+                "the engine does not enforce swap limits (cgroup v1): limits: sets them"
+            ) && line.contains("past its memory limit")
+                && !line.contains("pids"),
+            "{line}"
+        );
+
+        // Nothing configured depends on what is missing: said, not warned.
+        let unset = [
+            ("memory", true, false),
+            ("swap", true, false),
+            ("pids", false, false),
+            ("CPU", true, false),
+        ];
+        let (level, line) = limit_support_line("1", &unset);
+        assert!(level == Level::Info, "{line}");
+        assert_eq!(
+            line,
+            "the engine does not enforce pids limits (cgroup v1); limits: sets none of them"
+        );
+    }
 }

@@ -28,12 +28,47 @@ pub struct OomHit {
     pub memory: u64,
 }
 
+/// The most containers of one job whose events are asked for.
+const MAX_CONTAINERS: usize = 64;
+
+/// The ids of the containers (any state) whose name starts with `prefix`.
+async fn named(engine: &Engine, prefix: &str) -> Vec<String> {
+    let filters =
+        std::collections::HashMap::from([("name".to_string(), vec![format!("^/{prefix}")])]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let Ok(Ok(list)) =
+        tokio::time::timeout(ASK_TIME, engine.docker.list_containers(Some(options))).await
+    else {
+        return Vec::new();
+    };
+    list.into_iter()
+        .filter(|c| {
+            c.names
+                .iter()
+                .flatten()
+                .any(|n| n.trim_start_matches('/').starts_with(prefix))
+        })
+        .filter_map(|c| c.id)
+        .take(MAX_CONTAINERS)
+        .collect()
+}
+
 /// Containers whose name starts with `prefix` (the job key and `-`) that had a process killed
-/// for memory between `since` (unix seconds, nanoseconds) and now, each once.
+/// for memory between `since` (unix seconds, nanoseconds) and now, each once. The engine is
+/// asked for these containers' events alone, so other jobs' kills (a hostile job's hog may
+/// cause thousands) neither use up the bound nor hide this job's.
 pub async fn oom_since(engine: &Engine, prefix: &str, since: (i64, u32)) -> Vec<OomHit> {
+    let containers = named(engine, prefix).await;
+    if containers.is_empty() {
+        return Vec::new();
+    }
     let filters = std::collections::HashMap::from([
         ("type".to_string(), vec!["container".to_string()]),
         ("event".to_string(), vec!["oom".to_string()]),
+        ("container".to_string(), containers),
     ]);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

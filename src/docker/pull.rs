@@ -221,13 +221,23 @@ fn pull_failed(image: &str, registry: &str, found: Option<&Found>, e: BollardErr
     match e {
         BollardError::DockerResponseServerError {
             status_code: 404, ..
-        } => Failure::User(format!(
+        } => {
             // The engine answers 404 for a registry's `denied` too ("pull access denied"):
-            // the name and the credentials are both the job's to check.
-            "image {shown} does not exist in registry {registry} or cannot be pulled with \
-             {tried} ({}); check the image name and that the credentials may read it",
-            cut(&text)
-        )),
+            // the name and the credentials are both the job's to check. The registry's text
+            // is cut shorter here, to keep the line within bounds with both named.
+            let why = cut_to(&text, NOT_FOUND_TEXT_MAX);
+            Failure::User(match found {
+                Some(found) => format!(
+                    "image {shown} is not in registry {registry}, or credentials from {} may \
+                     not read it ({why}); check the image name and the credentials",
+                    found.source
+                ),
+                None => format!(
+                    "image {shown} is not in registry {registry}, or needs credentials (none \
+                     found for it) ({why}); check the image name, or give credentials"
+                ),
+            })
+        }
         BollardError::DockerResponseServerError {
             status_code: 400, ..
         } => Failure::User(format!(
@@ -278,10 +288,17 @@ fn refused(text: &str) -> bool {
     .any(|words| text.contains(words))
 }
 
+/// How much of the registry's text a "not found" line quotes.
+const NOT_FOUND_TEXT_MAX: usize = 140;
+
 /// `text` trimmed and cut to [`REGISTRY_TEXT_MAX`] characters, with `…` when cut.
 pub(super) fn cut(text: &str) -> String {
+    cut_to(text, REGISTRY_TEXT_MAX)
+}
+
+fn cut_to(text: &str, max: usize) -> String {
     let text = text.trim();
-    match text.char_indices().nth(REGISTRY_TEXT_MAX) {
+    match text.char_indices().nth(max) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_string(),
     }

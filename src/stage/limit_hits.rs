@@ -7,6 +7,7 @@
 //! the engine's events and stats.
 
 use crate::docker::{self, Engine};
+use crate::env::JobEnv;
 use crate::outcome::say;
 use crate::settings::human_size;
 
@@ -20,18 +21,28 @@ fn kind_of(role: &str) -> (&'static str, Option<&'static str>, &'static str) {
     }
 }
 
+/// What set a memory limit: the job's own request (`variable`, when the job set it) or the
+/// admin's key.
+fn memory_key(kind: &str, variable: Option<&str>, env: &JobEnv) -> String {
+    match variable {
+        Some(v) if env.job_var_non_empty(v).is_some() => format!("the job's {v}"),
+        _ => format!("limits.{kind}.memory"),
+    }
+}
+
 /// Say what limits a failed stage ran into; whether the kernel killed anything for memory
 /// under a limit of the job's own (which makes the failure the job's, even if the container
 /// went with it).
 pub async fn report(
     engine: &Engine,
+    env: &JobEnv,
     key: &str,
     container: &str,
     in_helper: bool,
     since: (i64, u32),
 ) -> bool {
     let (killed_for_memory, pids) = futures_util::join!(
-        memory_hits(engine, key, since),
+        memory_hits(engine, env, key, since),
         docker::limit_hits::pids(engine, container),
     );
     if let Some((current, limit)) = pids {
@@ -39,7 +50,7 @@ pub async fn report(
         if limit > 0 && current + limit / 20 + 1 >= limit {
             let kind = if in_helper { "helper" } else { "job" };
             say(&format!(
-                "container {container} runs {current} processes, at its pids limit of {limit} \
+                "container {container} runs {current} processes, at or near its pids limit of {limit} \
                  (limits.{kind}.pids): the stage probably failed to start more; no job \
                  variable raises it, the runner's admin can raise limits.{kind}.pids"
             ));
@@ -50,7 +61,7 @@ pub async fn report(
 
 /// One line per container of the job `key` the kernel killed a process in for memory since
 /// `since`; whether any of them had a limit of the job's own (without one the host ran out).
-pub async fn memory_hits(engine: &Engine, key: &str, since: (i64, u32)) -> bool {
+pub async fn memory_hits(engine: &Engine, env: &JobEnv, key: &str, since: (i64, u32)) -> bool {
     let prefix = format!("{key}-");
     let hits = docker::limit_hits::oom_since(engine, &prefix, since).await;
     for hit in &hits {
@@ -58,8 +69,9 @@ pub async fn memory_hits(engine: &Engine, key: &str, since: (i64, u32)) -> bool 
         let limit = match hit.memory {
             0 => "no memory limit of its own (the host ran out)".to_string(),
             bytes => format!(
-                "its memory limit of {} (limits.{kind}.memory)",
-                human_size(bytes)
+                "its memory limit of {} ({})",
+                human_size(bytes),
+                memory_key(kind, variable, env)
             ),
         };
         let raise = match variable {
@@ -77,7 +89,12 @@ pub async fn memory_hits(engine: &Engine, key: &str, since: (i64, u32)) -> bool 
 /// Why the container `name` died, when the kernel killed a process in it for memory since
 /// `since` and it had a limit of its own: that limit is too small for it, which retrying cannot
 /// change (without a limit of its own the host ran out, which is no one job's failure).
-pub async fn too_little_memory(engine: &Engine, name: &str, since: (i64, u32)) -> Option<String> {
+pub async fn too_little_memory(
+    engine: &Engine,
+    env: &JobEnv,
+    name: &str,
+    since: (i64, u32),
+) -> Option<String> {
     let hits = docker::limit_hits::oom_since(engine, name, since).await;
     let hit = hits.iter().find(|h| h.name == name && h.memory != 0)?;
     let (kind, variable, _) = kind_of(&hit.role);
@@ -86,8 +103,9 @@ pub async fn too_little_memory(engine: &Engine, name: &str, since: (i64, u32)) -
         None => format!("the runner's admin can raise limits.{kind}.memory"),
     };
     Some(format!(
-        "its memory limit of {} (limits.{kind}.memory) is too small for it; {raise}",
-        human_size(hit.memory)
+        "its memory limit of {} ({}) is too small for it; {raise}",
+        human_size(hit.memory),
+        memory_key(kind, variable, env)
     ))
 }
 

@@ -152,13 +152,13 @@ async fn start_cold(
         services::start(engine, &plan),
         halt.or(
             "the dind daemon's boot",
-            wait_for_sidecar(engine, &plan, socket_dir, since)
+            wait_for_sidecar(engine, env, &plan, socket_dir, since)
         ),
     );
     sidecar.and(job).and(helper).and(services)?;
     wait_for_services(engine, settings, env, &plan, halt).await?;
     // A service (or an entrypoint) killed for memory while the job got ready.
-    super::limit_hits::memory_hits(engine, &plan.identity.key(), since).await;
+    super::limit_hits::memory_hits(engine, env, &plan.identity.key(), since).await;
     ready(&plan, started);
     Ok(())
 }
@@ -205,13 +205,13 @@ async fn start_adopted(
         services::start(engine, &plan),
         halt.or(
             "the dind daemon's answer",
-            wait_for_sidecar(engine, &plan, adopted.socket_dir, since)
+            wait_for_sidecar(engine, env, &plan, adopted.socket_dir, since)
         ),
     );
     sidecar.and(job).and(helper).and(services)?;
     wait_for_services(engine, settings, env, &plan, halt).await?;
     // A service (or an entrypoint) killed for memory while the job got ready.
-    super::limit_hits::memory_hits(engine, &plan.identity.key(), since).await;
+    super::limit_hits::memory_hits(engine, env, &plan.identity.key(), since).await;
     ready(&plan, started);
     Ok(())
 }
@@ -421,6 +421,7 @@ async fn start_container(engine: &Engine, container: &ContainerSpec) -> StageRes
 /// `since`: when the sidecar started, for the engine's `oom` events about it.
 async fn wait_for_sidecar(
     engine: &Engine,
+    env: &JobEnv,
     plan: &Plan,
     socket_dir: Option<String>,
     since: super::log_lines::Moment,
@@ -428,7 +429,7 @@ async fn wait_for_sidecar(
     match &plan.sidecar {
         Some(sidecar) => {
             let timeout = plan.dind_ready_timeout;
-            readiness::wait_for_dind(engine, &sidecar.name, socket_dir, timeout, since).await
+            readiness::wait_for_dind(engine, env, &sidecar.name, socket_dir, timeout, since).await
         }
         None => Ok(()),
     }

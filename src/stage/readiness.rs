@@ -20,6 +20,7 @@ const LOG_LINES: usize = 20;
 
 pub async fn wait_for_dind(
     engine: &Engine,
+    env: &crate::env::JobEnv,
     sidecar: &str,
     socket_dir: Option<String>,
     timeout: Duration,
@@ -38,7 +39,7 @@ pub async fn wait_for_dind(
             return Ok(());
         }
         how = docker::wait_until_exit(engine, sidecar) => {
-            if let Some(why) = super::limit_hits::too_little_memory(engine, sidecar, since).await {
+            if let Some(why) = super::limit_hits::too_little_memory(engine, env, sidecar, since).await {
                 return Err(Failure::User(format!(
                     "the dind sidecar {sidecar} was killed for memory before its daemon \
                      answered: {why}"

@@ -92,18 +92,18 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     };
     let code = match finished {
         Ok(code) => code,
-        Err(failure) => return Err(explain(&engine, &container, failure).await),
+        Err(failure) => return Err(explain(&engine, env, &container, started, failure).await),
     };
     if code == 0 {
         // The stage passed, but a service or a process of the stage may have been killed.
-        super::limit_hits::memory_hits(&engine, &key, started).await;
+        super::limit_hits::memory_hits(&engine, env, &key, started).await;
         if in_helper {
             ownership::hand_over(&engine, settings, env, facts.as_ref(), &identity, stage).await?;
         }
         return Ok(());
     }
     let killed_for_memory =
-        super::limit_hits::report(&engine, &key, &container, in_helper, started).await;
+        super::limit_hits::report(&engine, env, &key, &container, in_helper, started).await;
     if container_went_away(&engine, &container, code).await? && !killed_for_memory {
         return Err(Failure::System(format!(
             "container {container} stopped or was removed during the {stage} stage"
@@ -171,12 +171,22 @@ async fn container_went_away(engine: &Engine, container: &str, code: i64) -> Res
 const SIGNAL_DEATH_WAIT: Duration = Duration::from_secs(2);
 
 /// Replace the engine's "no such container" with what it means for the job.
-async fn explain(engine: &Engine, container: &str, failure: Failure) -> Failure {
+async fn explain(
+    engine: &Engine,
+    env: &JobEnv,
+    container: &str,
+    started: log_lines::Moment,
+    failure: Failure,
+) -> Failure {
     match docker::container_running(engine, container).await {
         Ok(None) => Failure::System(format!(
             "container {container} does not exist; prepare did not run for this job or its container was removed"
         )),
-        Ok(Some(false)) => Failure::System(format!("container {container} is not running")),
+        // Gone with a process killed under its own memory limit: the job's to fix.
+        Ok(Some(false)) => match super::limit_hits::too_little_memory(engine, env, container, started).await {
+            Some(why) => Failure::User(format!("container {container} stopped: {why}")),
+            None => Failure::System(format!("container {container} is not running")),
+        },
         _ => failure,
     }
 }

@@ -30,7 +30,7 @@ fn a_good_host_passes_and_the_policy_is_shown() {
         "info  policy policy.rules[0]: project infra/*, protected ref may use socket, dind",
         "info  policy: any other job may use none",
         // This host's engine (cgroup v1, tests/test-host) enforces every kind of limit.
-        "ok    the engine enforces memory, pids and CPU limits (cgroup v",
+        "ok    the engine enforces memory, swap, pids and CPU limits (cgroup v",
     ] {
         assert!(out.contains(want), "{want:?} missing:\n{out}");
     }

@@ -224,9 +224,9 @@ fn a_memory_hog_is_killed_and_a_fork_bomb_is_stopped_by_pids() {
     assert!(!bomb.stdout.contains("all-started"), "{}", bomb.stdout);
     assert!(
         bomb.stderr.contains(&format!("container {key}-job runs "))
-            && bomb
-                .stderr
-                .contains("at its pids limit of 48 (limits.job.pids): the stage probably failed"),
+            && bomb.stderr.contains(
+                "at or near its pids limit of 48 (limits.job.pids): the stage probably failed"
+            ),
         "{}",
         bomb.stderr
     );
@@ -258,20 +258,29 @@ fn a_request_over_the_cap_creates_nothing_and_a_rule_raises_the_cap_for_its_proj
         "{}",
         prepare.stderr
     );
+    // Refused before anything was made, not only cleaned up after.
+    refused.assert_nothing_left();
     refused.cleanup().ok();
     refused.assert_nothing_left();
     drop(refused);
 
+    let services = format!(r#"[{{"name":"{BUSYBOX_IMAGE}","command":["sleep","600"]}}]"#);
     let allowed = OwnJob::new(
         own_job("none", &config, 8)
             .project_path("infra/deploy", true)
+            .payload_services(&services, &[])
             .var("EXECUTOR_MEMORY", "1GiB")
-            .var("EXECUTOR_CPUS", "0.5"),
+            .var("EXECUTOR_CPUS", "0.5")
+            .var("EXECUTOR_SERVICE_MEMORY", "1536MiB")
+            .var("EXECUTOR_SERVICE_CPUS", "0.25"),
         &[],
     );
     allowed.prepare().ok();
     let (cpus, memory, _, _) = limits_of(&format!("{}-job", allowed.key()));
     assert_eq!((cpus, memory), (500_000_000, 1024 * MIB));
+    // A service's request, over limits.max but within the rule's cap.
+    let (cpus, memory, _, _) = limits_of(&format!("{}-svc0", allowed.key()));
+    assert_eq!((cpus, memory), (250_000_000, 1536 * MIB));
     allowed.cleanup().ok();
     allowed.assert_nothing_left();
 }
@@ -300,6 +309,7 @@ fn a_cpu_request_too_small_to_start_is_the_jobs_failure_and_creates_nothing() {
         "{}",
         prepare.stderr
     );
+    job.assert_nothing_left();
     job.cleanup().ok();
     job.assert_nothing_left();
 }
@@ -320,7 +330,7 @@ fn a_sidecar_killed_for_memory_before_its_daemon_answers_is_the_jobs_failure() {
     prepare.expect(1);
     let line = format!(
         "executor: error: the dind sidecar {}-dind was killed for memory before its daemon \
-         answered: its memory limit of 6.0 MiB (limits.dind.memory) is too small for it; the \
+         answered: its memory limit of 6.0 MiB (the job's EXECUTOR_DIND_MEMORY) is too small for it; the \
          job may ask for more with EXECUTOR_DIND_MEMORY, up to its cap",
         job.key()
     );
@@ -363,4 +373,46 @@ fn a_warm_sidecar_keeps_its_images_healthcheck_at_the_floor() {
     assert_eq!(warm.len(), 1, "{warm:?}");
     assert_eq!(interval(&warm[0]), Some(1_000_000_000), "{}", warm[0]);
     crate::warm::collect(runner);
+}
+
+/// In dind mode the sidecar's memory limit bounds the containers the job starts inside it:
+/// an inner container with no limit of its own is killed past the sidecar's, and the stage
+/// names the sidecar. The inner image is made from the job image's own files (no registry).
+#[test]
+fn the_sidecars_limit_holds_what_the_job_starts_inside_it() {
+    let config = format!("image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n{ALL_MODES}");
+    let job = OwnJob::new(
+        own_job("dind", &config, 10)
+            .runner(RUNNER)
+            .var("EXECUTOR_DIND_MEMORY", "256MiB"),
+        &[],
+    );
+    job.prepare().ok();
+    let run = job.run(
+        "build_script",
+        "files=\"/usr/bin/dash /usr/bin/head /usr/bin/tail $(ldd /usr/bin/dash /usr/bin/head \
+         /usr/bin/tail | grep -o '/[^ ]*' | sort -u)\"\n\
+         tar -ch $files 2>/dev/null | docker import - inner-hog >/dev/null\n\
+         docker run --rm inner-hog /usr/bin/dash -c \
+         '/usr/bin/head -c 600000000 /dev/zero | /usr/bin/tail >/dev/null; echo inner-rc=$?'",
+    );
+    run.ok();
+    // tail, killed by the kernel: 128 + 9.
+    assert!(
+        run.stdout.contains("inner-rc=137"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "container {}-dind (the dind sidecar) reached its memory limit of 256 MiB (the \
+             job's EXECUTOR_DIND_MEMORY)",
+            job.key()
+        )),
+        "{}",
+        run.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
 }

@@ -151,7 +151,8 @@ fn a_failed_pull_is_one_line_naming_the_image_and_leaves_nothing() {
     let job = pull_job("none", &format!("image: {missing}\n"));
     let line = fails_naming(&job, &job.prepare(), 1, &missing);
     assert!(
-        line.contains("does not exist in registry 127.0.0.1:") && line.contains("no credentials"),
+        line.contains("is not in registry 127.0.0.1:")
+            && line.contains("needs credentials (none found for it)"),
         "{line}"
     );
     assert_eq!(job.build_exit_code().as_deref(), Some("1\n"));
@@ -163,7 +164,8 @@ fn a_failed_pull_is_one_line_naming_the_image_and_leaves_nothing() {
     );
     let line = fails_naming(&job, &job.prepare(), 1, &dind);
     assert!(
-        line.contains("does not exist in registry 127.0.0.1:") && line.contains("no credentials"),
+        line.contains("is not in registry 127.0.0.1:")
+            && line.contains("needs credentials (none found for it)"),
         "{line}"
     );
 

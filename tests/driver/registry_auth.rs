@@ -223,8 +223,8 @@ fn a_refused_login_is_the_jobs_error_naming_registry_and_source() {
     prepare.expect(1);
     let last = prepare.stderr.lines().last().unwrap_or_default();
     assert!(
-        last.contains(&format!("{missing} does not exist in registry {address}"))
-            && last.contains("with credentials from the job's DOCKER_AUTH_CONFIG"),
+        last.contains(&format!("{missing} is not in registry {address}"))
+            && last.contains("or credentials from the job's DOCKER_AUTH_CONFIG may not read it"),
         "{}",
         prepare.stderr
     );

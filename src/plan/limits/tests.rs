@@ -152,6 +152,31 @@ fn a_request_for_less_cpu_than_the_kernel_can_hold_is_refused() {
 }
 
 #[test]
+fn a_memory_request_under_what_the_engine_accepts_or_not_a_size_is_refused() {
+    for (asked, want) in [
+        (
+            "5MiB",
+            "EXECUTOR_MEMORY=`5MiB` is under 6 MiB, the least the engine accepts; ask for more",
+        ),
+        (
+            "1k",
+            "EXECUTOR_MEMORY=`1k` is under 6 MiB, the least the engine accepts; ask for more",
+        ),
+        ("lots", "EXECUTOR_MEMORY=`lots` is not"),
+    ] {
+        let e = plan(
+            &settings(""),
+            &job(&[mode_var("none"), ("CUSTOM_ENV_EXECUTOR_MEMORY", asked)]),
+            Some(&facts()),
+        )
+        .err()
+        .unwrap()
+        .0;
+        assert!(e.starts_with(want), "{asked}: {e}");
+    }
+}
+
+#[test]
 fn a_cap_of_zero_lets_any_request_through() {
     let p = plan(
         &settings("limits:\n  max: { cpus: 0, memory: 0 }\n"),
