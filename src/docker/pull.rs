@@ -6,11 +6,8 @@
 use std::collections::HashMap;
 
 use bollard::auth::DockerCredentials;
-use bollard::errors::Error as BollardError;
-use bollard::query_parameters::CreateImageOptionsBuilder;
-use futures_util::StreamExt;
 
-use super::Engine;
+use super::{raw, Engine};
 use crate::outcome::{say, Failure};
 use crate::registry::{names, Credential, Found, Registries};
 
@@ -53,22 +50,87 @@ pub(super) async fn pull(
             None => String::new(),
         }
     ));
-    let mut options = CreateImageOptionsBuilder::default()
-        .from_image(image)
-        .platform(platform.unwrap_or_default());
-    if !image_has_tag(image) {
-        options = options.tag("latest");
-    }
     let credentials = found.as_ref().map(|f| for_engine(&f.credential, &registry));
-    let mut progress = engine
-        .docker
-        .create_image(Some(options.build()), None, credentials);
+    let mut params = vec![("fromImage", image)];
+    if !image_has_tag(image) {
+        params.push(("tag", "latest"));
+    }
+    if let Some(platform) = platform.filter(|p| !p.is_empty()) {
+        params.push(("platform", platform));
+    }
+    let target = format!("/images/create?{}", raw::query(&params));
+    let auth_header = registry_auth(credentials.as_ref());
+    let failed = |e: Failed| pull_failed(image, &registry, found.as_ref(), e);
+    // The engine answers once the registry has, as bollard waited for it: `docker.timeout`.
+    let headers = [("X-Registry-Auth", auth_header.as_str())];
+    let opened = tokio::time::timeout(
+        engine.timeout,
+        raw::open(engine.host(), "POST", &target, &headers),
+    )
+    .await
+    .unwrap_or_else(|_| Err(format!("no answer within {} s", engine.timeout.as_secs())))
+    .map_err(|e| failed(Failed::Other(e)))?;
+    if opened.status != 200 {
+        let status = opened.status;
+        let (body, cut) = opened
+            .body(ANSWER_MAX)
+            .await
+            .map_err(|e| failed(Failed::Other(e)))?;
+        return Err(failed(Failed::Status(status, raw::message(&body, cut))));
+    }
+    let mut opened = opened;
     let mut shown_progress = Progress::default();
-    while let Some(step) = progress.next().await {
-        let step = step.map_err(|e| pull_failed(image, &registry, found.as_ref(), e))?;
+    while let Some((line, cut)) = opened
+        .line(ANSWER_MAX)
+        .await
+        .map_err(|e| failed(Failed::Other(e)))?
+    {
+        // No progress line is this long: it is a registry's text the engine passed on.
+        if cut {
+            return Err(failed(Failed::Stream(raw::message(&line, cut))));
+        }
+        let Ok(step) = serde_json::from_slice::<Step>(&line) else {
+            continue;
+        };
+        if let Some(error) = step.error {
+            return Err(failed(Failed::Stream(error)));
+        }
         shown_progress.step(step.id.as_deref(), step.status.as_deref());
     }
     Ok(())
+}
+
+/// One line of the engine's progress stream.
+#[derive(serde::Deserialize)]
+struct Step {
+    id: Option<String>,
+    status: Option<String>,
+    error: Option<String>,
+}
+
+/// The most of one engine answer about a pull or a registry check read (an error, a progress
+/// line): the engine passes the registry's text on whole, and the registry is the job's pick.
+const ANSWER_MAX: usize = 64 * 1024;
+
+/// `X-Registry-Auth` as the engine takes it: the credential as JSON, base64 (URL alphabet).
+fn registry_auth(credentials: Option<&DockerCredentials>) -> String {
+    use base64::Engine as _;
+    let json = match credentials {
+        Some(c) => serde_json::to_string(c).unwrap_or_default(),
+        None => "{}".to_string(),
+    };
+    base64::engine::general_purpose::URL_SAFE.encode(json)
+}
+
+/// How a pull or a registry check failed, as [`pull_failed`] tells the job's mistake from
+/// the registry's trouble.
+enum Failed {
+    /// The engine's status and its words.
+    Status(u16, String),
+    /// An error in the progress stream.
+    Stream(String),
+    /// No answer from the engine.
+    Other(String),
 }
 
 /// The layers' states as last shown, so a line is written only when one changes (the engine
@@ -150,42 +212,54 @@ async fn check_name(
         return Ok(());
     };
     let registry = names::registry_of(name);
-    let credentials = Some(for_engine(&found.credential, &registry));
-    match engine
-        .docker
-        .inspect_registry_image(name, credentials)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(BollardError::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(()),
-        Err(e) => {
-            let message = error_text(&e);
-            let shown = match image == name {
-                true => crate::plan::shown_name(image),
-                false => format!(
-                    "{} ({})",
-                    crate::plan::shown_name(image),
-                    crate::plan::shown_name(name)
-                ),
-            };
-            match refused(&message) {
-                true => Err(Failure::User(format!(
-                    "image {shown} is on this engine, but registry {registry} does not let \
-                     this job read it with credentials from {} ({}); a job may use a private \
-                     image only with credentials that reach it",
-                    found.source,
-                    cut(&message)
-                ))),
-                false => Err(Failure::System(format!(
-                    "cannot check with registry {registry} that this job may use image \
-                     {shown} ({}); check that the registry is up and the Docker engine can \
-                     reach it",
-                    cut(&message)
-                ))),
+    let credentials = for_engine(&found.credential, &registry);
+    let auth_header = registry_auth(Some(&credentials));
+    let headers = [("X-Registry-Auth", auth_header.as_str())];
+    let path = format!("/distribution/{name}/json");
+    // The answer of a readable image is not needed, only its status; an error's words are
+    // the registry's, read bounded.
+    let exchange = async {
+        let opened = raw::open(engine.host(), "GET", &raw::encode(&path), &headers).await?;
+        let status = opened.status;
+        match status {
+            200 => Ok((status, String::new())),
+            _ => {
+                let (body, cut) = opened.body(ANSWER_MAX).await?;
+                Ok((status, raw::message(&body, cut)))
             }
         }
+    };
+    let answer = tokio::time::timeout(engine.timeout, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} s", engine.timeout.as_secs())));
+    let message = match answer {
+        Ok((200, _)) => return Ok(()),
+        Ok((404, _)) => return Ok(()),
+        Ok((_, message)) => message,
+        Err(e) => e,
+    };
+    let shown = match image == name {
+        true => crate::plan::shown_name(image),
+        false => format!(
+            "{} ({})",
+            crate::plan::shown_name(image),
+            crate::plan::shown_name(name)
+        ),
+    };
+    match refused(&message) {
+        true => Err(Failure::User(format!(
+            "image {shown} is on this engine, but registry {registry} does not let \
+             this job read it with credentials from {} ({}); a job may use a private \
+             image only with credentials that reach it",
+            found.source,
+            cut(&message)
+        ))),
+        false => Err(Failure::System(format!(
+            "cannot check with registry {registry} that this job may use image \
+             {shown} ({}); check that the registry is up and the Docker engine can \
+             reach it",
+            cut(&message)
+        ))),
     }
 }
 
@@ -211,17 +285,14 @@ const REGISTRY_TEXT_MAX: usize = 200;
 /// name the engine refuses (400: `Bad$(x)`, upper case) or credentials the registry refuses
 /// are the job's to fix, which a retry cannot; anything else (the registry down, engine
 /// trouble) may pass on retry.
-fn pull_failed(image: &str, registry: &str, found: Option<&Found>, e: BollardError) -> Failure {
+fn pull_failed(image: &str, registry: &str, found: Option<&Found>, e: Failed) -> Failure {
     let shown = crate::plan::shown_name(image);
-    let text = error_text(&e);
     let tried = match found {
         Some(found) => format!("credentials from {}", found.source),
         None => "no credentials (no source has any for it)".to_string(),
     };
     match e {
-        BollardError::DockerResponseServerError {
-            status_code: 404, ..
-        } => {
+        Failed::Status(404, text) => {
             // The engine answers 404 for a registry's `denied` too ("pull access denied"):
             // the name and the credentials are both the job's to check. The registry's text
             // is cut shorter here, to keep the line within bounds with both named.
@@ -238,36 +309,25 @@ fn pull_failed(image: &str, registry: &str, found: Option<&Found>, e: BollardErr
                 ),
             })
         }
-        BollardError::DockerResponseServerError {
-            status_code: 400, ..
-        } => Failure::User(format!(
+        Failed::Status(400, text) => Failure::User(format!(
             "image {} is not a valid image name ({}); fix the name",
             crate::plan::printable_value(image),
             cut(&text)
         )),
-        _ if refused(&text) => Failure::User(format!(
-            "registry {registry} refused to let this job pull image {shown} with {tried} ({}); \
-             check the credentials (DOCKER_AUTH_CONFIG, registry.auth_config) and that they may \
-             read the image",
+        Failed::Status(_, text) | Failed::Stream(text) if refused(&text) => Failure::User(format!(
+            "registry {registry} refused to let this job pull image {shown} with {tried} \
+                 ({}); check the credentials (DOCKER_AUTH_CONFIG, registry.auth_config) and \
+                 that they may read the image",
             cut(&text)
         )),
-        BollardError::DockerResponseServerError { .. } | BollardError::DockerStreamError { .. } => {
-            Failure::System(format!(
-                "failed to pull image {shown} from registry {registry} with {tried}: {}; check \
-                 that the registry is up and the Docker engine can reach it",
-                cut(&text)
-            ))
+        Failed::Status(_, text) | Failed::Stream(text) => Failure::System(format!(
+            "failed to pull image {shown} from registry {registry} with {tried}: {}; check \
+             that the registry is up and the Docker engine can reach it",
+            cut(&text)
+        )),
+        Failed::Other(text) => {
+            Failure::System(format!("failed to pull image {shown}: {}", cut(&text)))
         }
-        _ => Failure::System(format!("failed to pull image {shown}: {}", cut(&text))),
-    }
-}
-
-/// The engine's words for a failed request.
-fn error_text(e: &BollardError) -> String {
-    match e {
-        BollardError::DockerResponseServerError { message, .. }
-        | BollardError::DockerStreamError { error: message } => message.clone(),
-        e => e.to_string(),
     }
 }
 

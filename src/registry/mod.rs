@@ -291,10 +291,11 @@ pub fn job_logins(env: &JobEnv, payload: &[RegistryCredential]) -> Vec<(String, 
     let from_payload = payload
         .iter()
         .map(|c| (c.url.clone(), Credential::login(c.username(), c.password())));
+    // The job writes the variable: each key is looked at once, not against every one before.
+    let mut seen = std::collections::HashSet::new();
     let mut logins: Vec<(String, Credential)> = Vec::new();
     for (key, credential) in from_variable.into_iter().chain(from_payload) {
-        let path = names::key_path(&key);
-        if !logins.iter().any(|(k, _)| names::key_path(k) == path) {
+        if seen.insert(names::key_path(&key)) {
             logins.push((key, credential));
         }
     }

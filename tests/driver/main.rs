@@ -35,6 +35,7 @@ mod registry;
 mod registry_auth;
 mod registry_check;
 mod registry_container;
+mod registry_flood;
 mod service_ports;
 mod services;
 mod services_more;
