@@ -390,8 +390,8 @@ fn the_sidecars_limit_holds_what_the_job_starts_inside_it() {
     job.prepare().ok();
     let run = job.run(
         "build_script",
-        "files=\"/usr/bin/dash /usr/bin/head /usr/bin/tail $(ldd /usr/bin/dash /usr/bin/head \
-         /usr/bin/tail | grep -o '/[^ ]*' | sort -u)\"\n\
+        // ldd names each program (`/usr/bin/dash:`) and its libraries, each once after sort.
+        "files=$(ldd /usr/bin/dash /usr/bin/head /usr/bin/tail | grep -o '/[^ :]*' | sort -u)\n\
          tar -ch $files 2>/dev/null | docker import - inner-hog >/dev/null\n\
          docker run --rm inner-hog /usr/bin/dash -c \
          '/usr/bin/head -c 600000000 /dev/zero | /usr/bin/tail >/dev/null; echo inner-rc=$?'",

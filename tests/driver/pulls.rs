@@ -224,7 +224,7 @@ fn doctor_pulls_a_configured_image_the_engine_lacks() {
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(&format!(
-            "FAIL  job image {missing} is missing and cannot be pulled: image {missing} does not exist"
+            "FAIL  job image {missing} is missing and cannot be pulled: image {missing} is not in registry"
         )),
         "{out}"
     );
