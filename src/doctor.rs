@@ -274,6 +274,12 @@ async fn engine(out: &mut Findings, s: &Settings) -> Option<Engine> {
     match connected {
         Ok((engine, about)) => {
             out.say(Level::Ok, &about);
+            // Plain HTTP to a remote engine is the admin's explicit choice, and still a risk.
+            let level = match &s.docker_host {
+                crate::settings::DockerHost::Tcp { tls: None, .. } => Level::Warn,
+                _ => Level::Info,
+            };
+            out.say(level, &format!("connection: {}", engine.connection()));
             Some(engine)
         }
         Err(e) => {

@@ -16,6 +16,7 @@ mod query;
 mod raw;
 pub mod service;
 pub mod sweep;
+mod tls_peer;
 mod tls_transport;
 
 use bollard::errors::Error as BollardError;
@@ -44,6 +45,8 @@ pub struct Engine {
     host: String,
     /// `docker.cert_path` of a TLS engine, for what a TLS failure names.
     tls: Option<std::path::PathBuf>,
+    /// The TLS engine's certificate, once a handshake verified it.
+    peer: Option<tls_peer::Seen>,
     /// `docker.timeout`: how long one request may take to answer.
     timeout: std::time::Duration,
 }
@@ -53,6 +56,7 @@ impl Engine {
     pub fn connect(settings: &Settings) -> Result<Engine, Failure> {
         let timeout = settings.docker_timeout.as_secs().max(1);
         let host = settings.docker_host.to_string();
+        let mut peer = None;
         let docker = match &settings.docker_host {
             DockerHost::Unix(path) => Docker::connect_with_unix(
                 &path.to_string_lossy(),
@@ -67,7 +71,11 @@ impl Engine {
             DockerHost::Tcp {
                 addr,
                 tls: Some(dir),
-            } => Ok(tls_transport::connect(addr, dir, timeout)?),
+            } => {
+                let (docker, seen) = tls_transport::connect(addr, dir, timeout)?;
+                peer = Some(seen);
+                Ok(docker)
+            }
         }
         .map_err(|e| unreachable_engine(&host, None, e))?;
         let tls = match &settings.docker_host {
@@ -78,6 +86,7 @@ impl Engine {
             docker,
             host,
             tls,
+            peer,
             timeout: std::time::Duration::from_secs(timeout),
         })
     }
@@ -90,6 +99,7 @@ impl Engine {
             docker,
             host,
             tls,
+            peer,
             timeout,
         } = self;
         let docker = docker
@@ -100,6 +110,7 @@ impl Engine {
             docker,
             host,
             tls,
+            peer,
             timeout,
         })
     }
@@ -136,6 +147,34 @@ impl Engine {
 
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// How the driver reaches the engine, for `executor doctor`: the socket, plain HTTP, or
+    /// TLS with the names of the certificate the engine showed (after a request).
+    pub fn connection(&self) -> String {
+        if self.host.starts_with("unix://") {
+            return format!("unix socket {} (the engine is on this host)", &self.host[7..]);
+        }
+        let Some(seen) = &self.peer else {
+            return format!(
+                "{} over plain HTTP, no TLS (docker.insecure): anyone who reaches the port is \
+                 root on the engine's host",
+                self.host
+            );
+        };
+        let names = seen
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|der| tls_peer::describe(der)))
+            .unwrap_or_else(|| "no certificate seen yet".into());
+        format!(
+            "{} over TLS, verified against {}: the engine's certificate names {names}",
+            self.host,
+            self.tls
+                .as_deref()
+                .map(|d| d.join("ca.pem").display().to_string())
+                .unwrap_or_default()
+        )
     }
 }
 

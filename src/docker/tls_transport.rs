@@ -17,14 +17,17 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{AlertDescription, CertificateError};
 
+use super::tls_peer::{out_of_date, Recording, Seen};
 use crate::outcome::Failure;
 
 /// The most of one certificate or key file read: a chain is a few KiB.
 const FILE_MAX: u64 = 256 * 1024;
 
-/// A client for the engine at `addr` (`host:port`) with the certificates in `dir`.
-pub fn connect(addr: &str, dir: &Path, timeout: u64) -> Result<Docker, Failure> {
-    let config = client_config(dir)?;
+/// A client for the engine at `addr` (`host:port`) with the certificates in `dir`, and where
+/// the engine's certificate of the last verified handshake is kept.
+pub fn connect(addr: &str, dir: &Path, timeout: u64) -> Result<(Docker, Seen), Failure> {
+    let seen = Seen::default();
+    let config = client_config(dir, &seen)?;
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
@@ -36,31 +39,45 @@ pub fn connect(addr: &str, dir: &Path, timeout: u64) -> Result<Docker, Failure> 
         Box::pin(async move { client.request(request).await.map_err(BollardError::from) })
             as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
     };
-    Docker::connect_with_custom_transport(
+    let docker = Docker::connect_with_custom_transport(
         transport,
         Some(format!("https://{addr}")),
         timeout,
         bollard::API_DEFAULT_VERSION,
     )
-    .map_err(|e| Failure::System(format!("cannot set up TLS to tcp://{addr}: {e}")))
+    .map_err(|e| Failure::System(format!("cannot set up TLS to tcp://{addr}: {e}")))?;
+    Ok((docker, seen))
 }
 
-fn client_config(dir: &Path) -> Result<rustls::ClientConfig, Failure> {
+fn client_config(dir: &Path, seen: &Seen) -> Result<rustls::ClientConfig, Failure> {
     let ca = dir.join("ca.pem");
     let mut roots = rustls::RootCertStore::empty();
     for cert in certificates(&ca)? {
         roots.add(cert).map_err(|e| bad_file(&ca, &e.to_string()))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let setup = |e: rustls::Error| Failure::System(format!("cannot set up TLS: {e}"));
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| bad_file(&ca, &format!("holds no usable CA ({e})")))?;
+    let recording = Recording {
+        inner: verifier,
+        seen: Arc::clone(seen),
+    };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Failure::System(format!("cannot set up TLS: {e}")))?
-        .with_root_certificates(roots);
+        .map_err(setup)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(recording));
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     match (cert.exists(), key.exists()) {
         (false, false) => Ok(builder.with_no_client_auth()),
         (true, true) => {
             let chain = certificates(&cert)?;
+            if let Some(why) = out_of_date(&chain[0]) {
+                return Err(bad_file(&cert, &why));
+            }
             let key_der = PrivateKeyDer::from_pem_slice(&read(&key)?)
                 .map_err(|e| bad_file(&key, &format!("no private key in it ({e})")))?;
             builder

@@ -216,10 +216,24 @@ pub(super) fn max(
         k.push(last);
         k
     };
-    Ok(MaxCaps {
+    let caps = MaxCaps {
         cpus: cpus(raw.cpus, fallback.cpus, with("cpus"))?,
         memory: size(raw.memory, fallback.memory, with("memory"))?,
-    })
+    };
+    // A cap no request could meet would refuse every request while saying it allows some.
+    if caps.cpus != 0 && caps.cpus < MIN_CPUS {
+        return Err((
+            with("cpus"),
+            "is under 0.01 CPUs, less than any request can be; write 0 for no cap".into(),
+        ));
+    }
+    if caps.memory != 0 && caps.memory < 6 * MIB {
+        return Err((
+            with("memory"),
+            "is under 6 MiB, less than any request can be; write 0 for no cap".into(),
+        ));
+    }
+    Ok(caps)
 }
 
 pub(super) fn validate(raw: Option<RawLimits>) -> Result<Limits, Invalid> {

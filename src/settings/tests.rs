@@ -213,6 +213,14 @@ fn limit_errors_name_the_key_and_what_to_write() {
             "policy:\n  rules:\n    - modes: [dind]\n      max: { cpus: -1 }\n",
             "policy.rules[0].max: `-1` is not a number of CPUs",
         ),
+        (
+            "limits:\n  max:\n    cpus: 0.005\n",
+            "limits.max.cpus at line 3: is under 0.01 CPUs, less than any request can be; write 0 for no cap",
+        ),
+        (
+            "policy:\n  rules:\n    - modes: [dind]\n      max: { memory: 1MiB }\n",
+            "policy.rules[0].max: is under 6 MiB, less than any request can be",
+        ),
         ("limits:\n  job:\n    swap: 1G\n", "unknown field `swap`"),
     ] {
         let message = err(text);
