@@ -109,7 +109,7 @@ pub async fn image_health(engine: &Engine, image: &str) -> Result<[i64; 2], Fail
 async fn inspect_image(engine: &Engine, image: &str) -> Result<Option<ImageFacts>, Failure> {
     let shown = crate::plan::shown_name(image);
     let path = format!("/images/{image}/json");
-    let answer = raw::get(engine.host(), &path, raw::MAX_INSPECT)
+    let answer = raw::get(&engine.dialer, &path, raw::MAX_INSPECT)
         .await
         .map_err(|e| Failure::system(format!("inspect image {shown}"), e))?;
     let body = match answer {

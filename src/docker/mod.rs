@@ -4,6 +4,7 @@
 
 mod bounded;
 mod create;
+mod dialer;
 pub mod dind;
 mod exec;
 mod exec_input;
@@ -47,6 +48,8 @@ pub struct Engine {
     tls: Option<std::path::PathBuf>,
     /// The TLS engine's certificate, once a handshake verified it.
     peer: Option<tls_peer::Seen>,
+    /// How `raw`'s bounded requests reach the engine.
+    dialer: dialer::Dialer,
     /// `docker.timeout`: how long one request may take to answer.
     timeout: std::time::Duration,
 }
@@ -57,6 +60,7 @@ impl Engine {
         let timeout = settings.docker_timeout.as_secs().max(1);
         let host = settings.docker_host.to_string();
         let mut peer = None;
+        let mut dialer = None;
         let docker = match &settings.docker_host {
             DockerHost::Unix(path) => Docker::connect_with_unix(
                 &path.to_string_lossy(),
@@ -72,8 +76,12 @@ impl Engine {
                 addr,
                 tls: Some(dir),
             } => {
-                let (docker, seen) = tls_transport::connect(addr, dir, timeout)?;
+                let (docker, seen, config) = tls_transport::connect(addr, dir, timeout)?;
                 peer = Some(seen);
+                dialer = Some(dialer::Dialer::Tls {
+                    addr: addr.clone(),
+                    config,
+                });
                 Ok(docker)
             }
         }
@@ -82,11 +90,16 @@ impl Engine {
             DockerHost::Tcp { tls, .. } => tls.clone(),
             DockerHost::Unix(_) => None,
         };
+        let dialer = dialer.unwrap_or_else(|| match &settings.docker_host {
+            DockerHost::Unix(path) => dialer::Dialer::Unix(path.display().to_string()),
+            DockerHost::Tcp { addr, .. } => dialer::Dialer::Tcp(addr.clone()),
+        });
         Ok(Engine {
             docker,
             host,
             tls,
             peer,
+            dialer,
             timeout: std::time::Duration::from_secs(timeout),
         })
     }
@@ -100,6 +113,7 @@ impl Engine {
             host,
             tls,
             peer,
+            dialer,
             timeout,
         } = self;
         let docker = docker
@@ -111,6 +125,7 @@ impl Engine {
             host,
             tls,
             peer,
+            dialer,
             timeout,
         })
     }
@@ -153,7 +168,10 @@ impl Engine {
     /// TLS with the names of the certificate the engine showed (after a request).
     pub fn connection(&self) -> String {
         if self.host.starts_with("unix://") {
-            return format!("unix socket {} (the engine is on this host)", &self.host[7..]);
+            return format!(
+                "unix socket {} (the engine is on this host)",
+                &self.host[7..]
+            );
         }
         let Some(seen) = &self.peer else {
             return format!(

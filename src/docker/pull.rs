@@ -65,7 +65,7 @@ pub(super) async fn pull(
     let headers = [("X-Registry-Auth", auth_header.as_str())];
     let opened = tokio::time::timeout(
         engine.timeout,
-        raw::open(engine.host(), "POST", &target, &headers),
+        raw::open(&engine.dialer, "POST", &target, &headers),
     )
     .await
     .unwrap_or_else(|_| Err(format!("no answer within {} s", engine.timeout.as_secs())))
@@ -219,7 +219,7 @@ async fn check_name(
     // The answer of a readable image is not needed, only its status; an error's words are
     // the registry's, read bounded.
     let exchange = async {
-        let opened = raw::open(engine.host(), "GET", &raw::encode(&path), &headers).await?;
+        let opened = raw::open(&engine.dialer, "GET", &raw::encode(&path), &headers).await?;
         let status = opened.status;
         match status {
             200 => Ok((status, String::new())),

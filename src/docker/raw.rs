@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::dialer::Dialer;
+
 use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
 };
@@ -27,31 +29,16 @@ pub enum Answer {
     Status(String),
 }
 
-/// `GET path` on the engine at `host` (`unix:///…` or `tcp://host:port`), reading at most
-/// `cap` bytes of answer.
-pub async fn get(host: &str, path: &str, cap: usize) -> Result<Answer, String> {
-    let exchange = async {
-        if let Some(socket) = host.strip_prefix("unix://") {
-            let stream = tokio::net::UnixStream::connect(socket).await;
-            exchange(stream.map_err(|e| e.to_string())?, path, cap).await
-        } else if let Some(addr) = host.strip_prefix("tcp://") {
-            let stream = tokio::net::TcpStream::connect(addr).await;
-            exchange(stream.map_err(|e| e.to_string())?, path, cap).await
-        } else {
-            Err(format!("{host} is not an engine address"))
-        }
-    };
+/// `GET path` on the engine `dialer` reaches, reading at most `cap` bytes of answer.
+pub async fn get(dialer: &Dialer, path: &str, cap: usize) -> Result<Answer, String> {
+    let exchange = async { exchange(dialer.dial().await?, path, cap).await };
     tokio::time::timeout(GET_TIME, exchange)
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {} s", GET_TIME.as_secs())))
 }
 
 /// HTTP/1.0: the engine answers without chunking and closes the connection at the end.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    path: &str,
-    cap: usize,
-) -> Result<Answer, String> {
+async fn exchange(mut stream: Box<dyn Io>, path: &str, cap: usize) -> Result<Answer, String> {
     let request = format!("GET {} HTTP/1.0\r\nHost: docker\r\n\r\n", encode(path));
     stream
         .write_all(request.as_bytes())
@@ -124,29 +111,16 @@ impl Opened {
     }
 }
 
-/// Send `method target` (path and query, already encoded) with `headers` to the engine at
-/// `host`, and read its status line and headers (at most 16 KiB); the body is left to read.
+/// Send `method target` (path and query, already encoded) with `headers` to the engine
+/// `dialer` reaches, and read its status line and headers (at most 16 KiB); the body is left
+/// to read.
 pub async fn open(
-    host: &str,
+    dialer: &Dialer,
     method: &str,
     target: &str,
     headers: &[(&str, &str)],
 ) -> Result<Opened, String> {
-    let mut stream: Box<dyn Io> = if let Some(socket) = host.strip_prefix("unix://") {
-        Box::new(
-            tokio::net::UnixStream::connect(socket)
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-    } else if let Some(addr) = host.strip_prefix("tcp://") {
-        Box::new(
-            tokio::net::TcpStream::connect(addr)
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-    } else {
-        return Err(format!("{host} is not an engine address"));
-    };
+    let mut stream = dialer.dial().await?;
     let mut request = format!("{method} {target} HTTP/1.0\r\nHost: docker\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -389,9 +363,9 @@ mod tests {
                 while conn.write_all(&chunk).await.is_ok() {}
             }
         });
-        let host = format!("unix://{}", path.display());
+        let dialer = super::Dialer::Unix(path.display().to_string());
         assert_eq!(
-            get(&host, "/images/x/json", 64 * 1024).await.unwrap(),
+            get(&dialer, "/images/x/json", 64 * 1024).await.unwrap(),
             Answer::TooLarge
         );
     }

@@ -25,9 +25,14 @@ const FILE_MAX: u64 = 256 * 1024;
 
 /// A client for the engine at `addr` (`host:port`) with the certificates in `dir`, and where
 /// the engine's certificate of the last verified handshake is kept.
-pub fn connect(addr: &str, dir: &Path, timeout: u64) -> Result<(Docker, Seen), Failure> {
+pub fn connect(
+    addr: &str,
+    dir: &Path,
+    timeout: u64,
+) -> Result<(Docker, Seen, Arc<rustls::ClientConfig>), Failure> {
     let seen = Seen::default();
     let config = client_config(dir, &seen)?;
+    let shared = Arc::new(config.clone());
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
@@ -46,7 +51,7 @@ pub fn connect(addr: &str, dir: &Path, timeout: u64) -> Result<(Docker, Seen), F
         bollard::API_DEFAULT_VERSION,
     )
     .map_err(|e| Failure::System(format!("cannot set up TLS to tcp://{addr}: {e}")))?;
-    Ok((docker, seen))
+    Ok((docker, seen, shared))
 }
 
 fn client_config(dir: &Path, seen: &Seen) -> Result<rustls::ClientConfig, Failure> {
@@ -57,10 +62,12 @@ fn client_config(dir: &Path, seen: &Seen) -> Result<rustls::ClientConfig, Failur
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let setup = |e: rustls::Error| Failure::System(format!("cannot set up TLS: {e}"));
-    let verifier =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| bad_file(&ca, &format!("holds no usable CA ({e})")))?;
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| bad_file(&ca, &format!("holds no usable CA ({e})")))?;
     let recording = Recording {
         inner: verifier,
         seen: Arc::clone(seen),
@@ -157,6 +164,18 @@ pub fn explain(e: &BollardError, host: &str, dir: &Path) -> Option<String> {
                 )
             }
             other => format!("the engine's certificate at {host} was refused ({other:?})"),
+        },
+        // Go's engine answers a missing client certificate with `bad certificate` too: what
+        // the driver presented tells the two apart.
+        rustls::Error::AlertReceived(alert) if !file("cert.pem").exists() => match alert {
+            AlertDescription::CertificateRequired
+            | AlertDescription::BadCertificate
+            | AlertDescription::HandshakeFailure => format!(
+                "the engine at {host} wants a client certificate and {} has none; put the \
+                 client's cert.pem and key.pem there",
+                dir.display()
+            ),
+            other => format!("the engine at {host} ended the TLS handshake ({other:?})"),
         },
         rustls::Error::AlertReceived(alert) => match alert {
             AlertDescription::CertificateRequired => format!(

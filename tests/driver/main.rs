@@ -36,6 +36,8 @@ mod registry_auth;
 mod registry_check;
 mod registry_container;
 mod registry_flood;
+mod remote;
+mod remote_engine;
 mod service_ports;
 mod services;
 mod services_more;

@@ -1,0 +1,119 @@
+//! A remote engine over TLS (`docker.host: tcp://…` with `docker.cert_path`): a job runs there
+//! and nothing of it reaches the local engine; each TLS failure (a CA that did not sign the
+//! engine's certificate, a host name the certificate does not carry, no client certificate,
+//! an expired one) is one line naming the file or the host, a system failure, with nothing
+//! made on either engine; `executor doctor` names the connection.
+
+use rcgen::ExtendedKeyUsagePurpose;
+
+use crate::harness::{doctor, Job, JOB_IMAGE};
+use crate::remote_engine::{Ca, RemoteEngine};
+
+const DAY: i64 = 24 * 3600;
+
+/// Nothing carrying `label` on the remote engine.
+fn nothing_made(remote: &RemoteEngine, label: &str) {
+    let left = remote.labelled(label);
+    assert!(left.is_empty(), "left on the remote engine: {left}");
+}
+
+#[test]
+fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
+    let remote = RemoteEngine::start(&[JOB_IMAGE]);
+    let base = format!("image: {JOB_IMAGE}\npull_policy: never\n");
+    let config = format!("{base}{}", remote.config(&remote.cert_path()));
+
+    // A whole job, there and only there.
+    let job = Job::with_config("none", &config);
+    let prepared = job.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains(&format!("at {}", remote.host())),
+        "{}",
+        prepared.stderr
+    );
+    let label = format!("label=io.executor.job-key={}", job.key());
+    assert!(
+        !remote.labelled(&label).is_empty(),
+        "nothing made on the remote engine"
+    );
+    job.assert_nothing_left();
+    let run = job.run("build_script", "echo ran-remotely");
+    run.ok();
+    assert!(run.stdout.contains("ran-remotely"), "{}", run.stdout);
+    job.cleanup().ok();
+    nothing_made(&remote, &label);
+    job.assert_nothing_left();
+
+    // doctor names the connection and the engine certificate's names.
+    let (_, said) = doctor(&config);
+    let line = format!(
+        "info  connection: {} over TLS, verified against {}/ca.pem: the engine's certificate \
+         names IP:127.0.0.1, DNS:engine.test; valid until",
+        remote.host(),
+        remote.cert_path().display()
+    );
+    assert!(said.contains(&line), "{line}\n{said}");
+
+    // Each TLS failure: exit 2 (the runner retries), one line, nothing made anywhere (the
+    // first job's project cache volume stays, by design).
+    let managed = "label=io.executor.managed=true";
+    let kept = remote.labelled(managed);
+    let other = Ca::new("another CA");
+    let client = || {
+        remote
+            .ca
+            .leaf(&[], ExtendedKeyUsagePurpose::ClientAuth, DAY)
+    };
+    let wrong_ca = other.client_dir(Some(client()));
+    let no_client = remote.ca.client_dir(None);
+    let expired = remote.ca.client_dir(Some(remote.ca.leaf(
+        &[],
+        ExtendedKeyUsagePurpose::ClientAuth,
+        -DAY,
+    )));
+    let by_name = format!("tcp://localhost:{}", remote.port);
+    let cases = [
+        (
+            remote.config(wrong_ca.path()),
+            format!(
+                "the engine at {} presented a certificate that {}/ca.pem did not sign",
+                remote.host(),
+                wrong_ca.path().display()
+            ),
+        ),
+        (
+            format!(
+                "docker:\n  host: {by_name}\n  cert_path: {}\n",
+                remote.cert_path().display()
+            ),
+            format!("the engine's certificate does not name the host of {by_name}"),
+        ),
+        (
+            remote.config(no_client.path()),
+            format!(
+                "the engine at {} wants a client certificate and {} has none",
+                remote.host(),
+                no_client.path().display()
+            ),
+        ),
+        (
+            remote.config(expired.path()),
+            format!("TLS file {}/cert.pem expired on ", expired.path().display()),
+        ),
+    ];
+    for (docker_section, want) in cases {
+        let job = Job::with_config("none", &format!("{base}{docker_section}"));
+        let prepare = job.prepare();
+        prepare.expect(2);
+        let last = prepare.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("executor: system failure: ") && last.contains(&want),
+            "{want}\n{}",
+            prepare.stderr
+        );
+        job.cleanup();
+        assert_eq!(remote.labelled(managed), kept, "made on the remote engine");
+        job.assert_nothing_left();
+    }
+}
