@@ -8,6 +8,7 @@ mod dialer;
 pub mod dind;
 mod exec;
 mod exec_input;
+pub mod host_task;
 pub mod limit_hits;
 pub mod mirror;
 mod options;

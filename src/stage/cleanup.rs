@@ -12,7 +12,7 @@ use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, StageResult};
 use crate::plan::{self, JobIdentity, Plan, DIND_DATA_DIR};
-use crate::settings::{DockerHost, Settings};
+use crate::settings::Settings;
 
 pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     // Without a valid identity prepare created nothing, so there is nothing to find.
@@ -66,8 +66,10 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
             docker::dind::remove_volume_named(&engine, &volume).await?;
         }
         say(&format!("cleanup of {key}: removed {removed}"));
-        if let Some(dir) = plan.as_ref().and_then(|p| p.builds_host_dir.as_deref()) {
-            remove_host_dir(settings, dir);
+        if let Some(p) = plan.as_ref() {
+            if let Some(dir) = p.builds_host_dir.as_deref() {
+                super::host_dirs::remove(&engine, settings, p, dir).await;
+            }
         }
         Ok(())
     };
@@ -93,22 +95,6 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
 
 /// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).
 const SETTLE: Duration = Duration::from_secs(1);
-
-/// Socket mode's per-job builds directory, on this host. Removing a missing one is done; one
-/// on a remote engine's host cannot be reached from here and is said so.
-fn remove_host_dir(settings: &Settings, dir: &str) {
-    if !matches!(settings.docker_host, DockerHost::Unix(_)) {
-        say(&format!(
-            "builds directory {dir} is on the engine's host, not here; remove it there"
-        ));
-        return;
-    }
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => say(&format!("removed builds directory {dir}")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => say(&format!("could not remove builds directory {dir}: {e}")),
-    }
-}
 
 /// Start the slot's next sidecar. A failure here is not the finished job's: say it and go on;
 /// the next job then starts cold.

@@ -101,6 +101,9 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let mut plan = plan;
     plan.mirror_image_id = mirror_image.map(|f| f.id.clone()).filter(|_| plan.mirror);
     let plan = plan.with_image_user(settings, job_image_user.as_deref().unwrap_or_default());
+    if plan.builds_host_dir.is_some() {
+        super::host_dirs::secure_root(&engine, settings, &plan).await;
+    }
     halt.check("the job's first create")?;
     let mut unfit = Vec::new();
     if settings.dind_warm {
@@ -249,9 +252,6 @@ fn check_socket_path(settings: &Settings, plan: &Plan) -> StageResult {
             "socket.host_path {} does not exist on this host; point it at the engine's socket",
             path.display()
         )));
-    }
-    if plan.builds_host_dir.is_some() && local {
-        crate::builds_dirs::secure_root(&settings.socket_builds_host_dir);
     }
     Ok(())
 }

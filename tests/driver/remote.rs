@@ -6,7 +6,7 @@
 
 use rcgen::ExtendedKeyUsagePurpose;
 
-use crate::harness::{doctor, Job, JOB_IMAGE};
+use crate::harness::{doctor, Job, ALL_MODES, BUSYBOX_IMAGE, JOB_IMAGE};
 use crate::remote_engine::{Ca, RemoteEngine};
 
 const DAY: i64 = 24 * 3600;
@@ -116,4 +116,75 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
         assert_eq!(remote.labelled(managed), kept, "made on the remote engine");
         job.assert_nothing_left();
     }
+}
+
+/// A socket job on a remote engine gets that engine's own socket, and its builds directory is
+/// made on that engine's host (nothing on this one), closed to other users there, bind-mounted
+/// at the same path so `docker run -v "$CI_PROJECT_DIR:/src"` sees the checkout, and removed
+/// there by cleanup.
+#[test]
+fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
+    let remote = RemoteEngine::start(&[JOB_IMAGE, BUSYBOX_IMAGE]);
+    let config = format!(
+        "image: {JOB_IMAGE}\npull_policy: never\n{ALL_MODES}{}",
+        remote.config(&remote.cert_path())
+    );
+    let job = Job::with_config("socket", &config);
+    job.prepare().ok();
+    let dir = job.builds_dir();
+    let remote_id =
+        String::from_utf8_lossy(&remote.docker(&["info", "--format", "{{.ID}}"]).stdout)
+            .trim()
+            .to_string();
+    let run = job.run(
+        "build_script",
+        &format!(
+            "mkdir -p '{dir}/p' && echo from-the-checkout > '{dir}/p/f'\n\
+             docker run --rm -v '{dir}/p:/src' {BUSYBOX_IMAGE} cat /src/f\n\
+             docker info --format 'engine {{{{.ID}}}}'"
+        ),
+    );
+    run.ok();
+    assert!(run.stdout.contains("from-the-checkout"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("engine {remote_id}")),
+        "not the remote engine's socket: {}",
+        run.stdout
+    );
+    assert!(
+        !std::path::Path::new(&dir).exists(),
+        "{dir} was made on this host"
+    );
+    let root = std::path::Path::new(&dir)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let on_remote_host = |args: &[&str]| {
+        let mut all = vec!["exec", remote.name.as_str()];
+        all.extend(args);
+        std::process::Command::new("docker")
+            .args(all)
+            .output()
+            .unwrap()
+    };
+    let mode = on_remote_host(&["stat", "-c", "%a", &root]);
+    assert_eq!(
+        String::from_utf8_lossy(&mode.stdout).trim(),
+        "700",
+        "{root}"
+    );
+    assert!(on_remote_host(&["test", "-d", &dir]).status.success());
+    let cleaned = job.cleanup();
+    cleaned.ok();
+    assert!(
+        !on_remote_host(&["test", "-e", &dir]).status.success(),
+        "cleanup left {dir} on the engine's host: {}",
+        cleaned.stderr
+    );
+    let label = format!("label=io.executor.job-key={}", job.key());
+    nothing_made(&remote, &label);
+    let tasks = remote.labelled("label=io.executor.role=host-task");
+    assert!(tasks.is_empty(), "host tasks left: {tasks}");
+    job.assert_nothing_left();
 }

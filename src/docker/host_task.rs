@@ -1,0 +1,91 @@
+//! A short-lived container that does one thing on the engine's host for the driver: make or
+//! remove a socket job's builds directory when the engine is not on this host (nothing of the
+//! engine's host is on the manager's disk). It runs an image of the admin's (never the job's:
+//! it sees the directory every socket job's builds live in), with the driver's fixed command,
+//! no network, small limits, and is removed when done or when its time is up.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
+
+use super::Engine;
+use crate::plan::{ContainerSpec, Mount, Role, LABEL_MANAGED, LABEL_ROLE, LABEL_RUNNER_ID};
+
+/// One task: `script` run by `/bin/sh -c` in `image`, with the engine host's `dir` mounted at
+/// the same path (made by the engine if missing).
+pub struct HostTask<'a> {
+    pub image: &'a str,
+    pub dir: &'a str,
+    pub script: String,
+    /// The runner whose task it is (for `executor gc`'s and the tests' look at leftovers).
+    pub runner: &'a str,
+}
+
+/// Run it; its exit code, or why it did not run to its end.
+pub async fn run(engine: &Engine, task: HostTask<'_>, within: Duration) -> Result<i64, String> {
+    let name = format!(
+        "executor-r{}-task-{}-{}",
+        task.runner,
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos()
+    );
+    let spec = ContainerSpec {
+        name: name.clone(),
+        role: Role::Helper,
+        image: task.image.to_string(),
+        image_id: None,
+        privileged: false,
+        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), task.script]),
+        cmd: None,
+        env: Vec::new(),
+        mounts: vec![Mount::HostDir {
+            path: task.dir.to_string(),
+        }],
+        network: "none".into(),
+        aliases: Vec::new(),
+        runtime: None,
+        user: Some("0".into()),
+        platform: None,
+        ports: Vec::new(),
+        pull_policies: Vec::new(),
+        options: Default::default(),
+        limits: crate::plan::ContainerLimits {
+            cpus: 1000,
+            memory: 256 << 20,
+            pids: 64,
+            no_healthcheck: true,
+            ..Default::default()
+        },
+        labels: BTreeMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_ROLE.to_string(), "host-task".to_string()),
+            (LABEL_RUNNER_ID.to_string(), task.runner.to_string()),
+        ]),
+    };
+    let ran = async {
+        super::create_container(engine, &spec)
+            .await
+            .map_err(|e| e.to_string())?;
+        super::start_container(engine, &name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let how = super::wait_until_exit(engine, &name).await;
+        how.strip_prefix("exited with code ")
+            .and_then(|code| code.parse::<i64>().ok())
+            .ok_or(how)
+    };
+    let result = match tokio::time::timeout(within, ran).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("did not finish within {} s", within.as_secs())),
+    };
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    let _ = engine.docker.remove_container(&name, Some(options)).await;
+    result
+}

@@ -1,0 +1,103 @@
+//! Socket mode's builds directories (`socket.builds_host_dir`) live on the engine's host. With
+//! the engine here they are handled on this disk (`crate::builds_dirs`); with a remote engine,
+//! through it: a short-lived container of the helper image (the admin's, never the job's: it
+//! sees every socket job's directory) closes the root to other users at prepare and removes
+//! the job's directory at cleanup.
+
+use std::time::Duration;
+
+use crate::docker::host_task::{self, HostTask};
+use crate::docker::Engine;
+use crate::outcome::say;
+use crate::plan::Plan;
+use crate::settings::Settings;
+
+/// How long one such task may take (a job's checkout may be large to remove).
+const TASK_TIME: Duration = Duration::from_secs(120);
+
+/// The image a task runs: the helper's, as prepare found it on the engine.
+fn task_image(plan: &Plan) -> Option<&str> {
+    let helper = plan.helper.as_ref()?;
+    Some(helper.image_id.as_deref().unwrap_or(&helper.image))
+}
+
+/// A path the driver may put in single quotes of a shell command.
+fn quotable(path: &str) -> bool {
+    path.starts_with('/') && !path.contains('\'') && !path.contains('\n')
+}
+
+/// The builds root, made and closed to other users (mode 0700) on the engine's host.
+pub async fn secure_root(engine: &Engine, settings: &Settings, plan: &Plan) {
+    let root = settings.socket_builds_host_dir.trim_end_matches('/');
+    if settings.docker_host.is_local() {
+        crate::builds_dirs::secure_root(root);
+        return;
+    }
+    let Some(image) = task_image(plan).filter(|_| quotable(root)) else {
+        say(&format!(
+            "cannot close {root} on the engine's host to other users (no helper container to \
+             do it with); run `chmod 0700 {root}` there: socket jobs' checkouts are in it"
+        ));
+        return;
+    };
+    let task = HostTask {
+        image,
+        dir: root,
+        script: format!("chmod 0700 '{root}'"),
+        runner: &plan.identity.runner_id,
+    };
+    match host_task::run(engine, task, TASK_TIME).await {
+        Ok(0) => {}
+        Ok(code) => say(&format!(
+            "could not close {root} on the engine's host to other users (chmod exited {code}); \
+             run `chmod 0700 {root}` there"
+        )),
+        Err(why) => say(&format!(
+            "could not close {root} on the engine's host to other users ({why}); run `chmod \
+             0700 {root}` there"
+        )),
+    }
+}
+
+/// The job's builds directory `dir` (under the root), removed where it is. Removing a missing
+/// one is done.
+pub async fn remove(engine: &Engine, settings: &Settings, plan: &Plan, dir: &str) {
+    if settings.docker_host.is_local() {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => say(&format!("removed builds directory {dir}")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => say(&format!("could not remove builds directory {dir}: {e}")),
+        }
+        return;
+    }
+    let root = settings.socket_builds_host_dir.trim_end_matches('/');
+    let inside = dir
+        .strip_prefix(root)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| !name.is_empty() && !name.contains('/') && name != "..");
+    let Some(image) = task_image(plan).filter(|_| inside && quotable(dir)) else {
+        say(&format!(
+            "builds directory {dir} is on the engine's host and no helper container can remove \
+             it from there; remove it on that host"
+        ));
+        return;
+    };
+    // rm does not follow links: a job's link out of its directory takes nothing else along.
+    let task = HostTask {
+        image,
+        dir: root,
+        script: format!("rm -rf -- '{dir}'"),
+        runner: &plan.identity.runner_id,
+    };
+    match host_task::run(engine, task, TASK_TIME).await {
+        Ok(0) => say(&format!(
+            "removed builds directory {dir} on the engine's host"
+        )),
+        Ok(code) => say(&format!(
+            "could not remove builds directory {dir} on the engine's host (rm exited {code})"
+        )),
+        Err(why) => say(&format!(
+            "could not remove builds directory {dir} on the engine's host ({why})"
+        )),
+    }
+}
