@@ -52,25 +52,50 @@ pub async fn wait(engine: &Engine, settings: &Settings, plan: &Plan) {
         return;
     }
     // Container addresses on the job's network are reachable from the engine's host, where
-    // the driver usually runs; from elsewhere only the health check and liveness are known.
-    let local = matches!(settings.docker_host, DockerHost::Unix(_));
+    // the driver usually runs; with a remote engine, from inside the job's network: from the
+    // helper container (the admin's image), else the job container.
+    let from = match settings.docker_host {
+        DockerHost::Unix(_) => From::Here,
+        DockerHost::Tcp { .. } => From::Inside(
+            plan.helper
+                .as_ref()
+                .map_or(plan.job.name.clone(), |h| h.name.clone()),
+        ),
+    };
     join_all(
         plan.services
             .iter()
-            .map(|s| wait_one(engine, s, timeout, local)),
+            .map(|s| wait_one(engine, s, timeout, &from)),
     )
     .await;
 }
 
-async fn wait_one(engine: &Engine, service: &ContainerSpec, timeout: Duration, local: bool) {
+/// Where a service's ports are tried from.
+enum From {
+    /// This host, which reaches the containers' addresses (the engine is here).
+    Here,
+    /// Inside this container of the job's network, through the engine.
+    Inside(String),
+}
+
+/// What one try of a port found.
+#[derive(PartialEq, Eq)]
+enum Tried {
+    Open,
+    Closed,
+    /// The container has nothing to try a port with (neither bash nor nc).
+    NoTool,
+}
+
+async fn wait_one(engine: &Engine, service: &ContainerSpec, timeout: Duration, from: &From) {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + timeout + REPORT_TIME;
-    let outcome = match tokio::time::timeout(timeout, ready(engine, service, local)).await {
+    let outcome = match tokio::time::timeout(timeout, ready(engine, service, from)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(format!(
             "not ready within services.wait_timeout ({} s){}",
             timeout.as_secs_f64(),
-            closed_ports(engine, service, local, deadline).await
+            closed_ports(engine, service, from, deadline).await
         )),
     };
     match outcome {
@@ -85,7 +110,7 @@ async fn wait_one(engine: &Engine, service: &ContainerSpec, timeout: Duration, l
 }
 
 /// Resolves when the service is ready; `Err` when it cannot become so (stopped, unhealthy).
-async fn ready(engine: &Engine, service: &ContainerSpec, local: bool) -> Result<String, String> {
+async fn ready(engine: &Engine, service: &ContainerSpec, from: &From) -> Result<String, String> {
     loop {
         let state = docker::service::service_state(engine, &service.name, &service.network)
             .await
@@ -106,19 +131,22 @@ async fn ready(engine: &Engine, service: &ContainerSpec, local: bool) -> Result<
         if wanted.ports.is_empty() {
             return Ok("no HEALTHCHECK and no exposed TCP port to wait for".into());
         }
-        if !local {
-            return Ok(
-                "running (the engine is remote, its ports cannot be checked from here)".into(),
-            );
-        }
         let Some(address) = state.address else {
             tokio::time::sleep(POLL).await;
             continue;
         };
         let ports = checked(&wanted.ports);
         for port in ports {
-            while !answers(&address, *port, CONNECT_TIMEOUT).await {
-                tokio::time::sleep(POLL).await;
+            loop {
+                match tries(engine, from, &address, *port, CONNECT_TIMEOUT).await {
+                    Tried::Open => break,
+                    Tried::Closed => tokio::time::sleep(POLL).await,
+                    Tried::NoTool => {
+                        return Ok("running (the engine is remote and the container that \
+                                   would try its ports has neither bash nor nc)"
+                            .into())
+                    }
+                }
             }
         }
         return Ok(format!(
@@ -131,12 +159,38 @@ async fn ready(engine: &Engine, service: &ContainerSpec, local: bool) -> Result<
     }
 }
 
-async fn answers(address: &str, port: u16, limit: Duration) -> bool {
+async fn tries(engine: &Engine, from: &From, address: &str, port: u16, limit: Duration) -> Tried {
+    // The engine's answer, but an address is all that goes into the command below.
     let Ok(ip) = address.parse::<std::net::IpAddr>() else {
-        return false;
+        return Tried::Closed;
     };
-    let connect = tokio::net::TcpStream::connect(SocketAddr::new(ip, port));
-    matches!(tokio::time::timeout(limit, connect).await, Ok(Ok(_)))
+    let open = match from {
+        From::Here => {
+            let connect = tokio::net::TcpStream::connect(SocketAddr::new(ip, port));
+            matches!(tokio::time::timeout(limit, connect).await, Ok(Ok(_)))
+        }
+        From::Inside(container) => {
+            let seconds = limit.as_secs().max(1);
+            let script = format!(
+                "if command -v bash >/dev/null 2>&1; then \
+                 exec timeout {seconds} bash -c 'exec 3<>/dev/tcp/{ip}/{port}' 2>/dev/null; \
+                 elif command -v nc >/dev/null 2>&1; then exec nc -z -w {seconds} {ip} {port}; \
+                 else exit 97; fi"
+            );
+            let cmd = vec!["/bin/sh".into(), "-c".into(), script];
+            // The container may be the job's: its answer is bounded in time and size.
+            match docker::exec_output(engine, container, cmd, limit + Duration::from_secs(2)).await {
+                Ok((0, _)) => true,
+                Ok((97, _)) => return Tried::NoTool,
+                _ => false,
+            }
+        }
+    };
+    if open {
+        Tried::Open
+    } else {
+        Tried::Closed
+    }
 }
 
 /// The exposed ports that are waited for: the lowest [`MAX_PORTS`] (`ports` is sorted).
@@ -157,7 +211,7 @@ fn unchecked(ports: &[u16], kind: &str) -> String {
 async fn closed_ports(
     engine: &Engine,
     service: &ContainerSpec,
-    local: bool,
+    from: &From,
     deadline: tokio::time::Instant,
 ) -> String {
     let state = docker::service::service_state(engine, &service.name, &service.network);
@@ -167,12 +221,15 @@ async fn closed_ports(
     let Ok(wanted) = service_ports::wanted(service, &state) else {
         return String::new();
     };
-    let (Some(address), true) = (state.address, local) else {
+    let Some(address) = state.address else {
         return String::new();
     };
     let address = &address;
     let mut probes = futures_util::stream::iter(checked(&wanted.ports))
-        .map(|port| async move { (*port, answers(address, *port, REPORT_CONNECT_TIMEOUT).await) })
+        .map(|port| async move {
+            let tried = tries(engine, from, address, *port, REPORT_CONNECT_TIMEOUT).await;
+            (*port, tried == Tried::Open)
+        })
         .buffer_unordered(PROBES_IN_FLIGHT);
     let (mut closed, mut late) = (Vec::new(), false);
     loop {

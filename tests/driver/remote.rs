@@ -10,6 +10,7 @@ use crate::harness::{doctor, Job, ALL_MODES, BUSYBOX_IMAGE, JOB_IMAGE};
 use crate::remote_engine::{Ca, RemoteEngine};
 
 const DAY: i64 = 24 * 3600;
+const HTTP_IMAGE: &str = "executor-test/http:1";
 
 /// Nothing carrying `label` on the remote engine.
 fn nothing_made(remote: &RemoteEngine, label: &str) {
@@ -19,14 +20,39 @@ fn nothing_made(remote: &RemoteEngine, label: &str) {
 
 #[test]
 fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
-    let remote = RemoteEngine::start(&[JOB_IMAGE]);
+    let remote = RemoteEngine::start(&[JOB_IMAGE, HTTP_IMAGE]);
     let base = format!("image: {JOB_IMAGE}\npull_policy: never\n");
-    let config = format!("{base}{}", remote.config(&remote.cert_path()));
+    let config = format!(
+        "{base}services:\n  wait_timeout: 6s\n{}",
+        remote.config(&remote.cert_path())
+    );
 
-    // A whole job, there and only there.
-    let job = Job::with_config("none", &config);
+    // A whole job, there and only there. Its services' ports are tried from inside the job's
+    // network, through the engine: one opens after 2 s (waited for), one never does.
+    let services = format!(
+        r#"[{{"name":"{HTTP_IMAGE}","alias":"web","command":["sh","-c","sleep 2; exec httpd -f -p 8080 -h /www"]}},
+            {{"name":"{HTTP_IMAGE}","alias":"deaf","command":["sh","-c","exec sleep 600"]}}]"#
+    );
+    let job = Job::with_config("none", &config).payload_services(&services, &[]);
     let prepared = job.prepare();
     prepared.ok();
+    let waited = prepared
+        .stderr
+        .lines()
+        .find(|l| l.ends_with(": TCP 8080 answers"))
+        .and_then(|l| l.split(" ready in ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|s| s.parse::<f64>().ok());
+    assert!(
+        waited.is_some_and(|s| s >= 2.0),
+        "the port that opens after 2 s was not waited for: {}",
+        prepared.stderr
+    );
+    assert!(
+        prepared.stderr.contains("TCP 8080 did not answer"),
+        "{}",
+        prepared.stderr
+    );
     assert!(
         prepared.stderr.contains(&format!("at {}", remote.host())),
         "{}",
