@@ -81,6 +81,16 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
             grace,
             args.dry_run,
         );
+    } else {
+        crate::stage::host_dirs::sweep_remote(
+            &engine,
+            settings,
+            runner,
+            &kept,
+            grace,
+            args.dry_run,
+        )
+        .await;
     }
 
     let verb = if args.dry_run {

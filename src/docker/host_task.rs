@@ -22,8 +22,16 @@ pub struct HostTask<'a> {
     pub runner: &'a str,
 }
 
-/// Run it; its exit code, or why it did not run to its end.
-pub async fn run(engine: &Engine, task: HostTask<'_>, within: Duration) -> Result<i64, String> {
+/// The most output lines of a task kept (one per builds directory in gc's listing).
+const OUTPUT_LINES: usize = 4096;
+
+/// Run it; its exit code and output (its last [`OUTPUT_LINES`] lines, read bounded), or why
+/// it did not run to its end.
+pub async fn run(
+    engine: &Engine,
+    task: HostTask<'_>,
+    within: Duration,
+) -> Result<(i64, String), String> {
     let name = format!(
         "executor-r{}-task-{}-{}",
         task.runner,
@@ -74,9 +82,11 @@ pub async fn run(engine: &Engine, task: HostTask<'_>, within: Duration) -> Resul
             .await
             .map_err(|e| e.to_string())?;
         let how = super::wait_until_exit(engine, &name).await;
-        how.strip_prefix("exited with code ")
+        let code = how
+            .strip_prefix("exited with code ")
             .and_then(|code| code.parse::<i64>().ok())
-            .ok_or(how)
+            .ok_or(how)?;
+        Ok((code, super::logs_tail(engine, &name, OUTPUT_LINES).await))
     };
     let result = match tokio::time::timeout(within, ran).await {
         Ok(result) => result,

@@ -47,8 +47,8 @@ pub async fn secure_root(engine: &Engine, settings: &Settings, plan: &Plan) {
         runner: &plan.identity.runner_id,
     };
     match host_task::run(engine, task, TASK_TIME).await {
-        Ok(0) => {}
-        Ok(code) => say(&format!(
+        Ok((0, _)) => {}
+        Ok((code, _)) => say(&format!(
             "could not close {root} on the engine's host to other users (chmod exited {code}); \
              run `chmod 0700 {root}` there"
         )),
@@ -90,14 +90,108 @@ pub async fn remove(engine: &Engine, settings: &Settings, plan: &Plan, dir: &str
         runner: &plan.identity.runner_id,
     };
     match host_task::run(engine, task, TASK_TIME).await {
-        Ok(0) => say(&format!(
+        Ok((0, _)) => say(&format!(
             "removed builds directory {dir} on the engine's host"
         )),
-        Ok(code) => say(&format!(
+        Ok((code, _)) => say(&format!(
             "could not remove builds directory {dir} on the engine's host (rm exited {code})"
         )),
         Err(why) => say(&format!(
             "could not remove builds directory {dir} on the engine's host ({why})"
         )),
+    }
+}
+
+/// `executor gc` with a remote engine: the builds directories on the engine's host of
+/// `runner`'s jobs (all runners' without one) that `kept` does not hold (jobs with nothing
+/// left on the engine) and older than `grace`, listed and removed by short-lived containers of
+/// the config's helper image. Returns how many went (or would, with `dry_run`).
+pub async fn sweep_remote(
+    engine: &Engine,
+    settings: &Settings,
+    runner: Option<&str>,
+    kept: &std::collections::BTreeSet<String>,
+    grace: Duration,
+    dry_run: bool,
+) -> usize {
+    let root = settings.socket_builds_host_dir.trim_end_matches('/');
+    let image = settings.helper_image.as_str();
+    if image.contains('$') || !quotable(root) {
+        say(&format!(
+            "builds directories on the engine's host ({root}) are not swept: helper.image \
+             names no image without a job (remove old ones there by hand)"
+        ));
+        return 0;
+    }
+    let prefix = match runner {
+        Some(r) => format!("executor-r{r}-"),
+        None => "executor-r".to_string(),
+    };
+    // Only plain directories (a link is not followed), with their age from the host's clock.
+    let list = HostTask {
+        image,
+        dir: root,
+        script: format!(
+            "cd '{root}' || exit 0; now=$(date +%s); for d in executor-r*; do \
+             [ -d \"$d\" ] && [ ! -L \"$d\" ] && echo \"$((now - $(stat -c %Y \"$d\"))) $d\"; \
+             done; exit 0"
+        ),
+        runner: runner.unwrap_or("gc"),
+    };
+    let listed = match host_task::run(engine, list, TASK_TIME).await {
+        Ok((0, out)) => out,
+        Ok((code, _)) => {
+            say(&format!(
+                "could not list {root} on the engine's host (exited {code})"
+            ));
+            return 0;
+        }
+        Err(why) => {
+            say(&format!(
+                "could not list {root} on the engine's host ({why})"
+            ));
+            return 0;
+        }
+    };
+    let old: Vec<String> = listed
+        .lines()
+        .filter_map(|line| line.trim().split_once(' '))
+        .filter(|(age, name)| {
+            name.starts_with(&prefix)
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !kept.contains(*name)
+                && age.parse::<u64>().is_ok_and(|s| s >= grace.as_secs())
+        })
+        .map(|(_, name)| name.to_string())
+        .collect();
+    if old.is_empty() {
+        return 0;
+    }
+    for name in &old {
+        let verb = if dry_run { "would remove" } else { "removing" };
+        say(&format!(
+            "{verb} builds directory {root}/{name} on the engine's host (its job has nothing left)"
+        ));
+    }
+    if dry_run {
+        return old.len();
+    }
+    let names: Vec<String> = old.iter().map(|n| format!("'{n}'")).collect();
+    let remove = HostTask {
+        image,
+        dir: root,
+        script: format!("cd '{root}' && rm -rf -- {}", names.join(" ")),
+        runner: runner.unwrap_or("gc"),
+    };
+    match host_task::run(engine, remove, TASK_TIME).await {
+        Ok((0, _)) => old.len(),
+        Ok((code, _)) => {
+            say(&format!("could not remove them (rm exited {code})"));
+            0
+        }
+        Err(why) => {
+            say(&format!("could not remove them ({why})"));
+            0
+        }
     }
 }

@@ -5,7 +5,7 @@ pub mod cleanup;
 pub mod config;
 mod entrypoint;
 mod halt;
-mod host_dirs;
+pub mod host_dirs;
 mod images;
 mod limit_hits;
 mod log_lines;

@@ -179,7 +179,8 @@ async fn tries(engine: &Engine, from: &From, address: &str, port: u16, limit: Du
             );
             let cmd = vec!["/bin/sh".into(), "-c".into(), script];
             // The container may be the job's: its answer is bounded in time and size.
-            match docker::exec_output(engine, container, cmd, limit + Duration::from_secs(2)).await {
+            match docker::exec_output(engine, container, cmd, limit + Duration::from_secs(2)).await
+            {
                 Ok((0, _)) => true,
                 Ok((97, _)) => return Tried::NoTool,
                 _ => false,

@@ -201,6 +201,51 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
         "{root}"
     );
     assert!(on_remote_host(&["test", "-d", &dir]).status.success());
+
+    // A job whose cleanup never came: its resources gone from the engine, its directory
+    // left on the engine's host; gc removes that, never the live job's.
+    let abandoned = Job::with_config("socket", &config);
+    abandoned.prepare().ok();
+    let left_dir = abandoned.builds_dir();
+    abandoned.run("get_sources", "echo checkout > f").ok();
+    let label = format!("label=io.executor.job-key={}", abandoned.key());
+    for kind in [
+        &["ps", "-aq"][..],
+        &["network", "ls", "-q"],
+        &["volume", "ls", "-q"],
+    ] {
+        let mut args = kind.to_vec();
+        args.extend(["--filter", &label]);
+        let ids = String::from_utf8_lossy(&remote.docker(&args).stdout).to_string();
+        for id in ids.split_whitespace() {
+            let rm: &[&str] = match kind[0] {
+                "ps" => &["rm", "-fv"],
+                "network" => &["network", "rm"],
+                _ => &["volume", "rm"],
+            };
+            remote.docker(&[rm, &[id]].concat());
+        }
+    }
+    assert!(on_remote_host(&["test", "-d", &left_dir]).status.success());
+    let gc = abandoned.call(&["gc", "--runner-id", "900", "--grace", "0s"]);
+    gc.ok();
+    assert!(
+        !on_remote_host(&["test", "-e", &left_dir]).status.success(),
+        "gc left {left_dir}: {}",
+        gc.stderr
+    );
+    assert!(
+        gc.stderr.contains(&format!(
+            "removing builds directory {left_dir} on the engine's host"
+        )),
+        "{}",
+        gc.stderr
+    );
+    assert!(
+        on_remote_host(&["test", "-d", &dir]).status.success(),
+        "gc took the live job's directory"
+    );
+    abandoned.assert_nothing_left();
     let cleaned = job.cleanup();
     cleaned.ok();
     assert!(
