@@ -6,7 +6,7 @@
 
 use rcgen::ExtendedKeyUsagePurpose;
 
-use crate::harness::{doctor, Job, ALL_MODES, BUSYBOX_IMAGE, JOB_IMAGE};
+use crate::harness::{doctor, Job, ALL_MODES, BUSYBOX_IMAGE, DIND_IMAGE, JOB_IMAGE};
 use crate::remote_engine::{Ca, RemoteEngine};
 
 const DAY: i64 = 24 * 3600;
@@ -20,7 +20,7 @@ fn nothing_made(remote: &RemoteEngine, label: &str) {
 
 #[test]
 fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
-    let remote = RemoteEngine::start(&[JOB_IMAGE, HTTP_IMAGE]);
+    let remote = RemoteEngine::start(&[JOB_IMAGE, HTTP_IMAGE, DIND_IMAGE]);
     let base = format!("image: {JOB_IMAGE}\npull_policy: never\n");
     let config = format!(
         "{base}services:\n  wait_timeout: 6s\n{}",
@@ -70,6 +70,32 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
     job.cleanup().ok();
     nothing_made(&remote, &label);
     job.assert_nothing_left();
+
+    // A dind job there: its sidecar runs inside the remote engine, and the job's docker
+    // talks to that sidecar's daemon, not to the remote engine.
+    let dind_config = format!(
+        "{base}dind:\n  image: {DIND_IMAGE}\n{}",
+        remote.config(&remote.cert_path())
+    );
+    let remote_id =
+        String::from_utf8_lossy(&remote.docker(&["info", "--format", "{{.ID}}"]).stdout)
+            .trim()
+            .to_string();
+    let dind = Job::with_config("dind", &dind_config);
+    dind.prepare().ok();
+    let inner = dind.run("build_script", "docker info --format 'inner {{.ID}}'");
+    inner.ok();
+    assert!(
+        inner.stdout.contains("inner ") && !inner.stdout.contains(&remote_id),
+        "{}",
+        inner.stdout
+    );
+    dind.cleanup().ok();
+    nothing_made(
+        &remote,
+        &format!("label=io.executor.job-key={}", dind.key()),
+    );
+    dind.assert_nothing_left();
 
     // doctor names the connection and the engine certificate's names.
     let (_, said) = doctor(&config);

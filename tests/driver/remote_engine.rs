@@ -19,6 +19,9 @@ use crate::harness::{docker, Bounded};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// The test host's runc wrapper for privileged containers (`scripts/engine-up`), if any.
+const SHIM: &str = "/usr/local/libexec/executor-test/runc-no-sys-resource";
+
 /// A CA that signs the engine's and the clients' certificates.
 pub struct Ca {
     pem: String,
@@ -116,7 +119,7 @@ impl RemoteEngine {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        docker(&[
+        let mut args: Vec<String> = [
             "run",
             "-d",
             "--privileged",
@@ -128,15 +131,36 @@ impl RemoteEngine {
             "127.0.0.1::2376",
             "-v",
             &format!("{}:/tls:ro", server.path().display()),
-            crate::harness::DIND_IMAGE,
-            "dockerd",
-            "--host=unix:///var/run/docker.sock",
-            "--host=tcp://0.0.0.0:2376",
-            "--tlsverify",
-            "--tlscacert=/tls/ca.pem",
-            "--tlscert=/tls/cert.pem",
-            "--tlskey=/tls/key.pem",
-        ]);
+        ]
+        .map(String::from)
+        .to_vec();
+        // Privileged containers inside it (a dind job's sidecar) need the host's capability
+        // shim too, where the host has one (test-host.md).
+        let shim = Path::new(SHIM).exists();
+        if shim {
+            args.extend(["-v".into(), format!("{SHIM}:/usr/local/bin/runc-shim:ro")]);
+        }
+        args.extend(
+            [
+                crate::harness::DIND_IMAGE,
+                "dockerd",
+                "--host=unix:///var/run/docker.sock",
+                "--host=tcp://0.0.0.0:2376",
+                "--tlsverify",
+                "--tlscacert=/tls/ca.pem",
+                "--tlscert=/tls/cert.pem",
+                "--tlskey=/tls/key.pem",
+            ]
+            .map(String::from),
+        );
+        if shim {
+            args.extend([
+                "--add-runtime=no-sys-resource=/usr/local/bin/runc-shim".into(),
+                "--default-runtime=no-sys-resource".into(),
+            ]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        docker(&args);
         let published = docker(&["port", &name, "2376/tcp"]);
         let port = published
             .lines()
