@@ -27,11 +27,13 @@ impl Dialer {
                     .await
                     .map_err(|e| e.to_string())?,
             )),
-            Dialer::Tcp(addr) => Ok(Box::new(
-                tokio::net::TcpStream::connect(addr)
+            Dialer::Tcp(addr) => {
+                let tcp = tokio::net::TcpStream::connect(addr)
                     .await
-                    .map_err(|e| e.to_string())?,
-            )),
+                    .map_err(|e| e.to_string())?;
+                let _ = tcp.set_nodelay(true);
+                Ok(Box::new(tcp))
+            }
             Dialer::Tls { addr, config } => {
                 let host = match addr.rsplit_once(':') {
                     Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
@@ -42,6 +44,7 @@ impl Dialer {
                 let tcp = tokio::net::TcpStream::connect(addr)
                     .await
                     .map_err(|e| e.to_string())?;
+                let _ = tcp.set_nodelay(true);
                 let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
                     .connect(name, tcp)
                     .await

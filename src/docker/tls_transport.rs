@@ -33,11 +33,16 @@ pub fn connect(
     let seen = Seen::default();
     let config = client_config(dir, &seen)?;
     let shared = Arc::new(config.clone());
+    // Small writes (a stage's stdin, then its end) go out at once, as over the socket: with
+    // Nagle's algorithm each could wait for the engine's delayed ACK.
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
         .enable_http1()
-        .build();
+        .wrap_connector(tcp);
     let client = Arc::new(Client::builder(TokioExecutor::new()).build(connector));
     let transport = move |request: BollardRequest| {
         let client = Arc::clone(&client);

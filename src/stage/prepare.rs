@@ -101,9 +101,15 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let mut plan = plan;
     plan.mirror_image_id = mirror_image.map(|f| f.id.clone()).filter(|_| plan.mirror);
     let plan = plan.with_image_user(settings, job_image_user.as_deref().unwrap_or_default());
-    if plan.builds_host_dir.is_some() {
-        super::host_dirs::secure_root(&engine, settings, &plan).await;
-    }
+    // Socket mode's builds root closed to other users, alongside the containers' start (on a
+    // remote engine it takes a container of its own; the job's directory in it is made by
+    // the engine at the job container's create, either way).
+    let securing = plan.builds_host_dir.is_some().then(|| plan.clone());
+    let secure_root = async {
+        if let Some(plan) = &securing {
+            super::host_dirs::secure_root(&engine, settings, plan).await;
+        }
+    };
     halt.check("the job's first create")?;
     let mut unfit = Vec::new();
     if settings.dind_warm {
@@ -117,9 +123,10 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         }
         unfit = found.unfit;
     }
-    let (result, ()) = futures_util::join!(
+    let (result, (), ()) = futures_util::join!(
         start_cold(&engine, settings, env, plan, started, halt),
         warm::discard_all(&engine, unfit),
+        secure_root,
     );
     result
 }
