@@ -43,6 +43,8 @@ pub const LABEL_JOB_KEY: &str = "io.executor.job-key";
 pub const LABEL_JOB_ID: &str = "io.executor.job-id";
 pub const LABEL_PROJECT_ID: &str = "io.executor.project-id";
 pub const LABEL_RUNNER_ID: &str = "io.executor.runner-id";
+/// The runner manager of a job's resources (see `JobIdentity::manager_id`).
+pub const LABEL_MANAGER_ID: &str = "io.executor.manager-id";
 pub const LABEL_PIPELINE_ID: &str = "io.executor.pipeline-id";
 pub const LABEL_ROLE: &str = "io.executor.role";
 pub const LABEL_MODE: &str = "io.executor.mode";

@@ -16,9 +16,9 @@ use crate::payload::TrustedFacts;
 use crate::settings::{Mode, Settings};
 
 use super::{
-    VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_MANAGED, LABEL_MODE, LABEL_PIPELINE_ID,
-    LABEL_PROJECT_ID, LABEL_PROTECTED, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT, ROLE_CACHE,
-    ROLE_CACHE_DIR,
+    VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_MANAGED, LABEL_MANAGER_ID, LABEL_MODE,
+    LABEL_PIPELINE_ID, LABEL_PROJECT_ID, LABEL_PROTECTED, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT,
+    ROLE_CACHE, ROLE_CACHE_DIR,
 };
 
 /// Longest id accepted; GitLab's ids are 64-bit integers (at most 20 digits).
@@ -36,6 +36,11 @@ pub struct PlanError(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobIdentity {
     pub runner_id: String,
+    /// The runner manager (`runner.manager_id`, by default this host's machine id): since
+    /// GitLab 16.2 several managers can share one runner id, each counting slots from 0, so
+    /// it is part of every name, or their kept volumes and warm sets would be one another's.
+    /// Empty: no part of its own (names as before managers were told apart).
+    pub manager_id: String,
     pub project_id: String,
     /// Untrusted: any job can set it (see the module comment).
     pub concurrent_id: String,
@@ -74,6 +79,7 @@ impl JobIdentity {
             }
             let mut identity = JobIdentity::from_env(env)?;
             identity.concurrent_id = slot(settings, env)?;
+            identity.manager_id = settings.manager_id.clone();
             if let Some(id) = &settings.runner_id {
                 identity.runner_id = id.clone();
             }
@@ -104,6 +110,7 @@ impl JobIdentity {
             })
         };
         let identity = JobIdentity {
+            manager_id: settings.manager_id.clone(),
             concurrent_id: slot(settings, env)?,
             job_id: trusted(facts.job_id, "job id")?,
             project_id: trusted(facts.project_id, "job_info.project_id")?,
@@ -120,6 +127,7 @@ impl JobIdentity {
     pub fn from_env(env: &JobEnv) -> Result<JobIdentity, PlanError> {
         Ok(JobIdentity {
             runner_id: id(env, env::CI_RUNNER_ID)?,
+            manager_id: String::new(),
             project_id: id(env, env::CI_PROJECT_ID)?,
             concurrent_id: id(env, env::CI_CONCURRENT_ID)?,
             job_id: id(env, env::CI_JOB_ID)?,
@@ -158,8 +166,11 @@ impl JobIdentity {
     /// The stem of every resource name and the value of [`LABEL_JOB_KEY`].
     pub fn key(&self) -> String {
         format!(
-            "executor-r{}-p{}-c{}-j{}",
-            self.runner_id, self.project_id, self.concurrent_id, self.job_id
+            "{}-p{}-c{}-j{}",
+            runner_stem(&self.runner_id, &self.manager_id),
+            self.project_id,
+            self.concurrent_id,
+            self.job_id
         )
     }
 
@@ -178,8 +189,10 @@ impl JobIdentity {
     fn kept_stem(&self) -> String {
         let protected = if self.protected { "-protected" } else { "" };
         format!(
-            "executor-r{}-p{}-c{}{protected}",
-            self.runner_id, self.project_id, self.concurrent_id
+            "{}-p{}-c{}{protected}",
+            runner_stem(&self.runner_id, &self.manager_id),
+            self.project_id,
+            self.concurrent_id
         )
     }
 
@@ -205,6 +218,10 @@ impl JobIdentity {
             (LABEL_PROTECTED.to_string(), self.protected.to_string()),
             (LABEL_ROLE.to_string(), ROLE_CACHE.to_string()),
         ]);
+        let mut labels = labels;
+        if !self.manager_id.is_empty() {
+            labels.insert(LABEL_MANAGER_ID.to_string(), self.manager_id.clone());
+        }
         VolumeSpec {
             name: format!("{}-dind-cache", self.kept_stem()),
             labels,
@@ -213,6 +230,14 @@ impl JobIdentity {
 
     /// Labels every resource of this job carries.
     pub fn labels(&self, mode: Mode) -> BTreeMap<String, String> {
+        let mut labels = self.job_labels(mode);
+        if !self.manager_id.is_empty() {
+            labels.insert(LABEL_MANAGER_ID.to_string(), self.manager_id.clone());
+        }
+        labels
+    }
+
+    fn job_labels(&self, mode: Mode) -> BTreeMap<String, String> {
         let mut labels = BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_JOB_KEY.to_string(), self.key()),
@@ -226,6 +251,15 @@ impl JobIdentity {
             labels.insert(LABEL_PIPELINE_ID.to_string(), pipeline.clone());
         }
         labels
+    }
+}
+
+/// The start of every name of a runner's (and manager's) resources: `executor-r7`, or
+/// `executor-r7-m0f3a9c21` with a manager id.
+pub fn runner_stem(runner_id: &str, manager_id: &str) -> String {
+    match manager_id {
+        "" => format!("executor-r{runner_id}"),
+        manager => format!("executor-r{runner_id}-m{manager}"),
     }
 }
 

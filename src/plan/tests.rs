@@ -115,6 +115,51 @@ fn every_resource_is_labelled_with_the_job() {
     }
 }
 
+/// Two managers of one runner id, each with its slot 3: every name differs (kept volumes,
+/// the job's resources, a warm set), and each resource says whose it is.
+#[test]
+fn two_managers_of_one_runner_never_share_a_name() {
+    let dind = "dind:\n  cache: project\n  warm: true\n";
+    let a = plan(
+        &settings(&format!("{dind}runner:\n  manager_id: aaaa1111\n")),
+        &job(&[]),
+        Some(&facts()),
+    )
+    .unwrap();
+    let b = plan(
+        &settings(&format!("{dind}runner:\n  manager_id: bbbb2222\n")),
+        &job(&[]),
+        Some(&facts()),
+    )
+    .unwrap();
+    assert_eq!(a.identity.key(), "executor-r7-maaaa1111-p42-c3-j1001");
+    let names = |p: &Plan| -> Vec<String> {
+        p.containers()
+            .map(|c| c.name.clone())
+            .chain(p.volumes.iter().map(|v| v.name.clone()))
+            .chain([p.cache_dir_volume.name.clone()])
+            .chain(p.cache_volume.iter().map(|v| v.name.clone()))
+            .collect()
+    };
+    for name in names(&a) {
+        assert!(name.starts_with("executor-r7-maaaa1111-"), "{name}");
+        assert!(!names(&b).contains(&name), "{name} is both managers'");
+    }
+    for labels in a
+        .containers()
+        .map(|c| &c.labels)
+        .chain([&a.cache_dir_volume.labels])
+    {
+        assert_eq!(labels[LABEL_MANAGER_ID], "aaaa1111");
+    }
+    let key = warm::warm_key("7", "aaaa1111", "3", "n");
+    assert_eq!(key, "executor-r7-maaaa1111-c3-wn");
+    assert_eq!(
+        a.warm_set(&key).unwrap().sidecar.labels[LABEL_MANAGER_ID],
+        "aaaa1111"
+    );
+}
+
 #[test]
 fn dind_mode_shares_socket_certs_and_builds_and_only_the_sidecar_is_privileged() {
     let p = plan(&settings(""), &job(&[]), Some(&facts())).unwrap();

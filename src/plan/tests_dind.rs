@@ -115,7 +115,7 @@ fn a_warm_set_renames_everything_and_carries_no_job() {
         Some(&facts()),
     )
     .unwrap();
-    let key = warm::warm_key("7", "3", "abc");
+    let key = warm::warm_key("7", "", "3", "abc");
     assert_eq!(key, "executor-r7-c3-wabc");
     let set = p.warm_set(&key).unwrap();
     assert_eq!(set.network, key);

@@ -45,8 +45,11 @@ pub fn warm_token_name(key: &str) -> String {
 
 /// The stem of a warm set's names: runner and slot (it belongs to no project or job yet), and
 /// a nonce so a set made while an old one is still being removed never collides with it.
-pub fn warm_key(runner_id: &str, slot: &str, nonce: &str) -> String {
-    format!("executor-r{runner_id}-c{slot}-w{nonce}")
+pub fn warm_key(runner_id: &str, manager_id: &str, slot: &str, nonce: &str) -> String {
+    format!(
+        "{}-c{slot}-w{nonce}",
+        super::identity::runner_stem(runner_id, manager_id)
+    )
 }
 
 /// The sidecar name of the warm set `key`.

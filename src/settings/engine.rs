@@ -18,6 +18,8 @@ pub struct EngineEnv {
     pub cert_path: Option<String>,
     pub tls_verify: Option<String>,
     pub home: Option<String>,
+    /// This host's `/etc/machine-id`, for the default `runner.manager_id`.
+    pub machine_id: Option<String>,
 }
 
 impl EngineEnv {
@@ -28,7 +30,40 @@ impl EngineEnv {
             cert_path: var("DOCKER_CERT_PATH"),
             tls_verify: var("DOCKER_TLS_VERIFY"),
             home: var("HOME"),
+            machine_id: std::fs::read_to_string("/etc/machine-id")
+                .ok()
+                .map(|id| id.trim().to_string()),
         }
+    }
+}
+
+/// `runner.manager_id`: as written (lower-case letters and digits, at most 16), or the first
+/// 8 characters of the machine id; empty when neither says (no part in names).
+pub(super) fn manager_id(raw: Option<&str>, env: &EngineEnv) -> Result<String, Invalid> {
+    match raw {
+        Some(id) => {
+            let ok = id.len() <= 16
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            if !ok {
+                return Err((
+                    vec!["runner", "manager_id"],
+                    format!(
+                        "`{}` is not a manager id; write at most 16 lower-case letters and \
+                         digits (\"\" for none)",
+                        crate::outcome::one_line(id)
+                    ),
+                ));
+            }
+            Ok(id.to_string())
+        }
+        None => Ok(env
+            .machine_id
+            .as_deref()
+            .filter(|id| id.len() >= 8 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|id| id[..8].to_ascii_lowercase())
+            .unwrap_or_default()),
     }
 }
 

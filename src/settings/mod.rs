@@ -202,6 +202,9 @@ pub struct Settings {
     pub docker_timeout: Duration,
     /// The runner's id for resource names; `None`: the payload's `CI_RUNNER_ID`.
     pub runner_id: Option<String>,
+    /// `runner.manager_id`, else this host's machine id (its first 8 characters); part of
+    /// every resource name (see `plan::JobIdentity::manager_id`). Empty: none.
+    pub manager_id: String,
     /// `CI_CONCURRENT_ID` must be below this (the runner's `limit`, or `concurrent`): the slot is
     /// the one name part a job can forge, and each slot may keep a cache_dir volume and a warm
     /// sidecar.

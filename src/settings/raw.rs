@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
     pub runner_id: Option<u64>,
+    pub runner: Option<RawRunner>,
     pub slots: Option<u64>,
     pub payload: Option<RawPayload>,
     pub builds_dir: Option<String>,
@@ -50,6 +51,12 @@ pub struct RawMirror {
 #[serde(deny_unknown_fields, expecting = "a mapping with auth_config")]
 pub struct RawRegistry {
     pub auth_config: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with manager_id")]
+pub struct RawRunner {
+    pub manager_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

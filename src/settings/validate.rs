@@ -71,6 +71,10 @@ pub(super) fn validate(raw: RawSettings, env: &super::EngineEnv) -> Result<Setti
         docker_host: super::engine::docker_host(&docker, env)?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
         runner_id: raw.runner_id.map(|id| id.to_string()),
+        manager_id: super::engine::manager_id(
+            raw.runner.as_ref().and_then(|r| r.manager_id.as_deref()),
+            env,
+        )?,
         slots: match raw.slots {
             Some(0) => return Err((vec!["slots"], "must be at least 1".into())),
             Some(n) => n,

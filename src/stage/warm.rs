@@ -13,7 +13,9 @@ use crate::plan::warm::{
     warm_key, warm_sidecar_name, warm_token_name, LABEL_WARM_CACHE, LABEL_WARM_KEY,
     LABEL_WARM_TEMPLATE,
 };
-use crate::plan::{Plan, Role, DIND_SOCKET_DIR, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT};
+use crate::plan::{
+    Plan, Role, DIND_SOCKET_DIR, LABEL_MANAGER_ID, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT,
+};
 use crate::settings::Settings;
 
 use super::{cache, sidecar};
@@ -137,7 +139,7 @@ pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> 
         discard(engine, &warm.key, holds_cache, false).await?;
     }
     let id = &plan.identity;
-    let key = warm_key(&id.runner_id, &id.concurrent_id, &nonce());
+    let key = warm_key(&id.runner_id, &id.manager_id, &id.concurrent_id, &nonce());
     // Clamped as the adopting job's prepare clamps, or the engine refuses it and no template
     // would ever match; and its image's HEALTHCHECK held to the floor, as prepare holds it.
     let health = match &plan.sidecar {
@@ -190,7 +192,13 @@ async fn free_sets(engine: &Engine, plan: &Plan) -> Result<Vec<FreeSet>, Failure
         .into_iter()
         .filter_map(|listed| {
             let key = listed.labels.get(LABEL_WARM_KEY)?.clone();
-            (listed.name == warm_sidecar_name(&key)).then_some(FreeSet { key, listed })
+            // Another manager's of the same runner id counts its own slots.
+            let manager = listed
+                .labels
+                .get(LABEL_MANAGER_ID)
+                .map_or("", String::as_str);
+            (listed.name == warm_sidecar_name(&key) && manager == id.manager_id)
+                .then_some(FreeSet { key, listed })
         })
         .collect())
 }

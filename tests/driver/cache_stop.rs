@@ -84,7 +84,7 @@ fn cleanup_stops_a_cached_sidecar_with_sigterm_and_its_daemon_exits_cleanly() {
         docker(&[
             "volume",
             "rm",
-            &format!("executor-r900-p{project}-c{slot}-{kind}"),
+            &format!("{}-p{project}-c{slot}-{kind}", crate::harness::stem("900")),
         ]);
     }
     assert_eq!(

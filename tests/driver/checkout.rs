@@ -46,7 +46,7 @@ impl Checkout {
     }
 
     pub fn key(&self) -> String {
-        format!("executor-r900-p77-c0-j{}", self.job_id)
+        format!("{}-p77-c0-j{}", crate::harness::stem("900"), self.job_id)
     }
 
     /// `executor run ARGS` as a person would type it: no runner environment.

@@ -85,7 +85,7 @@ pub fn whole_job(job: &Job, script: &str) -> String {
 }
 
 fn cache_volume(project: &str) -> String {
-    format!("executor-r900-p{project}-c41-dind-cache")
+    format!("{}-p{project}-c41-dind-cache", crate::harness::stem("900"))
 }
 
 /// Whether a volume of exactly this name exists.
@@ -135,7 +135,7 @@ fn a_project_cache_survives_its_jobs_and_no_other_project_sees_it() {
         docker(&[
             "volume",
             "rm",
-            &format!("executor-r900-p{project}-c41-cache"),
+            &format!("{}-p{project}-c41-cache", crate::harness::stem("900")),
         ]);
     }
     assert_eq!(labelled("io.executor.slot=41"), Vec::<String>::new());

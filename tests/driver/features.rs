@@ -74,7 +74,8 @@ fn kept_caches_are_listed_and_dropped_only_when_asked() {
     let job = Job::new("none").runner("914");
     job.whole("build_script", "echo kept > /cache/note");
     let volume = format!(
-        "executor-r914-p77-c{}-cache",
+        "{}-p77-c{}-cache",
+        crate::harness::stem("914"),
         job.job_var("CI_CONCURRENT_ID").unwrap()
     );
     let gc = job.call(&["gc", "--runner-id", "914"]);

@@ -139,7 +139,7 @@ fn gc_drops_an_idle_layer_cache_over_the_cap() {
             .runner("916")
             .var("CI_CONCURRENT_ID", "31")
     };
-    let volume = "executor-r916-p77-c31-dind-cache";
+    let volume = &format!("{}-p77-c31-dind-cache", crate::harness::stem("916"));
     let first = job();
     first.prepare().ok();
     first.run("build_script", BUILD_CACHED).ok();
@@ -267,7 +267,7 @@ fn two_gc_runs_at_once_do_the_work_of_one() {
         );
         assert_eq!(leftovers(key), Vec::<String>::new());
     }
-    let cache = "executor-r917-p77-c33-dind-cache";
+    let cache = &format!("{}-p77-c33-dind-cache", crate::harness::stem("917"));
     assert_eq!(
         both.matches(&format!("dropped cache {cache} (")).count(),
         1,

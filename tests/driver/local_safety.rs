@@ -57,7 +57,10 @@ fn predefined_ids_in_the_file_do_not_rename_resources() {
     );
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let network = stdout.lines().find(|l| l.starts_with("network: ")).unwrap();
-    assert!(network.starts_with("network: executor-r0-p"), "{network}");
+    assert!(
+        network.starts_with(&format!("network: {}-p", crate::harness::stem("0"))),
+        "{network}"
+    );
     assert!(
         !network.contains("-p12345-") && !network.ends_with("-j1"),
         "{network}"

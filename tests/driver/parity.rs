@@ -161,7 +161,7 @@ fn the_cache_dir_survives_into_the_projects_next_job_only() {
         docker(&[
             "volume",
             "rm",
-            &format!("executor-r900-p{project}-c43-cache"),
+            &format!("{}-p{project}-c43-cache", crate::harness::stem("900")),
         ]);
     }
     assert_eq!(labelled("io.executor.slot=43"), Vec::<String>::new());

@@ -70,7 +70,10 @@ fn prepare_is_refused_in_bounds(job: &Job, refusal: &str) {
     }));
     job.cleanup().ok();
     let slot = job.job_var("CI_CONCURRENT_ID").unwrap();
-    remove_volume(&format!("executor-r{RUNNER}-p9741-c{slot}-cache"));
+    remove_volume(&format!(
+        "{}-p9741-c{slot}-cache",
+        crate::harness::stem(RUNNER)
+    ));
     job.assert_nothing_left();
     let watched = watched.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     eprintln!(

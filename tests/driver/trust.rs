@@ -116,7 +116,8 @@ fn a_job_copying_a_running_jobs_ids_cannot_touch_it() {
     );
     assert!(
         prepared.stderr.contains(&format!(
-            "cache_dir volume executor-r900-p{project}-c{slot}-cache is in use by {}-",
+            "cache_dir volume {}-p{project}-c{slot}-cache is in use by {}-",
+            crate::harness::stem("900"),
             victim.key()
         )),
         "{}",
@@ -170,8 +171,14 @@ fn an_unprotected_job_cannot_write_what_protected_jobs_read() {
     assert_eq!(
         volumes,
         [
-            format!("executor-r900-p{project}-c{slot}-cache false"),
-            format!("executor-r900-p{project}-c{slot}-protected-cache true"),
+            format!(
+                "{}-p{project}-c{slot}-cache false",
+                crate::harness::stem("900")
+            ),
+            format!(
+                "{}-p{project}-c{slot}-protected-cache true",
+                crate::harness::stem("900")
+            ),
         ]
     );
     drop_slot(slot);

@@ -21,7 +21,7 @@ fn job(project: &str, config: &str) -> Job {
 /// The project's kept `cache_dir` volume of `job` (unprotected ref).
 fn cache_dir_volume(job: &Job, project: &str) -> String {
     let slot = job.job_var("CI_CONCURRENT_ID").unwrap();
-    format!("executor-r{RUNNER}-p{project}-c{slot}-cache")
+    format!("{}-p{project}-c{slot}-cache", crate::harness::stem(RUNNER))
 }
 
 /// Remove the job's kept `cache_dir` volume (kept by design, so cleanup leaves it) and prove

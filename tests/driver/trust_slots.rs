@@ -94,7 +94,10 @@ fn a_forged_slot_cannot_start_a_second_daemon_on_a_held_cache() {
         "ps",
         "-a",
         "--filter",
-        "volume=executor-r909-p9613-c67-dind-cache",
+        &format!(
+            "volume={}-p9613-c67-dind-cache",
+            crate::harness::stem("909")
+        ),
         "--format",
         "{{.Names}}",
     ]);
@@ -202,7 +205,8 @@ fn leading_zeros_name_no_other_slot() {
         let out = job.call(&["prepare", "--dry-run"]);
         out.ok();
         assert!(
-            out.stdout.contains("executor-r912-p9623-c1-cache"),
+            out.stdout
+                .contains(&format!("{}-p9623-c1-cache", crate::harness::stem("912"))),
             "{}",
             out.stdout
         );

@@ -98,7 +98,7 @@ pub fn warm_sidecars(runner: &str, slot: &str) -> Vec<String> {
         "{{.Names}}",
     ])
     .lines()
-    .filter(|name| name.starts_with(&format!("executor-r{runner}-c{slot}-w")))
+    .filter(|name| name.starts_with(&format!("{}-c{slot}-w", crate::harness::stem(runner))))
     .map(str::to_string)
     .collect()
 }

@@ -109,7 +109,11 @@ fn a_warm_sidecar_is_adopted_and_a_fresh_one_started() {
     let gc = Job::with_config("", &config("")).call(&["gc", "--runner-id", "900"]);
     gc.ok();
     assert!(gc.stderr.contains("dind.warm is off"), "{}", gc.stderr);
-    docker(&["volume", "rm", "executor-r900-p77-c42-cache"]);
+    docker(&[
+        "volume",
+        "rm",
+        &format!("{}-p77-c42-cache", crate::harness::stem("900")),
+    ]);
     assert_eq!(labelled("io.executor.slot=42"), Vec::<String>::new());
 }
 
@@ -164,7 +168,7 @@ fn a_warm_sidecar_keeps_its_projects_layer_cache_and_no_other_project_adopts_it(
             docker(&[
                 "volume",
                 "rm",
-                &format!("executor-r900-p{project}-c44-{kind}"),
+                &format!("{}-p{project}-c44-{kind}", crate::harness::stem("900")),
             ]);
         }
     }

@@ -19,6 +19,7 @@ fn env(pairs: &[(&str, &str)]) -> EngineEnv {
         cert_path: get("DOCKER_CERT_PATH"),
         tls_verify: get("DOCKER_TLS_VERIFY"),
         home: get("HOME"),
+        machine_id: get("MACHINE_ID"),
     }
 }
 
@@ -154,4 +155,35 @@ fn without_a_host_the_drivers_own_docker_variables_decide() {
         error.contains("docker.host: is not set, and DOCKER_HOST in the driver's environment"),
         "{error}"
     );
+}
+
+#[test]
+fn the_manager_id_is_the_configs_or_the_machines() {
+    let machine = env(&[("MACHINE_ID", "0F3A9C21b7e54d2c9a1b2c3d4e5f6a7b")]);
+    let manager = |yaml: &str, env: &EngineEnv| {
+        Settings::from_text_in(yaml, "t", env)
+            .map(|s| s.manager_id)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(manager("", &machine), Ok("0f3a9c21".into()));
+    assert_eq!(manager("", &EngineEnv::default()), Ok(String::new()));
+    assert_eq!(
+        manager("", &env(&[("MACHINE_ID", "short")])),
+        Ok(String::new())
+    );
+    assert_eq!(
+        manager("runner:\n  manager_id: build7\n", &machine),
+        Ok("build7".into())
+    );
+    assert_eq!(
+        manager("runner:\n  manager_id: \"\"\n", &machine),
+        Ok(String::new())
+    );
+    for bad in ["Build7", "a-b", "12345678901234567"] {
+        let error = manager(&format!("runner:\n  manager_id: \"{bad}\"\n"), &machine).unwrap_err();
+        assert!(
+            error.contains("runner.manager_id at line 2") && error.contains("is not a manager id"),
+            "{bad}: {error}"
+        );
+    }
 }

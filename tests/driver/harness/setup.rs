@@ -189,7 +189,7 @@ impl Job {
             )
         };
         let slot = self.job_var("CI_CONCURRENT_ID").unwrap_or_default();
-        format!("executor-r{runner}-p{project}-c{slot}-j{}", self.job_id)
+        format!("{}-p{project}-c{slot}-j{}", stem(runner), self.job_id)
     }
 
     pub fn container(&self) -> String {
@@ -214,4 +214,17 @@ pub fn with_helper(config: &str) -> String {
         config.push_str("slots: 1000\n");
     }
     config
+}
+
+/// The start of every name of `runner`'s resources made on this host: `executor-r<runner>`,
+/// then `-m` and the first 8 characters of this host's machine id, the driver's default
+/// `runner.manager_id` (none where the host has no machine id).
+pub fn stem(runner: &str) -> String {
+    let machine = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+    let machine = machine.trim();
+    if machine.len() >= 8 && machine.bytes().all(|b| b.is_ascii_hexdigit()) {
+        format!("executor-r{runner}-m{}", machine[..8].to_ascii_lowercase())
+    } else {
+        format!("executor-r{runner}")
+    }
 }
