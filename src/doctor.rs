@@ -88,8 +88,9 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
     match docker::dind::cache_volumes(engine, None).await {
         Ok(caches) => {
             for c in caches {
-                let deadline = std::time::Instant::now() + crate::disk::MEASURE_TIME;
-                let size = match crate::disk::usage(std::path::Path::new(&c.mountpoint), deadline) {
+                let measured =
+                    docker::host_task::measure_volume(engine, s, &c.name, &c.mountpoint).await;
+                let size = match measured {
                     Ok(bytes) => human_size(bytes),
                     Err(why) => format!("size unknown ({why})"),
                 };
@@ -209,7 +210,7 @@ async fn mirror(out: &mut Findings, engine: &Engine, s: &Settings) {
         );
     }
     for m in found {
-        let size = match m.size() {
+        let size = match m.size(engine, s).await {
             Ok(bytes) => human_size(bytes),
             Err(why) => format!("size unknown ({why})"),
         };

@@ -13,8 +13,7 @@
 //! already taken is not reported as removed. Their counts for a job both remove at the same
 //! moment can overlap: the engine tells both callers a container or volume went.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cli::GcArgs;
 use crate::disk::Unmeasured;
@@ -156,7 +155,7 @@ async fn mirrors(
         if mirror.name != own {
             continue;
         }
-        let size = mirror.size();
+        let size = mirror.size(engine, settings).await;
         let shown = match size {
             Ok(bytes) => human_size(bytes),
             Err(why) => format!("size unknown ({why})"),
@@ -225,8 +224,9 @@ async fn caches(
     dry_run: bool,
 ) -> StageResult {
     for cache in docker::dind::cache_volumes(engine, runner).await? {
-        let deadline = Instant::now() + crate::disk::MEASURE_TIME;
-        let size = crate::disk::usage(Path::new(&cache.mountpoint), deadline);
+        let size =
+            docker::host_task::measure_volume(engine, settings, &cache.name, &cache.mountpoint)
+                .await;
         let shown = match size {
             Ok(bytes) => human_size(bytes),
             Err(why) => format!("size unknown ({why})"),

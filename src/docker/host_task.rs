@@ -13,13 +13,47 @@ use super::Engine;
 use crate::plan::{ContainerSpec, Mount, Role, LABEL_MANAGED, LABEL_ROLE, LABEL_RUNNER_ID};
 
 /// One task: `script` run by `/bin/sh -c` in `image`, with the engine host's `dir` mounted at
-/// the same path (made by the engine if missing).
+/// the same path (made by the engine if missing), or with `volume:NAME` mounted read-only at
+/// [`VOLUME_TARGET`].
 pub struct HostTask<'a> {
     pub image: &'a str,
     pub dir: &'a str,
     pub script: String,
     /// The runner whose task it is (for `executor gc`'s and the tests' look at leftovers).
     pub runner: &'a str,
+}
+
+/// Where a task sees a volume it measures.
+pub const VOLUME_TARGET: &str = "/executor-volume";
+
+/// The size of volume `name` on the engine's host (`du -skx` in a task container of `image`),
+/// within `within`; a volume that takes longer (a job can fill one with millions of entries)
+/// counts as too large, as on this host.
+pub async fn volume_size(
+    engine: &Engine,
+    image: &str,
+    name: &str,
+    runner: &str,
+    within: Duration,
+) -> Result<u64, crate::disk::Unmeasured> {
+    let dir = format!("volume:{name}");
+    let task = HostTask {
+        image,
+        dir: &dir,
+        script: format!("du -skx {VOLUME_TARGET}"),
+        runner,
+    };
+    match run(engine, task, within).await {
+        Ok((0, out)) => out
+            .split_whitespace()
+            .next()
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .ok_or(crate::disk::Unmeasured::NotHere),
+        Ok(_) => Err(crate::disk::Unmeasured::NotHere),
+        Err(why) if why.starts_with("did not finish") => Err(crate::disk::Unmeasured::TooLarge),
+        Err(_) => Err(crate::disk::Unmeasured::NotHere),
+    }
 }
 
 /// The most output lines of a task kept (one per builds directory in gc's listing).
@@ -50,8 +84,15 @@ pub async fn run(
         entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), task.script]),
         cmd: None,
         env: Vec::new(),
-        mounts: vec![Mount::HostDir {
-            path: task.dir.to_string(),
+        mounts: vec![match task.dir.strip_prefix("volume:") {
+            Some(volume) => Mount::Volume {
+                name: volume.to_string(),
+                target: VOLUME_TARGET.to_string(),
+                read_only: true,
+            },
+            None => Mount::HostDir {
+                path: task.dir.to_string(),
+            },
         }],
         network: "none".into(),
         aliases: Vec::new(),
@@ -98,4 +139,30 @@ pub async fn run(
         .build();
     let _ = engine.docker.remove_container(&name, Some(options)).await;
     result
+}
+
+/// The image a task runs without a job at hand (gc, doctor): the config's helper image, or,
+/// where that names `${…}` variables only a job resolves, its dind image (the admin's too).
+pub fn admin_image(settings: &crate::settings::Settings) -> &str {
+    match settings.helper_image.contains('$') {
+        false => &settings.helper_image,
+        true => &settings.dind_image,
+    }
+}
+
+/// The size of volume `name`: read on this host's disk at `mountpoint` when the engine is
+/// here; through the engine otherwise, in a task of [`admin_image`].
+pub async fn measure_volume(
+    engine: &Engine,
+    settings: &crate::settings::Settings,
+    name: &str,
+    mountpoint: &str,
+) -> Result<u64, crate::disk::Unmeasured> {
+    if settings.docker_host.is_local() {
+        let deadline = std::time::Instant::now() + crate::disk::MEASURE_TIME;
+        return crate::disk::usage(std::path::Path::new(mountpoint), deadline);
+    }
+    let image = admin_image(settings);
+    let runner = settings.runner_id.as_deref().unwrap_or("gc");
+    volume_size(engine, image, name, runner, crate::disk::MEASURE_TIME).await
 }

@@ -259,14 +259,16 @@ pub struct Found {
 }
 
 impl Found {
-    /// Its data's size, measured as the layer caches are (bounded in time; only where the
-    /// engine's volumes are on this host).
-    pub fn size(&self) -> Result<u64, crate::disk::Unmeasured> {
-        let deadline = std::time::Instant::now() + crate::disk::MEASURE_TIME;
-        match &self.mountpoint {
-            Some(path) => crate::disk::usage(std::path::Path::new(path), deadline),
-            None => Err(crate::disk::Unmeasured::NotHere),
-        }
+    /// Its data's size, measured as the layer caches are (bounded in time; on this host's
+    /// disk or through the engine).
+    pub async fn size(
+        &self,
+        engine: &Engine,
+        settings: &crate::settings::Settings,
+    ) -> Result<u64, crate::disk::Unmeasured> {
+        let volume = format!("{}-data", self.name);
+        let mountpoint = self.mountpoint.as_deref().unwrap_or_default();
+        super::host_task::measure_volume(engine, settings, &volume, mountpoint).await
     }
 }
 

@@ -115,11 +115,11 @@ pub async fn sweep_remote(
     dry_run: bool,
 ) -> usize {
     let root = settings.socket_builds_host_dir.trim_end_matches('/');
-    let image = settings.helper_image.as_str();
-    if image.contains('$') || !quotable(root) {
+    let image = host_task::admin_image(settings);
+    if !quotable(root) {
         say(&format!(
-            "builds directories on the engine's host ({root}) are not swept: helper.image \
-             names no image without a job (remove old ones there by hand)"
+            "builds directories on the engine's host ({root}) are not swept: the path cannot \
+             be quoted (remove old ones there by hand)"
         ));
         return 0;
     }

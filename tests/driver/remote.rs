@@ -74,7 +74,7 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
     // A dind job there: its sidecar runs inside the remote engine, and the job's docker
     // talks to that sidecar's daemon, not to the remote engine.
     let dind_config = format!(
-        "{base}dind:\n  image: {DIND_IMAGE}\n{}",
+        "{base}dind:\n  image: {DIND_IMAGE}\n  cache: project\n{}",
         remote.config(&remote.cert_path())
     );
     let remote_id =
@@ -97,8 +97,15 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
     );
     dind.assert_nothing_left();
 
-    // doctor names the connection and the engine certificate's names.
-    let (_, said) = doctor(&config);
+    // doctor names the connection and the engine certificate's names, and measures the
+    // project's layer cache the dind job kept there, through the engine.
+    let (_, said) = doctor(&dind_config);
+    assert!(
+        said.lines().any(|l| l.starts_with("info  cache ")
+            && l.contains("-dind-cache: ")
+            && !l.contains("size unknown")),
+        "{said}"
+    );
     let line = format!(
         "info  connection: {} over TLS, verified against {}/ca.pem: the engine's certificate \
          names IP:127.0.0.1, DNS:engine.test; valid until",
