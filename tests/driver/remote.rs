@@ -402,4 +402,12 @@ fn a_jobs_docker_variables_do_not_choose_the_engine() {
     );
     job.cleanup().ok();
     job.assert_nothing_left();
+    // The slot's kept cache_dir volume, which outlives the job by design.
+    let slot = job.job_var("CI_CONCURRENT_ID").unwrap_or_default();
+    let cache = format!("executor-r974-p77-c{slot}-cache");
+    let removed = std::process::Command::new("docker")
+        .args(["volume", "rm", &cache])
+        .status()
+        .unwrap();
+    assert!(removed.success(), "no {cache} to remove");
 }
