@@ -70,6 +70,7 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
         }
         tally.collected += 1;
     }
+    crate::stage::host_dirs::sweep_tasks(&engine, runner, grace, args.dry_run).await?;
     // Socket jobs' builds directories on this host: a collected job's now has nothing left
     // on the engine, and so has one whose cleanup stopped after the engine's part.
     if matches!(settings.docker_host, DockerHost::Unix(_)) {

@@ -91,7 +91,7 @@ fn client_config(dir: &Path, seen: &Seen) -> Result<rustls::ClientConfig, Failur
                 return Err(bad_file(&cert, &why));
             }
             let key_der = PrivateKeyDer::from_pem_slice(&read(&key)?)
-                .map_err(|e| bad_file(&key, &format!("no private key in it ({e})")))?;
+                .map_err(|e| bad_file(&key, &format!("holds no private key ({})", pem_why(&e))))?;
             builder
                 .with_client_auth_cert(chain, key_der)
                 .map_err(|e| bad_file(&cert, &format!("does not go with key.pem ({e})")))
@@ -130,11 +130,24 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
     let bytes = read(path)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
-        .map_err(|e| bad_file(path, &format!("is not PEM ({e})")))?;
+        .map_err(|e| bad_file(path, &format!("is not PEM ({})", pem_why(&e))))?;
     if certs.is_empty() {
         return Err(bad_file(path, "holds no certificate"));
     }
     Ok(certs)
+}
+
+/// What is wrong with a PEM file, in words of our own: the parser's own text quotes the
+/// file's lines (a `key.pem` whose newlines were lost would be printed whole, key and all).
+fn pem_why(e: &rustls::pki_types::pem::Error) -> &'static str {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { .. } => "a BEGIN line without its END line",
+        Error::IllegalSectionStart { .. } => "a malformed BEGIN line",
+        Error::Base64Decode(_) => "a section that is not base64",
+        Error::NoItemsFound => "nothing of the kind in it",
+        _ => "cannot be read as PEM",
+    }
 }
 
 fn bad_file(path: &Path, why: &str) -> Failure {
@@ -230,4 +243,40 @@ fn rustls_error(e: &BollardError) -> Option<&rustls::Error> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client set (`ca.pem`, `cert.pem`, `key.pem`) in a fresh directory.
+    fn client_set() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = crate::plan::TlsSpec { extra_sans: vec![] };
+        for f in crate::tls::generate(&spec).unwrap() {
+            if let Some(name) = f.path.strip_prefix("client/") {
+                std::fs::write(dir.path().join(name), f.contents).unwrap();
+            }
+        }
+        dir
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_pem_is_named_without_its_contents() {
+        let dir = client_set();
+        let key = std::fs::read_to_string(dir.path().join("key.pem")).unwrap();
+        let body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+        // The newlines lost, as when a key is pasted from a secret store as one line.
+        let flat = key.replace('\n', " ");
+        std::fs::write(dir.path().join("key.pem"), &flat).unwrap();
+        let Err(Failure::System(line)) = client_config(dir.path(), &Seen::default()) else {
+            panic!("a one-line key.pem was accepted");
+        };
+        assert!(line.contains("key.pem"), "{line}");
+        // Neither the key's text nor its bytes as numbers.
+        let numbers = format!("{:?}", &body.as_bytes()[..16]);
+        let numbers = numbers.trim_matches(|c| c == '[' || c == ']');
+        assert!(!line.contains(&body[..16]), "{line}");
+        assert!(!line.contains(numbers), "the key's bytes are in: {line}");
+    }
 }

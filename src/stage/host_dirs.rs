@@ -102,6 +102,39 @@ pub async fn remove(engine: &Engine, settings: &Settings, plan: &Plan, dir: &str
     }
 }
 
+/// `executor gc`: task containers (above) of `runner` (all runners' without one) whose caller
+/// is gone: a cleanup or gc killed mid-task (neither catches SIGTERM) leaves its container,
+/// which no job key names. Taken once older than `grace` and ended, or older than the time a
+/// live caller gives its task before removing it itself. Returns how many went (or would).
+pub async fn sweep_tasks(
+    engine: &Engine,
+    runner: Option<&str>,
+    grace: Duration,
+    dry_run: bool,
+) -> Result<usize, crate::outcome::Failure> {
+    use crate::plan::{LABEL_ROLE, LABEL_RUNNER_ID};
+    let mut labels = vec![format!("{LABEL_ROLE}=host-task")];
+    if let Some(id) = runner {
+        labels.push(format!("{LABEL_RUNNER_ID}={id}"));
+    }
+    let now = crate::docker::sweep::unix_now();
+    let mut gone = 0;
+    for task in crate::docker::dind::containers_labelled(engine, &labels).await? {
+        let age = Duration::from_secs((now - task.created).max(0) as u64);
+        if age < grace || (task.running && age < TASK_TIME * 2) {
+            continue;
+        }
+        if dry_run {
+            say(&format!("would remove task container {}", task.name));
+        } else {
+            crate::docker::remove_container_named(engine, &task.name).await?;
+            say(&format!("removed task container {}", task.name));
+        }
+        gone += 1;
+    }
+    Ok(gone)
+}
+
 /// `executor gc` with a remote engine: the builds directories on the engine's host of
 /// `runner`'s jobs (all runners' without one) that `kept` does not hold (jobs with nothing
 /// left on the engine) and older than `grace`, listed and removed by short-lived containers of

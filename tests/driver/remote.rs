@@ -28,9 +28,10 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
     );
 
     // A whole job, there and only there. Its services' ports are tried from inside the job's
-    // network, through the engine: one opens after 2 s (waited for), one never does.
+    // network, through the engine: one opens after 4 s (waited for: at least 2 s of them
+    // fall after the wait began, however slowly the job's containers start), one never does.
     let services = format!(
-        r#"[{{"name":"{HTTP_IMAGE}","alias":"web","command":["sh","-c","sleep 2; exec httpd -f -p 8080 -h /www"]}},
+        r#"[{{"name":"{HTTP_IMAGE}","alias":"web","command":["sh","-c","sleep 4; exec httpd -f -p 8080 -h /www"]}},
             {{"name":"{HTTP_IMAGE}","alias":"deaf","command":["sh","-c","exec sleep 600"]}}]"#
     );
     let job = Job::with_config("none", &config).payload_services(&services, &[]);
@@ -291,4 +292,129 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
     let tasks = remote.labelled("label=io.executor.role=host-task");
     assert!(tasks.is_empty(), "host tasks left: {tasks}");
     job.assert_nothing_left();
+}
+
+/// `docker.insecure: true` against an engine that answers over plain HTTP: `executor doctor`
+/// says so as a warning, not as information. The "engine" is a stub on a loopback port that
+/// answers every request with a version; nothing is made anywhere.
+#[test]
+fn doctor_warns_about_a_plain_http_engine() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let body = r#"{"Version":"28.0.0","ApiVersion":"1.48","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64"}"#;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let host = format!("tcp://127.0.0.1:{port}");
+    let (_, said) = doctor(&format!(
+        "docker:\n  host: {host}\n  insecure: true\n  timeout: 5s\n"
+    ));
+    let line = format!("warn  connection: {host} over plain HTTP, no TLS (docker.insecure)");
+    assert!(said.contains(&line), "{line}\n{said}");
+}
+
+/// A cleanup killed while its short-lived container removes the builds directory on the
+/// engine's host (gitlab-runner's SIGTERM; cleanup does not catch it) leaves that container
+/// behind; `executor gc` collects it once it has ended, with the directory.
+#[test]
+fn a_host_task_left_by_a_killed_cleanup_is_collected_by_gc() {
+    use std::time::{Duration, Instant};
+    let remote = RemoteEngine::start(&[JOB_IMAGE]);
+    let config = format!(
+        "image: {JOB_IMAGE}\npull_policy: never\n{ALL_MODES}{}",
+        remote.config(&remote.cert_path())
+    );
+    let job = Job::with_config("socket", &config).runner("974");
+    job.prepare().ok();
+    // Enough files that removing them takes a moment.
+    job.run(
+        "build_script",
+        "mkdir many && cd many && seq 1 100000 | xargs touch",
+    )
+    .ok();
+    let tasks = "label=io.executor.role=host-task";
+    let task_ids = || {
+        String::from_utf8_lossy(&remote.docker(&["ps", "-aq", "--filter", tasks]).stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let mut cleanup = job.spawn(&["cleanup"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let left = loop {
+        let ids = task_ids();
+        if !ids.is_empty() {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "cleanup started no host task");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Command::new("kill")
+        .args(["-TERM", &cleanup.id().to_string()])
+        .status()
+        .unwrap();
+    cleanup.wait().unwrap();
+    for id in &left {
+        remote.docker(&["wait", id]);
+    }
+    assert_eq!(task_ids(), left, "the killed cleanup's task did not stay");
+
+    let gc = job.call(&["gc", "--runner-id", "974", "--grace", "0s"]);
+    gc.ok();
+    let after = task_ids();
+    assert!(
+        after.is_empty(),
+        "host tasks left after gc: {after:?}\n{}",
+        gc.stderr
+    );
+    job.cleanup().ok();
+    nothing_made(&remote, &format!("label=io.executor.job-key={}", job.key()));
+    nothing_made(&remote, tasks);
+    job.assert_nothing_left();
+}
+
+/// A job's `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` (they reach the driver as
+/// `CUSTOM_ENV_…`) do not choose the engine the driver drives: the job runs on the driver's.
+#[test]
+fn a_jobs_docker_variables_do_not_choose_the_engine() {
+    let job = Job::with_config("none", &format!("image: {JOB_IMAGE}\npull_policy: never\n"))
+        .runner("974")
+        .var("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .var("DOCKER_TLS_VERIFY", "1")
+        .var("DOCKER_CERT_PATH", "/nonexistent");
+    let prepared = job.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("at unix:///var/run/docker.sock"),
+        "{}",
+        prepared.stderr
+    );
+    job.cleanup().ok();
+    job.assert_nothing_left();
+    // The slot's kept cache_dir volume, which outlives the job by design.
+    let slot = job.job_var("CI_CONCURRENT_ID").unwrap_or_default();
+    let cache = format!("executor-r974-p77-c{slot}-cache");
+    let removed = std::process::Command::new("docker")
+        .args(["volume", "rm", &cache])
+        .status()
+        .unwrap();
+    assert!(removed.success(), "no {cache} to remove");
 }
