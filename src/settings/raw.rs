@@ -12,7 +12,6 @@ use serde::Deserialize;
 pub struct RawSettings {
     pub docker: Option<RawDocker>,
     pub runner_id: Option<u64>,
-    pub runner: Option<RawRunner>,
     pub slots: Option<u64>,
     pub payload: Option<RawPayload>,
     pub builds_dir: Option<String>,
@@ -32,6 +31,7 @@ pub struct RawSettings {
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
     pub limits: Option<super::limits::RawLimits>,
+    pub runner: Option<RawRunner>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -411,7 +411,7 @@ fn a_jobs_docker_variables_do_not_choose_the_engine() {
     job.assert_nothing_left();
     // The slot's kept cache_dir volume, which outlives the job by design.
     let slot = job.job_var("CI_CONCURRENT_ID").unwrap_or_default();
-    let cache = format!("executor-r974-p77-c{slot}-cache");
+    let cache = format!("{}-p77-c{slot}-cache", crate::harness::stem("974"));
     let removed = std::process::Command::new("docker")
         .args(["volume", "rm", &cache])
         .status()
