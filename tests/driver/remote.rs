@@ -68,6 +68,21 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
     let run = job.run("build_script", "echo ran-remotely");
     run.ok();
     assert!(run.stdout.contains("ran-remotely"), "{}", run.stdout);
+    // Cancelled as the runner cancels: the script stops inside the remote container.
+    let long = job.start_run("build_script", "echo started\nsleep 300\necho never");
+    long.wait_for_line("started");
+    long.signal("TERM");
+    let ended = long.end();
+    assert!(
+        ended.took < std::time::Duration::from_secs(10),
+        "took {:?}",
+        ended.took
+    );
+    assert_eq!(ended.code, Some(1), "{}", ended.stderr);
+    assert!(!ended.stdout.contains("never"), "{}", ended.stdout);
+    let top = remote.docker(&["top", &job.container(), "-o", "pid,args"]);
+    let top = String::from_utf8_lossy(&top.stdout);
+    assert!(!top.contains("sleep 300"), "{top}");
     job.cleanup().ok();
     nothing_made(&remote, &label);
     job.assert_nothing_left();
@@ -75,7 +90,7 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
     // A dind job there: its sidecar runs inside the remote engine, and the job's docker
     // talks to that sidecar's daemon, not to the remote engine.
     let dind_config = format!(
-        "{base}dind:\n  image: {DIND_IMAGE}\n  cache: project\n{}",
+        "{base}dind:\n  image: {DIND_IMAGE}\n  cache: project\n  warm: true\n{}",
         remote.config(&remote.cert_path())
     );
     let remote_id =
@@ -91,12 +106,37 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
         "{}",
         inner.stdout
     );
-    dind.cleanup().ok();
+    let cleaned = dind.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("started warm sidecar"),
+        "{}",
+        cleaned.stderr
+    );
     nothing_made(
         &remote,
         &format!("label=io.executor.job-key={}", dind.key()),
     );
     dind.assert_nothing_left();
+    // The project's next dind job in the slot adopts the warm sidecar, through the engine.
+    let next = Job::with_config("dind", &dind_config).var(
+        "CI_CONCURRENT_ID",
+        &dind.job_var("CI_CONCURRENT_ID").unwrap_or_default(),
+    );
+    let prepared = next.prepare();
+    prepared.ok();
+    assert!(
+        prepared.stderr.contains("adopted warm sidecar"),
+        "{}",
+        prepared.stderr
+    );
+    next.run("build_script", "docker version --format ok").ok();
+    next.cleanup().ok();
+    nothing_made(
+        &remote,
+        &format!("label=io.executor.job-key={}", next.key()),
+    );
+    next.assert_nothing_left();
 
     // doctor names the connection and the engine certificate's names, and measures the
     // project's layer cache the dind job kept there, through the engine.
