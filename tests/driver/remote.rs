@@ -121,7 +121,7 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
     // The project's next dind job in the slot adopts the warm sidecar, through the engine.
     let next = Job::with_config("dind", &dind_config).var(
         "CI_CONCURRENT_ID",
-        &dind.job_var("CI_CONCURRENT_ID").unwrap_or_default(),
+        dind.job_var("CI_CONCURRENT_ID").unwrap_or_default(),
     );
     let prepared = next.prepare();
     prepared.ok();
