@@ -22,6 +22,7 @@ mod limits;
 mod local;
 mod local_more;
 mod local_safety;
+mod managers;
 mod mirror;
 mod modes;
 mod own_job;
