@@ -6,42 +6,52 @@
 /// The owner a container's name says it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {
-    /// `executor-r<r>-p<p>-c<c>-j<j>-<role>`: the job with this key.
+    /// `executor-r<r>[-m<manager>]-p<p>-c<c>-j<j>-<role>`: the job with this key.
     Job(String),
-    /// `executor-r<r>-c<c>-w<nonce>-dind`: the warm set with this key.
+    /// `executor-r<r>[-m<manager>]-c<c>-w<nonce>-dind`: the warm set with this key.
     Warm(String),
     /// Anything else: not the driver's.
     Foreign,
 }
 
-/// The owner of the container named `name`.
+/// The owner of the container named `name`. The manager part (`runner.manager_id`: lower-case
+/// letters and digits, at most 16) is part of the key when the name has one.
 pub fn owner_of(name: &str) -> Owner {
     let Some(rest) = name.strip_prefix("executor-") else {
         return Owner::Foreign;
     };
-    let parts: Vec<&str> = rest.splitn(5, '-').collect();
+    let parts: Vec<&str> = rest.split('-').collect();
     let numbered = |part: &str, tag: char| {
         part.strip_prefix(tag)
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     };
-    match parts.as_slice() {
-        [r, p, c, j, role]
-            if numbered(r, 'r')
-                && numbered(p, 'p')
-                && numbered(c, 'c')
-                && numbered(j, 'j')
-                && is_role(role) =>
+    let manager = |part: &str| {
+        part.strip_prefix('m').is_some_and(|m| {
+            !m.is_empty()
+                && m.len() <= 16
+                && m.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+    };
+    // The runner part, with the manager's when there is one; the rest of the name after it.
+    let (stem, rest) = match parts.as_slice() {
+        [r, m, rest @ ..] if numbered(r, 'r') && manager(m) => (format!("{r}-{m}"), rest),
+        [r, rest @ ..] if numbered(r, 'r') => (r.to_string(), rest),
+        _ => return Owner::Foreign,
+    };
+    match rest {
+        [p, c, j, role]
+            if numbered(p, 'p') && numbered(c, 'c') && numbered(j, 'j') && is_role(role) =>
         {
-            Owner::Job(format!("executor-{r}-{p}-{c}-{j}"))
+            Owner::Job(format!("executor-{stem}-{p}-{c}-{j}"))
         }
-        [r, c, w, "dind"]
-            if numbered(r, 'r')
-                && numbered(c, 'c')
+        [c, w, "dind"]
+            if numbered(c, 'c')
                 && w.strip_prefix('w').is_some_and(|n| {
                     !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric())
                 }) =>
         {
-            Owner::Warm(format!("executor-{r}-{c}-{w}"))
+            Owner::Warm(format!("executor-{stem}-{c}-{w}"))
         }
         _ => Owner::Foreign,
     }
@@ -82,6 +92,39 @@ mod tests {
             "executor-r1-c3-w-dind",
             "executor-r1-c3-wk3x9-job",
             "executor-r1-c3-wk.x-dind",
+        ] {
+            assert_eq!(owner_of(name), Owner::Foreign, "{name}");
+        }
+    }
+
+    /// Names with a manager part (`runner.manager_id`) are the key with it, exactly as
+    /// `JobIdentity::key` and `warm_key` make them; a malformed manager part is no one's.
+    #[test]
+    fn names_with_a_manager_part_tell_the_owner() {
+        use crate::plan::identity::runner_stem;
+        use crate::plan::warm::{warm_key, warm_sidecar_name};
+        let key = format!("{}-p2-c3-j44", runner_stem("1", "0f3a9c21"));
+        assert_eq!(key, "executor-r1-m0f3a9c21-p2-c3-j44");
+        for role in ["job", "helper", "dind", "svc0"] {
+            assert_eq!(
+                owner_of(&format!("{key}-{role}")),
+                Owner::Job(key.clone()),
+                "{role}"
+            );
+        }
+        let warm = warm_key("1", "build7", "3", "k3x9");
+        assert_eq!(
+            owner_of(&warm_sidecar_name(&warm)),
+            Owner::Warm(warm.clone())
+        );
+        for name in [
+            "executor-r1-m-p2-c3-j44-job",
+            "executor-r1-mAB-p2-c3-j44-job",
+            "executor-r1-m12345678901234567-p2-c3-j44-job",
+            "executor-r1-m0f3a9c21-x-p2-c3-j44-job",
+            "executor-r1-m0f3a9c21-p2-c3-j44-job-copy",
+            "executor-r1-m0f3a9c21-c3-wk3x9-job",
+            "executor-m0f3a9c21-p2-c3-j44-job",
         ] {
             assert_eq!(owner_of(name), Owner::Foreign, "{name}");
         }

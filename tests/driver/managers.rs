@@ -60,3 +60,53 @@ fn two_managers_sharing_a_runner_keep_their_caches_apart() {
         docker(&["volume", "rm", &cache]);
     }
 }
+
+/// With a manager part in every name, who holds a kept volume is still read from its name: the
+/// slot's earlier job, dead (its job container stopped, its cleanup never run), does not keep
+/// the next job of its manager off the project's cache_dir volume. (Owners were read from
+/// names without a manager part only: every holder was a stranger, and the next job got an
+/// empty volume.) Runner 975.
+#[test]
+fn a_dead_earlier_job_of_the_same_manager_does_not_keep_its_cache_from_the_next() {
+    const RUNNER: &str = "975";
+    let job = || {
+        let config = format!("image: {JOB_IMAGE}\nrunner:\n  manager_id: mgrc\n");
+        Job::with_config("none", &config)
+            .runner(RUNNER)
+            .project("9751")
+            .var("CI_CONCURRENT_ID", "0")
+    };
+    let (first, next) = (job(), job());
+    first.prepare().ok();
+    first
+        .run("build_script", "echo from-first > /cache/who")
+        .ok();
+    // A crashed runner: the job container ends, no cleanup runs.
+    docker(&["stop", "--time", "1", &first.container()]);
+    let prepared = next.prepare();
+    prepared.ok();
+    assert!(
+        !prepared.stderr.contains("is in use by"),
+        "{}",
+        prepared.stderr
+    );
+    let seen = next.run("build_script", "cat /cache/who");
+    seen.ok();
+    assert!(seen.stdout.contains("from-first"), "{}", seen.stdout);
+    next.cleanup().ok();
+    first.cleanup().ok();
+    first.assert_nothing_left();
+    next.assert_nothing_left();
+    let cache = format!("executor-r{RUNNER}-mmgrc-p9751-c0-cache");
+    docker(&["volume", "rm", &cache]);
+    let runner = format!("label=io.executor.runner-id={RUNNER}");
+    for kind in [
+        &["ps", "-aq"][..],
+        &["network", "ls", "-q"],
+        &["volume", "ls", "-q"],
+    ] {
+        let mut args = kind.to_vec();
+        args.extend(["--filter", &runner]);
+        assert_eq!(docker(&args).trim(), "", "runner {RUNNER} left {kind:?}");
+    }
+}
