@@ -19,6 +19,7 @@ use crate::cli::GcArgs;
 use crate::disk::Unmeasured;
 use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
+use crate::plan::owner::manager_of;
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_CACHE};
 use crate::plan::LABEL_JOB_KEY;
 use crate::settings::{human_size, parse_duration, DockerHost, Settings};
@@ -208,7 +209,11 @@ fn warm_verdict(
         .find(|c| c.name == warm_sidecar_name(key));
     let aged = settings.dind_warm_max_age + grace;
     match sidecar {
-        _ if !settings.dind_warm => Some("dind.warm is off".into()),
+        // Another manager's set of the same runner id (on a shared engine) is wanted or not by
+        // that manager's config, not this one's.
+        _ if !settings.dind_warm && manager_of(key) == settings.manager_id => {
+            Some("dind.warm is off".into())
+        }
         Some(s) if !s.running && age >= grace => Some("its sidecar stopped".into()),
         Some(_) if age >= aged => Some(format!("{} old, past dind.warm_max_age", human(age))),
         None if age >= grace => Some("it has no sidecar".into()),
@@ -277,5 +282,47 @@ fn human(age: Duration) -> String {
         0..=119 => format!("{secs} s"),
         120..=7199 => format!("{} min", secs / 60),
         _ => format!("{} h", secs / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::dind::Listed;
+
+    /// `dind.warm: false` in one manager's config removes that manager's free warm sets, never
+    /// those of another manager sharing its runner id on the engine; a dead one goes whoever's.
+    #[test]
+    fn warm_off_removes_only_this_managers_warm_sets() {
+        let settings =
+            Settings::from_text("dind:\n  warm: false\nrunner:\n  manager_id: mine\n", "t")
+                .unwrap();
+        let set = |key: &str, running: bool| sweep::Footprint {
+            live: false,
+            newest: 0,
+            containers: vec![Listed {
+                name: warm_sidecar_name(key),
+                labels: Default::default(),
+                running,
+                created: 0,
+                image_id: String::new(),
+            }],
+        };
+        let grace = Duration::from_secs(600);
+        let young = Duration::from_secs(1);
+        let verdict = |key: &str, running: bool, age: Duration| {
+            warm_verdict(&settings, key, &set(key, running), age, grace)
+        };
+        let mine = "executor-r7-mmine-c0-wabc";
+        let theirs = "executor-r7-mtheirs-c0-wabc";
+        assert_eq!(
+            verdict(mine, true, young).as_deref(),
+            Some("dind.warm is off")
+        );
+        assert_eq!(verdict(theirs, true, young), None);
+        assert_eq!(
+            verdict(theirs, false, grace).as_deref(),
+            Some("its sidecar stopped")
+        );
     }
 }

@@ -57,6 +57,26 @@ pub fn owner_of(name: &str) -> Owner {
     }
 }
 
+/// The manager part of a name the driver made (`executor-r7-mbuild1-…`: `build1`), or `""`
+/// for a name without one.
+pub fn manager_of(name: &str) -> &str {
+    let mut parts = name.split('-');
+    let (Some("executor"), Some(_), Some(part)) = (parts.next(), parts.next(), parts.next()) else {
+        return "";
+    };
+    match part.strip_prefix('m') {
+        Some(m)
+            if !m.is_empty()
+                && m.len() <= 16
+                && m.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+        {
+            m
+        }
+        _ => "",
+    }
+}
+
 fn is_role(role: &str) -> bool {
     matches!(role, "job" | "helper" | "dind")
         || role
@@ -128,5 +148,9 @@ mod tests {
         ] {
             assert_eq!(owner_of(name), Owner::Foreign, "{name}");
         }
+        assert_eq!(manager_of(&warm), "build7");
+        assert_eq!(manager_of(&key), "0f3a9c21");
+        assert_eq!(manager_of("executor-r1-c3-wk3x9"), "");
+        assert_eq!(manager_of("executor-r1-p2-c3-j44"), "");
     }
 }
