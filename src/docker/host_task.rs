@@ -43,16 +43,27 @@ pub async fn volume_size(
         script: format!("du -skx {VOLUME_TARGET}"),
         runner,
     };
-    match run(engine, task, within).await {
+    du_answer(run(engine, task, within).await)
+}
+
+/// What a `du -skx` task's end says of the volume's size. The volume's contents are a job's:
+/// a `du` that ran out of time, or was killed (its memory limit: GNU `du` remembers every
+/// hard-linked file, and a job can make millions), counts as too large, as this host's walk
+/// counts a tree past its caps; not to have measured at all (no image, no `du`) is no answer.
+fn du_answer(ended: Result<(i64, String), String>) -> Result<u64, crate::disk::Unmeasured> {
+    use crate::disk::Unmeasured;
+    match ended {
         Ok((0, out)) => out
             .split_whitespace()
             .next()
             .and_then(|kib| kib.parse::<u64>().ok())
             .map(|kib| kib * 1024)
-            .ok_or(crate::disk::Unmeasured::NotHere),
-        Ok(_) => Err(crate::disk::Unmeasured::NotHere),
-        Err(why) if why.starts_with("did not finish") => Err(crate::disk::Unmeasured::TooLarge),
-        Err(_) => Err(crate::disk::Unmeasured::NotHere),
+            .ok_or(Unmeasured::NotHere),
+        // SIGKILL: the memory limit (or the engine's OOM killer).
+        Ok((137, _)) => Err(Unmeasured::TooLarge),
+        Ok(_) => Err(Unmeasured::NotHere),
+        Err(why) if why.starts_with("did not finish") => Err(Unmeasured::TooLarge),
+        Err(_) => Err(Unmeasured::NotHere),
     }
 }
 
@@ -165,4 +176,30 @@ pub async fn measure_volume(
     let image = admin_image(settings);
     let runner = settings.runner_id.as_deref().unwrap_or("gc");
     volume_size(engine, image, name, runner, crate::disk::MEASURE_TIME).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::Unmeasured;
+
+    #[test]
+    fn a_du_killed_or_out_of_time_counts_as_too_large() {
+        assert_eq!(
+            du_answer(Ok((0, "12\t/executor-volume\n".into()))),
+            Ok(12 * 1024)
+        );
+        assert_eq!(du_answer(Ok((0, "".into()))), Err(Unmeasured::NotHere));
+        assert_eq!(du_answer(Ok((137, "".into()))), Err(Unmeasured::TooLarge));
+        assert_eq!(
+            du_answer(Err("did not finish within 30 s".into())),
+            Err(Unmeasured::TooLarge)
+        );
+        // No du in the image, or no image: not measured, not taken as over a cap.
+        assert_eq!(du_answer(Ok((127, "".into()))), Err(Unmeasured::NotHere));
+        assert_eq!(
+            du_answer(Err("No such image: docker:dind".into())),
+            Err(Unmeasured::NotHere)
+        );
+    }
 }
