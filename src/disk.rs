@@ -129,6 +129,15 @@ fn still_the_dir(dir: &Path, dev: u64, ino: u64) -> bool {
     std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir() && m.dev() == dev && m.ino() == ino)
 }
 
+/// The bytes in `du -sk`'s answer (its first word, KiB); [`Unmeasured::NotHere`] without one.
+pub fn du_kib(out: &str) -> Result<u64, Unmeasured> {
+    out.split_whitespace()
+        .next()
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+        .ok_or(Unmeasured::NotHere)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

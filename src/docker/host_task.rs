@@ -53,12 +53,7 @@ pub async fn volume_size(
 fn du_answer(ended: Result<(i64, String), String>) -> Result<u64, crate::disk::Unmeasured> {
     use crate::disk::Unmeasured;
     match ended {
-        Ok((0, out)) => out
-            .split_whitespace()
-            .next()
-            .and_then(|kib| kib.parse::<u64>().ok())
-            .map(|kib| kib * 1024)
-            .ok_or(Unmeasured::NotHere),
+        Ok((0, out)) => crate::disk::du_kib(&out),
         // SIGKILL: the memory limit (or the engine's OOM killer).
         Ok((137, _)) => Err(Unmeasured::TooLarge),
         Ok(_) => Err(Unmeasured::NotHere),
@@ -86,46 +81,30 @@ pub async fn run(
             .unwrap_or_default()
             .subsec_nanos()
     );
-    let spec = ContainerSpec {
-        name: name.clone(),
-        role: Role::Helper,
-        image: task.image.to_string(),
-        image_id: None,
-        privileged: false,
-        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), task.script]),
-        cmd: None,
-        env: Vec::new(),
-        mounts: vec![match task.dir.strip_prefix("volume:") {
-            Some(volume) => Mount::Volume {
-                name: volume.to_string(),
-                target: VOLUME_TARGET.to_string(),
-                read_only: true,
-            },
-            None => Mount::HostDir {
-                path: task.dir.to_string(),
-            },
-        }],
-        network: "none".into(),
-        aliases: Vec::new(),
-        runtime: None,
-        user: Some("0".into()),
-        platform: None,
-        ports: Vec::new(),
-        pull_policies: Vec::new(),
-        options: Default::default(),
-        limits: crate::plan::ContainerLimits {
-            cpus: 1000,
-            memory: 256 << 20,
-            pids: 64,
-            no_healthcheck: true,
-            ..Default::default()
+    let mount = match task.dir.strip_prefix("volume:") {
+        Some(volume) => Mount::Volume {
+            name: volume.to_string(),
+            target: VOLUME_TARGET.to_string(),
+            read_only: true,
         },
-        labels: BTreeMap::from([
+        None => Mount::HostDir {
+            path: task.dir.to_string(),
+        },
+    };
+    let mut spec = ContainerSpec::tool(
+        name.clone(),
+        Role::Helper,
+        task.image,
+        task.script,
+        "none",
+        vec![mount],
+        BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_ROLE.to_string(), "host-task".to_string()),
             (LABEL_RUNNER_ID.to_string(), task.runner.to_string()),
         ]),
-    };
+    );
+    spec.user = Some("0".into());
     let ran = async {
         super::create_container(engine, &spec)
             .await

@@ -31,12 +31,13 @@ pub struct OomHit {
 /// The most containers of one job whose events are asked for.
 const MAX_CONTAINERS: usize = 64;
 
-/// The ids of the containers (any state) whose name starts with `prefix`.
-async fn named(engine: &Engine, prefix: &str) -> Vec<String> {
+/// The containers (`all`: in any state, else running) with a name starting with `prefix`, as
+/// (id, name), at most `max`; none when the engine does not answer in time.
+async fn listed(engine: &Engine, prefix: &str, all: bool, max: usize) -> Vec<(String, String)> {
     let filters =
         std::collections::HashMap::from([("name".to_string(), vec![format!("^/{prefix}")])]);
     let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .all(true)
+        .all(all)
         .filters(&filters)
         .build();
     let Ok(Ok(list)) =
@@ -45,15 +46,20 @@ async fn named(engine: &Engine, prefix: &str) -> Vec<String> {
         return Vec::new();
     };
     list.into_iter()
-        .filter(|c| {
-            c.names
-                .iter()
-                .flatten()
-                .any(|n| n.trim_start_matches('/').starts_with(prefix))
+        .filter_map(|c| {
+            // The engine's filter is a pattern; the name itself is checked here.
+            let name = c.names?.into_iter().next()?;
+            let name = name.trim_start_matches('/').to_string();
+            Some((c.id?, name)).filter(|(_, n)| n.starts_with(prefix))
         })
-        .filter_map(|c| c.id)
-        .take(MAX_CONTAINERS)
+        .take(max)
         .collect()
+}
+
+/// The ids of the containers (any state) whose name starts with `prefix`.
+async fn named(engine: &Engine, prefix: &str) -> Vec<String> {
+    let found = listed(engine, prefix, true, MAX_CONTAINERS).await;
+    found.into_iter().map(|(id, _)| id).collect()
 }
 
 /// Containers whose name starts with `prefix` (the job key and `-`) that had a process killed
@@ -157,24 +163,8 @@ pub struct Usage {
 
 /// The usage of every running container named after `key` (the job key and `-`).
 pub async fn usage(engine: &Engine, key: &str) -> Vec<Usage> {
-    let filters =
-        std::collections::HashMap::from([("name".to_string(), vec![format!("^/{key}-")])]);
-    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .filters(&filters)
-        .build();
-    let Ok(Ok(list)) =
-        tokio::time::timeout(ASK_TIME, engine.docker.list_containers(Some(options))).await
-    else {
-        return Vec::new();
-    };
-    let names: Vec<String> = list
-        .into_iter()
-        .filter_map(|c| c.names?.into_iter().next())
-        .map(|n| n.trim_start_matches('/').to_string())
-        .filter(|n| n.starts_with(&format!("{key}-")))
-        .take(MAX_REPORTED)
-        .collect();
-    let each = names.into_iter().map(|name| one(engine, name));
+    let running = listed(engine, &format!("{key}-"), false, MAX_REPORTED).await;
+    let each = running.into_iter().map(|(_, name)| one(engine, name));
     let mut found: Vec<Usage> = futures_util::future::join_all(each)
         .await
         .into_iter()

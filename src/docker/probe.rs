@@ -62,37 +62,19 @@ pub async fn image_present(engine: &Engine, image: &str) -> Result<bool, String>
 /// Start a privileged container from `image` running `true`, then remove it with its volumes.
 pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> Result<(), String> {
     let name = format!("executor-doctor-{}", std::process::id());
-    let spec = ContainerSpec {
-        name: name.clone(),
-        role: Role::Dind,
-        image: image.to_string(),
-        image_id: None,
-        privileged: true,
-        entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), "true".into()]),
-        cmd: None,
-        env: Vec::new(),
-        mounts: Vec::new(),
-        network: network.to_string(),
-        aliases: Vec::new(),
-        runtime: None,
-        user: None,
-        platform: None,
-        ports: Vec::new(),
-        pull_policies: Vec::new(),
-        options: Default::default(),
-        // It runs `true` once; the bounds only keep a hostile image from doing more.
-        limits: crate::plan::ContainerLimits {
-            cpus: 1000,
-            memory: 256 << 20,
-            pids: 64,
-            no_healthcheck: true,
-            ..Default::default()
-        },
-        labels: BTreeMap::from([
+    let mut spec = ContainerSpec::tool(
+        name.clone(),
+        Role::Dind,
+        image,
+        "true".into(),
+        network,
+        Vec::new(),
+        BTreeMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_ROLE.to_string(), "doctor".to_string()),
         ]),
-    };
+    );
+    spec.privileged = true;
     let started = async {
         super::create_container(engine, &spec)
             .await

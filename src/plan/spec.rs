@@ -96,6 +96,49 @@ pub struct ContainerSpec {
     pub limits: super::limits::ContainerLimits,
 }
 
+impl ContainerSpec {
+    /// One of the driver's own short-lived containers (doctor's probe, a host task): `image`
+    /// runs `sh -c script` as its entrypoint on `network`, with `mounts`, under small fixed
+    /// limits (it does one thing; the bounds keep an image from doing more) and no HEALTHCHECK.
+    pub fn tool(
+        name: String,
+        role: Role,
+        image: &str,
+        script: String,
+        network: &str,
+        mounts: Vec<Mount>,
+        labels: BTreeMap<String, String>,
+    ) -> ContainerSpec {
+        ContainerSpec {
+            name,
+            role,
+            image: image.to_string(),
+            image_id: None,
+            privileged: false,
+            entrypoint: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+            cmd: None,
+            env: Vec::new(),
+            mounts,
+            network: network.to_string(),
+            aliases: Vec::new(),
+            labels,
+            runtime: None,
+            user: None,
+            platform: None,
+            ports: Vec::new(),
+            pull_policies: Vec::new(),
+            options: Default::default(),
+            limits: super::limits::ContainerLimits {
+                cpus: 1000,
+                memory: 256 << 20,
+                pids: 64,
+                no_healthcheck: true,
+                ..Default::default()
+            },
+        }
+    }
+}
+
 /// A per-job volume.
 #[derive(Debug, Clone)]
 pub struct VolumeSpec {

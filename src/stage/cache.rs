@@ -172,12 +172,7 @@ async fn host_dir(engine: &Engine, settings: &Settings, sidecar: &str) -> Option
 async fn du_inside(engine: &Engine, sidecar: &str) -> Result<u64, Unmeasured> {
     let cmd = ["du", "-skx", DIND_DATA_DIR].map(String::from).to_vec();
     match docker::exec_output(engine, sidecar, cmd, disk::MEASURE_TIME).await {
-        Ok((0, out)) => out
-            .split_whitespace()
-            .next()
-            .and_then(|kib| kib.parse::<u64>().ok())
-            .map(|kib| kib * 1024)
-            .ok_or(Unmeasured::NotHere),
+        Ok((0, out)) => disk::du_kib(&out),
         Ok(_) => Err(Unmeasured::NotHere),
         Err(e) => {
             say(&format!(

@@ -46,16 +46,25 @@ pub async fn secure_root(engine: &Engine, settings: &Settings, plan: &Plan) {
         script: format!("chmod 0700 '{root}'"),
         runner: &plan.identity.runner_id,
     };
+    let failed = format!(
+        "could not close {root} on the engine's host to other users (run `chmod 0700 {root}` \
+         there)"
+    );
+    ran(engine, task, &failed).await;
+}
+
+/// Run `task`; its output when it exited 0, else a line saying `failed` and why, and `None`.
+async fn ran(engine: &Engine, task: HostTask<'_>, failed: &str) -> Option<String> {
     match host_task::run(engine, task, TASK_TIME).await {
-        Ok((0, _)) => {}
-        Ok((code, _)) => say(&format!(
-            "could not close {root} on the engine's host to other users (chmod exited {code}); \
-             run `chmod 0700 {root}` there"
-        )),
-        Err(why) => say(&format!(
-            "could not close {root} on the engine's host to other users ({why}); run `chmod \
-             0700 {root}` there"
-        )),
+        Ok((0, out)) => Some(out),
+        Ok((code, _)) => {
+            say(&format!("{failed}: it exited {code}"));
+            None
+        }
+        Err(why) => {
+            say(&format!("{failed}: {why}"));
+            None
+        }
     }
 }
 
@@ -89,16 +98,11 @@ pub async fn remove(engine: &Engine, settings: &Settings, plan: &Plan, dir: &str
         script: format!("rm -rf -- '{dir}'"),
         runner: &plan.identity.runner_id,
     };
-    match host_task::run(engine, task, TASK_TIME).await {
-        Ok((0, _)) => say(&format!(
+    let failed = format!("could not remove builds directory {dir} on the engine's host");
+    if ran(engine, task, &failed).await.is_some() {
+        say(&format!(
             "removed builds directory {dir} on the engine's host"
-        )),
-        Ok((code, _)) => say(&format!(
-            "could not remove builds directory {dir} on the engine's host (rm exited {code})"
-        )),
-        Err(why) => say(&format!(
-            "could not remove builds directory {dir} on the engine's host ({why})"
-        )),
+        ));
     }
 }
 
@@ -171,20 +175,9 @@ pub async fn sweep_remote(
         ),
         runner: runner.unwrap_or("gc"),
     };
-    let listed = match host_task::run(engine, list, TASK_TIME).await {
-        Ok((0, out)) => out,
-        Ok((code, _)) => {
-            say(&format!(
-                "could not list {root} on the engine's host (exited {code})"
-            ));
-            return 0;
-        }
-        Err(why) => {
-            say(&format!(
-                "could not list {root} on the engine's host ({why})"
-            ));
-            return 0;
-        }
+    let failed = format!("could not list {root} on the engine's host");
+    let Some(listed) = ran(engine, list, &failed).await else {
+        return 0;
     };
     let old: Vec<String> = listed
         .lines()
@@ -216,15 +209,8 @@ pub async fn sweep_remote(
         script: format!("cd '{root}' && rm -rf -- {}", names.join(" ")),
         runner: runner.unwrap_or("gc"),
     };
-    match host_task::run(engine, remove, TASK_TIME).await {
-        Ok((0, _)) => old.len(),
-        Ok((code, _)) => {
-            say(&format!("could not remove them (rm exited {code})"));
-            0
-        }
-        Err(why) => {
-            say(&format!("could not remove them ({why})"));
-            0
-        }
+    match ran(engine, remove, "could not remove them").await {
+        Some(_) => old.len(),
+        None => 0,
     }
 }
