@@ -18,8 +18,12 @@ pub fn load_value(text: &str) -> Result<Value, Error> {
     Ok(value)
 }
 
+mod keys;
+mod load;
 mod locate;
 mod size;
 
+pub use keys::{repeated_keys, RepeatedKey};
+pub use load::load_document_within;
 pub use locate::line_of;
 pub use size::{load_value_within, node_cost, NODE_BYTES};

@@ -40,6 +40,24 @@ pub fn load_value_within(text: &str, limit: usize) -> Result<Option<Value>, Erro
     super::load_value(text).map(Some)
 }
 
+/// Whether the first YAML document of `text` costs at most `limit` bytes, counted without
+/// building anything; later documents are not read. An empty text fits.
+pub(super) fn count_first_document(text: &str, limit: usize) -> Result<bool, Error> {
+    let Some(document) = serde_yaml::Deserializer::from_str(text).next() else {
+        return Ok(true);
+    };
+    let count = Count {
+        left: &Cell::new(limit),
+        over: &Cell::new(false),
+    };
+    let over = count.over;
+    let counted = Count::deserialize(count, document);
+    if over.get() {
+        return Ok(false);
+    }
+    counted.map(|()| true)
+}
+
 /// A visitor that builds nothing: it charges each value's cost and fails once `left` runs out.
 #[derive(Clone, Copy)]
 struct Count<'a> {

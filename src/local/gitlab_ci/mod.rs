@@ -7,15 +7,21 @@
 //! silently dropped; keys GitLab would reject are errors here too, with the file and line.
 //! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
 //! grow without bound while it is read.
-//! Not supported: `include:` (reported in [`Pipeline::ignored_global`]) and files with a
-//! `spec:` header document.
+//! Before all that, the YAML is read as GitLab's Ruby loader reads it: a `spec:` header document
+//! and its `$[[ inputs.NAME ]]` blocks (`documents.rs`, `inputs.rs`), and keys written twice,
+//! the last winning (reported in [`Pipeline::warnings`]). After it, `parallel:` makes each job
+//! into the jobs GitLab makes of it (`parallel.rs`).
+//! Not supported: `include:` (reported in [`Pipeline::ignored_global`]).
 
 mod budget;
+mod documents;
 mod error;
 mod extends;
 mod globals;
+mod inputs;
 mod job;
 mod keywords;
+mod parallel;
 mod ports;
 mod reference;
 mod values;
@@ -25,7 +31,7 @@ mod tests;
 
 pub use error::GitlabCiError;
 
-use crate::yaml::{load_value_within, Mapping, Value};
+use crate::yaml::Mapping;
 
 use budget::Budget;
 use error::Locator;
@@ -38,10 +44,14 @@ pub struct Pipeline {
     pub file: String,
     /// `stages:`, with `.pre` and `.post` added as GitLab does, or GitLab's default stages.
     pub stages: Vec<String>,
-    /// The real jobs, in file order; hidden jobs (names starting with `.`) are left out.
+    /// The real jobs, in file order; hidden jobs (names starting with `.`) are left out, and a
+    /// job with `parallel:` is the jobs it makes (`test 1/2`, `test: [linux, amd64]`, ...).
     pub jobs: Vec<Job>,
     /// Top-level keywords a local run skips (`include`, `workflow`), in file order.
     pub ignored_global: Vec<String>,
+    /// What GitLab reads without complaint but a user may not mean: keys written twice (the
+    /// last wins), YAML documents that are not read. Each a whole line naming the file and line.
+    pub warnings: Vec<String>,
 }
 
 /// One job, with `extends:`, `!reference`, `default:` and global variables applied.
@@ -84,13 +94,42 @@ pub struct Image {
 
 /// Parse the text of a `.gitlab-ci.yml`; `file` names it in error messages.
 pub fn parse(text: &str, file: &str) -> Result<Pipeline, GitlabCiError> {
-    parse_within(text, file, &mut Budget::new())
+    parse_with_inputs(text, file, &[], &[])
 }
 
-/// [`parse`], charging every value it makes to `budget` ([`budget`] says why).
-fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline, GitlabCiError> {
-    let at = Locator { text, file };
-    let raw = load_top_level(text, &at, budget)?;
+/// [`parse`] with values for the file's `spec:inputs` (`NAME`, text as given on the command
+/// line: `--input NAME=VALUE`), interpolated where the file writes `$[[ inputs.NAME ]]`.
+/// `variables` are what the `expand_vars` function may expand (GitLab expands the project's
+/// and the pipeline's variables there, not the file's own `variables:`).
+pub fn parse_with_inputs(
+    text: &str,
+    file: &str,
+    inputs: &[(String, String)],
+    variables: &[(String, String)],
+) -> Result<Pipeline, GitlabCiError> {
+    parse_within(text, file, inputs, variables, &mut Budget::new())
+}
+
+/// [`parse_with_inputs`], charging every value it makes to `budget` ([`budget`] says why).
+fn parse_within(
+    text: &str,
+    file: &str,
+    given: &[(String, String)],
+    variables: &[(String, String)],
+    budget: &mut Budget,
+) -> Result<Pipeline, GitlabCiError> {
+    let given: Vec<(String, inputs::Given)> = given
+        .iter()
+        .map(|(name, text)| (name.clone(), inputs::Given::Text(text.clone())))
+        .collect();
+    let read = inputs::read_file(text, file, &given, variables, budget)?;
+    // Lines of the pipeline document are looked up in a text holding only it.
+    let at = Locator {
+        text: &read.content_text,
+        file,
+    };
+    let content = read.content;
+    let raw = top_level(content, &at)?;
     let extended = extends::apply(&raw, budget).map_err(|e| {
         at.key_error(
             &e.entry,
@@ -140,7 +179,15 @@ fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline,
             .charge_value(value)
             .and_then(|()| budget.charge(inherited))
             .map_err(|m| at.top_error(name, format!("job `{name}` {m}")))?;
-        jobs.push(job::build(name, value, &cx)?);
+        let job = job::build(name, value, &cx)?;
+        // Each job `parallel:` makes is another copy of this one.
+        let copy = budget::cost(value, budget.left()).saturating_add(inherited);
+        let parallel = value.as_mapping().and_then(|map| map.get("parallel"));
+        let made = parallel::expand(job, parallel, |n| budget.charge(copy.saturating_mul(n)))
+            .map_err(|m| {
+                at.key_error(name, "parallel", format!("job `{name}`: `parallel:` {m}"))
+            })?;
+        jobs.extend(made);
     }
     if jobs.is_empty() {
         return Err(at.file_error(format!(
@@ -153,6 +200,7 @@ fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline,
         stages,
         jobs,
         ignored_global: globals::ignored(&config),
+        warnings: read.warnings,
     })
 }
 
@@ -168,16 +216,28 @@ impl Pipeline {
     fn unknown_job(&self, name: &str) -> GitlabCiError {
         // A long pipeline would make a very long line; the hint says how to see them all.
         const SHOWN: usize = 10;
-        let names: Vec<&str> = self
+        // A job `parallel:` made into several, or a matrix name written with other spacing.
+        let squeezed = |s: &str| s.split_whitespace().collect::<String>();
+        let made: Vec<&str> = self
             .jobs
             .iter()
-            .take(SHOWN)
             .map(|j| j.name.as_str())
+            .filter(|j| parallel::made_from(j, name) || squeezed(j) == squeezed(name))
             .collect();
-        let more = match self.jobs.len().saturating_sub(SHOWN) {
+        let (what, listed) = match made.as_slice() {
+            [] => ("jobs", self.jobs.iter().map(|j| j.name.as_str()).collect()),
+            [one] if !parallel::made_from(one, name) => ("did you mean", made.clone()),
+            _ => ("`parallel:` makes it into", made.clone()),
+        };
+        let more = match listed.len().saturating_sub(SHOWN) {
             0 => String::new(),
             n => format!(" and {n} more"),
         };
+        let shown: Vec<String> = listed
+            .iter()
+            .take(SHOWN)
+            .map(|n| format!("`{n}`"))
+            .collect();
         let why = if name.starts_with('.') {
             " (names starting with a dot are hidden jobs, which never run)"
         } else {
@@ -187,44 +247,23 @@ impl Pipeline {
             &self.file,
             None,
             format!(
-                "there is no job `{name}`{why}; jobs: {}{more}; run `executor run` with no job to list them",
-                names.join(", ")
+                "there is no job `{name}`{why}; {what}: {}{more}; run `executor run` with no job to list them",
+                shown.join(", ")
             ),
         )
     }
 }
 
-/// The YAML as a top-level mapping with string keys, its aliases expanded within `budget`.
-fn load_top_level(text: &str, at: &Locator, budget: &mut Budget) -> Result<Mapping, GitlabCiError> {
-    let loaded = load_value_within(text, budget.left()).map_err(|e| {
-        let hint = if e.to_string().contains("more than one document") {
-            "; local runs read a single YAML document, so remove the `spec:` header"
-        } else {
-            "; fix the YAML"
-        };
-        let line = e.location().map(|l| l.line());
-        GitlabCiError::new(at.file, line, format!("invalid YAML: {e}{hint}"))
-    })?;
-    let value = match loaded {
-        Some(value) => value,
-        None => return Err(at.file_error(budget::too_large())),
-    };
-    budget.charge_value(&value).map_err(|m| at.file_error(m))?;
-    match value {
-        Value::Mapping(map) => {
-            if let Some(key) = map.keys().find(|k| !k.is_string()) {
-                return Err(at.file_error(format!(
-                    "has a top-level key that is not a string ({}); quote job names",
-                    values::describe(key)
-                )));
-            }
-            Ok(map)
-        }
-        Value::Null => Err(at.file_error("is empty; add at least one job with a `script:`")),
-        other => Err(at.file_error(format!(
-            "must be a mapping of jobs and keywords at the top level, found {}; \
-             see https://docs.gitlab.com/ci/yaml/",
-            values::describe(&other)
-        ))),
+/// The pipeline document as a top-level mapping with string keys.
+fn top_level(map: Mapping, at: &Locator) -> Result<Mapping, GitlabCiError> {
+    if let Some(key) = map.keys().find(|k| !k.is_string()) {
+        return Err(at.file_error(format!(
+            "has a top-level key that is not a string ({}); quote job names",
+            values::describe(key)
+        )));
     }
+    if map.is_empty() {
+        return Err(at.file_error("is empty; add at least one job with a `script:`"));
+    }
+    Ok(map)
 }

@@ -56,7 +56,7 @@ fn ordinary(jobs: usize) -> String {
 /// The budget `text` uses up, or the error it ends with.
 fn spent(text: &str) -> Result<usize, String> {
     let mut budget = Budget::new();
-    parse_within(text, FILE, &mut budget).map_err(|e| e.to_string())?;
+    parse_within(text, FILE, &[], &[], &mut budget).map_err(|e| e.to_string())?;
     Ok(MAX_BYTES - budget.left())
 }
 

@@ -3,7 +3,10 @@
 //! [`errors`].
 
 mod errors;
+mod inputs;
 mod limits;
+mod parallel;
+mod repeated;
 mod reuse;
 
 use super::{parse, GitlabCiError, Image, Job, Pipeline};

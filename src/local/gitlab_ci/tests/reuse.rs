@@ -96,7 +96,8 @@ test:
 "#;
     let j = job(text, "test");
     assert_eq!(j.image, image("python:3.12"));
-    assert_eq!(vars(&j), [("EXTRA", "1"), ("PIP_CACHE_DIR", ".pip")]);
+    // Psych merges where `<<` is written: the merged keys come first.
+    assert_eq!(vars(&j), [("PIP_CACHE_DIR", ".pip"), ("EXTRA", "1")]);
     assert_eq!(j.script, ["pip install -r requirements.txt", "pytest"]);
 }
 
