@@ -27,7 +27,7 @@ const MAX_ACCESS_BYTES: usize = 1024;
 
 /// The pipeline document with its blocks replaced; `variables` are what `expand_vars` may
 /// expand. Every value made is charged to `budget`.
-pub(in super::super) fn interpolate(
+pub(super) fn interpolate(
     content: Mapping,
     inputs: &HashMap<String, Value>,
     variables: &[(String, String)],

@@ -25,12 +25,12 @@ use crate::yaml::{line_of, Mapping, Value};
 
 use super::budget::Budget;
 
-pub(super) use interpolate::interpolate;
+use interpolate::interpolate;
 use spec::read_header;
 
 /// A problem with the inputs, with the 1-based line it is about when known.
 #[derive(Debug)]
-pub(super) struct InputError {
+struct InputError {
     pub line: Option<usize>,
     pub message: String,
 }
@@ -90,7 +90,7 @@ pub(super) fn read_file(
 
 /// The inputs' values: the header read, `given` checked against it, defaults filled in.
 /// `text` is the whole file, for lines.
-pub(super) fn values(
+fn values(
     header: Option<&Mapping>,
     given: &[(String, Given)],
     text: &str,
