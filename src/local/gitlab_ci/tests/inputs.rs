@@ -248,6 +248,24 @@ fn missing_wrong_and_unknown_inputs_are_errors_naming_the_input() {
 }
 
 #[test]
+fn regex_is_matched_anywhere_in_the_value_with_re2_syntax() {
+    let text = |regex: &str| {
+        format!("spec:\n  inputs:\n    v:\n      regex: '{regex}'\n---\njob:\n  script: echo $[[ inputs.v ]]\n")
+    };
+    for (regex, value, fits) in [
+        ("^v\\d+$", "v12", true),
+        ("^v\\d+$", "xv12", false),
+        // Not anchored: a match anywhere passes, as with GitLab's `UntrustedRegexp#match?`.
+        ("\\d", "abc1", true),
+        ("^\\p{Lu}", "Élan", true),
+        ("(?P<major>\\d+)\\.(?P<minor>\\d+)", "1.2", true),
+    ] {
+        let result = parse_with_inputs(&text(regex), FILE, &given(&[("v", value)]), &[]);
+        assert_eq!(result.is_ok(), fits, "{regex} {value}: {result:?}");
+    }
+}
+
+#[test]
 fn defaults_are_checked_too() {
     let cases: &[(&str, &str)] = &[
         (
