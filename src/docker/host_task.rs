@@ -21,6 +21,8 @@ pub struct HostTask<'a> {
     pub script: String,
     /// The runner whose task it is (for `executor gc`'s and the tests' look at leftovers).
     pub runner: &'a str,
+    /// The runner manager (`runner.manager_id`): part of the task's name, as of every name.
+    pub manager: &'a str,
 }
 
 /// Where a task sees a volume it measures.
@@ -33,7 +35,7 @@ pub async fn volume_size(
     engine: &Engine,
     image: &str,
     name: &str,
-    runner: &str,
+    (runner, manager): (&str, &str),
     within: Duration,
 ) -> Result<u64, crate::disk::Unmeasured> {
     let dir = format!("volume:{name}");
@@ -42,8 +44,27 @@ pub async fn volume_size(
         dir: &dir,
         script: format!("du -skx {VOLUME_TARGET}"),
         runner,
+        manager,
     };
-    du_answer(run(engine, task, within).await)
+    let answer = du_answer(run(engine, task, within).await);
+    unmade_by_mount(engine, name).await;
+    answer
+}
+
+/// A volume gone between its listing and its measuring is made anew, empty, by the task's
+/// mount: such a one carries none of the driver's labels (every volume of a job does), and
+/// goes again.
+async fn unmade_by_mount(engine: &Engine, name: &str) {
+    let Ok(volume) = engine.docker.inspect_volume(name).await else {
+        return;
+    };
+    let ours = volume
+        .labels
+        .keys()
+        .any(|key| key.starts_with(crate::plan::LABEL_PREFIX));
+    if !ours {
+        let _ = super::dind::remove_volume_named(engine, name).await;
+    }
 }
 
 /// What a `du -skx` task's end says of the volume's size. The volume's contents are a job's:
@@ -73,8 +94,8 @@ pub async fn run(
     within: Duration,
 ) -> Result<(i64, String), String> {
     let name = format!(
-        "executor-r{}-task-{}-{}",
-        task.runner,
+        "{}-task-{}-{}",
+        crate::plan::runner_stem(task.runner, task.manager),
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -154,7 +175,8 @@ pub async fn measure_volume(
     }
     let image = admin_image(settings);
     let runner = settings.runner_id.as_deref().unwrap_or("gc");
-    volume_size(engine, image, name, runner, crate::disk::MEASURE_TIME).await
+    let who = (runner, settings.manager_id.as_str());
+    volume_size(engine, image, name, who, crate::disk::MEASURE_TIME).await
 }
 
 #[cfg(test)]

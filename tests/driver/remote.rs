@@ -154,6 +154,18 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
         remote.cert_path().display()
     );
     assert!(said.contains(&line), "{line}\n{said}");
+    // gc measures it the same way (a dry run: the cache stays for the TLS checks below).
+    let runner = dind.job_var("CI_RUNNER_ID").unwrap_or_default();
+    let gc = dind.call(&["gc", "--runner-id", runner, "--dry-run"]);
+    gc.ok();
+    assert!(
+        gc.stderr.lines().any(|l| l.contains("cache ")
+            && l.contains("-dind-cache: ")
+            && (l.ends_with(", idle") || l.ends_with(", in use"))
+            && !l.contains("size unknown")),
+        "{}",
+        gc.stderr
+    );
 
     // Each TLS failure: exit 2 (the runner retries), one line, nothing made anywhere (the
     // first job's project cache volume stays, by design).
@@ -275,11 +287,24 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
         "{root}"
     );
     assert!(on_remote_host(&["test", "-d", &dir]).status.success());
+    // Closed once per engine, and recorded there: the next prepare runs no task for it
+    // (the root opened by hand below stays open through it), every cleanup closes it again.
+    let marker = remote.labelled("label=io.executor.role=builds-root");
+    assert!(
+        marker.starts_with("executor-builds-root-closed-"),
+        "no marker volume: {marker:?}"
+    );
+    assert!(on_remote_host(&["chmod", "0755", &root]).status.success());
+    let mode_of_root = || {
+        let out = on_remote_host(&["stat", "-c", "%a", &root]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
 
     // A job whose cleanup never came: its resources gone from the engine, its directory
     // left on the engine's host; gc removes that, never the live job's.
     let abandoned = Job::with_config("socket", &config);
     abandoned.prepare().ok();
+    assert_eq!(mode_of_root(), "755", "a second task closed the root");
     let left_dir = abandoned.builds_dir();
     abandoned.run("get_sources", "echo checkout > f").ok();
     let label = format!("label=io.executor.job-key={}", abandoned.key());
@@ -326,6 +351,11 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
         !on_remote_host(&["test", "-e", &dir]).status.success(),
         "cleanup left {dir} on the engine's host: {}",
         cleaned.stderr
+    );
+    assert_eq!(
+        mode_of_root(),
+        "700",
+        "cleanup did not close the root again"
     );
     let label = format!("label=io.executor.job-key={}", job.key());
     nothing_made(&remote, &label);
