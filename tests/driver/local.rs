@@ -147,7 +147,10 @@ fn references_gitlab_env_and_after_script() {
         "{stdout}"
     );
     // `rules:` are read now (`Pipeline::decide`), no longer reported as ignored.
-    assert!(!stderr.contains("ignored in a local run: rules"), "{stderr}");
+    assert!(
+        !stderr.contains("ignored in a local run: rules"),
+        "{stderr}"
+    );
     checkout.assert_nothing_left();
 }
 

@@ -5,6 +5,7 @@
 use crate::yaml::{Mapping, Value};
 
 use super::error::{GitlabCiError, Locator};
+use super::rules::set;
 use super::rules::{
     read_allow_failure, read_job_when, read_policy, read_rules, AllowFailure, Policy, Rule,
     RulesOf, When,
@@ -23,14 +24,14 @@ pub(super) struct Control {
 /// Read job `name`'s keys; errors point at the key's line.
 pub(super) fn read(name: &str, map: &Mapping, at: &Locator) -> Result<Control, GitlabCiError> {
     let fail = |key: &str, m: String| at.key_error(name, key, format!("job `{name}`: {m}"));
-    let rules = match map.get("rules") {
-        None | Some(Value::Null) => None,
+    let rules = match set(map, "rules") {
+        None => None,
         Some(v) => Some(read_rules(v, RulesOf::Job).map_err(|m| fail("rules", m))?),
     };
     if rules.is_some() {
         if let Some(key) = ["only", "except", "start_in"]
             .into_iter()
-            .find(|k| map.contains_key(*k))
+            .find(|k| set(map, k).is_some())
         {
             return Err(fail(
                 key,
@@ -41,11 +42,11 @@ pub(super) fn read(name: &str, map: &Mapping, at: &Locator) -> Result<Control, G
             ));
         }
     }
-    let when = match map.get("when") {
+    let when = match set(map, "when") {
         None => When::OnSuccess,
         Some(v) => read_job_when(v).map_err(|m| fail("when", m))?,
     };
-    let start_in = match (map.get("start_in"), when) {
+    let start_in = match (set(map, "start_in"), when) {
         (Some(Value::String(s)), When::Delayed) if !s.trim().is_empty() => Some(s.clone()),
         (Some(Value::Number(n)), When::Delayed) => Some(n.to_string()),
         (_, When::Delayed) if rules.is_none() => {
@@ -62,11 +63,11 @@ pub(super) fn read(name: &str, map: &Mapping, at: &Locator) -> Result<Control, G
         }
         (None, _) => None,
     };
-    let allow_failure = match map.get("allow_failure") {
+    let allow_failure = match set(map, "allow_failure") {
         None => None,
         Some(v) => Some(read_allow_failure(v).map_err(|m| fail("allow_failure", m))?),
     };
-    let policy = |key: &str| match map.get(key) {
+    let policy = |key: &str| match set(map, key) {
         None => Ok(None),
         Some(v) => read_policy(v, key).map(Some).map_err(|m| fail(key, m)),
     };

@@ -8,9 +8,9 @@ use super::super::{Job, Pipeline, VariableInheritance};
 use super::decision::{Cause, Decision, WorkflowDecision};
 use super::glob::{self, RULES};
 use super::only::{failing_only, matching_except};
-use super::policy::{PipelineRef, RefKind, DEFAULT_ONLY_REFS};
+use super::policy::{default_only, pipeline_ref};
 use super::vars::{overlay, Layers};
-use super::{AllowFailure, Policy, Rule, When};
+use super::{AllowFailure, Rule, When};
 
 /// The files changed, for `changes:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +73,15 @@ impl Pipeline {
                 (false, Some(cause), self.variables.clone())
             }
             Outcome::Matched(rule) => (true, None, overlay(&self.variables, &rule.variables)),
-            Outcome::NoneMatched => (false, Some(Cause::Workflow { rule: None }), Vec::new()),
+            Outcome::NoneMatched => (
+                false,
+                Some(Cause::Workflow { rule: None }),
+                self.variables.clone(),
+            ),
             Outcome::Error(rule, message) => {
                 let rule = rule.describe("workflow:rules");
-                (false, Some(Cause::RuleError { rule, message }), Vec::new())
+                let cause = Cause::RuleError { rule, message };
+                (false, Some(cause), self.variables.clone())
             }
         };
         WorkflowDecision {
@@ -281,38 +286,4 @@ fn exists_holds(
         .paths
         .iter()
         .any(|p| (cx.exists)(&layers.expand_existing(p))))
-}
-
-fn default_only() -> Policy {
-    Policy {
-        refs: DEFAULT_ONLY_REFS.iter().map(|r| r.to_string()).collect(),
-        variables: Vec::new(),
-        changes: Vec::new(),
-        kubernetes: false,
-        keys: vec!["refs"],
-    }
-}
-
-/// The ref and source `only:refs` match, from the predefined variables and overrides.
-fn pipeline_ref(cx: &Context) -> PipelineRef {
-    let layers = Layers {
-        layers: vec![cx.predefined, cx.overrides],
-    };
-    let get = |name: &str| layers.get(name).filter(|v| !v.is_empty());
-    let source = get("CI_PIPELINE_SOURCE").unwrap_or("push").to_string();
-    let (kind, name) = if let Some(tag) = get("CI_COMMIT_TAG") {
-        (RefKind::Tag, tag)
-    } else if source == "merge_request_event" {
-        let branch = get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME").or(get("CI_COMMIT_REF_NAME"));
-        (RefKind::MergeRequest, branch.unwrap_or_default())
-    } else {
-        let branch = get("CI_COMMIT_BRANCH").or(get("CI_COMMIT_REF_NAME"));
-        (RefKind::Branch, branch.unwrap_or_default())
-    };
-    PipelineRef {
-        name: name.to_string(),
-        kind,
-        source,
-        project: get("CI_PROJECT_PATH").map(str::to_string),
-    }
 }

@@ -5,14 +5,15 @@
 //!
 //! - [`expression`]: the `rules:if` language (`lexer`, `parser`, `pattern` for regexes);
 //! - [`glob`]: path globs as `changes:` and `exists:` match them;
-//! - `read` and `policy`: the YAML of `rules:`, `when:`, `allow_failure:`, `only:`/`except:`,
-//!   `workflow:` checked as GitLab checks it;
-//! - `decide`: a job's [`Decision`] for a [`Context`].
+//! - `read`, `keys` and `policy`: the YAML of `rules:`, `when:`, `allow_failure:`,
+//!   `only:`/`except:`, `workflow:` checked as GitLab checks it;
+//! - `decide` (with `only` and `vars`): a job's [`Decision`] for a [`Context`].
 
 mod decide;
 mod decision;
 mod expression;
 pub mod glob;
+mod keys;
 mod lexer;
 mod only;
 mod parser;
@@ -29,8 +30,9 @@ use std::fmt;
 pub use decide::{Changes, Context};
 pub use decision::{Cause, Decision, WorkflowDecision};
 pub use expression::{Expression, ExpressionError};
+pub(super) use keys::{read_allow_failure, read_job_when, read_workflow};
 pub(super) use policy::read_policy;
-pub(super) use read::{read_allow_failure, read_job_when, read_rules, read_workflow, RulesOf};
+pub(super) use read::{read_rules, set, RulesOf};
 
 /// `when:` of a job or a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +142,8 @@ pub struct Workflow {
 }
 
 impl Rule {
-    /// The rule in a few words for messages: `rules[2]: if: $X == "y"`, or its other
-    /// clauses when it has no `if:`.
+    /// The rule in a few words for messages: `rules[2]: if: $X == "y"`, its other clauses
+    /// when it has no `if:`, or just `rules[3]` when it has no condition at all.
     pub fn describe(&self, list: &str) -> String {
         let mut parts = Vec::new();
         if let Some(condition) = &self.condition {
@@ -153,10 +155,10 @@ impl Rule {
         if let Some(exists) = &self.exists {
             parts.push(format!("exists: {}", short_list(&exists.paths)));
         }
-        if parts.is_empty() {
-            parts.push("(no condition)".into());
+        match parts.is_empty() {
+            true => format!("{list}[{}]", self.index),
+            false => format!("{list}[{}]: {}", self.index, parts.join(", ")),
         }
-        format!("{list}[{}]: {}", self.index, parts.join(", "))
     }
 }
 

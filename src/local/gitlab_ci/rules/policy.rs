@@ -8,8 +8,10 @@
 use crate::yaml::Value;
 
 use super::super::values::{self, check_keys, describe};
+use super::decide::Context;
 use super::expression::Expression;
 use super::pattern::Pattern;
+use super::vars::Layers;
 use super::Policy;
 
 /// GitLab's `only:` when a job sets none (and neither it nor the pipeline has rules), and
@@ -168,5 +170,40 @@ fn plural(word: &str) -> String {
         format!("{word}es")
     } else {
         format!("{word}s")
+    }
+}
+
+/// GitLab's `only:` for a job without `rules:` in a pipeline without `workflow:rules`.
+pub(super) fn default_only() -> Policy {
+    Policy {
+        refs: DEFAULT_ONLY_REFS.iter().map(|r| r.to_string()).collect(),
+        variables: Vec::new(),
+        changes: Vec::new(),
+        kubernetes: false,
+        keys: vec!["refs"],
+    }
+}
+
+/// The ref and source `only:refs` match, from the predefined variables and overrides.
+pub(super) fn pipeline_ref(cx: &Context) -> PipelineRef {
+    let layers = Layers {
+        layers: vec![cx.predefined, cx.overrides],
+    };
+    let get = |name: &str| layers.get(name).filter(|v| !v.is_empty());
+    let source = get("CI_PIPELINE_SOURCE").unwrap_or("push").to_string();
+    let (kind, name) = if let Some(tag) = get("CI_COMMIT_TAG") {
+        (RefKind::Tag, tag)
+    } else if source == "merge_request_event" {
+        let branch = get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME").or(get("CI_COMMIT_REF_NAME"));
+        (RefKind::MergeRequest, branch.unwrap_or_default())
+    } else {
+        let branch = get("CI_COMMIT_BRANCH").or(get("CI_COMMIT_REF_NAME"));
+        (RefKind::Branch, branch.unwrap_or_default())
+    };
+    PipelineRef {
+        name: name.to_string(),
+        kind,
+        source,
+        project: get("CI_PROJECT_PATH").map(str::to_string),
     }
 }

@@ -6,7 +6,7 @@ use crate::yaml::{Mapping, Value};
 
 use super::super::values::{self, check_keys, describe};
 use super::expression::Expression;
-use super::{AllowFailure, Rule, RuleChanges, RuleExists, When, Workflow};
+use super::{Rule, RuleChanges, RuleExists, When};
 
 /// Where a list of rules sits: what each rule may hold differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +123,7 @@ fn rule(value: &Value, index: usize, of: RulesOf) -> Result<Rule, String> {
         }
     };
     check_keys(map, of.keys())?;
-    let condition = match map.get("if") {
+    let condition = match set(map, "if") {
         None => None,
         Some(Value::String(text)) => {
             Some(Expression::parse(text).map_err(|e| format!("has `if:` with an {e}"))?)
@@ -135,12 +135,12 @@ fn rule(value: &Value, index: usize, of: RulesOf) -> Result<Rule, String> {
             ))
         }
     };
-    let when = match map.get("when") {
+    let when = match set(map, "when") {
         None => None,
         Some(v) => Some(when_of(v, of.whens()).map_err(|m| format!("has `when:` {m}"))?),
     };
     let start_in = start_in(map, when)?;
-    let allow_failure = match map.get("allow_failure") {
+    let allow_failure = match set(map, "allow_failure") {
         None => None,
         Some(Value::Bool(b)) => Some(*b),
         Some(other) => {
@@ -157,19 +157,24 @@ fn rule(value: &Value, index: usize, of: RulesOf) -> Result<Rule, String> {
     Ok(Rule {
         index,
         condition,
-        changes: map.get("changes").map(changes).transpose()?,
-        exists: map.get("exists").map(exists).transpose()?,
+        changes: set(map, "changes").map(changes).transpose()?,
+        exists: set(map, "exists").map(exists).transpose()?,
         when,
         start_in,
         allow_failure,
         variables,
-        needs: map.get("needs").map(needs).transpose()?,
+        needs: set(map, "needs").map(needs).transpose()?,
     })
+}
+
+/// `map[key]` unless it is missing or null: GitLab treats a null value as not written.
+pub fn set<'m>(map: &'m Mapping, key: &str) -> Option<&'m Value> {
+    map.get(key).filter(|v| !v.is_null())
 }
 
 /// `start_in:` goes with `when: delayed`, and only with it.
 fn start_in(map: &Mapping, when: Option<When>) -> Result<Option<String>, String> {
-    match (map.get("start_in"), when) {
+    match (set(map, "start_in"), when) {
         (Some(Value::String(s)), Some(When::Delayed)) if !s.trim().is_empty() => {
             Ok(Some(s.clone()))
         }
@@ -183,7 +188,7 @@ fn start_in(map: &Mapping, when: Option<When>) -> Result<Option<String>, String>
 }
 
 /// A `when:` name among `allowed`.
-fn when_of(value: &Value, allowed: &[When]) -> Result<When, String> {
+pub(super) fn when_of(value: &Value, allowed: &[When]) -> Result<When, String> {
     let names: Vec<&str> = allowed.iter().map(|w| w.name()).collect();
     let found = match value {
         Value::String(s) => When::from_name(s).filter(|w| allowed.contains(w)),
@@ -297,84 +302,4 @@ fn needs(value: &Value) -> Result<Vec<String>, String> {
             )),
         })
         .collect()
-}
-
-/// A job's own `when:`: `never` is refused outside `rules:`, as GitLab refuses it.
-pub fn read_job_when(value: &Value) -> Result<When, String> {
-    const JOB: &[When] = &[
-        When::OnSuccess,
-        When::OnFailure,
-        When::Always,
-        When::Manual,
-        When::Delayed,
-    ];
-    if value.as_str() == Some("never") {
-        return Err(
-            "`when:` is `never`, which GitLab refuses outside `rules:` (\"when should be one of: \
-             on_success, on_failure, always, manual, delayed\"); use `rules: [{when: never}]`, \
-             or start the job's name with a dot to hide it"
-                .into(),
-        );
-    }
-    when_of(value, JOB).map_err(|m| format!("`when:` is {m}"))
-}
-
-/// `allow_failure:`: a boolean, or `exit_codes:` (one code or a list).
-pub fn read_allow_failure(value: &Value) -> Result<AllowFailure, String> {
-    read_allow_failure_value(value).map_err(|m| format!("`allow_failure:` {m}"))
-}
-
-fn read_allow_failure_value(value: &Value) -> Result<AllowFailure, String> {
-    let code = |v: &Value| {
-        v.as_i64()
-            .ok_or_else(|| format!("{} is not an exit code", describe(v)))
-    };
-    match value {
-        Value::Bool(b) => Ok(AllowFailure::Bool(*b)),
-        Value::Mapping(map) => {
-            check_keys(map, &["exit_codes"])?;
-            let codes = match map.get("exit_codes") {
-                Some(Value::Sequence(items)) if !items.is_empty() => {
-                    items.iter().map(code).collect::<Result<_, _>>()?
-                }
-                Some(single @ Value::Number(_)) => vec![code(single)?],
-                _ => return Err("needs `exit_codes:` with a code or a list of codes".into()),
-            };
-            Ok(AllowFailure::ExitCodes(codes))
-        }
-        other => Err(format!(
-            "must be true, false or a mapping with `exit_codes:`, found {}",
-            describe(other)
-        )),
-    }
-}
-
-/// `workflow:`: `rules:`, `name:` and `auto_cancel:` (which a local run has no use for).
-pub fn read_workflow(value: &Value) -> Result<Workflow, String> {
-    let fail = |m: String| format!("`workflow:` {m}");
-    let Value::Mapping(map) = value else {
-        return Err(fail(format!(
-            "must be a mapping with `rules:` and/or `name:`, found {}",
-            describe(value)
-        )));
-    };
-    check_keys(map, &["rules", "name", "auto_cancel"]).map_err(fail)?;
-    let name = match map.get("name") {
-        None => None,
-        Some(Value::String(s)) if s.chars().count() <= 255 => Some(s.clone()),
-        Some(Value::String(_)) => {
-            return Err(fail("has a `name:` longer than 255 characters".into()))
-        }
-        Some(other) => {
-            return Err(fail(format!(
-                "has `name:` {}, which must be a string",
-                describe(other)
-            )))
-        }
-    };
-    let rules = match map.get("rules") {
-        None => None,
-        Some(v) => Some(read_rules(v, RulesOf::Workflow)?),
-    };
-    Ok(Workflow { name, rules })
 }

@@ -132,10 +132,7 @@ fn when_never_names_the_rule_that_excluded() {
         r#"excluded by rules[2]: if: $CI_COMMIT_BRANCH == "main" (when: never)"#
     );
     let other = on(&[]).decide(&p, "job");
-    assert_eq!(
-        other.why(),
-        "included by rules[3]: (no condition) (when: on_success)"
-    );
+    assert_eq!(other.why(), "included by rules[3] (when: on_success)");
 }
 
 #[test]
@@ -464,4 +461,47 @@ job:
         changes: &changes,
     };
     assert!(!p.workflow(&cx).runs);
+}
+
+#[test]
+fn an_only_mapping_without_refs_keeps_gitlabs_default_refs() {
+    let p = pipeline("job:\n  script: x\n  only:\n    variables: [$X]\n");
+    let d = on(&["X=1", "CI_PIPELINE_SOURCE=merge_request_event"]).decide(&p, "job");
+    assert!(!d.runs);
+    assert!(d
+        .why()
+        .starts_with("excluded by only:refs: merge request pipeline of `feature`"));
+    assert!(on(&["X=1"]).decide(&p, "job").runs);
+}
+
+#[test]
+fn what_a_local_run_cannot_see_is_noted() {
+    let text = r#"
+other:
+  script: x
+  rules:
+    - exists:
+        paths: [Gemfile]
+        project: group/other
+null-keys:
+  script: x
+  when:
+  rules:
+  allow_failure:
+"#;
+    let p = pipeline(text);
+    let other = on(&[]).decide(&p, "other");
+    assert!(!other.runs);
+    assert!(
+        other.notes[0].contains("another project"),
+        "{:?}",
+        other.notes
+    );
+    // A null value is as if the key were not written, as GitLab reads it.
+    let j = p.job("null-keys").unwrap();
+    assert_eq!(
+        (j.when, &j.rules, &j.allow_failure),
+        (When::OnSuccess, &None, &None)
+    );
+    assert!(on(&[]).decide(&p, "null-keys").runs);
 }
