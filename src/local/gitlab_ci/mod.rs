@@ -2,15 +2,19 @@
 //!
 //! It follows GitLab's own order (<https://docs.gitlab.com/ci/yaml/>): YAML with anchors and
 //! `<<` merge keys, then `extends:` (`extends.rs`), then `!reference` tags (`reference.rs`), then
-//! `default:`, global `variables:` and `inherit:` per job (`job.rs`). Keys that only matter on a
-//! GitLab server (`rules`, `cache`, `artifacts`, ...) are reported in [`Job::ignored`], never
-//! silently dropped; keys GitLab would reject are errors here too, with the file and line.
+//! `default:`, global `variables:` and `inherit:` per job (`job.rs`). `rules:`, `only:`/`except:`,
+//! `when:`, `allow_failure:` and `workflow:` are read into [`Job`] and [`Pipeline`], and
+//! [`Pipeline::decide`] says whether a job runs for a ref, as GitLab decides it ([`rules`]).
+//! Keys that only matter on a GitLab server (`cache`, `artifacts`, ...) are reported in
+//! [`Job::ignored`], never silently dropped; keys GitLab would reject are errors here too,
+//! with the file and line.
 //! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
 //! grow without bound while it is read.
 //! Not supported: `include:` (reported in [`Pipeline::ignored_global`]) and files with a
 //! `spec:` header document.
 
 mod budget;
+mod control;
 mod error;
 mod extends;
 mod globals;
@@ -18,12 +22,14 @@ mod job;
 mod keywords;
 mod ports;
 mod reference;
+pub mod rules;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::GitlabCiError;
+pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
 
 use crate::yaml::{load_value_within, Mapping, Value};
 
@@ -40,7 +46,11 @@ pub struct Pipeline {
     pub stages: Vec<String>,
     /// The real jobs, in file order; hidden jobs (names starting with `.`) are left out.
     pub jobs: Vec<Job>,
-    /// Top-level keywords a local run skips (`include`, `workflow`), in file order.
+    /// Global `variables:`, in file order, values as written.
+    pub variables: Vec<(String, String)>,
+    /// `workflow:` (its `rules:` decide whether there is a pipeline at all).
+    pub workflow: Option<Workflow>,
+    /// Top-level keywords a local run skips (`include`, `workflow:auto_cancel`), in file order.
     pub ignored_global: Vec<String>,
 }
 
@@ -53,18 +63,40 @@ pub struct Job {
     /// The job's `image:`, else `default:image`, else the deprecated global `image:`.
     pub image: Option<Image>,
     /// Global `variables:` (as `inherit:variables` allows), then the job's own: a job value
-    /// replaces a global one in place. Values as written, not expanded.
+    /// replaces a global one in place. Values as written, not expanded. (A run should use
+    /// [`rules::Decision::variables`], which adds `workflow:rules` and `rules:` variables.)
     pub variables: Vec<(String, String)>,
+    /// The job's own `variables:` alone.
+    pub own_variables: Vec<(String, String)>,
+    /// Which global variables the job takes (`inherit:variables`).
+    pub inherit_variables: VariableInheritance,
     pub before_script: Vec<String>,
     /// Empty only for `trigger:` and `run:` jobs, which a local run cannot execute.
     pub script: Vec<String>,
     pub after_script: Vec<String>,
     /// `services:`, the job's own or `default:`'s.
     pub services: Vec<crate::payload::ServiceRequest>,
+    /// `when:` outside `rules:`; `on_success` when not set (`never` is refused there).
+    pub when: When,
+    /// `start_in:` of a `when: delayed` job.
+    pub start_in: Option<String>,
+    /// `allow_failure:` as written; GitLab's default (true only for `when: manual`) when `None`.
+    pub allow_failure: Option<AllowFailure>,
+    /// `rules:`, flattened, in order.
+    pub rules: Option<Vec<Rule>>,
+    pub only: Option<Policy>,
+    pub except: Option<Policy>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
     pub ignored: Vec<String>,
     /// 1-based line of the job's key in the file, when it could be found.
     pub line: Option<usize>,
+}
+
+/// `inherit:variables`: all global variables (the default), or only those named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableInheritance {
+    All,
+    Only(Vec<String>),
 }
 
 /// A container image: `image: name` or `image: {name:, entrypoint:}`.
@@ -115,6 +147,7 @@ fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline,
 
     let stages = globals::stages(&config, &at)?;
     let variables = globals::variables(&config, &at)?;
+    let workflow = globals::workflow(&config, &at)?;
     let defaults = globals::defaults(&config, &at)?;
     let cx = job::Context {
         at: &at,
@@ -152,6 +185,8 @@ fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline,
         file: file.to_string(),
         stages,
         jobs,
+        variables,
+        workflow,
         ignored_global: globals::ignored(&config),
     })
 }
