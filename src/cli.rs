@@ -105,12 +105,27 @@ pub struct RunArgs {
     /// Print what would be created and which stages would run, without contacting Docker.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Run the job even where its `rules:`/`only:`/`except:` leave it out of this ref's
+    /// pipeline (local form).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Compare `changes:` rules with this git ref's merge base (local form; default: the
+    /// default branch's, `origin/<branch>`).
+    #[arg(long, value_name = "REF")]
+    pub changes_from: Option<String>,
 }
 
 impl RunArgs {
     /// Whether any flag of the local form was given.
     pub fn has_local_flags(&self) -> bool {
-        self.file.is_some() || self.mode.is_some() || !self.vars.is_empty() || self.dry_run
+        self.file.is_some()
+            || self.mode.is_some()
+            || !self.vars.is_empty()
+            || self.dry_run
+            || self.force
+            || self.changes_from.is_some()
     }
 }
 

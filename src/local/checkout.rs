@@ -57,6 +57,33 @@ impl Checkout {
         }
     }
 
+    /// Files changed (relative paths) between the merge base of `reference` and HEAD, and in
+    /// the work tree since: what a push of this checkout would change against that ref.
+    /// `Err` names a ref git does not know, or a checkout without git.
+    pub fn changed_since(&self, reference: &str) -> Result<Vec<String>, String> {
+        if !self.git {
+            return Err(format!("{} is not a git checkout", self.root.display()));
+        }
+        if reference.starts_with('-') {
+            return Err(format!("`{reference}` is not a git ref"));
+        }
+        let base = git(&self.root, &["merge-base", reference, "HEAD"])
+            .ok_or_else(|| format!("git knows no commit `{reference}` shared with HEAD here"))?;
+        let out = git_command(&self.root)
+            .args(["diff", "--name-only", "-z", "--no-renames", &base, "--"])
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("git diff against {reference} failed"));
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
+
     /// A checkout with the given git facts and no files (for tests of what is made of them).
     #[cfg(test)]
     pub fn fake(branch: Option<&str>, tag: Option<&str>, remote_path: Option<&str>) -> Checkout {

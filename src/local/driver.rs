@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use super::checkout;
 use super::consent;
-use super::gitlab_ci::{self, Job, Pipeline};
+use super::decisions::RefFacts;
+use super::gitlab_ci::rules::Decision;
+use super::gitlab_ci::{self, Job, Pipeline, When};
 use super::job::LocalJob;
 use super::report::Report;
 use super::runner::{lookup, write_script};
@@ -36,9 +38,14 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         Ok(pipeline) => pipeline,
         Err(message) => return fail(&report, &message),
     };
+    let facts = match RefFacts::gather(settings, &args, &file) {
+        Ok(facts) => facts,
+        Err(message) => return fail(&report, &message),
+    };
+    let decisions = facts.decide_all(&pipeline);
     let name =
         match args.args.as_slice() {
-            [] => return list(&pipeline, &file),
+            [] => return list(&decisions, &file),
             [name] => name,
             _ => return fail(
                 &report,
@@ -51,7 +58,33 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         Err(e) => return fail(&report, &e.to_string()),
     };
     report_ignored(&report, &pipeline, job);
-    let local = match LocalJob::new(settings, &args, &file, job) {
+    let Some((_, decision)) = decisions.iter().find(|(j, _)| j.name == job.name) else {
+        return fail(&report, &format!("no decision for job `{}`", job.name));
+    };
+    for note in &decision.notes {
+        report.note(note);
+    }
+    if !decision.runs && !args.force {
+        return fail(
+            &report,
+            &format!(
+                "job `{}` is not in this ref's pipeline ({}); pass --force to run it anyway",
+                job.name,
+                decision.why()
+            ),
+        );
+    }
+    if !decision.runs {
+        report.note(&format!(
+            "running `{}` anyway (--force): {}",
+            job.name,
+            decision.why()
+        ));
+    }
+    // The variables GitLab would give it: `workflow:rules` and the deciding rule's on top.
+    let mut decided = job.clone();
+    decided.variables = decision.variables.clone();
+    let local = match LocalJob::new(settings, &args, &file, &decided) {
         Ok(local) => local,
         Err(message) => return fail(&report, &message),
     };
@@ -79,19 +112,28 @@ fn load(file: &Path) -> Result<Pipeline, String> {
     gitlab_ci::parse(&text, &file.display().to_string()).map_err(|e| e.to_string())
 }
 
-/// `executor run` without a job: what can be run.
-fn list(pipeline: &Pipeline, file: &Path) -> i32 {
+/// `executor run` without a job: what can be run, and whether each job is in this ref's
+/// pipeline (and if not, the rule that decided).
+fn list(decisions: &[(&Job, Decision)], file: &Path) -> i32 {
     println!(
         "jobs in {} (run one with `executor run JOB`):",
         file.display()
     );
-    for job in &pipeline.jobs {
+    for (job, decision) in decisions {
         let image = job
             .image
             .as_ref()
             .map(|i| i.name.as_str())
             .unwrap_or("default image");
-        println!("  {:<24} stage {:<10} {image}", job.name, job.stage);
+        let verdict = match (decision.runs, decision.when) {
+            (false, _) => decision.why(),
+            (true, When::OnSuccess) => "runs".to_string(),
+            (true, when) => format!("runs ({when})"),
+        };
+        println!(
+            "  {:<24} stage {:<10} {image:<24} {verdict}",
+            job.name, job.stage
+        );
     }
     0
 }

@@ -8,11 +8,13 @@
 //! - [`checkout`]: the local git checkout and the archive of its files;
 //! - [`report`]: step lines for a person;
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
+//! - [`decisions`]: which jobs run on this ref (`rules:`, `only`/`except`, `workflow:`);
 //! - [`job`]: a job made ready to run, and its `--dry-run`;
 //! - [`driver`]: plays gitlab-runner with the above.
 
 mod checkout;
 mod consent;
+mod decisions;
 mod driver;
 mod expand;
 pub mod gitlab_ci;
