@@ -67,6 +67,8 @@ mod tests {
             mode,
             vars: Vec::new(),
             dry_run: false,
+            force: false,
+            changes_from: None,
         }
     }
 
