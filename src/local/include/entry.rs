@@ -68,8 +68,12 @@ pub(super) struct Entry {
     pub inputs: Option<Value>,
 }
 
-/// The entries of an `include:` value, in order; the error is a one-line message.
-pub(super) fn entries(value: &Value, vars: &[(String, String)]) -> Result<Vec<Entry>, String> {
+/// The entries of an `include:` value, in order. The error is a one-line message and the text
+/// of the entry at fault, for finding its line.
+pub(super) fn entries(
+    value: &Value,
+    vars: &[(String, String)],
+) -> Result<Vec<Entry>, (String, String)> {
     let items: Vec<&Value> = match value {
         Value::Null => Vec::new(),
         Value::Sequence(items) => items.iter().filter(|v| !v.is_null()).collect(),
@@ -77,19 +81,33 @@ pub(super) fn entries(value: &Value, vars: &[(String, String)]) -> Result<Vec<En
     };
     let mut out = Vec::new();
     for item in items {
+        let at = |message: String| (message, hint(item));
         match item {
-            Value::String(text) => out.push(from_string(text, vars)?),
-            Value::Mapping(map) => out.extend(from_mapping(map, vars)?),
+            Value::String(text) => out.push(from_string(text, vars).map_err(at)?),
+            Value::Mapping(map) => out.extend(from_mapping(map, vars).map_err(at)?),
             other => {
-                return Err(format!(
+                return Err(at(format!(
                     "`include:` has {}, where a file name or a mapping such as `local: path.yml` \
                      goes",
                     describe(other)
-                ))
+                )))
             }
         }
     }
     Ok(out)
+}
+
+/// Some text of an entry as written, to find its line by: the string, or a mapping's first.
+fn hint(item: &Value) -> String {
+    match item {
+        Value::String(text) => text.clone(),
+        Value::Mapping(map) => map
+            .values()
+            .find_map(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
+    }
 }
 
 fn from_string(text: &str, vars: &[(String, String)]) -> Result<Entry, String> {

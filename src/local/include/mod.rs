@@ -28,11 +28,15 @@ mod merge;
 mod source;
 mod walk;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::local::gitlab_ci::{parse_merged, GitlabCiError, Origins, Pipeline};
 use crate::yaml::{Mapping, Value};
 
 pub use cache::default_cache_dir;
@@ -215,6 +219,25 @@ impl Merged {
             .copied()
             .unwrap_or(0);
         &self.sources[index]
+    }
+}
+
+impl Merged {
+    /// The pipeline, parsed by `gitlab_ci::parse_merged` with each key's file for its errors
+    /// and [`crate::local::gitlab_ci::Job::file`].
+    pub fn parse(self) -> Result<Pipeline, GitlabCiError> {
+        let Merged {
+            config,
+            sources,
+            origins,
+            ..
+        } = self;
+        let files = sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.text.as_str()))
+            .collect();
+        let origins = Origins::new(files, origins);
+        parse_merged(config, &origins, &sources[0].name, &sources[0].text)
     }
 }
 

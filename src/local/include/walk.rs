@@ -76,7 +76,7 @@ impl Walk<'_> {
         let mut merged = Mapping::new();
         if let Some(value) = own.remove("include") {
             let entries = entry::entries(&value, &self.options.variables)
-                .map_err(|m| self.error(index, "", m))?;
+                .map_err(|(m, written)| self.error(index, &written, m))?;
             for entry in entries {
                 if !self.passes(index, place, &entry)? {
                     continue;
