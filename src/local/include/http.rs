@@ -28,7 +28,7 @@ impl Fetch for Http {
                         .enable_all()
                         .build()
                         .map_err(|e| FetchError::Unreachable(format!("no runtime: {e}")))?;
-                    runtime.block_on(async {
+                    let result = runtime.block_on(async {
                         match tokio::time::timeout(request.timeout, get(request)).await {
                             Ok(result) => result,
                             Err(_) => Err(FetchError::Unreachable(format!(
@@ -36,7 +36,10 @@ impl Fetch for Http {
                                 request.timeout.as_secs()
                             ))),
                         }
-                    })
+                    });
+                    // A name lookup still running after the timeout must not hold us up.
+                    runtime.shutdown_background();
+                    result
                 })
                 .join()
                 .unwrap_or_else(|_| Err(FetchError::Invalid("the fetch failed".into())))
@@ -202,5 +205,46 @@ mod tests {
         );
         assert!(to("http://h.example/c.yml").is_err());
         assert!(redirect(&from, None).is_err());
+    }
+
+    /// A server whose certificate no trusted root signed is refused: certificates are checked.
+    #[test]
+    fn https_servers_must_have_a_trusted_certificate() {
+        use std::io::Read;
+        use std::net::TcpListener;
+
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let key_der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key_der.into())
+            .unwrap();
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}/a.yml", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let _ = tls.read(&mut [0u8; 64]);
+            }
+        });
+        let request = Request {
+            url: &url,
+            secret_header: None,
+            max_bytes: 1024,
+            timeout: std::time::Duration::from_secs(10),
+        };
+        match Http.get(&request) {
+            Err(FetchError::Unreachable(why)) => {
+                assert!(why.to_lowercase().contains("certificate"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -66,6 +66,12 @@ pub(super) fn targets(
                  project; GitLab refuses it too: use `remote:` or `project:` there"
             ))
         }
+        (Location::Local(path), _) if path.trim_matches(['/', '.']).is_empty() => {
+            return Err(format!(
+                "include `{shown}` names no file once its variables are expanded; set them \
+                 (with --var) or name the file"
+            ))
+        }
         (Location::Local(path), _) => local(path, place, root)?,
         (
             Location::Project {
@@ -147,8 +153,13 @@ pub(super) fn targets(
 
 /// `path` in the project `place` stands for, a pattern expanded where the files can be listed.
 fn local(path: &str, place: &Place, root: &Path) -> Result<Vec<Target>, String> {
-    let path = path.trim_start_matches('/');
-    if path.is_empty() || path.split('/').any(|part| part == "..") {
+    // `/a.yml`, `./a.yml` and `a//b.yml` name the same files as `a.yml` and `a/b.yml`.
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    let path = &parts.join("/");
+    if path.is_empty() || parts.contains(&"..") {
         return Err(format!(
             "`{path}` is not a file in the project; local includes name files inside it, \
              relative to its root"

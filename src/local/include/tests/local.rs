@@ -18,6 +18,7 @@ fn every_form_of_a_local_include_reads_the_file_from_the_project_root() {
         "include:\n  local: ci/a.yml\n",
         "include:\n  - local: /ci/a.yml\n",
         "include:\n  - local: $DIR/a.yml\n",
+        "include:\n  - local: ./ci//a.yml\n",
     ];
     for main in cases {
         let dir = project(&files);
@@ -144,7 +145,12 @@ fn includes_merge_in_order_and_later_files_win() {
 
 #[test]
 fn refusals_name_the_file_the_line_and_what_to_do() {
-    let cases: [(&str, &str, &str); 12] = [
+    let cases: [(&str, &str, &str); 13] = [
+        (
+            "include:\n  local: \"${UNSET}\"\n",
+            "include `${UNSET}` names no file once its variables are expanded",
+            "2",
+        ),
         (
             "include: missing.yml\n",
             "include `missing.yml` does not exist",

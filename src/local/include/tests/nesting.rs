@@ -48,7 +48,7 @@ fn cycles_are_errors_naming_the_chain() {
         ),
         (
             &[],
-            "include: .gitlab-ci.yml\njob:\n  script: x\n",
+            "include: ./.gitlab-ci.yml\njob:\n  script: x\n",
             "include `.gitlab-ci.yml` includes itself: .gitlab-ci.yml -> .gitlab-ci.yml",
         ),
     ];
