@@ -8,8 +8,9 @@
 //! - `entry.rs`: an `include:` value as GitLab reads it (a string, `local:`, `remote:`,
 //!   `template:`, `project:`/`ref:`/`file:`; `component:` refused in one line);
 //! - `glob.rs`: `*` and `**` in `local:` paths, matched as GitLab matches them;
-//! - `source.rs`: reading each file: from the project, a local clone of another project, or
-//!   fetched over HTTP(S) through the cache (`cache.rs`, `fetch.rs`, `http.rs`);
+//! - `source.rs`: where each file is: in the project, a local clone of another project, the
+//!   GitLab API, a URL; `read.rs` reads it, fetching over HTTP(S) through the cache
+//!   (`cache.rs`, `fetch.rs`, `http.rs`);
 //! - `walk.rs`: nested includes, GitLab's limits, cycles named by their chain;
 //! - `merge.rs`: the deep merge: included files in order, then the including file on top.
 //!
@@ -25,6 +26,7 @@ mod fetch;
 mod glob;
 mod http;
 mod merge;
+mod read;
 mod source;
 mod walk;
 

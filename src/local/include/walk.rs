@@ -13,6 +13,7 @@ use crate::yaml::{load_value_within, node_cost, Mapping, Value};
 use super::entry::{self, Entry};
 use super::error::{entry_line, Error};
 use super::merge::deep_merge;
+use super::read;
 use super::source::{self, Place, Target};
 use super::{Included, Merged, Options, Source};
 
@@ -167,8 +168,8 @@ impl Walk<'_> {
         if let Some(index) = known {
             return Ok(index);
         }
-        let text = source::read(target, self.options)
-            .map_err(|m| self.error(parent, &entry.written, m))?;
+        let text =
+            read::read(target, self.options).map_err(|m| self.error(parent, &entry.written, m))?;
         self.sources.push(Source {
             name: target.name.clone(),
             text,
