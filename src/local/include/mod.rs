@@ -18,6 +18,15 @@
 //! `!reference` work across files because the parser applies them to the merged mapping.
 //! `rules:` on an include are handed to [`Hooks::include_passes`] (by default every include
 //! is taken) and kept in [`Merged::includes`].
+//!
+//! ```ignore
+//! let mut options = include::Options::new(".gitlab-ci.yml"); // relative to the project root
+//! options.variables = predefined_and_cli_variables;          // for `$VAR` in locations
+//! options.refresh = args.refresh;
+//! let merged = include::resolve(&project_root, &text, &options)?; // blocks while fetching
+//! for warning in &merged.warnings { report.note(warning) }
+//! let pipeline = merged.parse()?; // gitlab_ci::parse_merged; Job::file names each job's file
+//! ```
 
 mod cache;
 mod entry;
@@ -150,7 +159,7 @@ impl fmt::Debug for Token {
 }
 
 /// Work other parts of the parser do on includes; the defaults take every include as written.
-pub trait Hooks {
+pub trait Hooks: Send + Sync {
     /// Whether an include whose entry has these `rules:` is taken. `exists_root` is the
     /// directory `rules:exists` paths are relative to (the project holding the including
     /// file), when there is one on this machine. An `Err` is a one-line reason.

@@ -50,3 +50,12 @@ fn mapping(text: &str) -> Mapping {
 fn keys(merged: &Merged) -> Vec<&str> {
     merged.config.keys().filter_map(Value::as_str).collect()
 }
+
+/// The driver may resolve on a blocking thread (`tokio::task::spawn_blocking`).
+#[test]
+fn options_and_results_can_move_to_another_thread() {
+    fn send<T: Send + 'static>() {}
+    send::<Options>();
+    send::<Merged>();
+    send::<Error>();
+}
