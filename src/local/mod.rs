@@ -2,6 +2,7 @@
 //! same `prepare`/`run`/`cleanup` code gitlab-runner drives.
 //!
 //! - [`gitlab_ci`]: the pipeline file, parsed as GitLab reads it (pure);
+//! - [`include`]: the files its `include:` names, read or fetched, merged as GitLab merges them;
 //! - [`script`]: stage scripts written as gitlab-runner's bash shell writes them (pure);
 //! - [`vars`]: predefined, file and `--var` variables, layered in order (pure);
 //! - [`expand`]: `$NAME` expansion of those layers, bounded in size (pure);
@@ -18,6 +19,7 @@ mod decisions;
 mod driver;
 mod expand;
 pub mod gitlab_ci;
+pub mod include;
 mod job;
 mod report;
 mod runner;

@@ -131,6 +131,7 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         except: control.except,
         ignored: ignored.into_iter().collect(),
         line: at.top_line(name),
+        file: at.top_file(name).to_string(),
     })
 }
 

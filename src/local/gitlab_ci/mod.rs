@@ -10,8 +10,10 @@
 //! with the file and line.
 //! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
 //! grow without bound while it is read.
-//! Not supported: `include:` (reported in [`Pipeline::ignored_global`]) and files with a
-//! `spec:` header document.
+//! `include:` is resolved before the parser by `crate::local::include`, whose merged mapping
+//! [`parse_merged`] reads, naming for each job and error the file that wrote it; [`parse`]
+//! alone reads one file and reports `include:` in [`Pipeline::ignored_global`]. Not supported:
+//! files with a `spec:` header document.
 
 mod budget;
 mod control;
@@ -28,7 +30,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-pub use error::GitlabCiError;
+pub use error::{GitlabCiError, Origins};
 pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
 
 use crate::yaml::{load_value_within, Mapping, Value};
@@ -88,8 +90,11 @@ pub struct Job {
     pub except: Option<Policy>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
     pub ignored: Vec<String>,
-    /// 1-based line of the job's key in the file, when it could be found.
+    /// 1-based line of the job's key in [`Job::file`], when it could be found.
     pub line: Option<usize>,
+    /// The file that defines the job: the pipeline's own, or for a merged pipeline
+    /// ([`parse_merged`]) the file that wrote the job's key last.
+    pub file: String,
 }
 
 /// `inherit:variables`: all global variables (the default), or only those named.
@@ -119,10 +124,50 @@ pub fn parse(text: &str, file: &str) -> Result<Pipeline, GitlabCiError> {
     parse_within(text, file, &mut Budget::new())
 }
 
+/// Parse a pipeline already merged from several files by `include:` (see
+/// `crate::local::include`): `config` is the merged top-level mapping without `include:`,
+/// `origins` says which file wrote each top-level key so errors and [`Job::file`] name it, and
+/// `file`/`text` are the main file's, for messages about the pipeline as a whole.
+pub fn parse_merged(
+    config: Mapping,
+    origins: &Origins,
+    file: &str,
+    text: &str,
+) -> Result<Pipeline, GitlabCiError> {
+    let mut budget = Budget::new();
+    let at = Locator {
+        text,
+        file,
+        origins: Some(origins),
+    };
+    for (key, value) in &config {
+        let name = key.as_str().unwrap_or_default();
+        budget
+            .charge_value(key)
+            .and_then(|()| budget.charge_value(value))
+            .map_err(|m| at.top_error(name, m))?;
+    }
+    parse_config(config, &at, &mut budget)
+}
+
 /// [`parse`], charging every value it makes to `budget` ([`budget`] says why).
 fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline, GitlabCiError> {
-    let at = Locator { text, file };
+    let at = Locator {
+        text,
+        file,
+        origins: None,
+    };
     let raw = load_top_level(text, &at, budget)?;
+    parse_config(raw, &at, budget)
+}
+
+/// The steps after loading: `extends:`, `!reference`, globals, then each job.
+fn parse_config(
+    raw: Mapping,
+    at: &Locator,
+    budget: &mut Budget,
+) -> Result<Pipeline, GitlabCiError> {
+    let file = at.file;
     let extended = extends::apply(&raw, budget).map_err(|e| {
         at.key_error(
             &e.entry,
@@ -145,12 +190,12 @@ fn parse_within(text: &str, file: &str, budget: &mut Budget) -> Result<Pipeline,
     })?;
     drop(extended);
 
-    let stages = globals::stages(&config, &at)?;
-    let variables = globals::variables(&config, &at)?;
-    let workflow = globals::workflow(&config, &at)?;
-    let defaults = globals::defaults(&config, &at)?;
+    let stages = globals::stages(&config, at)?;
+    let variables = globals::variables(&config, at)?;
+    let workflow = globals::workflow(&config, at)?;
+    let defaults = globals::defaults(&config, at)?;
     let cx = job::Context {
-        at: &at,
+        at,
         stages: &stages,
         defaults: &defaults,
         variables: &variables,
