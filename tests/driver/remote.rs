@@ -488,3 +488,39 @@ fn a_jobs_docker_variables_do_not_choose_the_engine() {
         .unwrap();
     assert!(removed.success(), "no {cache} to remove");
 }
+
+/// Through a remote engine cleanup measures a project's layer cache with the admin's image,
+/// not with `du` inside the job's own sidecar: the job is root in its daemon and can replace
+/// that `du` (or make it outlast its time), and a cache over `dind.cache_max_size` would then
+/// stay, growing, until a gc. Runner 976.
+#[test]
+fn a_jobs_sidecar_does_not_decide_its_remote_cache_size() {
+    let remote = RemoteEngine::start(&[JOB_IMAGE, DIND_IMAGE]);
+    let config = format!(
+        "image: {JOB_IMAGE}\npull_policy: never\ndind:\n  image: {DIND_IMAGE}\n  cache: \
+         project\n  cache_max_size: 1MiB\n{}",
+        remote.config(&remote.cert_path())
+    );
+    let job = Job::with_config("dind", &config).runner("976");
+    job.prepare().ok();
+    // Over 1 MiB of layers, then a `du` in the sidecar that says the cache is tiny.
+    let lie = r##"mkdir -p ctx && cp /bin/busybox ctx/busybox
+printf 'FROM scratch\nCOPY busybox /bin/busybox\n' > ctx/Dockerfile
+docker build -q -t cached-image:1 ctx
+docker run --rm --network none -v /:/h cached-image:1 /bin/busybox sh -c \
+  'printf "#!/bin/sh\necho 1 /var/lib/docker\n" > /h/usr/local/bin/du && /bin/busybox chmod 755 /h/usr/local/bin/du'
+echo planted"##;
+    let ran = job.run("build_script", lie);
+    ran.ok();
+    assert!(ran.stdout.contains("planted"), "{}", ran.stdout);
+    let cleaned = job.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("over dind.cache_max_size"),
+        "{}",
+        cleaned.stderr
+    );
+    nothing_made(&remote, "label=io.executor.role=cache");
+    nothing_made(&remote, &format!("label=io.executor.job-key={}", job.key()));
+    job.assert_nothing_left();
+}
