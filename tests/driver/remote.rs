@@ -520,7 +520,71 @@ echo planted"##;
         "{}",
         cleaned.stderr
     );
-    nothing_made(&remote, "label=io.executor.role=cache");
+    nothing_made(&remote, "label=io.executor.role=dind-cache");
     nothing_made(&remote, &format!("label=io.executor.job-key={}", job.key()));
     job.assert_nothing_left();
+}
+
+/// A layer cache whose bulk lies below a path longer than `PATH_MAX` (a job's inner
+/// containers can make one: `mv` a deep tree under another) is out of busybox `du`'s reach:
+/// it walks, says less and exits 1. Through a remote engine that counts as too large, as the
+/// local walk counts such a path, not as "size unknown", which no gc ever dropped. Runner 976.
+#[test]
+fn a_cache_hidden_below_path_max_is_taken_as_too_large_remotely() {
+    let remote = RemoteEngine::start(&[BUSYBOX_IMAGE]);
+    let cache = "executor-r976-p9761-c0-dind-cache";
+    remote.docker(&[
+        "volume",
+        "create",
+        "--label",
+        "io.executor.managed=true",
+        "--label",
+        "io.executor.role=dind-cache",
+        "--label",
+        "io.executor.runner-id=976",
+        cache,
+    ]);
+    let hide = r#"n=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+chain() { p=$1; i=0; while [ $i -lt 60 ]; do p=$p/$n; i=$((i+1)); done; echo $p; }
+a=$(chain /v/a); b=$(chain /v/b)
+mkdir -p $a $b && head -c 3000000 /dev/urandom > $b/big && mv /v/b $a/"#;
+    let made = remote.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{cache}:/v"),
+        BUSYBOX_IMAGE,
+        "sh",
+        "-c",
+        hide,
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let config = format!(
+        "image: {BUSYBOX_IMAGE}\npull_policy: never\nhelper:\n  image: {BUSYBOX_IMAGE}\n\
+         dind:\n  cache: project\n  cache_max_size: 1MiB\n{}",
+        remote.config(&remote.cert_path())
+    );
+    let gc = Job::with_config("none", &config).runner("976").call(&[
+        "gc",
+        "--runner-id",
+        "976",
+        "--dry-run",
+    ]);
+    gc.ok();
+    assert!(
+        gc.stderr.contains(&format!(
+            "would drop cache {cache} (size unknown (too many entries), taken as over"
+        )),
+        "{}{}",
+        gc.stderr,
+        remote.labelled("label=io.executor.runner-id=976")
+    );
+    remote.docker(&["volume", "rm", cache]);
+    nothing_made(&remote, "label=io.executor.runner-id=976");
 }
