@@ -488,3 +488,103 @@ fn a_jobs_docker_variables_do_not_choose_the_engine() {
         .unwrap();
     assert!(removed.success(), "no {cache} to remove");
 }
+
+/// Through a remote engine cleanup measures a project's layer cache with the admin's image,
+/// not with `du` inside the job's own sidecar: the job is root in its daemon and can replace
+/// that `du` (or make it outlast its time), and a cache over `dind.cache_max_size` would then
+/// stay, growing, until a gc. Runner 976.
+#[test]
+fn a_jobs_sidecar_does_not_decide_its_remote_cache_size() {
+    let remote = RemoteEngine::start(&[JOB_IMAGE, DIND_IMAGE]);
+    let config = format!(
+        "image: {JOB_IMAGE}\npull_policy: never\ndind:\n  image: {DIND_IMAGE}\n  cache: \
+         project\n  cache_max_size: 1MiB\n{}",
+        remote.config(&remote.cert_path())
+    );
+    let job = Job::with_config("dind", &config).runner("976");
+    job.prepare().ok();
+    // Over 1 MiB of layers, then a `du` in the sidecar that says the cache is tiny.
+    let lie = r##"mkdir -p ctx && cp /bin/busybox ctx/busybox
+printf 'FROM scratch\nCOPY busybox /bin/busybox\n' > ctx/Dockerfile
+docker build -q -t cached-image:1 ctx
+docker run --rm --network none -v /:/h cached-image:1 /bin/busybox sh -c \
+  'printf "#!/bin/sh\necho 1 /var/lib/docker\n" > /h/usr/local/bin/du && /bin/busybox chmod 755 /h/usr/local/bin/du'
+echo planted"##;
+    let ran = job.run("build_script", lie);
+    ran.ok();
+    assert!(ran.stdout.contains("planted"), "{}", ran.stdout);
+    let cleaned = job.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("over dind.cache_max_size"),
+        "{}",
+        cleaned.stderr
+    );
+    nothing_made(&remote, "label=io.executor.role=dind-cache");
+    nothing_made(&remote, &format!("label=io.executor.job-key={}", job.key()));
+    job.assert_nothing_left();
+}
+
+/// A layer cache whose bulk lies below a path longer than `PATH_MAX` (a job's inner
+/// containers can make one: `mv` a deep tree under another) is out of busybox `du`'s reach:
+/// it walks, says less and exits 1. Through a remote engine that counts as too large, as the
+/// local walk counts such a path, not as "size unknown", which no gc ever dropped. Runner 976.
+#[test]
+fn a_cache_hidden_below_path_max_is_taken_as_too_large_remotely() {
+    let remote = RemoteEngine::start(&[BUSYBOX_IMAGE]);
+    let cache = "executor-r976-p9761-c0-dind-cache";
+    remote.docker(&[
+        "volume",
+        "create",
+        "--label",
+        "io.executor.managed=true",
+        "--label",
+        "io.executor.role=dind-cache",
+        "--label",
+        "io.executor.runner-id=976",
+        cache,
+    ]);
+    let hide = r#"n=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+chain() { p=$1; i=0; while [ $i -lt 60 ]; do p=$p/$n; i=$((i+1)); done; echo $p; }
+a=$(chain /v/a); b=$(chain /v/b)
+mkdir -p $a $b && head -c 3000000 /dev/urandom > $b/big && mv /v/b $a/"#;
+    let made = remote.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{cache}:/v"),
+        BUSYBOX_IMAGE,
+        "sh",
+        "-c",
+        hide,
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let config = format!(
+        "image: {BUSYBOX_IMAGE}\npull_policy: never\nhelper:\n  image: {BUSYBOX_IMAGE}\n\
+         dind:\n  cache: project\n  cache_max_size: 1MiB\n{}",
+        remote.config(&remote.cert_path())
+    );
+    let gc = Job::with_config("none", &config).runner("976").call(&[
+        "gc",
+        "--runner-id",
+        "976",
+        "--dry-run",
+    ]);
+    gc.ok();
+    assert!(
+        gc.stderr.contains(&format!(
+            "would drop cache {cache} (size unknown (too many entries), taken as over"
+        )),
+        "{}{}",
+        gc.stderr,
+        remote.labelled("label=io.executor.runner-id=976")
+    );
+    remote.docker(&["volume", "rm", cache]);
+    nothing_made(&remote, "label=io.executor.runner-id=976");
+}
