@@ -115,6 +115,15 @@ pub struct RunArgs {
     /// default branch's, `origin/<branch>`).
     #[arg(long, value_name = "REF")]
     pub changes_from: Option<String>,
+
+    /// Fetch `include:` files again instead of using the cached copies (local form).
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Token for `include: project:` files fetched from `local.gitlab_url` (local form;
+    /// default: `GITLAB_TOKEN`, else `CI_JOB_TOKEN`).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
 }
 
 impl RunArgs {
@@ -126,6 +135,8 @@ impl RunArgs {
             || self.dry_run
             || self.force
             || self.changes_from.is_some()
+            || self.refresh
+            || self.gitlab_token.is_some()
     }
 }
 

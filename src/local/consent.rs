@@ -69,6 +69,8 @@ mod tests {
             dry_run: false,
             force: false,
             changes_from: None,
+            refresh: false,
+            gitlab_token: None,
         }
     }
 

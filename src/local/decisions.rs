@@ -81,6 +81,24 @@ impl RefFacts {
         })
     }
 
+    /// The project's root: where `include: local:` and `exists:` paths start.
+    pub fn root(&self) -> &Path {
+        &self.checkout.root
+    }
+
+    /// The predefined variables with the person's `--var`s over them (what `include:`
+    /// locations may name).
+    pub fn variables(&self) -> Vec<(String, String)> {
+        let mut all = self.predefined.clone();
+        for (key, value) in &self.overrides {
+            match all.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value.clone(),
+                None => all.push((key.clone(), value.clone())),
+            }
+        }
+        all
+    }
+
     /// The decision for every job, in the pipeline's order.
     pub fn decide_all<'p>(&self, pipeline: &'p Pipeline) -> Vec<(&'p Job, Decision)> {
         let exists = |pattern: &str| {

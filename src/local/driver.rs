@@ -11,6 +11,7 @@ use super::consent;
 use super::decisions::RefFacts;
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{self, Job, Pipeline, When};
+use super::include;
 use super::job::LocalJob;
 use super::report::Report;
 use super::runner::{lookup, write_script};
@@ -34,12 +35,12 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from(".gitlab-ci.yml"));
-    let pipeline = match load(&file) {
-        Ok(pipeline) => pipeline,
-        Err(message) => return fail(&report, &message),
-    };
     let facts = match RefFacts::gather(settings, &args, &file) {
         Ok(facts) => facts,
+        Err(message) => return fail(&report, &message),
+    };
+    let pipeline = match load(settings, &args, &file, &facts, &report) {
+        Ok(pipeline) => pipeline,
         Err(message) => return fail(&report, &message),
     };
     let decisions = facts.decide_all(&pipeline);
@@ -102,14 +103,67 @@ pub(super) fn fail(report: &Report, message: &str) -> i32 {
     EXIT_DRIVER
 }
 
-fn load(file: &Path) -> Result<Pipeline, String> {
+/// The pipeline file with everything it includes merged in (fetched files come from the
+/// cache unless `--refresh`).
+fn load(
+    settings: &Settings,
+    args: &RunArgs,
+    file: &Path,
+    facts: &RefFacts,
+    report: &Report,
+) -> Result<Pipeline, String> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         format!(
             "cannot read {} ({e}); run executor in a checkout with a .gitlab-ci.yml or pass --file",
             file.display()
         )
     })?;
-    gitlab_ci::parse(&text, &file.display().to_string()).map_err(|e| e.to_string())
+    let shown = file.display().to_string();
+    // One file without includes is read as it is (the common case, and the fastest).
+    if !has_include(&text) {
+        return gitlab_ci::parse(&text, &shown).map_err(|e| e.to_string());
+    }
+    let root = facts.root();
+    let main = std::path::absolute(file)
+        .ok()
+        .and_then(|f| f.strip_prefix(root).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| shown.clone());
+    let mut options = include::Options::new(&main);
+    options.variables = facts.variables();
+    options.gitlab_url = settings.local.gitlab_url.clone();
+    options.template_base = settings.local.templates_url.clone();
+    options.projects = settings
+        .local
+        .projects
+        .iter()
+        .map(|(project, dir)| (project.clone(), PathBuf::from(dir)))
+        .collect();
+    options.refresh = args.refresh;
+    options.token = gitlab_token(args);
+    let merged = include::resolve(root, &text, &options).map_err(|e| e.to_string())?;
+    for warning in &merged.warnings {
+        report.note(warning);
+    }
+    merged.parse().map_err(|e| e.to_string())
+}
+
+/// Whether the file has a top-level `include:` key (a line starting with it).
+fn has_include(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.starts_with("include:") || l.starts_with("\"include\":"))
+}
+
+/// The token `include: project:` fetches send to `local.gitlab_url`: `--gitlab-token`, else
+/// `GITLAB_TOKEN`, else `CI_JOB_TOKEN` from the person's environment.
+fn gitlab_token(args: &RunArgs) -> Option<include::Token> {
+    use include::{Token, TokenKind};
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (&args.gitlab_token, env("GITLAB_TOKEN"), env("CI_JOB_TOKEN")) {
+        (Some(token), _, _) => Some(Token::new(TokenKind::Private, token.clone())),
+        (None, Some(token), _) => Some(Token::new(TokenKind::Private, token)),
+        (None, None, Some(token)) => Some(Token::new(TokenKind::Job, token)),
+        _ => None,
+    }
 }
 
 /// `executor run` without a job: what can be run, and whether each job is in this ref's

@@ -109,7 +109,11 @@ impl LocalJob {
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
         Ok(LocalJob {
             name: job.name.clone(),
-            file: file.display().to_string(),
+            // The file that wrote the job: an included one names itself.
+            file: match job.file.is_empty() {
+                true => file.display().to_string(),
+                false => job.file.clone(),
+            },
             before_script: job.before_script.clone(),
             script: job.script.clone(),
             after_script: job.after_script.clone(),

@@ -60,3 +60,40 @@ fn a_job_its_rules_leave_out_is_refused_without_force() {
     assert!(stdout.contains("deploying-42 to prod"), "{stdout}");
     checkout.assert_nothing_left();
 }
+
+/// A job defined in an included file (found by a glob, extending a hidden job of another
+/// included file) is listed with the main file's jobs and runs, named with its own file.
+#[test]
+fn a_job_from_an_included_file_runs() {
+    let checkout = Checkout::new();
+    let dir = checkout.dir.path();
+    std::fs::create_dir_all(dir.join("ci/jobs")).unwrap();
+    std::fs::write(
+        dir.join("ci/base.yml"),
+        ".none:\n  variables: {EXECUTOR_DOCKER_MODE: none, FROM: base}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ci/jobs/hello.yml"),
+        "hello:\n  extends: .none\n  script:\n    - echo \"included-$((6*7)) from $FROM\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.yml"),
+        "include:\n  - local: ci/base.yml\n  - local: 'ci/jobs/*.yml'\n\
+         own:\n  extends: .none\n  script: [\"true\"]\n",
+    )
+    .unwrap();
+    let (code, listed, stderr) = checkout.run(&["--file", "main.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        listed.contains("hello") && listed.contains("own"),
+        "{listed}"
+    );
+    assert!(!stderr.contains("ignored"), "{stderr}");
+    let (code, stdout, stderr) = checkout.run(&["hello", "--file", "main.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("included-42 from base"), "{stdout}");
+    assert!(stderr.contains("ci/jobs/hello.yml"), "{stderr}");
+    checkout.assert_nothing_left();
+}
