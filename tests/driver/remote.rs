@@ -154,6 +154,12 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
         remote.cert_path().display()
     );
     assert!(said.contains(&line), "{line}\n{said}");
+    let engine = "(API 1.";
+    assert!(
+        said.lines()
+            .any(|l| l.contains(engine) && l.contains(&format!("at {}", remote.host()))),
+        "no engine line with its API version:\n{said}"
+    );
     // gc measures it the same way (a dry run: the cache stays for the TLS checks below).
     let runner = dind.job_var("CI_RUNNER_ID").unwrap_or_default();
     let gc = dind.call(&["gc", "--runner-id", runner, "--dry-run"]);
@@ -343,6 +349,12 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
     assert!(
         on_remote_host(&["test", "-d", &dir]).status.success(),
         "gc took the live job's directory"
+    );
+    assert!(
+        remote
+            .labelled("label=io.executor.role=builds-root")
+            .starts_with("executor-builds-root-closed-"),
+        "gc took the builds root's marker"
     );
     abandoned.assert_nothing_left();
     let cleaned = job.cleanup();
