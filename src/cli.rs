@@ -105,12 +105,38 @@ pub struct RunArgs {
     /// Print what would be created and which stages would run, without contacting Docker.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Run the job even where its `rules:`/`only:`/`except:` leave it out of this ref's
+    /// pipeline (local form).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Compare `changes:` rules with this git ref's merge base (local form; default: the
+    /// default branch's, `origin/<branch>`).
+    #[arg(long, value_name = "REF")]
+    pub changes_from: Option<String>,
+
+    /// Fetch `include:` files again instead of using the cached copies (local form).
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Token for `include: project:` files fetched from `local.gitlab_url` (local form;
+    /// default: `GITLAB_TOKEN`, else `CI_JOB_TOKEN`).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
 }
 
 impl RunArgs {
     /// Whether any flag of the local form was given.
     pub fn has_local_flags(&self) -> bool {
-        self.file.is_some() || self.mode.is_some() || !self.vars.is_empty() || self.dry_run
+        self.file.is_some()
+            || self.mode.is_some()
+            || !self.vars.is_empty()
+            || self.dry_run
+            || self.force
+            || self.changes_from.is_some()
+            || self.refresh
+            || self.gitlab_token.is_some()
     }
 }
 

@@ -28,7 +28,8 @@ pub use entrypoint::Start;
 
 use dind::{job_docker_env, sidecar_env, tls_sans};
 pub use identity::{
-    printable as printable_value, shown_name, JobIdentity, PlanError, Resolved, MIN_RUNNER_VERSION,
+    printable as printable_value, runner_stem, shown_name, JobIdentity, PlanError, Resolved,
+    MIN_RUNNER_VERSION,
 };
 pub use limits::ContainerLimits;
 pub use policy::{choose_mode, DIND_IMAGE_VARIABLE};

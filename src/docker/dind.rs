@@ -201,6 +201,11 @@ pub async fn remove_job(engine: &Engine, key: &str) -> Result<Removed, Failure> 
     Ok(removed)
 }
 
+/// Whether volume `name` exists (an engine that does not answer counts as no).
+pub async fn volume_exists(engine: &Engine, name: &str) -> bool {
+    engine.docker.inspect_volume(name).await.is_ok()
+}
+
 /// Remove one volume by name; `Ok(false)` when it was already gone.
 pub async fn remove_volume_named(engine: &Engine, name: &str) -> Result<bool, Failure> {
     match engine

@@ -21,6 +21,8 @@ pub struct HostTask<'a> {
     pub script: String,
     /// The runner whose task it is (for `executor gc`'s and the tests' look at leftovers).
     pub runner: &'a str,
+    /// The runner manager (`runner.manager_id`): part of the task's name, as of every name.
+    pub manager: &'a str,
 }
 
 /// Where a task sees a volume it measures.
@@ -33,29 +35,53 @@ pub async fn volume_size(
     engine: &Engine,
     image: &str,
     name: &str,
-    runner: &str,
+    (runner, manager): (&str, &str),
     within: Duration,
 ) -> Result<u64, crate::disk::Unmeasured> {
     let dir = format!("volume:{name}");
     let task = HostTask {
         image,
         dir: &dir,
-        script: format!("du -skx {VOLUME_TARGET}"),
+        // Its errors (they name the job's files) left out: the total alone is read.
+        script: format!("du -skx {VOLUME_TARGET} 2>/dev/null"),
         runner,
+        manager,
     };
-    du_answer(run(engine, task, within).await)
+    let answer = du_answer(run(engine, task, within).await);
+    unmade_by_mount(engine, name).await;
+    answer
+}
+
+/// A volume gone between its listing and its measuring is made anew, empty, by the task's
+/// mount: such a one carries none of the driver's labels (every volume of a job does), and
+/// goes again.
+async fn unmade_by_mount(engine: &Engine, name: &str) {
+    let Ok(volume) = engine.docker.inspect_volume(name).await else {
+        return;
+    };
+    let ours = volume
+        .labels
+        .keys()
+        .any(|key| key.starts_with(crate::plan::LABEL_PREFIX));
+    if !ours {
+        let _ = super::dind::remove_volume_named(engine, name).await;
+    }
 }
 
 /// What a `du -skx` task's end says of the volume's size. The volume's contents are a job's:
-/// a `du` that ran out of time, or was killed (its memory limit: GNU `du` remembers every
-/// hard-linked file, and a job can make millions), counts as too large, as this host's walk
-/// counts a tree past its caps; not to have measured at all (no image, no `du`) is no answer.
+/// a `du` that ran out of time, was killed (its memory limit: GNU `du` remembers every
+/// hard-linked file, and a job can make millions) or met entries it could not read counts as
+/// too large, as this host's walk counts a tree past its caps; not to have measured at all
+/// (no image, no `du`) is no answer.
 fn du_answer(ended: Result<(i64, String), String>) -> Result<u64, crate::disk::Unmeasured> {
     use crate::disk::Unmeasured;
     match ended {
         Ok((0, out)) => crate::disk::du_kib(&out),
         // SIGKILL: the memory limit (or the engine's OOM killer).
         Ok((137, _)) => Err(Unmeasured::TooLarge),
+        // It walked, and could not reach everything (a path past PATH_MAX, which a job can
+        // make to put a cache's bulk out of busybox `du`'s reach): its total is only a part.
+        Ok((_, out)) if crate::disk::du_kib(&out).is_ok() => Err(Unmeasured::TooLarge),
         Ok(_) => Err(Unmeasured::NotHere),
         Err(why) if why.starts_with("did not finish") => Err(Unmeasured::TooLarge),
         Err(_) => Err(Unmeasured::NotHere),
@@ -73,8 +99,8 @@ pub async fn run(
     within: Duration,
 ) -> Result<(i64, String), String> {
     let name = format!(
-        "executor-r{}-task-{}-{}",
-        task.runner,
+        "{}-task-{}-{}",
+        crate::plan::runner_stem(task.runner, task.manager),
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -154,7 +180,8 @@ pub async fn measure_volume(
     }
     let image = admin_image(settings);
     let runner = settings.runner_id.as_deref().unwrap_or("gc");
-    volume_size(engine, image, name, runner, crate::disk::MEASURE_TIME).await
+    let who = (runner, settings.manager_id.as_str());
+    volume_size(engine, image, name, who, crate::disk::MEASURE_TIME).await
 }
 
 #[cfg(test)]
@@ -172,6 +199,13 @@ mod tests {
         assert_eq!(du_answer(Ok((137, "".into()))), Err(Unmeasured::TooLarge));
         assert_eq!(
             du_answer(Err("did not finish within 30 s".into())),
+            Err(Unmeasured::TooLarge)
+        );
+        // A du that walked and met errors (busybox's on a path past PATH_MAX, where a job can
+        // put a cache's bulk out of its reach) gives only part of the size: too large, as the
+        // local walk counts such a path.
+        assert_eq!(
+            du_answer(Ok((1, "3248\t/executor-volume\n".into()))),
             Err(Unmeasured::TooLarge)
         );
         // No du in the image, or no image: not measured, not taken as over a cap.

@@ -131,6 +131,12 @@ impl Engine {
         })
     }
 
+    /// Whether the engine is reached by a Unix socket on this machine: only then are its
+    /// volumes' mountpoints paths here.
+    pub fn is_local(&self) -> bool {
+        matches!(self.dialer, dialer::Dialer::Unix(_))
+    }
+
     /// Which engine this is, for the log: a request of its own, so it can run alongside others.
     pub async fn about(&self) -> Result<String, Failure> {
         let version = self

@@ -15,6 +15,13 @@ pub struct Checkout {
     pub name: String,
     pub sha: Option<String>,
     pub branch: Option<String>,
+    /// The tag HEAD is at when HEAD is detached there (a tag pipeline); a branch checkout is a
+    /// branch pipeline, tagged or not, as on GitLab.
+    pub tag: Option<String>,
+    /// `group/project` from the `origin` remote's URL, when it has one.
+    pub remote_path: Option<String>,
+    /// The branch `origin/HEAD` names.
+    pub default_branch: Option<String>,
     /// Whether `root` is a git work tree whose files git lists; otherwise a plain directory.
     git: bool,
 }
@@ -32,12 +39,63 @@ impl Checkout {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "project".into());
         let ask = |args: &[&str]| in_git.then(|| git(&root, args)).flatten();
+        let branch = ask(&["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD");
+        let tag = match (&branch, in_git) {
+            (None, true) => ask(&["describe", "--exact-match", "--tags", "HEAD"]),
+            _ => None,
+        };
         Checkout {
             sha: ask(&["rev-parse", "HEAD"]),
-            branch: ask(&["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD"),
+            branch,
+            tag,
+            remote_path: ask(&["remote", "get-url", "origin"]).and_then(|url| project_path(&url)),
+            default_branch: ask(&["symbolic-ref", "--short", "refs/remotes/origin/HEAD"])
+                .and_then(|r| r.strip_prefix("origin/").map(str::to_string)),
             git: in_git,
             root,
             name,
+        }
+    }
+
+    /// Files changed (relative paths) between the merge base of `reference` and HEAD, and in
+    /// the work tree since: what a push of this checkout would change against that ref.
+    /// `Err` names a ref git does not know, or a checkout without git.
+    pub fn changed_since(&self, reference: &str) -> Result<Vec<String>, String> {
+        if !self.git {
+            return Err(format!("{} is not a git checkout", self.root.display()));
+        }
+        if reference.starts_with('-') {
+            return Err(format!("`{reference}` is not a git ref"));
+        }
+        let base = git(&self.root, &["merge-base", reference, "HEAD"])
+            .ok_or_else(|| format!("git knows no commit `{reference}` shared with HEAD here"))?;
+        let out = git_command(&self.root)
+            .args(["diff", "--name-only", "-z", "--no-renames", &base, "--"])
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("git diff against {reference} failed"));
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
+
+    /// A checkout with the given git facts and no files (for tests of what is made of them).
+    #[cfg(test)]
+    pub fn fake(branch: Option<&str>, tag: Option<&str>, remote_path: Option<&str>) -> Checkout {
+        Checkout {
+            root: PathBuf::from("/nonexistent/project"),
+            name: "project".into(),
+            sha: Some("a".repeat(40)),
+            branch: branch.map(str::to_string),
+            tag: tag.map(str::to_string),
+            remote_path: remote_path.map(str::to_string),
+            default_branch: None,
+            git: false,
         }
     }
 
@@ -153,6 +211,29 @@ fn inside(root: &Path, path: &Path) -> bool {
     at != root
 }
 
+/// `group/sub/project` from a remote URL: `https://host/group/project.git`,
+/// `ssh://git@host:22/group/project.git` or `git@host:group/project.git`.
+pub fn project_path(url: &str) -> Option<String> {
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.split_once('/')?.1,
+        None => url.split_once(':')?.1,
+    };
+    let path = path
+        .trim_matches('/')
+        .trim_end_matches(".git")
+        .trim_matches('/');
+    let parts: Vec<&str> = path.split('/').collect();
+    let fine = parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && *p != "."
+                && *p != ".."
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+    fine.then(|| path.to_string())
+}
+
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = git_command(dir).args(args).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -201,6 +282,31 @@ pub fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_paths_come_from_every_remote_url_form() {
+        for (url, want) in [
+            (
+                "https://gitlab.com/group/project.git",
+                Some("group/project"),
+            ),
+            ("https://gitlab.example.com:8443/a/b/c", Some("a/b/c")),
+            (
+                "ssh://git@gitlab.com:22/group/project.git",
+                Some("group/project"),
+            ),
+            (
+                "git@gitlab.com:group/sub/project.git",
+                Some("group/sub/project"),
+            ),
+            ("git@gitlab.com:project.git", None),
+            ("https://gitlab.com/../etc", None),
+            ("/srv/git/project.git", None),
+            ("https://gitlab.com/g/p q", None),
+        ] {
+            assert_eq!(project_path(url).as_deref(), want, "{url}");
+        }
+    }
 
     #[test]
     fn base64_matches_the_standard_vectors() {

@@ -67,6 +67,10 @@ mod tests {
             mode,
             vars: Vec::new(),
             dry_run: false,
+            force: false,
+            changes_from: None,
+            refresh: false,
+            gitlab_token: None,
         }
     }
 

@@ -8,7 +8,10 @@ use std::time::Instant;
 
 use super::checkout;
 use super::consent;
-use super::gitlab_ci::{self, Job, Pipeline};
+use super::decisions::RefFacts;
+use super::gitlab_ci::rules::Decision;
+use super::gitlab_ci::{self, Job, Pipeline, When};
+use super::include;
 use super::job::LocalJob;
 use super::report::Report;
 use super::runner::{lookup, write_script};
@@ -32,13 +35,18 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from(".gitlab-ci.yml"));
-    let pipeline = match load(&file) {
+    let facts = match RefFacts::gather(settings, &args, &file) {
+        Ok(facts) => facts,
+        Err(message) => return fail(&report, &message),
+    };
+    let pipeline = match load(settings, &args, &file, &facts, &report) {
         Ok(pipeline) => pipeline,
         Err(message) => return fail(&report, &message),
     };
+    let decisions = facts.decide_all(&pipeline);
     let name =
         match args.args.as_slice() {
-            [] => return list(&pipeline, &file),
+            [] => return list(&decisions, &file),
             [name] => name,
             _ => return fail(
                 &report,
@@ -51,7 +59,33 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         Err(e) => return fail(&report, &e.to_string()),
     };
     report_ignored(&report, &pipeline, job);
-    let local = match LocalJob::new(settings, &args, &file, job) {
+    let Some((_, decision)) = decisions.iter().find(|(j, _)| j.name == job.name) else {
+        return fail(&report, &format!("no decision for job `{}`", job.name));
+    };
+    for note in &decision.notes {
+        report.note(note);
+    }
+    if !decision.runs && !args.force {
+        return fail(
+            &report,
+            &format!(
+                "job `{}` is not in this ref's pipeline ({}); pass --force to run it anyway",
+                job.name,
+                decision.why()
+            ),
+        );
+    }
+    if !decision.runs {
+        report.note(&format!(
+            "running `{}` anyway (--force): {}",
+            job.name,
+            decision.why()
+        ));
+    }
+    // The variables GitLab would give it: `workflow:rules` and the deciding rule's on top.
+    let mut decided = job.clone();
+    decided.variables = decision.variables.clone();
+    let local = match LocalJob::new(settings, &args, &file, &decided) {
         Ok(local) => local,
         Err(message) => return fail(&report, &message),
     };
@@ -69,29 +103,91 @@ pub(super) fn fail(report: &Report, message: &str) -> i32 {
     EXIT_DRIVER
 }
 
-fn load(file: &Path) -> Result<Pipeline, String> {
+/// The pipeline file with everything it includes merged in (fetched files come from the
+/// cache unless `--refresh`).
+fn load(
+    settings: &Settings,
+    args: &RunArgs,
+    file: &Path,
+    facts: &RefFacts,
+    report: &Report,
+) -> Result<Pipeline, String> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         format!(
             "cannot read {} ({e}); run executor in a checkout with a .gitlab-ci.yml or pass --file",
             file.display()
         )
     })?;
-    gitlab_ci::parse(&text, &file.display().to_string()).map_err(|e| e.to_string())
+    let shown = file.display().to_string();
+    // One file without includes is read as it is (the common case, and the fastest).
+    if !has_include(&text) {
+        return gitlab_ci::parse(&text, &shown).map_err(|e| e.to_string());
+    }
+    let root = facts.root();
+    let main = std::path::absolute(file)
+        .ok()
+        .and_then(|f| f.strip_prefix(root).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| shown.clone());
+    let mut options = include::Options::new(&main);
+    options.variables = facts.variables();
+    options.gitlab_url = settings.local.gitlab_url.clone();
+    options.template_base = settings.local.templates_url.clone();
+    options.projects = settings
+        .local
+        .projects
+        .iter()
+        .map(|(project, dir)| (project.clone(), PathBuf::from(dir)))
+        .collect();
+    options.refresh = args.refresh;
+    options.token = gitlab_token(args);
+    let merged = include::resolve(root, &text, &options).map_err(|e| e.to_string())?;
+    for warning in &merged.warnings {
+        report.note(warning);
+    }
+    merged.parse().map_err(|e| e.to_string())
 }
 
-/// `executor run` without a job: what can be run.
-fn list(pipeline: &Pipeline, file: &Path) -> i32 {
+/// Whether the file has a top-level `include:` key (a line starting with it).
+fn has_include(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.starts_with("include:") || l.starts_with("\"include\":"))
+}
+
+/// The token `include: project:` fetches send to `local.gitlab_url`: `--gitlab-token`, else
+/// `GITLAB_TOKEN`, else `CI_JOB_TOKEN` from the person's environment.
+fn gitlab_token(args: &RunArgs) -> Option<include::Token> {
+    use include::{Token, TokenKind};
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (&args.gitlab_token, env("GITLAB_TOKEN"), env("CI_JOB_TOKEN")) {
+        (Some(token), _, _) => Some(Token::new(TokenKind::Private, token.clone())),
+        (None, Some(token), _) => Some(Token::new(TokenKind::Private, token)),
+        (None, None, Some(token)) => Some(Token::new(TokenKind::Job, token)),
+        _ => None,
+    }
+}
+
+/// `executor run` without a job: what can be run, and whether each job is in this ref's
+/// pipeline (and if not, the rule that decided).
+fn list(decisions: &[(&Job, Decision)], file: &Path) -> i32 {
     println!(
         "jobs in {} (run one with `executor run JOB`):",
         file.display()
     );
-    for job in &pipeline.jobs {
+    for (job, decision) in decisions {
         let image = job
             .image
             .as_ref()
             .map(|i| i.name.as_str())
             .unwrap_or("default image");
-        println!("  {:<24} stage {:<10} {image}", job.name, job.stage);
+        let verdict = match (decision.runs, decision.when) {
+            (false, _) => decision.why(),
+            (true, When::OnSuccess) => "runs".to_string(),
+            (true, when) => format!("runs ({when})"),
+        };
+        println!(
+            "  {:<24} stage {:<10} {image:<24} {verdict}",
+            job.name, job.stage
+        );
     }
     0
 }

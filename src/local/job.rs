@@ -45,6 +45,8 @@ impl LocalJob {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let checkout = Checkout::find(dir);
+        let mapped = with_local_images(job, &settings.local.images);
+        let job = &mapped;
         let overrides = args
             .vars
             .iter()
@@ -62,7 +64,7 @@ impl LocalJob {
                 builds_dir,
                 image: "",
             };
-            let mut variables = vars::predefined(&facts, &checkout, &ids);
+            let mut variables = vars::predefined(&facts, &checkout, &ids, &settings.local);
             expand::layer(&mut variables, &job.variables).map_err(in_file)?;
             let mut overrides = overrides.clone();
             if let Some(mode) = args.mode {
@@ -107,7 +109,11 @@ impl LocalJob {
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
         Ok(LocalJob {
             name: job.name.clone(),
-            file: file.display().to_string(),
+            // The file that wrote the job: an included one names itself.
+            file: match job.file.is_empty() {
+                true => file.display().to_string(),
+                false => job.file.clone(),
+            },
             before_script: job.before_script.clone(),
             script: job.script.clone(),
             after_script: job.after_script.clone(),
@@ -167,6 +173,24 @@ impl LocalJob {
             color: report.color(),
         }
     }
+}
+
+/// The job with `local.images` applied: an image (the job's or a service's) the file names
+/// exactly as a key there is replaced by its local stand-in.
+fn with_local_images(job: &Job, images: &std::collections::BTreeMap<String, String>) -> Job {
+    let mut job = job.clone();
+    let swap = |name: &mut String| {
+        if let Some(local) = images.get(name.as_str()) {
+            *name = local.clone();
+        }
+    };
+    if let Some(image) = job.image.as_mut() {
+        swap(&mut image.name);
+    }
+    for service in &mut job.services {
+        swap(&mut service.name);
+    }
+    job
 }
 
 /// `CI_JOB_SERVICES` as gitlab-runner writes it: a JSON array of the job's services, an empty

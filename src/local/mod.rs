@@ -2,20 +2,24 @@
 //! same `prepare`/`run`/`cleanup` code gitlab-runner drives.
 //!
 //! - [`gitlab_ci`]: the pipeline file, parsed as GitLab reads it (pure);
+//! - [`include`]: the files its `include:` names, read or fetched, merged as GitLab merges them;
 //! - [`script`]: stage scripts written as gitlab-runner's bash shell writes them (pure);
 //! - [`vars`]: predefined, file and `--var` variables, layered in order (pure);
 //! - [`expand`]: `$NAME` expansion of those layers, bounded in size (pure);
 //! - [`checkout`]: the local git checkout and the archive of its files;
 //! - [`report`]: step lines for a person;
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
+//! - [`decisions`]: which jobs run on this ref (`rules:`, `only`/`except`, `workflow:`);
 //! - [`job`]: a job made ready to run, and its `--dry-run`;
 //! - [`driver`]: plays gitlab-runner with the above.
 
 mod checkout;
 mod consent;
+mod decisions;
 mod driver;
 mod expand;
 pub mod gitlab_ci;
+pub mod include;
 mod job;
 mod report;
 mod runner;

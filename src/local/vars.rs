@@ -5,6 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::checkout::Checkout;
+use crate::settings::Local;
 
 /// The gitlab-runner version a local run stands in for.
 pub const LOCAL_RUNNER_VERSION: &str = "17.11.0";
@@ -22,6 +23,10 @@ impl LocalIds {
     /// Runner 0 marks local runs; the project id is stable per checkout; the job id is unique
     /// per run (milliseconds plus pid), so two runs at once never share a name.
     pub fn new(checkout: &Checkout) -> LocalIds {
+        let project_path = checkout
+            .remote_path
+            .clone()
+            .unwrap_or_else(|| format!("local/{}", checkout.name));
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -35,7 +40,7 @@ impl LocalIds {
                 millis % 10_000_000_000_000,
                 std::process::id() % 100_000
             ),
-            project_path: format!("local/{}", checkout.name),
+            project_path,
         }
     }
 
@@ -63,13 +68,41 @@ pub struct JobFacts<'a> {
     pub image: &'a str,
 }
 
-/// Predefined variables, as gitlab-runner and GitLab would set them for this job.
-pub fn predefined(facts: &JobFacts, checkout: &Checkout, ids: &LocalIds) -> Vec<(String, String)> {
+/// Predefined variables, as gitlab-runner and GitLab would set them for this job: a push
+/// pipeline for the checkout's branch (or the tag a detached HEAD is at), on the instance and
+/// registry `local:` names.
+pub fn predefined(
+    facts: &JobFacts,
+    checkout: &Checkout,
+    ids: &LocalIds,
+    local: &Local,
+) -> Vec<(String, String)> {
     let path = ids.project_path.clone();
     let project_dir = format!("{}/{path}", facts.builds_dir.trim_end_matches('/'));
     let sha = checkout.sha.clone().unwrap_or_else(|| "0".repeat(40));
-    let branch = checkout.branch.clone().unwrap_or_else(|| "local".into());
-    let pairs = [
+    let ref_name = checkout
+        .tag
+        .clone()
+        .or_else(|| checkout.branch.clone())
+        .unwrap_or_else(|| "local".into());
+    let namespace = path
+        .rsplit_once('/')
+        .map_or("local", |(ns, _)| ns)
+        .to_string();
+    let server = Server::of(&local.gitlab_url);
+    let project_url = format!("{}/{path}", local.gitlab_url);
+    let registry_image = format!("{}/{}", local.registry, path.to_ascii_lowercase());
+    let proxy = format!("{}:{}", server.host, server.port);
+    let group = format!(
+        "{proxy}/{}/dependency_proxy/containers",
+        namespace.split('/').next().unwrap_or_default()
+    );
+    let default_branch = local
+        .default_branch
+        .clone()
+        .or_else(|| checkout.default_branch.clone())
+        .unwrap_or_else(|| "main".into());
+    let mut pairs = vec![
         ("CI", "true".to_string()),
         ("GITLAB_CI", "true".into()),
         ("CI_SERVER", "yes".into()),
@@ -79,7 +112,12 @@ pub fn predefined(facts: &JobFacts, checkout: &Checkout, ids: &LocalIds) -> Vec<
         ("CI_JOB_IMAGE", facts.image.into()),
         ("CI_JOB_STATUS", "running".into()),
         ("CI_PIPELINE_ID", ids.job_id.clone()),
-        ("CI_PIPELINE_SOURCE", "local".into()),
+        ("CI_PIPELINE_SOURCE", "push".into()),
+        (
+            "CI_PIPELINE_URL",
+            format!("{project_url}/-/pipelines/{}", ids.job_id),
+        ),
+        ("CI_JOB_URL", format!("{project_url}/-/jobs/{}", ids.job_id)),
         ("CI_RUNNER_ID", ids.runner_id.clone()),
         // No runner here: the version whose helper image (`helper.image`'s default) a local
         // run uses. `--var CI_RUNNER_VERSION=...` picks another.
@@ -88,19 +126,73 @@ pub fn predefined(facts: &JobFacts, checkout: &Checkout, ids: &LocalIds) -> Vec<
         ("CI_CONCURRENT_PROJECT_ID", "0".into()),
         ("CI_PROJECT_ID", ids.project_id.clone()),
         ("CI_PROJECT_NAME", checkout.name.clone()),
-        ("CI_PROJECT_NAMESPACE", "local".into()),
+        ("CI_PROJECT_NAMESPACE", namespace.clone()),
+        (
+            "CI_PROJECT_ROOT_NAMESPACE",
+            namespace.split('/').next().unwrap_or_default().into(),
+        ),
         ("CI_PROJECT_PATH", path.clone()),
         ("CI_PROJECT_PATH_SLUG", slug(&path)),
+        ("CI_PROJECT_URL", project_url.clone()),
+        ("CI_PROJECT_VISIBILITY", "private".into()),
+        ("CI_DEFAULT_BRANCH", default_branch),
+        ("CI_SERVER_URL", local.gitlab_url.clone()),
+        ("CI_SERVER_HOST", server.host.clone()),
+        ("CI_SERVER_PORT", server.port.clone()),
+        ("CI_SERVER_PROTOCOL", server.protocol.clone()),
+        ("CI_SERVER_FQDN", server.fqdn.clone()),
+        ("CI_API_V4_URL", format!("{}/api/v4", local.gitlab_url)),
+        ("CI_REGISTRY", local.registry.clone()),
+        ("CI_REGISTRY_IMAGE", registry_image),
+        ("CI_DEPENDENCY_PROXY_SERVER", proxy.clone()),
+        ("CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX", group.clone()),
+        ("CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX", group),
         ("CI_BUILDS_DIR", facts.builds_dir.into()),
         ("CI_PROJECT_DIR", project_dir),
         ("CI_COMMIT_SHA", sha.clone()),
         ("CI_COMMIT_SHORT_SHA", sha.chars().take(8).collect()),
-        ("CI_COMMIT_REF_NAME", branch.clone()),
-        ("CI_COMMIT_REF_SLUG", slug(&branch)),
-        ("CI_COMMIT_BRANCH", branch),
+        ("CI_COMMIT_BEFORE_SHA", "0".repeat(40)),
+        ("CI_COMMIT_REF_NAME", ref_name.clone()),
+        ("CI_COMMIT_REF_SLUG", slug(&ref_name)),
+        ("CI_COMMIT_REF_PROTECTED", "false".into()),
         ("CI_SHARED_ENVIRONMENT", "true".into()),
     ];
+    // A tag pipeline has CI_COMMIT_TAG and no CI_COMMIT_BRANCH; a branch pipeline the reverse.
+    match &checkout.tag {
+        Some(tag) => pairs.push(("CI_COMMIT_TAG", tag.clone())),
+        None => pairs.push(("CI_COMMIT_BRANCH", ref_name)),
+    }
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The parts of the instance's URL GitLab's `CI_SERVER_*` variables give.
+struct Server {
+    protocol: String,
+    host: String,
+    port: String,
+    fqdn: String,
+}
+
+impl Server {
+    fn of(url: &str) -> Server {
+        let (protocol, rest) = url.split_once("://").unwrap_or(("https", url));
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+                (host.to_string(), port.to_string())
+            }
+            _ => {
+                let port = if protocol == "http" { "80" } else { "443" };
+                (authority.to_string(), port.to_string())
+            }
+        };
+        Server {
+            protocol: protocol.to_string(),
+            fqdn: authority.to_string(),
+            host,
+            port,
+        }
+    }
 }
 
 /// Parse `--var KEY=VALUE`.
@@ -152,6 +244,72 @@ mod tests {
         assert!(parse_override("novalue").is_err());
         assert!(parse_override("1X=y").is_err());
         assert!(parse_override("A-B=y").is_err());
+    }
+
+    fn predefined_for(checkout: &Checkout, config: &str) -> Vec<(String, String)> {
+        let settings = crate::settings::Settings::from_text(config, "t").unwrap();
+        let facts = JobFacts {
+            job_name: "build",
+            stage: "test",
+            builds_dir: "/builds",
+            image: "",
+        };
+        predefined(&facts, checkout, &LocalIds::new(checkout), &settings.local)
+    }
+
+    fn get<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn a_branch_checkout_is_a_push_pipeline_on_the_configured_instance() {
+        let checkout = Checkout::fake(Some("feature/x"), None, Some("Group/Sub/App"));
+        let vars = predefined_for(&checkout, "");
+        for (key, want) in [
+            ("CI_PIPELINE_SOURCE", "push"),
+            ("CI_COMMIT_BRANCH", "feature/x"),
+            ("CI_COMMIT_REF_NAME", "feature/x"),
+            ("CI_COMMIT_REF_SLUG", "feature-x"),
+            ("CI_PROJECT_PATH", "Group/Sub/App"),
+            ("CI_PROJECT_NAMESPACE", "Group/Sub"),
+            ("CI_PROJECT_ROOT_NAMESPACE", "Group"),
+            ("CI_PROJECT_DIR", "/builds/Group/Sub/App"),
+            ("CI_PROJECT_URL", "https://gitlab.com/Group/Sub/App"),
+            ("CI_SERVER_URL", "https://gitlab.com"),
+            ("CI_SERVER_HOST", "gitlab.com"),
+            ("CI_SERVER_PORT", "443"),
+            ("CI_API_V4_URL", "https://gitlab.com/api/v4"),
+            ("CI_REGISTRY", "registry.gitlab.com"),
+            ("CI_REGISTRY_IMAGE", "registry.gitlab.com/group/sub/app"),
+            ("CI_DEPENDENCY_PROXY_SERVER", "gitlab.com:443"),
+            (
+                "CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX",
+                "gitlab.com:443/Group/dependency_proxy/containers",
+            ),
+            ("CI_DEFAULT_BRANCH", "main"),
+        ] {
+            assert_eq!(get(&vars, key), Some(want), "{key}");
+        }
+        assert_eq!(get(&vars, "CI_COMMIT_TAG"), None);
+    }
+
+    #[test]
+    fn a_detached_tag_is_a_tag_pipeline_and_local_settings_name_the_instance() {
+        let checkout = Checkout::fake(None, Some("v1.2.0"), None);
+        let config = "local:\n  gitlab_url: http://git.corp:8080\n  default_branch: trunk\n";
+        let vars = predefined_for(&checkout, config);
+        assert_eq!(get(&vars, "CI_COMMIT_TAG"), Some("v1.2.0"));
+        assert_eq!(get(&vars, "CI_COMMIT_BRANCH"), None);
+        assert_eq!(get(&vars, "CI_COMMIT_REF_NAME"), Some("v1.2.0"));
+        assert_eq!(get(&vars, "CI_PROJECT_PATH"), Some("local/project"));
+        assert_eq!(get(&vars, "CI_SERVER_PORT"), Some("8080"));
+        assert_eq!(get(&vars, "CI_SERVER_PROTOCOL"), Some("http"));
+        assert_eq!(get(&vars, "CI_REGISTRY"), Some("git.corp:5050"));
+        assert_eq!(
+            get(&vars, "CI_REGISTRY_IMAGE"),
+            Some("git.corp:5050/local/project")
+        );
+        assert_eq!(get(&vars, "CI_DEFAULT_BRANCH"), Some("trunk"));
     }
 
     #[test]

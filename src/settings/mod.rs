@@ -12,6 +12,8 @@ mod engine;
 mod glob;
 mod gpus;
 mod limits;
+mod local;
+pub use local::Local;
 mod policy;
 mod raw;
 mod raw_container;
@@ -283,6 +285,8 @@ pub struct Settings {
     pub gc_grace: Duration,
     /// `executor gc`: a job whose newest resource is this old is collected even if it runs.
     pub gc_max_age: Duration,
+    /// `local:`: what local runs stand in for (the protocol form never reads it).
+    pub local: Local,
 }
 
 /// The managed registry mirror (`mirror:`).

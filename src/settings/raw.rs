@@ -32,6 +32,7 @@ pub struct RawSettings {
     pub gc: Option<RawGc>,
     pub limits: Option<super::limits::RawLimits>,
     pub runner: Option<RawRunner>,
+    pub local: Option<super::local::RawLocal>,
 }
 
 #[derive(Debug, Default, Deserialize)]

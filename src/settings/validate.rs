@@ -68,6 +68,7 @@ pub(super) fn validate(raw: RawSettings, env: &super::EngineEnv) -> Result<Setti
         policy,
         gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
+        local: super::local::validate(raw.local)?,
         docker_host: super::engine::docker_host(&docker, env)?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,
         runner_id: raw.runner_id.map(|id| id.to_string()),

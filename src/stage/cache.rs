@@ -111,10 +111,25 @@ async fn job_alive(
 pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option<String> {
     let cache = plan.cache_volume.as_ref()?;
     let sidecar = &plan.sidecar.as_ref()?.name;
-    let size = measure(engine, settings, sidecar).await;
+    // Through a remote engine the volume is measured once the daemon has stopped, in a task
+    // of the admin's image: the sidecar is the job's (root in its daemon, the job can replace
+    // the sidecar's `du` or make it outlast its time), so its answer would be the job's.
+    let here = match settings.docker_host.is_local() {
+        true => Some(measure(engine, settings, sidecar).await),
+        false => None,
+    };
     if let Err(e) = docker::dind::stop_container(engine, sidecar, STOP_GRACE_SECS).await {
         say(&format!("could not stop {sidecar} gracefully: {e}"));
     }
+    let size = match here {
+        Some(size) => size,
+        None => {
+            let image = docker::host_task::admin_image(settings);
+            let who = (&*plan.identity.runner_id, &*plan.identity.manager_id);
+            docker::host_task::volume_size(engine, image, &cache.name, who, disk::MEASURE_TIME)
+                .await
+        }
+    };
     match size {
         Ok(bytes) if bytes > settings.dind_cache_max_size => {
             say(&format!(
@@ -147,8 +162,8 @@ pub async fn retire(engine: &Engine, settings: &Settings, plan: &Plan) -> Option
     }
 }
 
-/// Bytes under the sidecar's `/var/lib/docker`. The job filled it, so nothing of the job's runs
-/// when it need not: with a local engine whose volumes this host can read, the cache volume is
+/// Bytes under the sidecar's `/var/lib/docker` with the engine on this host. The job filled
+/// it, so nothing of the job's runs when it need not: a cache volume this host can read is
 /// walked here; otherwise `du` runs inside the sidecar, its output bounded and its time too.
 async fn measure(engine: &Engine, settings: &Settings, sidecar: &str) -> Result<u64, Unmeasured> {
     let deadline = Instant::now() + disk::MEASURE_TIME;

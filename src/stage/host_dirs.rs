@@ -26,11 +26,19 @@ fn quotable(path: &str) -> bool {
     path.starts_with('/') && !path.contains('\'') && !path.contains('\n')
 }
 
-/// The builds root, made and closed to other users (mode 0700) on the engine's host.
+/// The builds root, made and closed to other users (mode 0700) on the engine's host. Through
+/// a remote engine that takes a task container (~0.1 s), so once done it is recorded on that
+/// engine by an empty volume ([`closed_marker`]) and later prepares skip it; every socket
+/// job's cleanup closes the root again in the task that removes its directory, so a root
+/// removed and made anew on that host (by the engine, `0755`) is closed by the next cleanup.
 pub async fn secure_root(engine: &Engine, settings: &Settings, plan: &Plan) {
     let root = settings.socket_builds_host_dir.trim_end_matches('/');
     if settings.docker_host.is_local() {
         crate::builds_dirs::secure_root(root);
+        return;
+    }
+    let marker = closed_marker(root);
+    if crate::docker::dind::volume_exists(engine, &marker.name).await {
         return;
     }
     let Some(image) = task_image(plan).filter(|_| quotable(root)) else {
@@ -45,12 +53,38 @@ pub async fn secure_root(engine: &Engine, settings: &Settings, plan: &Plan) {
         dir: root,
         script: format!("chmod 0700 '{root}'"),
         runner: &plan.identity.runner_id,
+        manager: &plan.identity.manager_id,
     };
     let failed = format!(
         "could not close {root} on the engine's host to other users (run `chmod 0700 {root}` \
          there)"
     );
-    ran(engine, task, &failed).await;
+    if ran(engine, task, &failed).await.is_some() {
+        // Not recorded is only slower: the next prepare closes it again.
+        let _ = crate::docker::create_volume(engine, &marker).await;
+    }
+}
+
+/// The empty volume that records on an engine that its host's builds root `root` was closed:
+/// named after the root (several configs may name several roots), labelled as the driver's
+/// but with no job's key, so no gc takes it (`executor gc --all` does not either: it is not a
+/// job's). Removing it by hand only makes the next socket prepare close the root again.
+pub fn closed_marker(root: &str) -> crate::plan::VolumeSpec {
+    // A stable hash (not the std one, whose seed may change between releases).
+    let hash = root.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    crate::plan::VolumeSpec {
+        name: format!("executor-builds-root-closed-{hash:016x}"),
+        labels: std::collections::BTreeMap::from([
+            (crate::plan::LABEL_MANAGED.to_string(), "true".to_string()),
+            (
+                crate::plan::LABEL_ROLE.to_string(),
+                "builds-root".to_string(),
+            ),
+            ("io.executor.builds-root".to_string(), root.to_string()),
+        ]),
+    }
 }
 
 /// Run `task`; its output when it exited 0, else a line saying `failed` and why, and `None`.
@@ -95,8 +129,10 @@ pub async fn remove(engine: &Engine, settings: &Settings, plan: &Plan, dir: &str
     let task = HostTask {
         image,
         dir: root,
-        script: format!("rm -rf -- '{dir}'"),
+        // The root closed again (see `secure_root`).
+        script: format!("chmod 0700 '{root}'; rm -rf -- '{dir}'"),
         runner: &plan.identity.runner_id,
+        manager: &plan.identity.manager_id,
     };
     let failed = format!("could not remove builds directory {dir} on the engine's host");
     if ran(engine, task, &failed).await.is_some() {
@@ -174,6 +210,7 @@ pub async fn sweep_remote(
              done; exit 0"
         ),
         runner: runner.unwrap_or("gc"),
+        manager: &settings.manager_id,
     };
     let failed = format!("could not list {root} on the engine's host");
     let Some(listed) = ran(engine, list, &failed).await else {
@@ -208,9 +245,28 @@ pub async fn sweep_remote(
         dir: root,
         script: format!("cd '{root}' && rm -rf -- {}", names.join(" ")),
         runner: runner.unwrap_or("gc"),
+        manager: &settings.manager_id,
     };
     match ran(engine, remove, "could not remove them").await {
         Some(_) => old.len(),
         None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closed_marker;
+
+    #[test]
+    fn each_root_has_its_own_stable_marker() {
+        let a = closed_marker("/srv/builds");
+        assert_eq!(a.name, closed_marker("/srv/builds").name);
+        assert_ne!(a.name, closed_marker("/srv/builds2").name);
+        assert!(a.name.starts_with("executor-builds-root-closed-"));
+        assert!(a
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        assert_eq!(a.labels["io.executor.builds-root"], "/srv/builds");
     }
 }

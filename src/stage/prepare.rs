@@ -436,6 +436,8 @@ async fn wait_for_sidecar(
     match &plan.sidecar {
         Some(sidecar) => {
             let timeout = plan.dind_ready_timeout;
+            // A remote engine's volume path may exist here too, as some other directory.
+            let socket_dir = socket_dir.filter(|_| engine.is_local());
             readiness::wait_for_dind(engine, env, &sidecar.name, socket_dir, timeout, since).await
         }
         None => Ok(()),

@@ -173,3 +173,69 @@ fn the_jobs_login_works_in_socket_mode_and_only_when_the_admin_turns_it_on() {
     assert!(!on_engine(&pushed));
     made.remove_and_check();
 }
+
+/// README "Scaling out": layers kept in a registry instead of on a host. One dind job builds
+/// with the README's script and pushes its cache image; the next runs in a fresh sidecar with no
+/// layers of its own (`dind.cache: none`, as on another engine host) and reuses the layers
+/// through `--cache-from`: its expensive step does not run again.
+#[test]
+fn a_fresh_sidecar_reuses_layers_through_a_registry_cache_image() {
+    let gitlab = RegistryContainer::start(Some((USER, &token())));
+    let mut made = Made::default();
+    let tag = unique_tag("cachefrom");
+    push(
+        &mut made,
+        BUSYBOX_IMAGE,
+        &format!("{}/base:{tag}", gitlab.address()),
+        true,
+        &gitlab,
+    );
+    let config = format!(
+        "image: {JOB_IMAGE}\n{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n  cache: none\n  \
+         login: true\n  insecure_registries: [\"registry.test:5000\"]\n"
+    );
+    let image = format!("registry.test:5000/project-{tag}");
+    // The README's three lines, with a build context whose one step says when it runs.
+    let script = format!(
+        "mkdir -p ctx && printf 'FROM registry.test:5000/base:{tag}\\nRUN echo expensive-step-ran-$((6 * 7))\\n' > ctx/Dockerfile\n\
+         docker pull \"$CI_REGISTRY_IMAGE:cache\" || true\n\
+         docker build --cache-from \"$CI_REGISTRY_IMAGE:cache\" --build-arg BUILDKIT_INLINE_CACHE=1 -t \"$CI_REGISTRY_IMAGE:cache\" ctx\n\
+         docker push \"$CI_REGISTRY_IMAGE:cache\""
+    );
+    // Docker's classic builder, this dind image's default. (Its BuildKit, Docker 20.10's, asks
+    // a registry over HTTPS even when the daemon lists it as insecure, and the test registry
+    // speaks HTTP: BuildKit's inline cache is not tried here.)
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        let job = Job::with_config("dind", &config)
+            .payload_registry_login("registry.test:5000")
+            .var("CI_REGISTRY_IMAGE", &image)
+            .var("DOCKER_BUILDKIT", "0");
+        job.prepare().ok();
+        gitlab.join(&job.key(), "registry.test");
+        let out = job.run("build_script", &script);
+        gitlab.leave(&job.key());
+        job.cleanup().ok();
+        job.assert_nothing_left();
+        out.ok();
+        outputs.push(format!("{}{}", out.stdout, out.stderr));
+    }
+    assert!(
+        outputs[0].contains("expensive-step-ran-42"),
+        "the first build did not run its step:\n{}",
+        outputs[0]
+    );
+    assert!(
+        !outputs[1].contains("expensive-step-ran-42") && outputs[1].contains("Using cache"),
+        "the second job's fresh sidecar ran the step again:\n{}",
+        outputs[1]
+    );
+    assert!(
+        gitlab
+            .log()
+            .contains(&format!("PUT /v2/project-{tag}/manifests/cache")),
+        "{}",
+        gitlab.log()
+    );
+    made.remove_and_check();
+}

@@ -146,7 +146,11 @@ fn references_gitlab_env_and_after_script() {
         stdout.contains("after_script sees status success, no GREETING and written to GITLAB_ENV"),
         "{stdout}"
     );
-    assert!(stderr.contains("ignored in a local run: rules"), "{stderr}");
+    // `rules:` are read now (`Pipeline::decide`), no longer reported as ignored.
+    assert!(
+        !stderr.contains("ignored in a local run: rules"),
+        "{stderr}"
+    );
     checkout.assert_nothing_left();
 }
 

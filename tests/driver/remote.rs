@@ -154,6 +154,24 @@ fn a_job_runs_on_a_tls_engine_and_each_tls_failure_is_one_line() {
         remote.cert_path().display()
     );
     assert!(said.contains(&line), "{line}\n{said}");
+    let engine = "(API 1.";
+    assert!(
+        said.lines()
+            .any(|l| l.contains(engine) && l.contains(&format!("at {}", remote.host()))),
+        "no engine line with its API version:\n{said}"
+    );
+    // gc measures it the same way (a dry run: the cache stays for the TLS checks below).
+    let runner = dind.job_var("CI_RUNNER_ID").unwrap_or_default();
+    let gc = dind.call(&["gc", "--runner-id", runner, "--dry-run"]);
+    gc.ok();
+    assert!(
+        gc.stderr.lines().any(|l| l.contains("cache ")
+            && l.contains("-dind-cache: ")
+            && (l.ends_with(", idle") || l.ends_with(", in use"))
+            && !l.contains("size unknown")),
+        "{}",
+        gc.stderr
+    );
 
     // Each TLS failure: exit 2 (the runner retries), one line, nothing made anywhere (the
     // first job's project cache volume stays, by design).
@@ -275,11 +293,24 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
         "{root}"
     );
     assert!(on_remote_host(&["test", "-d", &dir]).status.success());
+    // Closed once per engine, and recorded there: the next prepare runs no task for it
+    // (the root opened by hand below stays open through it), every cleanup closes it again.
+    let marker = remote.labelled("label=io.executor.role=builds-root");
+    assert!(
+        marker.starts_with("executor-builds-root-closed-"),
+        "no marker volume: {marker:?}"
+    );
+    assert!(on_remote_host(&["chmod", "0755", &root]).status.success());
+    let mode_of_root = || {
+        let out = on_remote_host(&["stat", "-c", "%a", &root]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
 
     // A job whose cleanup never came: its resources gone from the engine, its directory
     // left on the engine's host; gc removes that, never the live job's.
     let abandoned = Job::with_config("socket", &config);
     abandoned.prepare().ok();
+    assert_eq!(mode_of_root(), "755", "a second task closed the root");
     let left_dir = abandoned.builds_dir();
     abandoned.run("get_sources", "echo checkout > f").ok();
     let label = format!("label=io.executor.job-key={}", abandoned.key());
@@ -319,6 +350,12 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
         on_remote_host(&["test", "-d", &dir]).status.success(),
         "gc took the live job's directory"
     );
+    assert!(
+        remote
+            .labelled("label=io.executor.role=builds-root")
+            .starts_with("executor-builds-root-closed-"),
+        "gc took the builds root's marker"
+    );
     abandoned.assert_nothing_left();
     let cleaned = job.cleanup();
     cleaned.ok();
@@ -326,6 +363,11 @@ fn a_socket_job_on_a_tls_engine_uses_that_hosts_socket_and_builds_dir() {
         !on_remote_host(&["test", "-e", &dir]).status.success(),
         "cleanup left {dir} on the engine's host: {}",
         cleaned.stderr
+    );
+    assert_eq!(
+        mode_of_root(),
+        "700",
+        "cleanup did not close the root again"
     );
     let label = format!("label=io.executor.job-key={}", job.key());
     nothing_made(&remote, &label);
@@ -457,4 +499,104 @@ fn a_jobs_docker_variables_do_not_choose_the_engine() {
         .status()
         .unwrap();
     assert!(removed.success(), "no {cache} to remove");
+}
+
+/// Through a remote engine cleanup measures a project's layer cache with the admin's image,
+/// not with `du` inside the job's own sidecar: the job is root in its daemon and can replace
+/// that `du` (or make it outlast its time), and a cache over `dind.cache_max_size` would then
+/// stay, growing, until a gc. Runner 976.
+#[test]
+fn a_jobs_sidecar_does_not_decide_its_remote_cache_size() {
+    let remote = RemoteEngine::start(&[JOB_IMAGE, DIND_IMAGE]);
+    let config = format!(
+        "image: {JOB_IMAGE}\npull_policy: never\ndind:\n  image: {DIND_IMAGE}\n  cache: \
+         project\n  cache_max_size: 1MiB\n{}",
+        remote.config(&remote.cert_path())
+    );
+    let job = Job::with_config("dind", &config).runner("976");
+    job.prepare().ok();
+    // Over 1 MiB of layers, then a `du` in the sidecar that says the cache is tiny.
+    let lie = r##"mkdir -p ctx && cp /bin/busybox ctx/busybox
+printf 'FROM scratch\nCOPY busybox /bin/busybox\n' > ctx/Dockerfile
+docker build -q -t cached-image:1 ctx
+docker run --rm --network none -v /:/h cached-image:1 /bin/busybox sh -c \
+  'printf "#!/bin/sh\necho 1 /var/lib/docker\n" > /h/usr/local/bin/du && /bin/busybox chmod 755 /h/usr/local/bin/du'
+echo planted"##;
+    let ran = job.run("build_script", lie);
+    ran.ok();
+    assert!(ran.stdout.contains("planted"), "{}", ran.stdout);
+    let cleaned = job.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("over dind.cache_max_size"),
+        "{}",
+        cleaned.stderr
+    );
+    nothing_made(&remote, "label=io.executor.role=dind-cache");
+    nothing_made(&remote, &format!("label=io.executor.job-key={}", job.key()));
+    job.assert_nothing_left();
+}
+
+/// A layer cache whose bulk lies below a path longer than `PATH_MAX` (a job's inner
+/// containers can make one: `mv` a deep tree under another) is out of busybox `du`'s reach:
+/// it walks, says less and exits 1. Through a remote engine that counts as too large, as the
+/// local walk counts such a path, not as "size unknown", which no gc ever dropped. Runner 976.
+#[test]
+fn a_cache_hidden_below_path_max_is_taken_as_too_large_remotely() {
+    let remote = RemoteEngine::start(&[BUSYBOX_IMAGE]);
+    let cache = "executor-r976-p9761-c0-dind-cache";
+    remote.docker(&[
+        "volume",
+        "create",
+        "--label",
+        "io.executor.managed=true",
+        "--label",
+        "io.executor.role=dind-cache",
+        "--label",
+        "io.executor.runner-id=976",
+        cache,
+    ]);
+    let hide = r#"n=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+chain() { p=$1; i=0; while [ $i -lt 60 ]; do p=$p/$n; i=$((i+1)); done; echo $p; }
+a=$(chain /v/a); b=$(chain /v/b)
+mkdir -p $a $b && head -c 3000000 /dev/urandom > $b/big && mv /v/b $a/"#;
+    let made = remote.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{cache}:/v"),
+        BUSYBOX_IMAGE,
+        "sh",
+        "-c",
+        hide,
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let config = format!(
+        "image: {BUSYBOX_IMAGE}\npull_policy: never\nhelper:\n  image: {BUSYBOX_IMAGE}\n\
+         dind:\n  cache: project\n  cache_max_size: 1MiB\n{}",
+        remote.config(&remote.cert_path())
+    );
+    let gc = Job::with_config("none", &config).runner("976").call(&[
+        "gc",
+        "--runner-id",
+        "976",
+        "--dry-run",
+    ]);
+    gc.ok();
+    assert!(
+        gc.stderr.contains(&format!(
+            "would drop cache {cache} (size unknown (too many entries), taken as over"
+        )),
+        "{}{}",
+        gc.stderr,
+        remote.labelled("label=io.executor.runner-id=976")
+    );
+    remote.docker(&["volume", "rm", cache]);
+    nothing_made(&remote, "label=io.executor.runner-id=976");
 }

@@ -1,4 +1,4 @@
-//! The pipeline-wide keywords: `stages:`, `variables:`, `default:` and the deprecated
+//! The pipeline-wide keywords: `stages:`, `variables:`, `workflow:`, `default:` and the deprecated
 //! top-level `image:`/`before_script:`/`after_script:`/`services:`/`cache:`, each read once
 //! (after `extends:` and `!reference` are resolved) so every job applies the same values.
 
@@ -6,6 +6,7 @@ use crate::yaml::{Mapping, Value};
 
 use super::error::{GitlabCiError, Locator};
 use super::keywords::{DEFAULT_KEYS, DEPRECATED_GLOBALS, IGNORED_GLOBAL};
+use super::rules::{read_workflow, Workflow};
 use super::values::{self, check_keys, describe};
 use super::Image;
 use crate::payload::ServiceRequest;
@@ -51,13 +52,31 @@ pub(super) fn variables(
     }
 }
 
-/// The top-level keywords a local run skips, in file order.
+/// `workflow:`, when written.
+pub(super) fn workflow(config: &Mapping, at: &Locator) -> Result<Option<Workflow>, GitlabCiError> {
+    match config.get("workflow") {
+        None => Ok(None),
+        Some(value) => read_workflow(value)
+            .map(Some)
+            .map_err(|m| at.top_error("workflow", m)),
+    }
+}
+
+/// The top-level keywords a local run skips, in file order, and `workflow:auto_cancel`
+/// (a local run has no other pipelines to cancel).
 pub(super) fn ignored(config: &Mapping) -> Vec<String> {
+    let auto_cancel = match config.get("workflow") {
+        Some(Value::Mapping(workflow)) => workflow.contains_key("auto_cancel"),
+        _ => false,
+    };
     config
         .keys()
         .filter_map(Value::as_str)
-        .filter(|key| IGNORED_GLOBAL.contains(key))
-        .map(str::to_string)
+        .filter_map(|key| match key {
+            "workflow" if auto_cancel => Some("workflow:auto_cancel".to_string()),
+            key if IGNORED_GLOBAL.contains(&key) => Some(key.to_string()),
+            _ => None,
+        })
         .collect()
 }
 

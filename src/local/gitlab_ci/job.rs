@@ -1,16 +1,18 @@
 //! One job, from its mapping (after `extends:` and `!reference`) to a [`Job`]: keys checked
 //! against GitLab's keyword list, `default:` and global variables applied as `inherit:` allows,
-//! and the keys a local run skips collected so the caller can report them.
+//! `rules:`/`only:`/`except:`/`when:` read (`control.rs`), and the keys a local run skips
+//! collected so the caller can report them.
 
 use std::collections::BTreeSet;
 
 use crate::yaml::{Mapping, Value};
 
+use super::control;
 use super::error::{GitlabCiError, Locator};
 use super::globals::Defaults;
 use super::keywords::{suggest, DEFAULT_KEYS, IGNORED_JOB_KEYS, USED_JOB_KEYS};
 use super::values::{self, check_keys, describe};
-use super::Job;
+use super::{Job, VariableInheritance};
 
 /// What every job is read against.
 pub(super) struct Context<'a> {
@@ -85,12 +87,13 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         .filter(|(k, _)| inherit.variables.allows(k))
         .cloned()
         .collect();
-    for (key, value) in own {
-        match variables.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => variables.push((key, value)),
+    for (key, value) in &own {
+        match variables.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value.clone(),
+            None => variables.push((key.clone(), value.clone())),
         }
     }
+    let control = control::read(name, map, at)?;
 
     let mut ignored: BTreeSet<String> = map
         .keys()
@@ -115,8 +118,20 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         script,
         after_script,
         services,
+        own_variables: own,
+        inherit_variables: match inherit.variables {
+            Filter::All => VariableInheritance::All,
+            Filter::Only(names) => VariableInheritance::Only(names),
+        },
+        when: control.when,
+        start_in: control.start_in,
+        allow_failure: control.allow_failure,
+        rules: control.rules,
+        only: control.only,
+        except: control.except,
         ignored: ignored.into_iter().collect(),
         line: at.top_line(name),
+        file: at.top_file(name).to_string(),
     })
 }
 

@@ -17,7 +17,7 @@ pub(super) const RESERVED: &[&str] = &[
 ];
 
 /// Top-level keywords a local run skips: it reads one file and runs the job it is asked for.
-pub(super) const IGNORED_GLOBAL: &[&str] = &["include", "workflow"];
+pub(super) const IGNORED_GLOBAL: &[&str] = &["include"];
 
 /// Deprecated top-level keys that act as `default:` entries (`default:` wins when both are set).
 pub(super) const DEPRECATED_GLOBALS: &[&str] = &[
@@ -47,48 +47,48 @@ pub(super) const DEFAULT_KEYS: &[&str] = &[
 /// Job keys the parser turns into [`super::Job`] fields, or consumes on the way.
 pub(super) const USED_JOB_KEYS: &[&str] = &[
     "after_script",
+    "allow_failure",
     "before_script",
+    "except",
     "extends",
     "image",
     "inherit",
+    "only",
     "parallel",
+    "rules",
     "script",
     "services",
     "stage",
+    "start_in",
     "variables",
+    "when",
 ];
 
 /// Job keys that are valid for GitLab but mean nothing to a local run: reported, not failed.
 /// `trigger` and `run` jobs have no script a local run could execute.
 pub(super) const IGNORED_JOB_KEYS: &[&str] = &[
-    "allow_failure",
     "artifacts",
     "cache",
     "coverage",
     "dast_configuration",
     "dependencies",
     "environment",
-    "except",
     "hooks",
     "id_tokens",
     "identity",
     "interruptible",
     "manual_confirmation",
     "needs",
-    "only",
     "pages",
     "publish",
     "release",
     "resource_group",
     "retry",
-    "rules",
     "run",
     "secrets",
-    "start_in",
     "tags",
     "timeout",
     "trigger",
-    "when",
 ];
 
 /// The known job key closest to a typo, if one is close enough to be a likely fix.

@@ -2,18 +2,24 @@
 //!
 //! It follows GitLab's own order (<https://docs.gitlab.com/ci/yaml/>): YAML with anchors and
 //! `<<` merge keys, then `extends:` (`extends.rs`), then `!reference` tags (`reference.rs`), then
-//! `default:`, global `variables:` and `inherit:` per job (`job.rs`). Keys that only matter on a
-//! GitLab server (`rules`, `cache`, `artifacts`, ...) are reported in [`Job::ignored`], never
-//! silently dropped; keys GitLab would reject are errors here too, with the file and line.
+//! `default:`, global `variables:` and `inherit:` per job (`job.rs`). `rules:`, `only:`/`except:`,
+//! `when:`, `allow_failure:` and `workflow:` are read into [`Job`] and [`Pipeline`], and
+//! [`Pipeline::decide`] says whether a job runs for a ref, as GitLab decides it ([`rules`]).
+//! Keys that only matter on a GitLab server (`cache`, `artifacts`, ...) are reported in
+//! [`Job::ignored`], never silently dropped; keys GitLab would reject are errors here too,
+//! with the file and line.
 //! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
 //! grow without bound while it is read.
 //! Before all that, the YAML is read as GitLab's Ruby loader reads it: a `spec:` header document
-//! and its `$[[ inputs.NAME ]]` blocks (`documents.rs`, `inputs.rs`), and keys written twice,
+//! and its `$[[ inputs.NAME ]]` blocks (`documents.rs`, `inputs/`), and keys written twice,
 //! the last winning (reported in [`Pipeline::warnings`]). After it, `parallel:` makes each job
 //! into the jobs GitLab makes of it (`parallel.rs`).
-//! Not supported: `include:` (reported in [`Pipeline::ignored_global`]).
+//! `include:` is resolved before the parser by `crate::local::include`, whose merged mapping
+//! [`parse_merged`] reads, naming for each job and error the file that wrote it; [`parse`]
+//! alone reads one file and reports `include:` in [`Pipeline::ignored_global`].
 
 mod budget;
+mod control;
 mod documents;
 mod error;
 mod extends;
@@ -24,12 +30,14 @@ mod keywords;
 mod parallel;
 mod ports;
 mod reference;
+pub mod rules;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
-pub use error::GitlabCiError;
+pub use error::{GitlabCiError, Origins};
+pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
 
 use crate::yaml::Mapping;
 
@@ -47,7 +55,11 @@ pub struct Pipeline {
     /// The real jobs, in file order; hidden jobs (names starting with `.`) are left out, and a
     /// job with `parallel:` is the jobs it makes (`test 1/2`, `test: [linux, amd64]`, ...).
     pub jobs: Vec<Job>,
-    /// Top-level keywords a local run skips (`include`, `workflow`), in file order.
+    /// Global `variables:`, in file order, values as written.
+    pub variables: Vec<(String, String)>,
+    /// `workflow:` (its `rules:` decide whether there is a pipeline at all).
+    pub workflow: Option<Workflow>,
+    /// Top-level keywords a local run skips (`include`, `workflow:auto_cancel`), in file order.
     pub ignored_global: Vec<String>,
     /// What GitLab reads without complaint but a user may not mean: keys written twice (the
     /// last wins), YAML documents that are not read. Each a whole line naming the file and line.
@@ -63,18 +75,43 @@ pub struct Job {
     /// The job's `image:`, else `default:image`, else the deprecated global `image:`.
     pub image: Option<Image>,
     /// Global `variables:` (as `inherit:variables` allows), then the job's own: a job value
-    /// replaces a global one in place. Values as written, not expanded.
+    /// replaces a global one in place. Values as written, not expanded. (A run should use
+    /// [`rules::Decision::variables`], which adds `workflow:rules` and `rules:` variables.)
     pub variables: Vec<(String, String)>,
+    /// The job's own `variables:` alone.
+    pub own_variables: Vec<(String, String)>,
+    /// Which global variables the job takes (`inherit:variables`).
+    pub inherit_variables: VariableInheritance,
     pub before_script: Vec<String>,
     /// Empty only for `trigger:` and `run:` jobs, which a local run cannot execute.
     pub script: Vec<String>,
     pub after_script: Vec<String>,
     /// `services:`, the job's own or `default:`'s.
     pub services: Vec<crate::payload::ServiceRequest>,
+    /// `when:` outside `rules:`; `on_success` when not set (`never` is refused there).
+    pub when: When,
+    /// `start_in:` of a `when: delayed` job.
+    pub start_in: Option<String>,
+    /// `allow_failure:` as written; GitLab's default (true only for `when: manual`) when `None`.
+    pub allow_failure: Option<AllowFailure>,
+    /// `rules:`, flattened, in order.
+    pub rules: Option<Vec<Rule>>,
+    pub only: Option<Policy>,
+    pub except: Option<Policy>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
     pub ignored: Vec<String>,
-    /// 1-based line of the job's key in the file, when it could be found.
+    /// 1-based line of the job's key in [`Job::file`], when it could be found.
     pub line: Option<usize>,
+    /// The file that defines the job: the pipeline's own, or for a merged pipeline
+    /// ([`parse_merged`]) the file that wrote the job's key last.
+    pub file: String,
+}
+
+/// `inherit:variables`: all global variables (the default), or only those named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableInheritance {
+    All,
+    Only(Vec<String>),
 }
 
 /// A container image: `image: name` or `image: {name:, entrypoint:}`.
@@ -127,9 +164,46 @@ fn parse_within(
     let at = Locator {
         text: &read.content_text,
         file,
+        origins: None,
     };
-    let content = read.content;
-    let raw = top_level(content, &at)?;
+    let raw = top_level(read.content, &at)?;
+    parse_config(raw, &at, budget, read.warnings)
+}
+
+/// Parse a pipeline already merged from several files by `include:` (see
+/// `crate::local::include`): `config` is the merged top-level mapping without `include:`,
+/// `origins` says which file wrote each top-level key so errors and [`Job::file`] name it, and
+/// `file`/`text` are the main file's, for messages about the pipeline as a whole.
+pub fn parse_merged(
+    config: Mapping,
+    origins: &Origins,
+    file: &str,
+    text: &str,
+) -> Result<Pipeline, GitlabCiError> {
+    let mut budget = Budget::new();
+    let at = Locator {
+        text,
+        file,
+        origins: Some(origins),
+    };
+    for (key, value) in &config {
+        let name = key.as_str().unwrap_or_default();
+        budget
+            .charge_value(key)
+            .and_then(|()| budget.charge_value(value))
+            .map_err(|m| at.top_error(name, m))?;
+    }
+    parse_config(config, &at, &mut budget, Vec::new())
+}
+
+/// The steps after loading: `extends:`, `!reference`, globals, then each job.
+fn parse_config(
+    raw: Mapping,
+    at: &Locator,
+    budget: &mut Budget,
+    warnings: Vec<String>,
+) -> Result<Pipeline, GitlabCiError> {
+    let file = at.file;
     let extended = extends::apply(&raw, budget).map_err(|e| {
         at.key_error(
             &e.entry,
@@ -152,11 +226,12 @@ fn parse_within(
     })?;
     drop(extended);
 
-    let stages = globals::stages(&config, &at)?;
-    let variables = globals::variables(&config, &at)?;
-    let defaults = globals::defaults(&config, &at)?;
+    let stages = globals::stages(&config, at)?;
+    let variables = globals::variables(&config, at)?;
+    let workflow = globals::workflow(&config, at)?;
+    let defaults = globals::defaults(&config, at)?;
     let cx = job::Context {
-        at: &at,
+        at,
         stages: &stages,
         defaults: &defaults,
         variables: &variables,
@@ -199,8 +274,10 @@ fn parse_within(
         file: file.to_string(),
         stages,
         jobs,
+        variables,
+        workflow,
         ignored_global: globals::ignored(&config),
-        warnings: read.warnings,
+        warnings,
     })
 }
 

@@ -117,6 +117,21 @@ fn without_a_host_the_drivers_own_docker_variables_decide() {
             tls: Some("/certs".into())
         })
     );
+    // DOCKER_CERT_PATH alone turns on TLS with the engine verified (the CLI would need
+    // DOCKER_TLS_VERIFY too: never plain HTTP to an engine the admin gave certificates for).
+    assert_eq!(
+        host(
+            "",
+            &env(&[
+                ("DOCKER_HOST", "tcp://e:2376"),
+                ("DOCKER_CERT_PATH", "/certs")
+            ])
+        ),
+        Ok(DockerHost::Tcp {
+            addr: "e:2376".into(),
+            tls: Some("/certs".into())
+        })
+    );
     // The Docker CLI's default place.
     assert_eq!(
         host(

@@ -74,7 +74,12 @@ pub(super) fn read_file(
     variables: &[(String, String)],
     budget: &mut Budget,
 ) -> Result<File, super::GitlabCiError> {
-    let docs = super::documents::load(&super::error::Locator { text, file }, budget)?;
+    let at = super::error::Locator {
+        text,
+        file,
+        origins: None,
+    };
+    let docs = super::documents::load(&at, budget)?;
     let located = |e: InputError| super::GitlabCiError::new(file, e.line, e.message);
     let content = match values(docs.header.as_ref(), given, text).map_err(located)? {
         Some(values) => interpolate(docs.content, &values, variables, budget, &docs.content_text)

@@ -84,7 +84,8 @@ fn hidden_jobs_and_reserved_keywords_are_not_jobs() {
     );
     let names: Vec<_> = p.jobs.iter().map(|j| j.name.as_str()).collect();
     assert_eq!(names, ["pages", "test"]);
-    assert_eq!(p.ignored_global, ["include", "workflow"]);
+    assert_eq!(p.ignored_global, ["include"]);
+    assert!(p.workflow.is_some());
     // The job's line is its own top-level key, not `test:` nested under `variables:`.
     assert_eq!(p.job("test").unwrap().line, Some(12));
 }
@@ -298,18 +299,11 @@ deploy:
   allow_failure: true
 "#;
     let j = job(text, "deploy");
-    assert_eq!(
-        j.ignored,
-        [
-            "allow_failure",
-            "artifacts",
-            "environment",
-            "needs",
-            "rules",
-            "tags",
-            "when"
-        ]
-    );
+    assert_eq!(j.ignored, ["artifacts", "environment", "needs", "tags"]);
+    // `rules:`, `when:` and `allow_failure:` are read, not skipped.
+    assert_eq!(j.rules.as_ref().map(Vec::len), Some(1));
+    assert_eq!(j.when, super::When::Manual);
+    assert_eq!(j.allow_failure, Some(super::AllowFailure::Bool(true)));
 }
 
 #[test]

@@ -1,0 +1,147 @@
+//! Which jobs run on this checkout's ref, as GitLab decides it: `workflow:rules`, `rules:`,
+//! `only`/`except`, against the predefined variables of a push pipeline for the checkout's
+//! branch (or tag), the person's `--var`s, the project's files (`exists:`) and its changes
+//! against the default branch's merge base or `--changes-from` (`changes:`).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::checkout::Checkout;
+use super::gitlab_ci::rules::{glob, Changes, Context, Decision};
+use super::gitlab_ci::{Job, Pipeline};
+use super::vars::{self, JobFacts, LocalIds};
+use crate::cli::RunArgs;
+use crate::settings::Settings;
+
+/// What every job of one run is decided against.
+pub struct RefFacts {
+    predefined: Vec<(String, String)>,
+    overrides: Vec<(String, String)>,
+    /// The project's files and the directories holding them, relative to its root.
+    paths: Vec<String>,
+    changes: ChangeSource,
+    checkout: Checkout,
+}
+
+/// Where `changes:` compares from.
+enum ChangeSource {
+    /// A ref (the person's `--changes-from`, or `origin/<default branch>`).
+    From(String),
+    /// Nothing to compare with: GitLab then counts `changes:` as matched.
+    Unknown,
+}
+
+impl RefFacts {
+    pub fn gather(settings: &Settings, args: &RunArgs, file: &Path) -> Result<RefFacts, String> {
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let checkout = Checkout::find(dir);
+        let overrides = args
+            .vars
+            .iter()
+            .map(|v| vars::parse_override(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids = LocalIds::new(&checkout).overridden(&overrides);
+        let facts = JobFacts {
+            job_name: "",
+            stage: "",
+            builds_dir: &settings.builds_dir,
+            image: "",
+        };
+        let predefined = vars::predefined(&facts, &checkout, &ids, &settings.local);
+        let mut paths = BTreeSet::new();
+        for path in checkout.files().unwrap_or_default() {
+            let text = path.to_string_lossy().into_owned();
+            let mut dir = Path::new(&text).parent();
+            while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                paths.insert(d.to_string_lossy().into_owned());
+                dir = d.parent();
+            }
+            paths.insert(text);
+        }
+        let default = vars_get(&predefined, "CI_DEFAULT_BRANCH");
+        let branch = vars_get(&predefined, "CI_COMMIT_BRANCH");
+        let changes = match (&args.changes_from, default, branch) {
+            (Some(reference), _, _) => ChangeSource::From(reference.clone()),
+            // On the default branch itself GitLab compares with the previous push, which a
+            // checkout does not know.
+            (None, Some(default), Some(branch)) if default != branch => {
+                ChangeSource::From(format!("origin/{default}"))
+            }
+            _ => ChangeSource::Unknown,
+        };
+        Ok(RefFacts {
+            predefined,
+            overrides,
+            paths: paths.into_iter().collect(),
+            changes,
+            checkout,
+        })
+    }
+
+    /// The project's root: where `include: local:` and `exists:` paths start.
+    pub fn root(&self) -> &Path {
+        &self.checkout.root
+    }
+
+    /// The predefined variables with the person's `--var`s over them (what `include:`
+    /// locations may name).
+    pub fn variables(&self) -> Vec<(String, String)> {
+        let mut all = self.predefined.clone();
+        for (key, value) in &self.overrides {
+            match all.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value.clone(),
+                None => all.push((key.clone(), value.clone())),
+            }
+        }
+        all
+    }
+
+    /// The decision for every job, in the pipeline's order.
+    pub fn decide_all<'p>(&self, pipeline: &'p Pipeline) -> Vec<(&'p Job, Decision)> {
+        let exists = |pattern: &str| {
+            let pattern = pattern.trim_start_matches('/');
+            self.paths
+                .iter()
+                .any(|p| glob::matches(pattern, p, glob::RULES))
+        };
+        let own = match &self.changes {
+            ChangeSource::From(reference) => match self.checkout.changed_since(reference) {
+                Ok(files) => Changes::Known(files),
+                // The default branch may not be fetched here: nothing to compare with.
+                Err(_) if self_default(reference) => Changes::Unknown,
+                Err(message) => Changes::BadRef(format!("--changes-from: {message}")),
+            },
+            ChangeSource::Unknown => Changes::Unknown,
+        };
+        let changes = |compare_to: Option<&str>| match compare_to {
+            Some(reference) => match self.checkout.changed_since(reference) {
+                Ok(files) => Changes::Known(files),
+                Err(message) => Changes::BadRef(message),
+            },
+            None => own.clone(),
+        };
+        let cx = Context {
+            predefined: &self.predefined,
+            overrides: &self.overrides,
+            exists: &exists,
+            changes: &changes,
+        };
+        pipeline
+            .jobs
+            .iter()
+            .map(|job| (job, pipeline.decide(job, &cx)))
+            .collect()
+    }
+}
+
+/// Whether `reference` is the default-branch ref this module chose itself (not the person's).
+fn self_default(reference: &str) -> bool {
+    reference.starts_with("origin/")
+}
+
+fn vars_get<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}

@@ -1,0 +1,253 @@
+//! Path globs as GitLab matches them: Ruby's `File.fnmatch` with `FNM_PATHNAME` (a wildcard
+//! never crosses `/`; `**/` spans zero or more directories), and for `rules:changes` and
+//! `rules:exists` also `FNM_DOTMATCH` (wildcards match names starting with a dot) and
+//! `FNM_EXTGLOB` (`{a,b}` alternatives). `only:changes` has `FNM_PATHNAME` alone.
+
+/// How a glob is matched.
+#[derive(Debug, Clone, Copy)]
+pub struct Flavor {
+    /// Wildcards may match a leading `.` of a name.
+    pub dotmatch: bool,
+    /// `{a,b}` expands to alternatives.
+    pub braces: bool,
+}
+
+/// `rules:changes` and `rules:exists`.
+pub const RULES: Flavor = Flavor {
+    dotmatch: true,
+    braces: true,
+};
+
+/// `only:changes` and `except:changes`.
+pub const POLICY: Flavor = Flavor {
+    dotmatch: false,
+    braces: false,
+};
+
+/// Brace alternatives multiply; past this many a glob is matched as written.
+const MAX_ALTERNATIVES: usize = 1024;
+
+/// Whether `path` (relative, `/`-separated) matches `glob`.
+pub fn matches(glob: &str, path: &str, flavor: Flavor) -> bool {
+    let path: Vec<char> = path.chars().collect();
+    let alternatives = if flavor.braces {
+        expand_braces(glob)
+    } else {
+        vec![glob.to_string()]
+    };
+    alternatives.iter().any(|alternative| {
+        let pattern: Vec<char> = alternative.chars().collect();
+        match_here(&pattern, &path, true, flavor.dotmatch)
+    })
+}
+
+/// `pattern` against `path`; `segment_start` says `path` begins a name (for dot rules).
+fn match_here(pattern: &[char], path: &[char], segment_start: bool, dotmatch: bool) -> bool {
+    let hidden = |p: &[char], start: bool| start && !dotmatch && p.first() == Some(&'.');
+    match pattern {
+        [] => path.is_empty(),
+        ['*', '*', '/', rest @ ..] if segment_start => {
+            // Zero directories, then each further directory in turn.
+            if match_here(rest, path, true, dotmatch) {
+                return true;
+            }
+            let mut at = 0;
+            while let Some(slash) = path[at..].iter().position(|c| *c == '/') {
+                if hidden(&path[at..], true) {
+                    return false;
+                }
+                at += slash + 1;
+                if match_here(rest, &path[at..], true, dotmatch) {
+                    return true;
+                }
+            }
+            false
+        }
+        ['*', rest @ ..] => {
+            if hidden(path, segment_start) {
+                return false;
+            }
+            let rest = strip_stars(rest);
+            let limit = path.iter().position(|c| *c == '/').unwrap_or(path.len());
+            (0..=limit).any(|k| match_here(rest, &path[k..], segment_start && k == 0, dotmatch))
+        }
+        ['?', rest @ ..] => match path.first() {
+            Some(c) if *c != '/' && !hidden(path, segment_start) => {
+                match_here(rest, &path[1..], false, dotmatch)
+            }
+            _ => false,
+        },
+        ['[', rest @ ..] => match class(rest) {
+            Some((set, after)) => match path.first() {
+                Some(c) if *c != '/' && !hidden(path, segment_start) && set.contains(*c) => {
+                    match_here(after, &path[1..], false, dotmatch)
+                }
+                _ => false,
+            },
+            None => literal('[', rest, path, dotmatch),
+        },
+        ['\\', escaped, rest @ ..] => literal(*escaped, rest, path, dotmatch),
+        [c, rest @ ..] => literal(*c, rest, path, dotmatch),
+    }
+}
+
+/// A `*` right after another is the same `*` (outside `**/`).
+fn strip_stars(mut rest: &[char]) -> &[char] {
+    while let ['*', tail @ ..] = rest {
+        if tail.first() == Some(&'/') {
+            break;
+        }
+        rest = tail;
+    }
+    rest
+}
+
+fn literal(c: char, rest: &[char], path: &[char], dotmatch: bool) -> bool {
+    path.first() == Some(&c) && match_here(rest, &path[1..], c == '/', dotmatch)
+}
+
+/// A bracket class after its `[`: the set and what follows the `]`; `None` when unclosed.
+fn class(pattern: &[char]) -> Option<(Class, &[char])> {
+    let (negated, mut rest) = match pattern {
+        ['!' | '^', tail @ ..] => (true, tail),
+        _ => (false, pattern),
+    };
+    let mut ranges = Vec::new();
+    let mut first = true;
+    loop {
+        let (low, tail) = match rest {
+            [']', tail @ ..] if !first => return Some((Class { negated, ranges }, tail)),
+            ['\\', c, tail @ ..] | [c, tail @ ..] => (*c, tail),
+            [] => return None,
+        };
+        first = false;
+        rest = tail;
+        if let ['-', high, tail @ ..] = rest {
+            if *high != ']' {
+                ranges.push((low, *high));
+                rest = tail;
+                continue;
+            }
+        }
+        ranges.push((low, low));
+    }
+}
+
+struct Class {
+    negated: bool,
+    ranges: Vec<(char, char)>,
+}
+
+impl Class {
+    fn contains(&self, c: char) -> bool {
+        self.ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != self.negated
+    }
+}
+
+/// `a{b,c{d,e}}` to `ab`, `acd`, `ace`; a glob without (balanced) braces is itself.
+fn expand_braces(glob: &str) -> Vec<String> {
+    let mut done = Vec::new();
+    let mut todo = vec![glob.to_string()];
+    while let Some(glob) = todo.pop() {
+        let Some((open, close, commas)) = first_group(&glob) else {
+            done.push(glob);
+            continue;
+        };
+        if done.len() + todo.len() + commas.len() + 1 > MAX_ALTERNATIVES {
+            return vec![glob];
+        }
+        let (head, tail) = (&glob[..open], &glob[close + 1..]);
+        let mut start = open + 1;
+        for end in commas.into_iter().chain([close]) {
+            todo.push(format!("{head}{}{tail}", &glob[start..end]));
+            start = end + 1;
+        }
+    }
+    done.reverse();
+    done
+}
+
+/// The first balanced `{...}` holding a top-level comma: its byte bounds and the commas.
+fn first_group(glob: &str) -> Option<(usize, usize, Vec<usize>)> {
+    let bytes = glob.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'{' => {
+                let mut depth = 0;
+                let mut commas = Vec::new();
+                let mut j = i;
+                while j < bytes.len() {
+                    match bytes[j] {
+                        b'\\' => j += 1,
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        b',' if depth == 1 => commas.push(j),
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if j < bytes.len() && !commas.is_empty() {
+                    return Some((i, j, commas));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{expand_braces, matches, POLICY, RULES};
+
+    #[test]
+    fn globs_match_as_ruby_fnmatch_with_gitlabs_flags() {
+        // (glob, path, with the rules flags, with only:changes' flags)
+        let cases = [
+            ("Dockerfile", "Dockerfile", true, true),
+            ("Dockerfile", "docker/Dockerfile", false, false),
+            ("*.md", "README.md", true, true),
+            ("*.md", "docs/README.md", false, false),
+            ("**/*.md", "README.md", true, true),
+            ("**/*.md", "docs/a/README.md", true, true),
+            ("docs/**/*", "docs/a/b/c.txt", true, true),
+            ("docs/**", "docs/a/b", false, false),
+            ("docs/*", "docs/a", true, true),
+            ("*", ".gitlab-ci.yml", true, false),
+            ("**/*", ".config/x", true, false),
+            ("src/?.rs", "src/a.rs", true, true),
+            ("src/?.rs", "src/ab.rs", false, false),
+            ("[abc].txt", "b.txt", true, true),
+            ("[!abc].txt", "b.txt", false, false),
+            ("[a-c].txt", "c.txt", true, true),
+            ("*.{js,ts}", "app.ts", true, false),
+            ("{src,lib}/**/*.rs", "lib/x/y.rs", true, false),
+            ("a\\*b", "a*b", true, true),
+            ("a\\*b", "axb", false, false),
+            ("*/", "dir/", true, true),
+        ];
+        for (glob, path, rules, policy) in cases {
+            assert_eq!(matches(glob, path, RULES), rules, "{glob} ~ {path} (rules)");
+            assert_eq!(
+                matches(glob, path, POLICY),
+                policy,
+                "{glob} ~ {path} (only)"
+            );
+        }
+    }
+
+    #[test]
+    fn braces_expand_nested_and_in_order() {
+        assert_eq!(expand_braces("a{b,c{d,e}}f"), ["abf", "acdf", "acef"]);
+        assert_eq!(expand_braces("{x}"), ["{x}"]);
+        assert_eq!(expand_braces("none"), ["none"]);
+    }
+}

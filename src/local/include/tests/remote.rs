@@ -1,0 +1,255 @@
+//! Fetched includes (`remote:`, `template:`, `project:`) from a server on loopback, through the
+//! real HTTP client, and the cache: kept copies, `--refresh`, offline runs.
+
+use super::server::{closed_base, ok, redirect, status, Server};
+use super::*;
+use crate::local::include::{Token, TokenKind};
+
+const REMOTE: &str = "remote: {script: r}\n";
+
+fn cached(cache: &Path) -> Options {
+    let mut options = options();
+    options.cache_dir = Some(cache.to_path_buf());
+    options
+}
+
+#[test]
+fn remote_includes_are_fetched_as_strings_or_remote_entries() {
+    let server = Server::start(&[("/ci/r.yml", ok(REMOTE))]);
+    let dir = project(&[]);
+    let url = format!("{}/ci/r.yml", server.base);
+    for main in [
+        format!("include: {url}\n"),
+        format!("include:\n  - remote: '{url}'\n"),
+    ] {
+        let merged = run(dir.path(), &main, &options()).unwrap();
+        assert_eq!(keys(&merged), ["remote"]);
+        assert_eq!(merged.file_of("remote").name, url);
+    }
+    // No token ever goes to a remote file's host.
+    let mut options = options();
+    options.token = Some(Token::new(TokenKind::Private, "secret-token"));
+    run(dir.path(), &format!("include: {url}\n"), &options).unwrap();
+    assert!(server
+        .seen()
+        .iter()
+        .all(|s| !s.headers.contains_key("private-token")));
+}
+
+#[test]
+fn templates_are_fetched_from_the_configured_base() {
+    let server = Server::start(&[(
+        "/templates/Jobs/Build.gitlab-ci.yml",
+        ok("build: {script: b}\n"),
+    )]);
+    let mut options = options();
+    options.template_base = format!("{}/templates/", server.base);
+    let dir = project(&[]);
+    let main = "include:\n  - template: Jobs/Build.gitlab-ci.yml\n";
+    let merged = run(dir.path(), main, &options).unwrap();
+    assert_eq!(keys(&merged), ["build"]);
+    assert_eq!(
+        merged.file_of("build").name,
+        "template Jobs/Build.gitlab-ci.yml"
+    );
+}
+
+#[test]
+fn project_files_come_from_the_api_with_the_token_and_nest_in_that_project() {
+    let api = "/api/v4/projects/group%2Fsub%2Fproj/repository/files";
+    let server = Server::start(&[
+        (
+            &format!("{api}/ci%2Fone.yml/raw?ref=v1.0") as &str,
+            ok("include:\n  - local: /ci/nested.yml\none: {script: one}\n"),
+        ),
+        (
+            &format!("{api}/two.yml/raw?ref=v1.0"),
+            ok("two: {script: two}\n"),
+        ),
+        (
+            &format!("{api}/ci%2Fnested.yml/raw?ref=v1.0"),
+            ok("nested: {script: n}\n"),
+        ),
+        (&format!("{api}/default.yml/raw"), ok("dflt: {script: d}\n")),
+    ]);
+    let mut options = options();
+    options.gitlab_url = format!("{}/", server.base);
+    options.token = Some(Token::new(TokenKind::Job, "job-token-value"));
+    let dir = project(&[]);
+    let main = "include:\n  - project: Group/Sub/Proj\n    ref: v1.0\n    file: [/ci/one.yml, two.yml]\n  - project: group/sub/proj\n    file: default.yml\n";
+    let merged = run(dir.path(), main, &options).unwrap();
+    assert_eq!(keys(&merged), ["nested", "one", "two", "dflt"]);
+    assert_eq!(
+        merged.file_of("nested").name,
+        "group/sub/proj:ci/nested.yml@v1.0"
+    );
+    assert_eq!(merged.file_of("dflt").name, "group/sub/proj:default.yml");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 4);
+    assert!(seen
+        .iter()
+        .all(|s| s.headers.get("job-token").map(String::as_str) == Some("job-token-value")));
+    // The token is never in a message or a Debug print.
+    assert!(!format!("{:?}", options.token).contains("job-token-value"));
+}
+
+#[test]
+fn project_api_refusals_say_what_to_check() {
+    let server = Server::start(&[]);
+    let mut options = options();
+    options.gitlab_url = server.base.clone();
+    let dir = project(&[]);
+    let main = "include:\n  - project: g/p\n    file: a.yml\n";
+    let e = run(dir.path(), main, &options).unwrap_err();
+    assert!(e.message().contains("answers HTTP 404"), "{e}");
+    assert!(
+        e.message()
+            .contains("needs a token (--gitlab-token or GITLAB_TOKEN)"),
+        "{e}"
+    );
+    options.token = Some(Token::new(TokenKind::Private, "t0ken"));
+    let e = run(dir.path(), main, &options).unwrap_err();
+    assert!(
+        e.message()
+            .contains("check that the token may read the project"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("t0ken"));
+}
+
+#[test]
+fn projects_mapped_to_a_local_clone_are_read_from_it() {
+    let clone = project(&[
+        (
+            "templates/ci.yml",
+            "include: /templates/more.yml\nfrom-clone: {script: c}\n",
+        ),
+        ("templates/more.yml", "more: {script: m}\n"),
+    ]);
+    let mut options = options();
+    options
+        .projects
+        .insert("group/tools".into(), clone.path().to_path_buf());
+    options.gitlab_url = closed_base();
+    let dir = project(&[]);
+    let main = "include:\n  - project: group/tools\n    ref: main\n    file: templates/ci.yml\n";
+    let merged = run(dir.path(), main, &options).unwrap();
+    assert_eq!(keys(&merged), ["more", "from-clone"]);
+    assert_eq!(
+        merged.file_of("more").name,
+        "group/tools:templates/more.yml"
+    );
+}
+
+#[test]
+fn local_includes_inside_remote_files_are_refused_as_in_gitlab() {
+    let server = Server::start(&[("/r.yml", ok("include: local.yml\n"))]);
+    let dir = project(&[("local.yml", "a: 1\n")]);
+    let url = format!("{}/r.yml", server.base);
+    let e = run(dir.path(), &format!("include: {url}\n"), &options()).unwrap_err();
+    assert_eq!(e.file(), url);
+    assert!(e.message().contains("belongs to no project"), "{e}");
+}
+
+#[test]
+fn copies_are_kept_used_and_refreshed() {
+    let server = Server::start(&[("/r.yml", ok("first: {script: a}\n"))]);
+    let cache = tempfile::tempdir().unwrap();
+    let dir = project(&[]);
+    let main = format!("include: {}/r.yml\n", server.base);
+    let mut options = cached(cache.path());
+    assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["first"]);
+    // The server changes: the kept copy is still used, without asking the server...
+    server.set("/r.yml", ok("second: {script: b}\n"));
+    assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["first"]);
+    assert_eq!(server.seen().len(), 1);
+    // ...until --refresh fetches again and keeps the new copy.
+    options.refresh = true;
+    assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["second"]);
+    options.refresh = false;
+    assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["second"]);
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[test]
+fn offline_runs_use_kept_copies_and_say_where_the_cache_is() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = project(&[]);
+    let base = closed_base();
+    let url = format!("{base}/r.yml");
+    let main = format!("include:\n  - remote: {url}\n");
+    let mut options = cached(cache.path());
+    let e = run(dir.path(), &main, &options).unwrap_err();
+    let path = super::super::cache::path_for(cache.path(), &url);
+    assert!(
+        e.message()
+            .starts_with(&format!("include `{url}` could not be fetched (")),
+        "{e}"
+    );
+    assert!(
+        e.message().ends_with(&format!(
+            "no copy is kept at {}; run once with the network to keep one",
+            path.display()
+        )),
+        "{e}"
+    );
+    assert_eq!(e.line(), Some(2));
+    // A copy kept from an earlier run is used offline, and --refresh says it is there.
+    std::fs::write(&path, "kept: {script: k}\n").unwrap();
+    assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["kept"]);
+    options.refresh = true;
+    let e = run(dir.path(), &main, &options).unwrap_err();
+    assert!(e.message().contains("is used without --refresh"), "{e}");
+}
+
+#[test]
+fn fetches_are_bounded_and_follow_redirects() {
+    let big = format!("a: '{}'\n", "x".repeat(4000));
+    let server = Server::start(&[
+        ("/big.yml", ok(&big)),
+        ("/moved.yml", redirect("/ci/r.yml")),
+        ("/ci/r.yml", ok(REMOTE)),
+        ("/gone.yml", status(500)),
+    ]);
+    let dir = project(&[]);
+    let mut options = options();
+    options.max_file_bytes = 1024;
+    let base = &server.base;
+    let e = run(dir.path(), &format!("include: {base}/big.yml\n"), &options).unwrap_err();
+    assert!(e.message().contains("larger than 1 KiB"), "{e}");
+    let merged = run(
+        dir.path(),
+        &format!("include: {base}/moved.yml\n"),
+        &options,
+    )
+    .unwrap();
+    assert_eq!(keys(&merged), ["remote"]);
+    assert!(server.seen().iter().any(|s| s.path == "/ci/r.yml"));
+    let e = run(dir.path(), &format!("include: {base}/gone.yml\n"), &options).unwrap_err();
+    assert!(
+        e.message()
+            .ends_with("could not be fetched: HTTP status 500"),
+        "{e}"
+    );
+}
+
+#[test]
+fn remote_integrity_is_checked() {
+    let server = Server::start(&[("/r.yml", ok(""))]);
+    let dir = project(&[]);
+    let main = |hash: &str| {
+        format!(
+            "include:\n  - remote: {}/r.yml\n    integrity: '{hash}'\n",
+            server.base
+        )
+    };
+    // The server's body is empty: the file is refused as empty only once its hash matched.
+    let empty = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    let e = run(dir.path(), &main(empty), &options()).unwrap_err();
+    assert!(e.message().ends_with("is empty"), "{e}");
+    let e = run(dir.path(), &main("sha256-AAAA"), &options()).unwrap_err();
+    assert!(
+        e.message().contains("does not match its `integrity:`"),
+        "{e}"
+    );
+}

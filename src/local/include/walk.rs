@@ -1,0 +1,268 @@
+//! The walk through nested includes, in GitLab's order: each file's includes are read and merged
+//! in the order written (each one's own includes first, recursively), then the file itself on
+//! top. GitLab counts every included file against one limit (150, duplicates counted); a file
+//! that includes itself, directly or not, would only stop there, so it is named as a cycle
+//! with its chain (`a.yml -> b.yml -> a.yml`), and so is a chain deeper than the depth limit.
+//! A file included twice is read once and merged twice: the last time wins, as GitLab documents.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::yaml::{load_value_within, node_cost, Mapping, Value};
+
+use super::entry::{self, Entry};
+use super::error::{entry_line, Error};
+use super::merge::deep_merge;
+use super::read;
+use super::source::{self, Place, Target};
+use super::{Included, Merged, Options, Source};
+
+/// What all files together may cost once loaded: the parser's own bound for one file, as
+/// `gitlab_ci/budget.rs` explains.
+const MAX_LOADED: usize = 32 << 20;
+
+pub(super) fn run(root: &Path, main_text: &str, options: &Options) -> Result<Merged, Error> {
+    let main = options.main_file.trim_start_matches('/').to_string();
+    let mut walk = Walk {
+        root,
+        options,
+        sources: vec![Source {
+            name: options.main_file.clone(),
+            text: main_text.to_string(),
+        }],
+        read: HashMap::from([(format!("local:{main}"), 0)]),
+        origins: HashMap::new(),
+        includes: Vec::new(),
+        warnings: Vec::new(),
+        count: 0,
+        chain: vec![0],
+        left: MAX_LOADED,
+    };
+    let config = walk.file(0, &Place::Root, None)?;
+    Ok(Merged {
+        config,
+        sources: walk.sources,
+        origins: walk.origins,
+        includes: walk.includes,
+        warnings: walk.warnings,
+    })
+}
+
+struct Walk<'a> {
+    root: &'a Path,
+    options: &'a Options,
+    sources: Vec<Source>,
+    /// Files already read, by [`Target::identity`], as indexes into `sources`.
+    read: HashMap<String, usize>,
+    origins: HashMap<String, Vec<usize>>,
+    includes: Vec<Included>,
+    warnings: Vec<String>,
+    /// Files included so far, duplicates counted.
+    count: usize,
+    /// The files from the main one down to the one being read.
+    chain: Vec<usize>,
+    /// What loading more files may still cost.
+    left: usize,
+}
+
+impl Walk<'_> {
+    /// The merged content of source `index` (read in `place`) and everything it includes.
+    fn file(
+        &mut self,
+        index: usize,
+        place: &Place,
+        inputs: Option<&Value>,
+    ) -> Result<Mapping, Error> {
+        let mut own = self.load(index, inputs)?;
+        let mut merged = Mapping::new();
+        if let Some(value) = own.remove("include") {
+            let entries = entry::entries(&value, &self.options.variables)
+                .map_err(|(m, written)| self.error(index, &written, m))?;
+            for entry in entries {
+                if !self.passes(index, place, &entry)? {
+                    continue;
+                }
+                let targets = source::targets(&entry, place, self.root, self.options)
+                    .map_err(|m| self.error(index, &entry.written, m))?;
+                if targets.is_empty() {
+                    self.warnings.push(format!(
+                        "{}: include `{}` matches no file, so it adds nothing (GitLab skips it \
+                         the same way)",
+                        self.sources[index].name, entry.written
+                    ));
+                }
+                for target in targets {
+                    let child = self.enter(index, &entry, &target)?;
+                    self.includes.push(Included {
+                        source: child,
+                        parent: index,
+                        rules: entry.rules.clone(),
+                        inputs: entry.inputs.clone(),
+                    });
+                    self.chain.push(child);
+                    let content = self.file(child, &target.place, entry.inputs.as_ref())?;
+                    self.chain.pop();
+                    deep_merge(&mut merged, content);
+                }
+            }
+        }
+        for key in own.keys().filter_map(Value::as_str) {
+            let files = self.origins.entry(key.to_string()).or_default();
+            if files.last() != Some(&index) {
+                files.push(index);
+            }
+        }
+        deep_merge(&mut merged, own);
+        Ok(merged)
+    }
+
+    /// Whether the entry's `rules:` (if any) let it in.
+    fn passes(&self, index: usize, place: &Place, entry: &Entry) -> Result<bool, Error> {
+        let Some(rules) = &entry.rules else {
+            return Ok(true);
+        };
+        let exists_root = match place {
+            Place::Root => Some(self.root),
+            Place::Clone { dir, .. } => Some(dir.as_path()),
+            _ => None,
+        };
+        self.options
+            .hooks
+            .include_passes(rules, exists_root)
+            .map_err(|m| {
+                let what = format!("`rules:` of include `{}`: {m}", entry.written);
+                self.error(index, &entry.written, what)
+            })
+    }
+
+    /// Count `target` against the limits, refuse a cycle, and read it unless it was read.
+    fn enter(&mut self, parent: usize, entry: &Entry, target: &Target) -> Result<usize, Error> {
+        let known = self.read.get(&target.identity).copied();
+        if let Some(index) = known.filter(|i| self.chain.contains(i)) {
+            let message = format!(
+                "include `{}` includes itself: {}; remove one of these includes",
+                self.sources[index].name,
+                self.chain_to(&target.name)
+            );
+            return Err(self.error(parent, &entry.written, message));
+        }
+        if self.chain.len() > self.options.max_depth {
+            let message = format!(
+                "includes nest more than {} files deep: {}; flatten them",
+                self.options.max_depth,
+                self.chain_to(&target.name)
+            );
+            return Err(self.error(parent, &entry.written, message));
+        }
+        self.count += 1;
+        if self.count > self.options.max_includes {
+            let message = format!(
+                "include `{}` is one more than GitLab's limit of {} included files per \
+                 pipeline (nested and repeated ones count): {}; include fewer files",
+                target.name,
+                self.options.max_includes,
+                self.chain_to(&target.name)
+            );
+            return Err(self.error(parent, &entry.written, message));
+        }
+        if let Some(index) = known {
+            return Ok(index);
+        }
+        let text =
+            read::read(target, self.options).map_err(|m| self.error(parent, &entry.written, m))?;
+        self.sources.push(Source {
+            name: target.name.clone(),
+            text,
+        });
+        let index = self.sources.len() - 1;
+        self.read.insert(target.identity.clone(), index);
+        Ok(index)
+    }
+
+    /// Source `index` as a top-level mapping, charged to what loading may still cost.
+    fn load(&mut self, index: usize, inputs: Option<&Value>) -> Result<Mapping, Error> {
+        let Source { name, text } = &self.sources[index];
+        let fail = |line: Option<usize>, m: String| Error::new(name, line, m);
+        let text = self
+            .options
+            .hooks
+            .prepare(name, text.clone(), inputs)
+            .map_err(|m| fail(None, m))?;
+        let value = load_value_within(&text, self.left)
+            .map_err(|e| {
+                let line = e.location().map(|l| l.line());
+                fail(line, format!("invalid YAML: {e}; fix the YAML"))
+            })?
+            .ok_or_else(|| fail(None, too_large()))?;
+        self.left = self
+            .left
+            .checked_sub(cost(&value))
+            .ok_or_else(|| fail(None, too_large()))?;
+        match value {
+            Value::Mapping(map) => match map.keys().find(|k| !k.is_string()) {
+                Some(_) => Err(fail(
+                    None,
+                    "has a top-level key that is not a string; quote job names".to_string(),
+                )),
+                None => Ok(map),
+            },
+            // The main file's own emptiness is the parser's to report.
+            Value::Null if index == 0 => Ok(Mapping::new()),
+            _ => Err(fail(
+                None,
+                "must be a mapping of jobs and keywords at the top level; see \
+                 https://docs.gitlab.com/ci/yaml/"
+                    .to_string(),
+            )),
+        }
+    }
+
+    fn error(&self, index: usize, written: &str, message: String) -> Error {
+        let source = &self.sources[index];
+        Error::new(&source.name, entry_line(&source.text, written), message)
+    }
+
+    /// `main -> ... -> last`, long chains shortened to their ends.
+    fn chain_to(&self, last: &str) -> String {
+        let mut names: Vec<&str> = self
+            .chain
+            .iter()
+            .map(|&i| self.sources[i].name.as_str())
+            .collect();
+        names.push(last);
+        if names.len() > 8 {
+            let hidden = names.len() - 6;
+            let tail = names.split_off(names.len() - 3);
+            names.truncate(3);
+            return format!(
+                "{} -> ({hidden} more) -> {}",
+                names.join(" -> "),
+                tail.join(" -> ")
+            );
+        }
+        names.join(" -> ")
+    }
+}
+
+fn cost(value: &Value) -> usize {
+    let mut total = 0usize;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        total = total.saturating_add(node_cost(value));
+        match value {
+            Value::Sequence(items) => pending.extend(items),
+            Value::Mapping(map) => pending.extend(map.iter().flat_map(|(k, v)| [k, v])),
+            Value::Tagged(tagged) => pending.push(&tagged.value),
+            _ => {}
+        }
+    }
+    total
+}
+
+fn too_large() -> String {
+    format!(
+        "the included files together grow past {} MiB as their anchors are read, more than a \
+         local run reads; include fewer or smaller files",
+        MAX_LOADED >> 20
+    )
+}

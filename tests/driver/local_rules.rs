@@ -1,0 +1,99 @@
+//! `executor run` decides as GitLab which jobs are in this ref's pipeline: the list says why a
+//! job is left out (the rule that decided), running such a job is refused without `--force`,
+//! and a job runs with the variables of the rule that let it in.
+
+use crate::checkout::Checkout;
+
+const RULES: &str = "deploy:\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  rules:\n    \
+    - if: $CI_COMMIT_BRANCH == \"production\"\n      variables: {TARGET: prod}\n    \
+    - if: $CI_PIPELINE_SOURCE == \"schedule\"\n  \
+    script:\n    - echo \"deploying-$((6*7)) to ${TARGET:-nowhere}\"\n\
+    test:\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  script: [\"true\"]\n";
+
+#[test]
+fn a_job_its_rules_leave_out_is_refused_without_force() {
+    let checkout = Checkout::new();
+    std::fs::write(checkout.dir.path().join("rules.yml"), RULES).unwrap();
+
+    let (code, listed, _) = checkout.run(&["--file", "rules.yml"]);
+    assert_eq!(code, 0);
+    let line = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("deploy").ends_with("excluded: no rule matched (2 rules)"),
+        "{listed}"
+    );
+    assert!(line("test").ends_with(" runs"), "{listed}");
+
+    let (code, _, stderr) = checkout.run(&["deploy", "--file", "rules.yml"]);
+    assert_eq!(code, 125, "{stderr}");
+    assert!(
+        stderr.contains("job `deploy` is not in this ref's pipeline (excluded: no rule matched")
+            && stderr.contains("pass --force to run it anyway"),
+        "{stderr}"
+    );
+    checkout.assert_nothing_left();
+
+    let (code, stdout, stderr) = checkout.run(&["deploy", "--file", "rules.yml", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("deploying-42 to nowhere"), "{stdout}");
+    assert!(
+        stderr.contains("running `deploy` anyway (--force)"),
+        "{stderr}"
+    );
+    checkout.assert_nothing_left();
+
+    // On the production branch the first rule lets it in, with that rule's variables.
+    let (code, stdout, stderr) = checkout.run(&[
+        "deploy",
+        "--file",
+        "rules.yml",
+        "--var",
+        "CI_COMMIT_BRANCH=production",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("deploying-42 to prod"), "{stdout}");
+    checkout.assert_nothing_left();
+}
+
+/// A job defined in an included file (found by a glob, extending a hidden job of another
+/// included file) is listed with the main file's jobs and runs, named with its own file.
+#[test]
+fn a_job_from_an_included_file_runs() {
+    let checkout = Checkout::new();
+    let dir = checkout.dir.path();
+    std::fs::create_dir_all(dir.join("ci/jobs")).unwrap();
+    std::fs::write(
+        dir.join("ci/base.yml"),
+        ".none:\n  variables: {EXECUTOR_DOCKER_MODE: none, FROM: base}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ci/jobs/hello.yml"),
+        "hello:\n  extends: .none\n  script:\n    - echo \"included-$((6*7)) from $FROM\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.yml"),
+        "include:\n  - local: ci/base.yml\n  - local: 'ci/jobs/*.yml'\n\
+         own:\n  extends: .none\n  script: [\"true\"]\n",
+    )
+    .unwrap();
+    let (code, listed, stderr) = checkout.run(&["--file", "main.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        listed.contains("hello") && listed.contains("own"),
+        "{listed}"
+    );
+    assert!(!stderr.contains("ignored"), "{stderr}");
+    let (code, stdout, stderr) = checkout.run(&["hello", "--file", "main.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("included-42 from base"), "{stdout}");
+    assert!(stderr.contains("ci/jobs/hello.yml"), "{stderr}");
+    checkout.assert_nothing_left();
+}
