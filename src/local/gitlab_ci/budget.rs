@@ -22,6 +22,13 @@ impl Budget {
         Budget { left: MAX_BYTES }
     }
 
+    /// A budget with only `left` bytes to spend (what a caller's own count has left).
+    pub fn with_left(left: usize) -> Budget {
+        Budget {
+            left: left.min(MAX_BYTES),
+        }
+    }
+
     pub fn left(&self) -> usize {
         self.left
     }

@@ -37,6 +37,7 @@ mod values;
 mod tests;
 
 pub use error::{GitlabCiError, Origins};
+pub use inputs::Given as Input;
 pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
 
 use crate::yaml::Mapping;
@@ -168,6 +169,49 @@ fn parse_within(
     };
     let raw = top_level(read.content, &at)?;
     parse_config(raw, &at, budget, read.warnings)
+}
+
+/// One pipeline file read as GitLab reads it, before any merge: its documents (a `spec:`
+/// header and the pipeline), its inputs checked and interpolated, keys written twice read the
+/// last winning. What the `include:` walker needs per file instead of a plain YAML load.
+#[derive(Debug)]
+pub struct FileRead {
+    /// The pipeline document, its top-level keys checked to be strings.
+    pub config: Mapping,
+    /// What reading it made, in the bytes [`crate::yaml::node_cost`] counts.
+    pub cost: usize,
+    /// Repeated keys and documents not read, each a whole line naming the file and line.
+    pub warnings: Vec<String>,
+}
+
+/// Read one file (`file` names it in messages) with `inputs` for its `spec:inputs` (from the
+/// command line for the main file, an include entry's `inputs:` for an included one), making
+/// at most `limit` bytes; `variables` are what `expand_vars` may expand.
+pub fn read_file(
+    text: &str,
+    file: &str,
+    inputs: &[(String, Input)],
+    variables: &[(String, String)],
+    limit: usize,
+) -> Result<FileRead, GitlabCiError> {
+    let mut budget = Budget::with_left(limit);
+    let read = inputs::read_file(text, file, inputs, variables, &mut budget)?;
+    let at = Locator {
+        text: &read.content_text,
+        file,
+        origins: None,
+    };
+    if let Some(key) = read.content.keys().find(|k| !k.is_string()) {
+        return Err(at.file_error(format!(
+            "has a top-level key that is not a string ({}); quote job names",
+            values::describe(key)
+        )));
+    }
+    Ok(FileRead {
+        config: read.content,
+        cost: limit.min(budget::MAX_BYTES) - budget.left(),
+        warnings: read.warnings,
+    })
 }
 
 /// Parse a pipeline already merged from several files by `include:` (see

@@ -44,12 +44,10 @@ fn fail(line: Option<usize>, message: impl Into<String>) -> InputError {
 
 /// A value given for an input.
 #[derive(Debug, Clone)]
-pub(super) enum Given {
+pub enum Given {
     /// Text from the command line (`--input NAME=VALUE`), read as the input's type.
     Text(String),
     /// A value as written in YAML (`include:inputs`); `null` counts as not given, as in GitLab.
-    /// Nothing passes one yet: it is for `include:` handling.
-    #[allow(dead_code)]
     Value(Value),
 }
 

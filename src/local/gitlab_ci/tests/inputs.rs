@@ -378,3 +378,34 @@ fn the_header_and_documents_are_chosen_as_gitlab_chooses_them() {
     assert!(e.to_string().contains("invalid YAML"), "{e}");
     assert_eq!(e.line(), Some(5), "{e}");
 }
+
+/// What the `include:` walker calls per file: an included template with `include:inputs`.
+#[test]
+fn read_file_gives_an_included_files_pipeline_with_its_inputs() {
+    use super::super::{read_file, Input};
+    let text = "spec:\n  inputs:\n    stage:\n      default: test\n    replicas:\n      type: number\n---\ndeploy-$[[ inputs.stage ]]:\n  stage: $[[ inputs.stage ]]\n  parallel: $[[ inputs.replicas ]]\n  script: echo\n  script: deploy\n";
+    let given = vec![
+        ("stage".to_string(), Input::Value("deploy".into())),
+        ("replicas".to_string(), Input::Value(3.into())),
+    ];
+    let read = read_file(text, "templates/deploy.yml", &given, &[], 1 << 20).unwrap();
+    let job = &read.config["deploy-deploy"];
+    assert_eq!(job["stage"].as_str(), Some("deploy"));
+    assert_eq!(job["parallel"].as_u64(), Some(3));
+    assert_eq!(job["script"].as_str(), Some("deploy"));
+    assert!(read.cost > 0 && read.cost < 1 << 20);
+    assert_eq!(
+        read.warnings,
+        ["templates/deploy.yml:12: `script` is set again (first on line 11); GitLab keeps the last value"]
+    );
+    // The walker's own count bounds what reading may make.
+    let e = read_file(text, "templates/deploy.yml", &given, &[], 100).unwrap_err();
+    assert!(e.to_string().contains("grows past"), "{e}");
+    // A required input the entry does not give names the file.
+    let e = read_file(text, "templates/deploy.yml", &[], &[], 1 << 20).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("templates/deploy.yml:5: `replicas` input: required value"),
+        "{e}"
+    );
+}
