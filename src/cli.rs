@@ -116,6 +116,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "REF")]
     pub changes_from: Option<String>,
 
+    /// Give the pipeline file's `spec:inputs` input NAME this value (local form; repeatable).
+    #[arg(long = "input", value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+
     /// Fetch `include:` files again instead of using the cached copies (local form).
     #[arg(long)]
     pub refresh: bool,
@@ -136,6 +140,7 @@ impl RunArgs {
             || self.force
             || self.changes_from.is_some()
             || self.refresh
+            || !self.inputs.is_empty()
             || self.gitlab_token.is_some()
     }
 }

@@ -70,6 +70,7 @@ mod tests {
             force: false,
             changes_from: None,
             refresh: false,
+            inputs: Vec::new(),
             gitlab_token: None,
         }
     }

@@ -119,9 +119,19 @@ fn load(
         )
     })?;
     let shown = file.display().to_string();
+    let inputs = args
+        .inputs
+        .iter()
+        .map(|i| parse_input(i))
+        .collect::<Result<Vec<_>, _>>()?;
     // One file without includes is read as it is (the common case, and the fastest).
     if !has_include(&text) {
-        return gitlab_ci::parse(&text, &shown).map_err(|e| e.to_string());
+        let pipeline = gitlab_ci::parse_with_inputs(&text, &shown, &inputs, &facts.variables())
+            .map_err(|e| e.to_string())?;
+        for warning in &pipeline.warnings {
+            report.note(warning);
+        }
+        return Ok(pipeline);
     }
     let root = facts.root();
     let main = std::path::absolute(file)
@@ -130,6 +140,7 @@ fn load(
         .unwrap_or_else(|| shown.clone());
     let mut options = include::Options::new(&main);
     options.variables = facts.variables();
+    options.inputs = inputs;
     options.gitlab_url = settings.local.gitlab_url.clone();
     options.template_base = settings.local.templates_url.clone();
     options.projects = settings
@@ -144,7 +155,19 @@ fn load(
     for warning in &merged.warnings {
         report.note(warning);
     }
-    merged.parse().map_err(|e| e.to_string())
+    let pipeline = merged.parse().map_err(|e| e.to_string())?;
+    for warning in &pipeline.warnings {
+        report.note(warning);
+    }
+    Ok(pipeline)
+}
+
+/// `--input NAME=VALUE`.
+fn parse_input(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("--input {text}: write it as NAME=VALUE")),
+    }
 }
 
 /// Whether the file has a top-level `include:` key (a line starting with it).
@@ -179,15 +202,14 @@ fn list(decisions: &[(&Job, Decision)], file: &Path) -> i32 {
             .as_ref()
             .map(|i| i.name.as_str())
             .unwrap_or("default image");
-        let verdict = match (decision.runs, decision.when) {
-            (false, _) => decision.why(),
-            (true, When::OnSuccess) => "runs".to_string(),
-            (true, when) => format!("runs ({when})"),
-        };
-        println!(
-            "  {:<24} stage {:<10} {image:<24} {verdict}",
-            job.name, job.stage
-        );
+        // One line per job (name, stage, image: tools read it), and under a job that does
+        // not simply run, why.
+        println!("  {:<24} stage {:<10} {image}", job.name, job.stage);
+        match (decision.runs, decision.when) {
+            (false, _) => println!("      not on this ref: {}", decision.why()),
+            (true, When::OnSuccess) => {}
+            (true, when) => println!("      runs {when}"),
+        }
     }
     0
 }

@@ -66,24 +66,38 @@ pub(super) fn expand(
         .map(|(index, (name, vars))| {
             let mut run = job.clone();
             run.name = name;
-            for (key, value) in vars {
-                match run.variables.iter_mut().find(|(k, _)| *k == key) {
-                    Some(slot) => slot.1 = value,
-                    None => run.variables.push((key, value)),
-                }
-            }
             let node = [
-                ("CI_NODE_INDEX", (index + 1).to_string()),
-                ("CI_NODE_TOTAL", total.to_string()),
+                ("CI_NODE_INDEX".to_string(), (index + 1).to_string()),
+                ("CI_NODE_TOTAL".to_string(), total.to_string()),
             ];
-            for (at, (key, value)) in node.into_iter().enumerate() {
-                if !run.variables.iter().any(|(k, _)| k == key) {
-                    run.variables.insert(at, (key.to_string(), value));
-                }
+            // Both the merged list and the job's own (which rules layer over the global
+            // variables again) get them.
+            for list in [&mut run.variables, &mut run.own_variables] {
+                set_matrix(list, &vars, &node);
             }
             run
         })
         .collect())
+}
+
+/// The matrix's values over `list`'s, then the node variables first where `list` does not
+/// set them itself.
+fn set_matrix(
+    list: &mut Vec<(String, String)>,
+    vars: &[(String, String)],
+    node: &[(String, String); 2],
+) {
+    for (key, value) in vars {
+        match list.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value.clone(),
+            None => list.push((key.clone(), value.clone())),
+        }
+    }
+    for (at, (key, value)) in node.iter().enumerate() {
+        if !list.iter().any(|(k, _)| k == key) {
+            list.insert(at.min(list.len()), (key.clone(), value.clone()));
+        }
+    }
 }
 
 /// Whether `job` is one of the jobs `parallel:` makes of a job called `base`.

@@ -73,8 +73,11 @@ pub const TEMPLATE_BASE: &str =
 pub struct Options {
     /// The main file's name relative to the project root, as messages show it.
     pub main_file: String,
-    /// Variables `include:` locations may use (`$CI_PROJECT_PATH`, `$CI_COMMIT_REF_NAME`, ...).
+    /// Variables `include:` locations may use (`$CI_PROJECT_PATH`, `$CI_COMMIT_REF_NAME`, ...),
+    /// and `expand_vars` in a `spec:` input.
     pub variables: Vec<(String, String)>,
+    /// The main file's `spec:inputs` (`--input NAME=VALUE`).
+    pub inputs: Vec<(String, String)>,
     /// The GitLab instance `project:` includes are fetched from (`local.gitlab_url`).
     pub gitlab_url: String,
     /// Where `template:` names are looked up (a base URL ending in `/`).
@@ -94,7 +97,7 @@ pub struct Options {
     pub timeout: Duration,
     /// How files are fetched: [`Http`] unless a test serves them.
     pub fetch: Box<dyn Fetch>,
-    /// `rules:` on includes and `spec:` headers, done by other parts of the parser.
+    /// `rules:` on includes, decided by the caller (`spec:` headers are read with each file).
     pub hooks: Box<dyn Hooks>,
 }
 
@@ -104,6 +107,7 @@ impl Options {
         Options {
             main_file: main_file.to_string(),
             variables: Vec::new(),
+            inputs: Vec::new(),
             gitlab_url: "https://gitlab.com".to_string(),
             template_base: TEMPLATE_BASE.to_string(),
             token: None,
@@ -165,17 +169,6 @@ pub trait Hooks: Send + Sync {
     /// file), when there is one on this machine. An `Err` is a one-line reason.
     fn include_passes(&self, _rules: &Value, _exists_root: Option<&Path>) -> Result<bool, String> {
         Ok(true)
-    }
-
-    /// The text of an included file before it is read as YAML: where a `spec:` header and
-    /// the entry's `inputs:` are applied. An `Err` is a one-line reason.
-    fn prepare(
-        &self,
-        _file: &str,
-        text: String,
-        _inputs: Option<&Value>,
-    ) -> Result<String, String> {
-        Ok(text)
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::yaml::{load_value_within, node_cost, Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use super::entry::{self, Entry};
 use super::error::{entry_line, Error};
@@ -180,41 +180,34 @@ impl Walk<'_> {
     }
 
     /// Source `index` as a top-level mapping, charged to what loading may still cost.
+    /// Read file `index` as GitLab reads it (`crate::local::gitlab_ci::read_file`): its
+    /// documents chosen, a `spec:` header's inputs given (the command line's `--input`s for
+    /// the main file, the include entry's `inputs:` for an included one), repeated keys with
+    /// the last one winning (each a warning), every value charged to what is left.
     fn load(&mut self, index: usize, inputs: Option<&Value>) -> Result<Mapping, Error> {
+        use crate::local::gitlab_ci::{read_file, Input};
         let Source { name, text } = &self.sources[index];
-        let fail = |line: Option<usize>, m: String| Error::new(name, line, m);
-        let text = self
-            .options
-            .hooks
-            .prepare(name, text.clone(), inputs)
-            .map_err(|m| fail(None, m))?;
-        let value = load_value_within(&text, self.left)
-            .map_err(|e| {
-                let line = e.location().map(|l| l.line());
-                fail(line, format!("invalid YAML: {e}; fix the YAML"))
-            })?
-            .ok_or_else(|| fail(None, too_large()))?;
+        let given: Vec<(String, Input)> = match (index, inputs) {
+            (0, _) => self
+                .options
+                .inputs
+                .iter()
+                .map(|(k, v)| (k.clone(), Input::Text(v.clone())))
+                .collect(),
+            (_, Some(Value::Mapping(map))) => map
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), Input::Value(v.clone()))))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let read = read_file(text, name, &given, &self.options.variables, self.left)
+            .map_err(|e| Error::new(name, e.line(), e.message()))?;
         self.left = self
             .left
-            .checked_sub(cost(&value))
-            .ok_or_else(|| fail(None, too_large()))?;
-        match value {
-            Value::Mapping(map) => match map.keys().find(|k| !k.is_string()) {
-                Some(_) => Err(fail(
-                    None,
-                    "has a top-level key that is not a string; quote job names".to_string(),
-                )),
-                None => Ok(map),
-            },
-            // The main file's own emptiness is the parser's to report.
-            Value::Null if index == 0 => Ok(Mapping::new()),
-            _ => Err(fail(
-                None,
-                "must be a mapping of jobs and keywords at the top level; see \
-                 https://docs.gitlab.com/ci/yaml/"
-                    .to_string(),
-            )),
-        }
+            .checked_sub(read.cost)
+            .ok_or_else(|| Error::new(name, None, too_large()))?;
+        self.warnings.extend(read.warnings);
+        Ok(read.config)
     }
 
     fn error(&self, index: usize, written: &str, message: String) -> Error {
@@ -242,21 +235,6 @@ impl Walk<'_> {
         }
         names.join(" -> ")
     }
-}
-
-fn cost(value: &Value) -> usize {
-    let mut total = 0usize;
-    let mut pending = vec![value];
-    while let Some(value) = pending.pop() {
-        total = total.saturating_add(node_cost(value));
-        match value {
-            Value::Sequence(items) => pending.extend(items),
-            Value::Mapping(map) => pending.extend(map.iter().flat_map(|(k, v)| [k, v])),
-            Value::Tagged(tagged) => pending.push(&tagged.value),
-            _ => {}
-        }
-    }
-    total
 }
 
 fn too_large() -> String {
