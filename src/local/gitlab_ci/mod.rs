@@ -22,6 +22,7 @@ mod extends;
 mod globals;
 mod job;
 mod keywords;
+mod needs;
 mod ports;
 mod reference;
 pub mod rules;
@@ -31,6 +32,7 @@ mod values;
 mod tests;
 
 pub use error::{GitlabCiError, Origins};
+pub use needs::Need;
 pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
 
 use crate::yaml::{load_value_within, Mapping, Value};
@@ -86,6 +88,11 @@ pub struct Job {
     pub allow_failure: Option<AllowFailure>,
     /// `rules:`, flattened, in order.
     pub rules: Option<Vec<Rule>>,
+    /// `needs:` as written; `Some(vec![])` is `needs: []` (start at once), `None` waits for
+    /// the earlier stages. A deciding rule's `needs:` replaces it ([`rules::Decision::needs`]).
+    pub needs: Option<Vec<Need>>,
+    /// `dependencies:`: whose artifacts the job takes; `None` is every earlier stage's.
+    pub dependencies: Option<Vec<String>>,
     pub only: Option<Policy>,
     pub except: Option<Policy>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
