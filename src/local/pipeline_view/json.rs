@@ -46,6 +46,7 @@ fn job_json(job: &JobView, default_image: &str) -> Value {
         "allow_failure": allow_failure_json(&job.allow_failure),
         "image": job.image.as_deref().unwrap_or(default_image),
         "image_is_default": job.image.is_none(),
+        "image_as_written": job.image_as_written,
         "mode": mode,
         "mode_error": mode_error,
         "services": job.services.iter().map(|(name, alias)| json!({

@@ -14,6 +14,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use super::decisions::RefFacts;
+use super::expand;
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{AllowFailure, Job, Need, Pipeline, When};
 use super::job::with_local_images;
@@ -23,8 +24,16 @@ use crate::settings::Settings;
 pub(super) use json::FORMAT;
 pub(super) use mode::Modes;
 
-/// The Docker mode for a job's decided variables, or why prepare would refuse it.
-pub(super) type ModeOf<'a> = dyn Fn(&[(String, String)]) -> Result<String, String> + 'a;
+/// What the run would make of a job's decided variables (values as written).
+pub(super) struct Resolved {
+    /// Predefined, the file's, `--var` and `--mode`, layered and expanded as a run does.
+    pub variables: Vec<(String, String)>,
+    /// The Docker mode, or why prepare would refuse the job.
+    pub mode: Result<String, String>,
+}
+
+/// [`Modes::resolve`] in a run, a stand-in in tests.
+pub(super) type Resolve<'a> = dyn Fn(&[(String, String)]) -> Resolved + 'a;
 
 /// The pipeline as this ref would get it.
 #[derive(Debug)]
@@ -57,11 +66,14 @@ pub(super) struct JobView {
     pub when: When,
     pub start_in: Option<String>,
     pub allow_failure: AllowFailure,
-    /// After `local.images`; `None` when the job names none and gets the runner's default.
+    /// After `local.images` and `$VARIABLE` expansion; `None` when the job names none and
+    /// gets the runner's default.
     pub image: Option<String>,
+    /// The image as written, when expansion changed it.
+    pub image_as_written: Option<String>,
     /// The Docker mode, or why prepare would refuse the job.
     pub mode: Result<String, String>,
-    /// Service images (after `local.images`) with their aliases.
+    /// Service images (after `local.images` and expansion) with their aliases.
     pub services: Vec<(String, Option<String>)>,
     /// The job's `needs:`, or the deciding rule's when it has one.
     pub needs: Option<Vec<Need>>,
@@ -82,7 +94,7 @@ impl View {
         decisions: &[(&Job, Decision)],
         reference: Reference,
         images: &BTreeMap<String, String>,
-        mode: &ModeOf,
+        resolve: &Resolve,
     ) -> View {
         let stages = pipeline
             .stages
@@ -92,7 +104,7 @@ impl View {
                 jobs: decisions
                     .iter()
                     .filter(|(job, _)| &job.stage == stage)
-                    .map(|(job, decision)| job_view(job, decision, images, mode))
+                    .map(|(job, decision)| job_view(job, decision, images, resolve))
                     .collect(),
             })
             .filter(|stage| !stage.jobs.is_empty())
@@ -117,9 +129,22 @@ fn job_view(
     job: &Job,
     decision: &Decision,
     images: &BTreeMap<String, String>,
-    mode: &ModeOf,
+    resolve: &Resolve,
 ) -> JobView {
     let mapped = with_local_images(job, images);
+    let resolved = resolve(&decision.variables);
+    let lookup = |name: &str| {
+        resolved
+            .variables
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Past the bound a run refuses the job; the view shows the text as written.
+    let expanded =
+        |text: &str| expand::expand(text, lookup, expand::MAX_VALUE).unwrap_or(text.into());
+    let written = mapped.image.map(|i| i.name);
+    let image = written.as_deref().map(expanded);
     // A rule's `needs:` names jobs only; GitLab takes their artifacts as for a plain name.
     let (needs, needs_from_rule) = match &decision.needs {
         Some(names) => (
@@ -148,12 +173,13 @@ fn job_view(
         when: decision.when,
         start_in: decision.start_in.clone(),
         allow_failure: decision.allow_failure.clone(),
-        image: mapped.image.map(|i| i.name),
-        mode: mode(&decision.variables),
+        image_as_written: written.filter(|w| image.as_ref() != Some(w)),
+        image,
+        mode: resolved.mode.clone(),
         services: mapped
             .services
             .into_iter()
-            .map(|s| (s.name, s.alias))
+            .map(|s| (expanded(&s.name), s.alias))
             .collect(),
         needs,
         needs_from_rule,
@@ -172,13 +198,13 @@ pub(super) fn show(
     decisions: &[(&Job, Decision)],
 ) -> i32 {
     let modes = Modes::new(settings, facts, args);
-    let mode = |variables: &[(String, String)]| modes.of(variables).map(|m| m.as_str().into());
+    let resolve = |variables: &[(String, String)]| modes.resolve(variables);
     let view = View::build(
         pipeline,
         decisions,
         reference(&facts.variables()),
         &settings.local.images,
-        &mode,
+        &resolve,
     );
     if args.json {
         println!("{:#}", json::render(&view, &settings.image));

@@ -5,6 +5,7 @@
 
 use super::super::decisions::RefFacts;
 use super::super::expand;
+use super::Resolved;
 use crate::cli::RunArgs;
 use crate::env::JobEnv;
 use crate::payload::TrustedFacts;
@@ -47,9 +48,23 @@ impl<'a> Modes<'a> {
         }
     }
 
-    /// The mode a job with these decided variables (values as written) would run in, or the
-    /// one-line reason prepare would refuse it.
-    pub(in crate::local) fn of(&self, variables: &[(String, String)]) -> Result<Mode, String> {
+    /// A job with these decided variables (values as written): its variables as the run
+    /// layers and expands them, and its mode (or the one-line reason prepare would refuse
+    /// it).
+    pub(in crate::local) fn resolve(&self, variables: &[(String, String)]) -> Resolved {
+        match self.layered(variables) {
+            Ok(layered) => Resolved {
+                mode: self.mode(&layered).map(|m| m.as_str().to_string()),
+                variables: layered,
+            },
+            Err(message) => Resolved {
+                variables: variables.to_vec(),
+                mode: Err(message),
+            },
+        }
+    }
+
+    fn layered(&self, variables: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
         let mut layered = self.facts.predefined().to_vec();
         expand::layer(&mut layered, variables)?;
         let mut overrides = self.facts.overrides().to_vec();
@@ -57,6 +72,10 @@ impl<'a> Modes<'a> {
             overrides.push((self.settings.mode_variable.clone(), mode.as_str().into()));
         }
         expand::layer(&mut layered, &overrides)?;
+        Ok(layered)
+    }
+
+    fn mode(&self, layered: &[(String, String)]) -> Result<Mode, String> {
         let name = &self.settings.mode_variable;
         let value = layered
             .iter()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{json, text, View};
+use super::{json, text, Resolved, View};
 use crate::local::gitlab_ci::rules::{Changes, Context};
 use crate::local::gitlab_ci::{parse, Pipeline};
 
@@ -11,6 +11,7 @@ const FILE: &str = r#"
 stages: [build, test, deploy]
 variables:
   DEPLOY_TOKEN: canary-secret
+  REGISTRY: registry.example.com
 default:
   image: ruby:3.3
 build:
@@ -20,7 +21,7 @@ build:
   script: make
 lint:
   stage: test
-  image: node:22
+  image: $REGISTRY/node:22
   needs: []
   script: npm run lint
 unit:
@@ -72,24 +73,30 @@ fn view(pipeline: &Pipeline) -> View {
         .map(|job| (job, pipeline.decide(job, &cx)))
         .collect();
     let images = BTreeMap::from([("ruby:3.3".to_string(), "mirror.local/ruby:3.3".to_string())]);
-    // A stand-in for the runner's policy: socket is not offered, the default is none.
-    let mode = |variables: &[(String, String)]| match variables
-        .iter()
-        .find(|(k, _)| k == "EXECUTOR_DOCKER_MODE")
-    {
-        Some((_, v)) if v == "socket" => Err(
-            "EXECUTOR_DOCKER_MODE=socket is not allowed on this runner; allowed modes: dind, none"
-                .to_string(),
-        ),
-        Some((_, v)) => Ok(v.clone()),
-        None => Ok("none".to_string()),
+    // A stand-in for the run's layering and the runner's policy: socket is not offered, the
+    // default is none.
+    let resolve = |variables: &[(String, String)]| {
+        let mut layered = predefined.clone();
+        crate::local::expand::layer(&mut layered, variables).unwrap();
+        let mode = match layered.iter().find(|(k, _)| k == "EXECUTOR_DOCKER_MODE") {
+            Some((_, v)) if v == "socket" => Err(
+                "EXECUTOR_DOCKER_MODE=socket is not allowed on this runner; allowed modes: dind, none"
+                    .to_string(),
+            ),
+            Some((_, v)) => Ok(v.clone()),
+            None => Ok("none".to_string()),
+        };
+        Resolved {
+            variables: layered,
+            mode,
+        }
     };
     View::build(
         pipeline,
         &decisions,
         super::reference(&predefined),
         &images,
-        &mode,
+        &resolve,
     )
 }
 

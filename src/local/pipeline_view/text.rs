@@ -38,7 +38,10 @@ fn job_lines(out: &mut String, job: &JobView, default_image: &str) {
         let _ = writeln!(out, "    {key}: {value}");
     };
     let image = match &job.image {
-        Some(image) => image.clone(),
+        Some(image) => match &job.image_as_written {
+            Some(written) => format!("{image} (from {written})"),
+            None => image.clone(),
+        },
         None => format!("{default_image} (the runner's default)"),
     };
     detail("image", image);
