@@ -94,7 +94,7 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         Err(message) => return fail(&report, &message),
     };
     if args.dry_run {
-        return local.dry_run(settings, &report, args.json);
+        return local.dry_run(settings, &report, decision, args.json);
     }
     if let Err(message) = consent::check(settings, &args, &local.env) {
         return fail(&report, &message);

@@ -7,6 +7,8 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
+use super::gitlab_ci::rules::Decision;
+use super::pipeline_view;
 use crate::plan::{ContainerSpec, Mount, Plan};
 
 /// The three scripts of a job, as the run will send them.
@@ -50,20 +52,32 @@ pub(super) fn scripts_text(scripts: &Scripts) -> String {
     out
 }
 
-/// Everything the text dry run shows, as JSON: the job, the plan's facts (environment by
-/// variable name only), the stages and where each runs, and the scripts.
+/// Which job, from which file, and whether this ref's pipeline has it.
+pub(super) struct JobFacts<'a> {
+    pub name: &'a str,
+    pub file: &'a str,
+    pub decision: &'a Decision,
+}
+
+/// Everything the text dry run shows, as JSON: the job and its decision, the plan's facts
+/// (environment by variable name only), the stages and where each runs, and the scripts.
 pub(super) fn job_json(
-    job: (&str, &str),
+    job: &JobFacts,
     plan: &Plan,
     variables: &[&str],
     stages: &[(&str, &str)],
     scripts: &Scripts,
 ) -> Value {
-    let (name, file) = job;
+    let decision = job.decision;
     let mut doc = json!({
-        "format": crate::local::pipeline_view::FORMAT,
-        "job": name,
-        "file": file,
+        "format": pipeline_view::FORMAT,
+        "job": job.name,
+        "file": job.file,
+        "runs": decision.runs,
+        "why": decision.why(),
+        "when": decision.when.to_string(),
+        "start_in": decision.start_in,
+        "allow_failure": pipeline_view::allow_failure_json(&decision.allow_failure),
         "mode": plan.mode.as_str(),
         "network": plan.network,
         "mtu": plan.mtu,

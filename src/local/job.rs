@@ -9,6 +9,7 @@ use super::checkout::Checkout;
 use super::driver::fail;
 use super::dry_run_view::{self, Scripts};
 use super::expand;
+use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::Job;
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
@@ -138,7 +139,13 @@ impl LocalJob {
 
     /// Print what prepare would create, which stages would run and the scripts they run
     /// (as text, or one JSON document with `json`); Docker is not contacted.
-    pub(super) fn dry_run(&self, settings: &Settings, report: &Report, json: bool) -> i32 {
+    pub(super) fn dry_run(
+        &self,
+        settings: &Settings,
+        report: &Report,
+        decision: &Decision,
+        json: bool,
+    ) -> i32 {
         let facts = match stage::prepare::trusted_facts(&self.env) {
             Ok(facts) => facts,
             Err(failure) => return fail(report, &failure.to_string()),
@@ -162,8 +169,12 @@ impl LocalJob {
             after_script: &self.after_script,
         };
         if json {
-            let job = (self.name.as_str(), self.file.as_str());
-            let doc = dry_run_view::job_json(job, &plan, &names, &placed, &scripts);
+            let facts = dry_run_view::JobFacts {
+                name: &self.name,
+                file: &self.file,
+                decision,
+            };
+            let doc = dry_run_view::job_json(&facts, &plan, &names, &placed, &scripts);
             println!("{doc:#}");
             return 0;
         }

@@ -20,7 +20,8 @@ const TEMPLATES: &str = ".setup: &setup\n  - echo setting up\n\
 .lint:\n  script: [make lint]\n\
 .build:\n  stage: build\n  image: $JOB_IMAGE\n  services: [{name: postgres:16, alias: db}]\n  \
 before_script: *setup\n  script:\n    - !reference [.lint, script]\n    - make build\n\
-test:\n  stage: test\n  variables:\n    EXECUTOR_DOCKER_MODE: dind\n  script: [make test]\n";
+test:\n  stage: test\n  variables:\n    EXECUTOR_DOCKER_MODE: dind\n  script: [make test]\n\
+odd:\n  stage: test\n  variables:\n    EXECUTOR_DOCKER_MODE: sideways\n  script: [make odd]\n";
 
 /// A checkout with the two files and a config whose engine socket does not exist.
 fn checkout() -> Checkout {
@@ -43,13 +44,14 @@ fn the_pipeline_dry_run_shows_every_stage_without_an_engine() {
     assert_eq!(code, 0, "{stderr}");
     for want in [
         "branch ",
-        ": 3 of 4 jobs run",
+        ": 4 of 5 jobs run",
         "stage build:\n  build: included: no rules (when: on_success)\n",
         &format!("    image: {JOB_IMAGE} (from $JOB_IMAGE)\n"),
         "    services: postgres:16 as db\n",
         "    needs: none: starts at once (needs: [])\n",
         "stage test:\n  test: included: no rules (when: on_success)\n",
         "    mode: dind\n",
+        "    mode: refused: EXECUTOR_DOCKER_MODE=`sideways` is not a Docker mode",
         "    defined in: ci/templates.yml:",
         "  release: excluded: no rule matched (1 rule)\n",
         "  review: included by rules[1]: if: $CI_COMMIT_BRANCH (when: manual)\n",
@@ -66,7 +68,7 @@ fn the_pipeline_dry_run_shows_every_stage_without_an_engine() {
     assert_eq!(code, 0, "{stderr}");
     let doc: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["ref"]["kind"], "branch", "{json}");
-    assert_eq!((&doc["jobs"], &doc["running"]), (&4.into(), &3.into()));
+    assert_eq!((&doc["jobs"], &doc["running"]), (&5.into(), &4.into()));
     let stages: Vec<&str> = doc["stages"]
         .as_array()
         .unwrap()
@@ -87,6 +89,11 @@ fn the_pipeline_dry_run_shows_every_stage_without_an_engine() {
     assert_eq!(job("build")["services"][0]["alias"], "db");
     assert_eq!(job("test")["file"], "ci/templates.yml");
     assert_eq!(job("test")["mode"], "dind");
+    assert_eq!(job("odd")["mode"], Value::Null);
+    assert!(job("odd")["mode_error"]
+        .as_str()
+        .unwrap()
+        .contains("sideways"));
     assert_eq!(job("release")["runs"], false);
     assert_eq!(job("review")["when"], "manual");
     assert_eq!(job("review")["needs"][0]["artifacts"], false);
@@ -111,6 +118,10 @@ fn a_job_dry_run_shows_its_merged_scripts_without_an_engine() {
     assert_eq!(code, 0, "{stderr}");
     let doc: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["job"], "build");
+    assert_eq!(
+        (&doc["runs"], &doc["when"]),
+        (&true.into(), &"on_success".into())
+    );
     assert_eq!(doc["mode"], "none");
     assert_eq!(doc["before_script"], serde_json::json!(["echo setting up"]));
     assert_eq!(

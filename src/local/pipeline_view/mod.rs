@@ -21,7 +21,7 @@ use super::job::with_local_images;
 use crate::cli::RunArgs;
 use crate::settings::Settings;
 
-pub(super) use json::FORMAT;
+pub(super) use json::{allow_failure_json, FORMAT};
 pub(super) use mode::Modes;
 
 /// What the run would make of a job's decided variables (values as written).
