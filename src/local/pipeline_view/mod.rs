@@ -11,7 +11,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::decisions::RefFacts;
 use super::expand;
@@ -96,6 +96,11 @@ impl View {
         images: &BTreeMap<String, String>,
         resolve: &Resolve,
     ) -> View {
+        let running: BTreeSet<&str> = decisions
+            .iter()
+            .filter(|(_, d)| d.runs)
+            .map(|(job, _)| job.name.as_str())
+            .collect();
         let stages = pipeline
             .stages
             .iter()
@@ -104,7 +109,13 @@ impl View {
                 jobs: decisions
                     .iter()
                     .filter(|(job, _)| &job.stage == stage)
-                    .map(|(job, decision)| job_view(job, decision, images, resolve))
+                    .map(|(job, decision)| {
+                        let mut view = job_view(job, decision, images, resolve);
+                        if view.runs {
+                            view.notes.extend(missing(&view, &running));
+                        }
+                        view
+                    })
                     .collect(),
             })
             .filter(|stage| !stage.jobs.is_empty())
@@ -187,6 +198,31 @@ fn job_view(
         variables: decision.variables.iter().map(|(k, _)| k.clone()).collect(),
         notes: decision.notes.clone(),
     }
+}
+
+/// The jobs a running job needs (or takes artifacts from) that this ref's pipeline does not
+/// have: GitLab refuses to create such a pipeline, unless the need is `optional:`.
+fn missing(job: &JobView, running: &BTreeSet<&str>) -> Vec<String> {
+    let needs = job.needs.iter().flatten();
+    // A matrix need names the jobs by their variables, another project's are not here.
+    let needed = needs
+        .filter(|n| !n.optional && !n.matrix && n.from.is_none())
+        .map(|n| (n.job.as_str(), "needs"));
+    let taken = job
+        .dependencies
+        .iter()
+        .flatten()
+        .map(|d| (d.as_str(), "dependencies"));
+    needed
+        .chain(taken)
+        .filter(|(name, _)| !running.contains(name))
+        .map(|(name, key)| {
+            format!(
+                "`{key}:` names `{name}`, which is not in this ref's pipeline: GitLab would not \
+                 create the pipeline (`optional: true` on a need allows it)"
+            )
+        })
+        .collect()
 }
 
 /// Print the view of `pipeline` for this ref: text, or JSON with `--json`.

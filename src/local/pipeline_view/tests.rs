@@ -30,7 +30,7 @@ unit:
     - name: postgres:16
       alias: db
     - redis:7
-  needs: [build, {job: lint, artifacts: false, optional: true}]
+  needs: [build, {job: lint, artifacts: false, optional: true}, {job: docs, optional: true}]
   dependencies: [build]
   allow_failure:
     exit_codes: [137]
@@ -47,7 +47,7 @@ deploy:
   rules:
     - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
       when: manual
-      needs: [unit]
+      needs: [unit, docs]
   script: ./deploy "$DEPLOY_TOKEN"
 "#;
 
