@@ -200,29 +200,38 @@ fn job_view(
     }
 }
 
-/// The jobs a running job needs (or takes artifacts from) that this ref's pipeline does not
-/// have: GitLab refuses to create such a pipeline, unless the need is `optional:`.
+/// The jobs a running job needs, or takes artifacts from, that this ref's pipeline does not
+/// have. GitLab refuses to create a pipeline whose job needs a missing job (unless the need
+/// is `optional:`), but runs a job whose `dependencies:` name one, without those artifacts.
 fn missing(job: &JobView, running: &BTreeSet<&str>) -> Vec<String> {
-    let needs = job.needs.iter().flatten();
-    // A matrix need names the jobs by their variables, another project's are not here.
-    let needed = needs
+    let gone = |name: &&str| !running.contains(name);
+    // A matrix need names the jobs by their variables; another project's are not here.
+    let needed = job
+        .needs
+        .iter()
+        .flatten()
         .filter(|n| !n.optional && !n.matrix && n.from.is_none())
-        .map(|n| (n.job.as_str(), "needs"));
+        .map(|n| n.job.as_str())
+        .filter(gone)
+        .map(|name| {
+            format!(
+                "`needs:` names `{name}`, which is not in this ref's pipeline: GitLab would not \
+                 create the pipeline (`optional: true` on the need allows it)"
+            )
+        });
     let taken = job
         .dependencies
         .iter()
         .flatten()
-        .map(|d| (d.as_str(), "dependencies"));
-    needed
-        .chain(taken)
-        .filter(|(name, _)| !running.contains(name))
-        .map(|(name, key)| {
+        .map(String::as_str)
+        .filter(gone)
+        .map(|name| {
             format!(
-                "`{key}:` names `{name}`, which is not in this ref's pipeline: GitLab would not \
-                 create the pipeline (`optional: true` on a need allows it)"
+                "`dependencies:` names `{name}`, which is not in this ref's pipeline: the job \
+                 gets no artifacts from it"
             )
-        })
-        .collect()
+        });
+    needed.chain(taken).collect()
 }
 
 /// Print the view of `pipeline` for this ref: text, or JSON with `--json`.

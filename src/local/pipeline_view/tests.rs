@@ -31,7 +31,7 @@ unit:
       alias: db
     - redis:7
   needs: [build, {job: lint, artifacts: false, optional: true}, {job: docs, optional: true}]
-  dependencies: [build]
+  dependencies: [build, docs]
   allow_failure:
     exit_codes: [137]
   script: make test
