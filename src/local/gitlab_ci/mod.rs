@@ -5,6 +5,7 @@
 //! `default:`, global `variables:` and `inherit:` per job (`job.rs`). `rules:`, `only:`/`except:`,
 //! `when:`, `allow_failure:` and `workflow:` are read into [`Job`] and [`Pipeline`], and
 //! [`Pipeline::decide`] says whether a job runs for a ref, as GitLab decides it ([`rules`]).
+//! `needs:` and `dependencies:` are read into [`Job`] (`needs.rs`) for the pipeline view.
 //! Keys that only matter on a GitLab server (`cache`, `artifacts`, ...) are reported in
 //! [`Job::ignored`], never silently dropped; keys GitLab would reject are errors here too,
 //! with the file and line.

@@ -82,13 +82,14 @@ pub(super) struct JobView {
     pub dependencies: Option<Vec<String>>,
     /// Names of the variables the job gets from the file and its rules.
     pub variables: Vec<String>,
-    /// What could not be checked as GitLab would, one line each.
+    /// What could not be checked as GitLab would, and `needs:`/`dependencies:` this ref's
+    /// pipeline lacks, one line each.
     pub notes: Vec<String>,
 }
 
 impl View {
-    /// The view of `pipeline` with its `decisions`; `mode` answers for each job's decided
-    /// variables ([`Modes::of`] in a run, a stand-in in tests).
+    /// The view of `pipeline` with its `decisions`; `resolve` answers for each job's decided
+    /// variables ([`Modes::resolve`] in a run, a stand-in in tests).
     pub(super) fn build(
         pipeline: &Pipeline,
         decisions: &[(&Job, Decision)],
