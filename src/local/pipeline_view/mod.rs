@@ -5,6 +5,7 @@
 //! secrets.
 
 mod json;
+mod missing;
 mod mode;
 mod text;
 
@@ -113,7 +114,7 @@ impl View {
                     .map(|(job, decision)| {
                         let mut view = job_view(job, decision, images, resolve);
                         if view.runs {
-                            view.notes.extend(missing(&view, &running));
+                            view.notes.extend(missing::notes(&view, &running));
                         }
                         view
                     })
@@ -199,40 +200,6 @@ fn job_view(
         variables: decision.variables.iter().map(|(k, _)| k.clone()).collect(),
         notes: decision.notes.clone(),
     }
-}
-
-/// The jobs a running job needs, or takes artifacts from, that this ref's pipeline does not
-/// have. GitLab refuses to create a pipeline whose job needs a missing job (unless the need
-/// is `optional:`), but runs a job whose `dependencies:` name one, without those artifacts.
-fn missing(job: &JobView, running: &BTreeSet<&str>) -> Vec<String> {
-    let gone = |name: &&str| !running.contains(name);
-    // A matrix need names the jobs by their variables; another project's are not here.
-    let needed = job
-        .needs
-        .iter()
-        .flatten()
-        .filter(|n| !n.optional && !n.matrix && n.from.is_none())
-        .map(|n| n.job.as_str())
-        .filter(gone)
-        .map(|name| {
-            format!(
-                "`needs:` names `{name}`, which is not in this ref's pipeline: GitLab would not \
-                 create the pipeline (`optional: true` on the need allows it)"
-            )
-        });
-    let taken = job
-        .dependencies
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .filter(gone)
-        .map(|name| {
-            format!(
-                "`dependencies:` names `{name}`, which is not in this ref's pipeline: the job \
-                 gets no artifacts from it"
-            )
-        });
-    needed.chain(taken).collect()
 }
 
 /// Print the view of `pipeline` for this ref: text, or JSON with `--json`.

@@ -144,3 +144,23 @@ fn stages_without_jobs_are_left_out() {
     assert_eq!(pipeline.stages[0], ".pre");
     assert_eq!(names, ["build", "test", "deploy"]);
 }
+
+#[test]
+fn a_need_of_a_parallel_jobs_name_waits_for_the_jobs_it_makes() {
+    let cases = [
+        ("build", "build", true),
+        ("build 1/3", "build", true),
+        ("test: [linux, amd64]", "test", true),
+        ("builder", "build", false),
+        ("build x/3", "build", false),
+        ("build 1/3", "build 1", false),
+        ("lint", "build", false),
+    ];
+    for (name, wanted, want) in cases {
+        assert_eq!(
+            super::missing::same_job(name, wanted),
+            want,
+            "{name} for {wanted}"
+        );
+    }
+}
