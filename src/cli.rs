@@ -79,10 +79,11 @@ Two forms, told apart by the environment:
       (BUILD_FAILURE_EXIT_CODE or SYSTEM_FAILURE_EXIT_CODE is set, as the runner does
       on every call). Exactly two arguments: the stage script and the stage name.
 
-  executor run [JOB] [--file PATH] [--mode MODE] [--var KEY=VALUE]... [--dry-run]
+  executor run [JOB] [--file PATH] [--mode MODE] [--var KEY=VALUE]... [--dry-run [--json]]
       The local form, used otherwise: runs JOB from .gitlab-ci.yml in this checkout
       through the same config/prepare/run/cleanup code gitlab-runner drives. Without
-      JOB, lists the jobs. Exits with the job script's own exit code.";
+      JOB, lists the jobs (with --dry-run: the whole pipeline for this ref). Exits with
+      the job script's own exit code.";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -105,6 +106,11 @@ pub struct RunArgs {
     /// Print what would be created and which stages would run, without contacting Docker.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print one JSON document for tools instead of text (local form; the
+    /// fields are listed in docs/local-runs.md).
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
 
     /// Run the job even where its `rules:`/`only:`/`except:` leave it out of this ref's
     /// pipeline (local form).
@@ -137,6 +143,7 @@ impl RunArgs {
             || self.mode.is_some()
             || !self.vars.is_empty()
             || self.dry_run
+            || self.json
             || self.force
             || self.changes_from.is_some()
             || self.refresh

@@ -67,6 +67,7 @@ mod tests {
             mode,
             vars: Vec::new(),
             dry_run: false,
+            json: false,
             force: false,
             changes_from: None,
             refresh: false,

@@ -86,6 +86,16 @@ impl RefFacts {
         &self.checkout.root
     }
 
+    /// The predefined variables of a push pipeline for this ref (job-specific ones empty).
+    pub fn predefined(&self) -> &[(String, String)] {
+        &self.predefined
+    }
+
+    /// The person's `--var`s, in order.
+    pub fn overrides(&self) -> &[(String, String)] {
+        &self.overrides
+    }
+
     /// The predefined variables with the person's `--var`s over them (what `include:`
     /// locations may name).
     pub fn variables(&self) -> Vec<(String, String)> {

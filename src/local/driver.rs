@@ -13,6 +13,7 @@ use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{self, Job, Pipeline, When};
 use super::include;
 use super::job::LocalJob;
+use super::pipeline_view;
 use super::report::Report;
 use super::runner::{lookup, write_script};
 use super::script;
@@ -46,6 +47,9 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     let decisions = facts.decide_all(&pipeline);
     let name =
         match args.args.as_slice() {
+            [] if args.dry_run => {
+                return pipeline_view::show(settings, &args, &facts, &pipeline, &decisions)
+            }
             [] => return list(&decisions, &file),
             [name] => name,
             _ => return fail(
@@ -90,7 +94,7 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         Err(message) => return fail(&report, &message),
     };
     if args.dry_run {
-        return local.dry_run(settings, &report);
+        return local.dry_run(settings, &report, decision, args.json);
     }
     if let Err(message) = consent::check(settings, &args, &local.env) {
         return fail(&report, &message);

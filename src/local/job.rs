@@ -7,7 +7,9 @@ use tempfile::TempDir;
 
 use super::checkout::Checkout;
 use super::driver::fail;
+use super::dry_run_view::{self, Scripts};
 use super::expand;
+use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::Job;
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
@@ -135,8 +137,15 @@ impl LocalJob {
         stages
     }
 
-    /// Print what prepare would create and which stages would run; Docker is not contacted.
-    pub(super) fn dry_run(&self, settings: &Settings, report: &Report) -> i32 {
+    /// Print what prepare would create, which stages would run and the scripts they run
+    /// (as text, or one JSON document with `json`); Docker is not contacted.
+    pub(super) fn dry_run(
+        &self,
+        settings: &Settings,
+        report: &Report,
+        decision: &Decision,
+        json: bool,
+    ) -> i32 {
         let facts = match stage::prepare::trusted_facts(&self.env) {
             Ok(facts) => facts,
             Err(failure) => return fail(report, &failure.to_string()),
@@ -145,22 +154,42 @@ impl LocalJob {
             Ok(plan) => plan,
             Err(e) => return fail(report, &e.0),
         };
+        let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();
+        let placed: Vec<(&str, &str)> = self
+            .stages()
+            .into_iter()
+            .map(|stage| {
+                let helper = plan.helper.is_some() && plan::helper::runs_in_helper(stage);
+                (stage, if helper { "helper" } else { "job" })
+            })
+            .collect();
+        let scripts = Scripts {
+            before_script: &self.before_script,
+            script: &self.script,
+            after_script: &self.after_script,
+        };
+        if json {
+            let facts = dry_run_view::JobFacts {
+                name: &self.name,
+                file: &self.file,
+                decision,
+            };
+            let doc = dry_run_view::job_json(&facts, &plan, &names, &placed, &scripts);
+            println!("{doc:#}");
+            return 0;
+        }
         for ignored in &plan.ignored {
             report.note(ignored);
         }
         println!("job: {} from {}", self.name, self.file);
         print!("{plan}");
-        let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();
         println!("job variables: {}", names.join(", "));
-        let placed: Vec<String> = self
-            .stages()
+        let placed: Vec<String> = placed
             .iter()
-            .map(|stage| {
-                let helper = plan.helper.is_some() && plan::helper::runs_in_helper(stage);
-                format!("{stage} ({})", if helper { "helper" } else { "job" })
-            })
+            .map(|(stage, runs_in)| format!("{stage} ({runs_in})"))
             .collect();
         println!("stages: {}", placed.join(", "));
+        print!("{}", dry_run_view::scripts_text(&scripts));
         0
     }
 
@@ -177,7 +206,10 @@ impl LocalJob {
 
 /// The job with `local.images` applied: an image (the job's or a service's) the file names
 /// exactly as a key there is replaced by its local stand-in.
-fn with_local_images(job: &Job, images: &std::collections::BTreeMap<String, String>) -> Job {
+pub(super) fn with_local_images(
+    job: &Job,
+    images: &std::collections::BTreeMap<String, String>,
+) -> Job {
     let mut job = job.clone();
     let swap = |name: &mut String| {
         if let Some(local) = images.get(name.as_str()) {

@@ -10,17 +10,21 @@
 //! - [`report`]: step lines for a person;
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
 //! - [`decisions`]: which jobs run on this ref (`rules:`, `only`/`except`, `workflow:`);
-//! - [`job`]: a job made ready to run, and its `--dry-run`;
+//! - [`job`]: a job made ready to run, and its `--dry-run` ([`dry_run_view`]: its scripts
+//!   and the JSON form);
+//! - [`pipeline_view`]: `--dry-run` without a job, the whole pipeline for this ref;
 //! - [`driver`]: plays gitlab-runner with the above.
 
 mod checkout;
 mod consent;
 mod decisions;
 mod driver;
+mod dry_run_view;
 mod expand;
 pub mod gitlab_ci;
 pub mod include;
 mod job;
+mod pipeline_view;
 mod report;
 mod runner;
 pub mod script;

@@ -23,6 +23,7 @@ mod local;
 mod local_more;
 mod local_rules;
 mod local_safety;
+mod local_view;
 mod managers;
 mod mirror;
 mod modes;

@@ -11,6 +11,7 @@ use super::control;
 use super::error::{GitlabCiError, Locator};
 use super::globals::Defaults;
 use super::keywords::{suggest, DEFAULT_KEYS, IGNORED_JOB_KEYS, USED_JOB_KEYS};
+use super::needs;
 use super::values::{self, check_keys, describe};
 use super::{Job, VariableInheritance};
 
@@ -94,6 +95,16 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         }
     }
     let control = control::read(name, map, at)?;
+    let needs = map
+        .get("needs")
+        .map(needs::needs)
+        .transpose()
+        .map_err(|m| fail("needs", m))?;
+    let dependencies = map
+        .get("dependencies")
+        .map(needs::dependencies)
+        .transpose()
+        .map_err(|m| fail("dependencies", m))?;
 
     let mut ignored: BTreeSet<String> = map
         .keys()
@@ -127,6 +138,8 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         start_in: control.start_in,
         allow_failure: control.allow_failure,
         rules: control.rules,
+        needs,
+        dependencies,
         only: control.only,
         except: control.except,
         ignored: ignored.into_iter().collect(),

@@ -65,7 +65,9 @@ pub(super) const USED_JOB_KEYS: &[&str] = &[
 ];
 
 /// Job keys that are valid for GitLab but mean nothing to a local run: reported, not failed.
-/// `trigger` and `run` jobs have no script a local run could execute.
+/// `trigger` and `run` jobs have no script a local run could execute. `needs` and
+/// `dependencies` are read into [`super::Job`] for the pipeline view, but a run of one job
+/// neither runs them first nor takes their artifacts, so they are reported too.
 pub(super) const IGNORED_JOB_KEYS: &[&str] = &[
     "artifacts",
     "cache",

@@ -5,6 +5,7 @@
 //! `default:`, global `variables:` and `inherit:` per job (`job.rs`). `rules:`, `only:`/`except:`,
 //! `when:`, `allow_failure:` and `workflow:` are read into [`Job`] and [`Pipeline`], and
 //! [`Pipeline::decide`] says whether a job runs for a ref, as GitLab decides it ([`rules`]).
+//! `needs:` and `dependencies:` are read into [`Job`] (`needs.rs`) for the pipeline view.
 //! Keys that only matter on a GitLab server (`cache`, `artifacts`, ...) are reported in
 //! [`Job::ignored`], never silently dropped; keys GitLab would reject are errors here too,
 //! with the file and line.
@@ -28,6 +29,7 @@ mod inputs;
 mod job;
 mod keywords;
 mod parallel;
+mod needs;
 mod ports;
 mod reference;
 pub mod rules;
@@ -38,6 +40,7 @@ mod tests;
 
 pub use error::{GitlabCiError, Origins};
 pub use inputs::Given as Input;
+pub use needs::Need;
 pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
 
 use crate::yaml::Mapping;
@@ -97,6 +100,11 @@ pub struct Job {
     pub allow_failure: Option<AllowFailure>,
     /// `rules:`, flattened, in order.
     pub rules: Option<Vec<Rule>>,
+    /// `needs:` as written; `Some(vec![])` is `needs: []` (start at once), `None` waits for
+    /// the earlier stages. A deciding rule's `needs:` replaces it ([`rules::Decision::needs`]).
+    pub needs: Option<Vec<Need>>,
+    /// `dependencies:`: whose artifacts the job takes; `None` is every earlier stage's.
+    pub dependencies: Option<Vec<String>>,
     pub only: Option<Policy>,
     pub except: Option<Policy>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.

@@ -12,6 +12,18 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "needs not a list",
+        "build:\n  script: a\ntest:\n  script: b\n  needs: build\n",
+        Some(5),
+        &["job `test`: `needs:` must be a list of jobs, found `build`"],
+    ),
+    (
+        "dependencies not a list",
+        "test:\n  script: b\n  dependencies: {build: true}\n",
+        Some(3),
+        &["job `test`: `dependencies:` must be a list of strings"],
+    ),
+    (
         "service without a name",
         "job:\n  script: a\n  services:\n    - alias: db\n",
         Some(3),

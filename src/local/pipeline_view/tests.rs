@@ -1,0 +1,166 @@
+//! The pipeline view of a small pipeline with stages, rules, needs, a manual and an excluded
+//! job, as text and as JSON (snapshots), decided for the default branch.
+
+use std::collections::BTreeMap;
+
+use super::{json, text, Resolved, View};
+use crate::local::gitlab_ci::rules::{Changes, Context};
+use crate::local::gitlab_ci::{parse, Pipeline};
+
+const FILE: &str = r#"
+stages: [build, test, deploy]
+variables:
+  DEPLOY_TOKEN: canary-secret
+  REGISTRY: registry.example.com
+default:
+  image: ruby:3.3
+build:
+  stage: build
+  variables:
+    EXECUTOR_DOCKER_MODE: dind
+  script: make
+lint:
+  stage: test
+  image: $REGISTRY/node:22
+  needs: []
+  script: npm run lint
+unit:
+  stage: test
+  services:
+    - name: postgres:16
+      alias: db
+    - redis:7
+  needs: [build, {job: lint, artifacts: false, optional: true}, {job: docs, optional: true}]
+  dependencies: [build, docs]
+  allow_failure:
+    exit_codes: [137]
+  script: make test
+docs:
+  stage: test
+  rules:
+    - if: $CI_COMMIT_TAG
+  script: make docs
+deploy:
+  stage: deploy
+  variables:
+    EXECUTOR_DOCKER_MODE: socket
+  rules:
+    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+      when: manual
+      needs: [unit, docs]
+  script: ./deploy "$DEPLOY_TOKEN"
+"#;
+
+fn view(pipeline: &Pipeline) -> View {
+    let predefined: Vec<(String, String)> = [
+        ("CI_COMMIT_BRANCH", "main"),
+        ("CI_DEFAULT_BRANCH", "main"),
+        ("CI_PIPELINE_SOURCE", "push"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    let exists = |_: &str| false;
+    let changes = |_: Option<&str>| Changes::Unknown;
+    let cx = Context {
+        predefined: &predefined,
+        overrides: &[],
+        exists: &exists,
+        changes: &changes,
+    };
+    let decisions: Vec<_> = pipeline
+        .jobs
+        .iter()
+        .map(|job| (job, pipeline.decide(job, &cx)))
+        .collect();
+    let images = BTreeMap::from([("ruby:3.3".to_string(), "mirror.local/ruby:3.3".to_string())]);
+    // A stand-in for the run's layering and the runner's policy: socket is not offered, the
+    // default is none.
+    let resolve = |variables: &[(String, String)]| {
+        let mut layered = predefined.clone();
+        crate::local::expand::layer(&mut layered, variables).unwrap();
+        let mode = match layered.iter().find(|(k, _)| k == "EXECUTOR_DOCKER_MODE") {
+            Some((_, v)) if v == "socket" => Err(
+                "EXECUTOR_DOCKER_MODE=socket is not allowed on this runner; allowed modes: dind, none"
+                    .to_string(),
+            ),
+            Some((_, v)) => Ok(v.clone()),
+            None => Ok("none".to_string()),
+        };
+        Resolved {
+            variables: layered,
+            mode,
+        }
+    };
+    View::build(
+        pipeline,
+        &decisions,
+        super::reference(&predefined),
+        &images,
+        &resolve,
+    )
+}
+
+#[test]
+fn the_text_view_shows_every_stage_with_jobs_in_order() {
+    let pipeline = parse(FILE, ".gitlab-ci.yml").unwrap();
+    let shown = text::render(&view(&pipeline), "alpine:3.20");
+    assert!(!shown.contains("canary-secret"), "{shown}");
+    insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn the_json_view_has_stable_fields() {
+    let pipeline = parse(FILE, ".gitlab-ci.yml").unwrap();
+    let doc = json::render(&view(&pipeline), "alpine:3.20");
+    assert!(!doc.to_string().contains("canary-secret"));
+    insta::assert_snapshot!(format!("{doc:#}"));
+}
+
+#[test]
+fn the_reference_names_the_ref_the_decisions_were_made_for() {
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("CI_COMMIT_BRANCH", "main")], "branch main (push)"),
+        (
+            &[("CI_COMMIT_TAG", "v1.0"), ("CI_PIPELINE_SOURCE", "web")],
+            "tag v1.0 (web)",
+        ),
+        (&[("CI_COMMIT_REF_NAME", "abc")], "ref abc (push)"),
+        (&[], "ref unknown (push)"),
+    ];
+    for (variables, want) in cases {
+        assert_eq!(super::reference(&pairs(variables)).to_string(), *want);
+    }
+}
+
+#[test]
+fn stages_without_jobs_are_left_out() {
+    let pipeline = parse(FILE, ".gitlab-ci.yml").unwrap();
+    let names: Vec<String> = view(&pipeline).stages.into_iter().map(|s| s.name).collect();
+    assert_eq!(pipeline.stages[0], ".pre");
+    assert_eq!(names, ["build", "test", "deploy"]);
+}
+
+#[test]
+fn a_need_of_a_parallel_jobs_name_waits_for_the_jobs_it_makes() {
+    let cases = [
+        ("build", "build", true),
+        ("build 1/3", "build", true),
+        ("test: [linux, amd64]", "test", true),
+        ("builder", "build", false),
+        ("build x/3", "build", false),
+        ("build 1/3", "build 1", false),
+        ("lint", "build", false),
+    ];
+    for (name, wanted, want) in cases {
+        assert_eq!(
+            super::missing::same_job(name, wanted),
+            want,
+            "{name} for {wanted}"
+        );
+    }
+}

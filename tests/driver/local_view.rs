@@ -1,0 +1,142 @@
+//! `executor run --dry-run` without a job shows the whole pipeline for this ref, jobs from
+//! included files too, as text and as JSON; `executor run JOB --dry-run` shows the job's
+//! scripts as they will run. Dry runs never contact the engine: the config points at a
+//! socket that does not exist, and they still succeed.
+
+use serde_json::Value;
+
+use crate::checkout::Checkout;
+use crate::harness::JOB_IMAGE;
+
+const MAIN: &str = "include:\n  - local: ci/templates.yml\n\
+stages: [build, test, deploy]\n\
+variables:\n  EXECUTOR_DOCKER_MODE: none\n\
+build:\n  extends: .build\n  needs: []\n\
+release:\n  stage: deploy\n  rules:\n    - if: $CI_COMMIT_TAG\n  script: [./release]\n\
+review:\n  stage: deploy\n  rules:\n    - if: $CI_COMMIT_BRANCH\n      when: manual\n  \
+needs: [{job: build, artifacts: false}]\n  script: [./review]\n";
+
+const TEMPLATES: &str = ".setup: &setup\n  - echo setting up\n\
+.lint:\n  script: [make lint]\n\
+.build:\n  stage: build\n  image: $JOB_IMAGE\n  services: [{name: postgres:16, alias: db}]\n  \
+before_script: *setup\n  script:\n    - !reference [.lint, script]\n    - make build\n\
+test:\n  stage: test\n  variables:\n    EXECUTOR_DOCKER_MODE: dind\n  script: [make test]\n\
+odd:\n  stage: test\n  variables:\n    EXECUTOR_DOCKER_MODE: sideways\n  script: [make odd]\n";
+
+/// A checkout with the two files and a config whose engine socket does not exist.
+fn checkout() -> Checkout {
+    let checkout = Checkout::new();
+    let dir = checkout.dir.path();
+    std::fs::create_dir_all(dir.join("ci")).unwrap();
+    std::fs::write(dir.join("view.yml"), MAIN).unwrap();
+    std::fs::write(dir.join("ci/templates.yml"), TEMPLATES).unwrap();
+    let config = dir.join("executor.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("docker:\n  host: unix:///nonexistent/docker.sock\n");
+    std::fs::write(&config, text).unwrap();
+    checkout
+}
+
+#[test]
+fn the_pipeline_dry_run_shows_every_stage_without_an_engine() {
+    let checkout = checkout();
+    let (code, shown, stderr) = checkout.run(&["--dry-run", "--file", "view.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    for want in [
+        "branch ",
+        ": 4 of 5 jobs run",
+        "stage build:\n  build: included: no rules (when: on_success)\n",
+        &format!("    image: {JOB_IMAGE} (from $JOB_IMAGE)\n"),
+        "    services: postgres:16 as db\n",
+        "    needs: none: starts at once (needs: [])\n",
+        "stage test:\n  test: included: no rules (when: on_success)\n",
+        "    mode: dind\n",
+        "    mode: refused: EXECUTOR_DOCKER_MODE=`sideways` is not a Docker mode",
+        "    defined in: ci/templates.yml:",
+        "  release: excluded: no rule matched (1 rule)\n",
+        "  review: included by rules[1]: if: $CI_COMMIT_BRANCH (when: manual)\n",
+        "    needs: build (no artifacts)\n",
+    ] {
+        assert!(shown.contains(want), "no {want:?} in:\n{shown}");
+    }
+    assert!(
+        !shown.contains(".pre"),
+        "empty stages are left out: {shown}"
+    );
+
+    let (code, json, stderr) = checkout.run(&["--dry-run", "--json", "--file", "view.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["ref"]["kind"], "branch", "{json}");
+    assert_eq!((&doc["jobs"], &doc["running"]), (&5.into(), &4.into()));
+    let stages: Vec<&str> = doc["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["build", "test", "deploy"]);
+    let job = |name: &str| {
+        doc["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["jobs"].as_array().unwrap())
+            .find(|j| j["name"] == name)
+            .unwrap_or_else(|| panic!("no job {name} in {json}"))
+    };
+    assert_eq!(job("build")["mode"], "none");
+    assert_eq!(job("build")["services"][0]["alias"], "db");
+    assert_eq!(job("test")["file"], "ci/templates.yml");
+    assert_eq!(job("test")["mode"], "dind");
+    assert_eq!(job("odd")["mode"], Value::Null);
+    assert!(job("odd")["mode_error"]
+        .as_str()
+        .unwrap()
+        .contains("sideways"));
+    assert_eq!(job("release")["runs"], false);
+    assert_eq!(job("review")["when"], "manual");
+    assert_eq!(job("review")["needs"][0]["artifacts"], false);
+}
+
+#[test]
+fn a_job_dry_run_shows_its_merged_scripts_without_an_engine() {
+    let checkout = checkout();
+    let (code, shown, stderr) = checkout.run(&["build", "--dry-run", "--file", "view.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let want = "before_script: (as written; variables are expanded by the shell)\n  \
+                - echo setting up\n\
+                script: (as written; variables are expanded by the shell)\n  \
+                - make lint\n  - make build\nafter_script: none\n";
+    assert!(
+        shown.contains("mode: none") && shown.ends_with(want),
+        "{shown}"
+    );
+
+    let (code, json, stderr) =
+        checkout.run(&["build", "--dry-run", "--json", "--file", "view.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["job"], "build");
+    assert_eq!(
+        (&doc["runs"], &doc["when"]),
+        (&true.into(), &"on_success".into())
+    );
+    assert_eq!(doc["mode"], "none");
+    assert_eq!(doc["before_script"], serde_json::json!(["echo setting up"]));
+    assert_eq!(
+        doc["script"],
+        serde_json::json!(["make lint", "make build"])
+    );
+    assert_eq!(doc["after_script"], serde_json::json!([]));
+    let roles: Vec<&str> = doc["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["role"].as_str().unwrap())
+        .collect();
+    assert!(
+        roles.contains(&"service") && roles.contains(&"job"),
+        "{json}"
+    );
+}
