@@ -5,7 +5,9 @@
 //! `default:`, global `variables:` and `inherit:` per job (`job.rs`). `rules:`, `only:`/`except:`,
 //! `when:`, `allow_failure:` and `workflow:` are read into [`Job`] and [`Pipeline`], and
 //! [`Pipeline::decide`] says whether a job runs for a ref, as GitLab decides it ([`rules`]).
-//! Keys that only matter on a GitLab server (`cache`, `artifacts`, ...) are reported in
+//! `needs:`, `dependencies:` (`needs.rs`), `artifacts:` and `cache:` (`artifacts.rs`) are read
+//! for local runs of several jobs. Keys that only matter on a GitLab server (`retry`, `tags`,
+//! ...) are reported in
 //! [`Job::ignored`], never silently dropped; keys GitLab would reject are errors here too,
 //! with the file and line.
 //! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
@@ -15,6 +17,7 @@
 //! alone reads one file and reports `include:` in [`Pipeline::ignored_global`]. Not supported:
 //! files with a `spec:` header document.
 
+mod artifacts;
 mod budget;
 mod control;
 mod error;
@@ -22,6 +25,7 @@ mod extends;
 mod globals;
 mod job;
 mod keywords;
+mod needs;
 mod ports;
 mod reference;
 pub mod rules;
@@ -30,7 +34,9 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use artifacts::{Artifacts, Cache, CacheKey, CachePolicy, Keep};
 pub use error::{GitlabCiError, Origins};
+pub use needs::Need;
 pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
 
 use crate::yaml::{load_value_within, Mapping, Value};
@@ -88,6 +94,14 @@ pub struct Job {
     pub rules: Option<Vec<Rule>>,
     pub only: Option<Policy>,
     pub except: Option<Policy>,
+    /// `needs:` as written (`None` when not set; `Some([])` for `needs: []`).
+    pub needs: Option<Vec<Need>>,
+    /// `dependencies:` (`None` when not set).
+    pub dependencies: Option<Vec<String>>,
+    /// `artifacts:`, the job's own or `default:`'s.
+    pub artifacts: Option<Artifacts>,
+    /// `cache:`, the job's own or `default:`'s (or the deprecated global one); empty for none.
+    pub cache: Vec<Cache>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
     pub ignored: Vec<String>,
     /// 1-based line of the job's key in [`Job::file`], when it could be found.
