@@ -124,6 +124,15 @@ pub struct RunArgs {
     /// default: `GITLAB_TOKEN`, else `CI_JOB_TOKEN`).
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     pub gitlab_token: Option<String>,
+
+    /// Run the job's `needs:` and `dependencies:` first, handing on artifacts and dotenv
+    /// variables (local form).
+    #[arg(long)]
+    pub needs: bool,
+
+    /// Run the jobs of this stage that run on this ref, one after another (local form).
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
 }
 
 impl RunArgs {
@@ -137,6 +146,8 @@ impl RunArgs {
             || self.changes_from.is_some()
             || self.refresh
             || self.gitlab_token.is_some()
+            || self.needs
+            || self.stage.is_some()
     }
 }
 

@@ -71,6 +71,8 @@ mod tests {
             changes_from: None,
             refresh: false,
             gitlab_token: None,
+            needs: false,
+            stage: None,
         }
     }
 

@@ -11,8 +11,14 @@
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
 //! - [`decisions`]: which jobs run on this ref (`rules:`, `only`/`except`, `workflow:`);
 //! - [`job`]: a job made ready to run, and its `--dry-run`;
+//! - [`carry`]: artifacts, dotenv reports and caches moved between jobs and runs;
+//! - [`cache`]: where `cache:` archives are kept between runs, and their keys;
+//! - [`chain`]: several jobs in one run (`--needs`, `--stage`);
 //! - [`driver`]: plays gitlab-runner with the above.
 
+mod cache;
+mod carry;
+mod chain;
 mod checkout;
 mod consent;
 mod decisions;
