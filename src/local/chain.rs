@@ -52,6 +52,7 @@ pub async fn run(
             ));
             continue;
         }
+        super::driver::report_ignored(report, pipeline, job);
         let from = sources(job, &ran, pipeline);
         let mut decided = job.clone();
         decided.variables = decision.variables.clone();
@@ -100,10 +101,11 @@ pub async fn run(
                 } else {
                     format!("; not run: `{rest}`")
                 };
-                return fail(
-                    report,
-                    &format!("job `{name}` failed with exit code {code}; stopping{rest}"),
-                );
+                // The job's own exit code, as a run of that job alone would end.
+                report.error(&format!(
+                    "job `{name}` failed with exit code {code}; stopping{rest}"
+                ));
+                return code;
             }
             report.note(&format!(
                 "job `{name}` failed with exit code {code}, which it is allowed to; going on"

@@ -198,7 +198,7 @@ fn list(decisions: &[(&Job, Decision)], file: &Path) -> i32 {
 }
 
 /// Say once which keys a local run does not act on, so nothing is silently dropped.
-fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
+pub(super) fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
     let mut keys: Vec<String> = pipeline
         .ignored_global
         .iter()

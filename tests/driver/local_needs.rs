@@ -103,3 +103,58 @@ fn a_cache_saved_by_one_run_is_restored_in_the_next() {
     assert!(stdout.contains("hit-42"), "{stdout}\n{stderr}");
     checkout.assert_nothing_left();
 }
+
+const CHAIN: &str = "stages: [build, test]
+broken:
+  stage: build
+  variables: {EXECUTOR_DOCKER_MODE: none}
+  script: ['echo broken-$((1+1)); exit 3']
+after:
+  stage: test
+  variables: {EXECUTOR_DOCKER_MODE: none}
+  needs: [broken]
+  script: ['echo after-$((2+2))']
+other:
+  stage: test
+  variables: {EXECUTOR_DOCKER_MODE: none}
+  script: ['echo other-$((3+3))']
+";
+
+#[test]
+fn a_failed_need_stops_the_run_and_a_stage_runs_only_its_own_jobs() {
+    let checkout = Checkout::new();
+    std::fs::write(checkout.dir.path().join("chain.yml"), CHAIN).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+
+    let (code, stdout, stderr) = run(
+        &checkout,
+        cache.path(),
+        &["after", "--needs", "--file", "chain.yml"],
+    );
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("broken-2") && !stdout.contains("after-4"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("job `broken` failed with exit code 3; stopping; not run: `after`"),
+        "{stderr}"
+    );
+    checkout.assert_nothing_left();
+
+    let (code, stdout, stderr) = run(
+        &checkout,
+        cache.path(),
+        &["--stage", "test", "--file", "chain.yml"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("after-4") && stdout.contains("other-6") && !stdout.contains("broken-2"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("earlier stages (build) are not run"),
+        "{stderr}"
+    );
+    checkout.assert_nothing_left();
+}
