@@ -11,7 +11,7 @@ use super::carry::Output;
 use super::consent;
 use super::driver::{fail, EXIT_INTERRUPTED};
 use super::gitlab_ci::rules::Decision;
-use super::gitlab_ci::{AllowFailure, Job, Pipeline};
+use super::gitlab_ci::{AllowFailure, Job, Need, Pipeline};
 use super::job::LocalJob;
 use super::report::Report;
 use crate::cli::RunArgs;
@@ -19,7 +19,7 @@ use crate::settings::Settings;
 
 mod order;
 
-pub use order::{needs_order, sources};
+pub use order::{needs_order, sources, stage_order};
 
 pub async fn run(
     settings: &Settings,
@@ -29,6 +29,8 @@ pub async fn run(
     decisions: &[(&Job, Decision)],
     report: &Report,
 ) -> i32 {
+    // `rules:needs` of the rule that let a job in replace its own `needs:`, as on GitLab.
+    let pipeline = &with_rule_needs(pipeline, decisions);
     let planned = match plan(args, pipeline, decisions, report) {
         Ok(planned) => planned,
         Err(message) => return fail(report, &message),
@@ -168,7 +170,7 @@ fn plan(
                 "no job of stage `{stage}` runs on this ref; pass --force to run them anyway"
             ));
         }
-        return Ok(jobs);
+        return Ok(stage_order(pipeline, &jobs));
     }
     let [target] = args.args.as_slice() else {
         return Err("--needs runs one JOB with the jobs it needs: name the job".into());
@@ -187,10 +189,45 @@ fn plan(
     Ok(order)
 }
 
+/// The pipeline with each job's `needs:` replaced by those of the rule that decided it.
+fn with_rule_needs(pipeline: &Pipeline, decisions: &[(&Job, Decision)]) -> Pipeline {
+    let mut pipeline = pipeline.clone();
+    for job in &mut pipeline.jobs {
+        let decided = decisions.iter().find(|(j, _)| j.name == job.name);
+        if let Some(needs) = decided.and_then(|(_, d)| d.needs.as_ref()) {
+            let need = |name: &String| Need {
+                job: name.clone(),
+                artifacts: true,
+                optional: false,
+                elsewhere: None,
+            };
+            job.needs = Some(needs.iter().map(need).collect());
+        }
+    }
+    pipeline
+}
+
 /// Whether a job that ended with `code` may fail (`allow_failure:`).
 fn may_fail(allow: &AllowFailure, code: i32) -> bool {
     match allow {
         AllowFailure::Bool(allowed) => *allowed,
         AllowFailure::ExitCodes(codes) => codes.contains(&i64::from(code)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_failure_lets_a_job_fail_with_any_or_the_listed_codes() {
+        for (allow, code, want) in [
+            (AllowFailure::Bool(false), 1, false),
+            (AllowFailure::Bool(true), 1, true),
+            (AllowFailure::ExitCodes(vec![137, 255]), 137, true),
+            (AllowFailure::ExitCodes(vec![137, 255]), 1, false),
+        ] {
+            assert_eq!(may_fail(&allow, code), want, "{allow:?} {code}");
+        }
     }
 }

@@ -13,9 +13,9 @@ build:
   variables: {EXECUTOR_DOCKER_MODE: none}
   script:
     - mkdir -p out/sub && echo \"built-$((6*7))\" > out/sub/app.txt && echo junk > out/app.o
-    - echo \"BUILD_VERSION=1.2.$((1+2))\" > build.env
+    - echo \"BUILD_VERSION=1.2.$((1+2))\" > build.env && echo \"notes-$((5+5))\" > notes.txt
   artifacts:
-    paths: [out/]
+    paths: [out/, '*.txt']
     exclude: ['out/*.o']
     reports: {dotenv: build.env}
 test:
@@ -23,7 +23,7 @@ test:
   variables: {EXECUTOR_DOCKER_MODE: none}
   needs: [build]
   script:
-    - cat out/sub/app.txt
+    - cat out/sub/app.txt notes.txt
     - test ! -e out/app.o && echo \"no-$((1+1))-object\"
     - echo \"version $BUILD_VERSION\"
 ";
@@ -74,7 +74,10 @@ fn needs_hand_on_artifacts_and_dotenv_variables() {
         stdout.contains("Downloading artifacts of build..."),
         "{stdout}"
     );
-    assert!(stdout.contains("built-42"), "{stdout}");
+    assert!(
+        stdout.contains("built-42") && stdout.contains("notes-10"),
+        "{stdout}"
+    );
     assert!(stdout.contains("no-2-object"), "{stdout}");
     assert!(stdout.contains("version 1.2.3"), "{stdout}");
     checkout.assert_nothing_left();

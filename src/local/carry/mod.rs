@@ -58,10 +58,20 @@ impl Source<'_> {
         cap: usize,
     ) -> Result<(Option<Vec<u8>>, Vec<String>), String> {
         let (engine, container) = self.container()?;
-        let listing = format!(
-            "cd -- {} && find . ! -type d -print0",
-            sh_quote(self.project_dir)
-        );
+        let dir = sh_quote(self.project_dir);
+        let listing = match select::roots(wanted) {
+            None => format!("cd -- {dir} && find . ! -type d -print0"),
+            // Every pattern leaves the project dir: nothing to list.
+            Some(roots) if roots.is_empty() => "true".to_string(),
+            Some(roots) => {
+                let roots: Vec<String> =
+                    roots.iter().map(|r| sh_quote(&format!("./{r}"))).collect();
+                format!(
+                    "cd -- {dir} && for p in {}; do if [ -e \"$p\" ] || [ -L \"$p\" ]; then find \"$p\" ! -type d -print0; fi; done",
+                    roots.join(" ")
+                )
+            }
+        };
         let (code, listed) = docker::exec_read(
             &engine,
             &container,
@@ -80,6 +90,12 @@ impl Source<'_> {
             .filter_map(|p| std::str::from_utf8(p).ok())
             .filter_map(|p| p.strip_prefix("./"))
             .map(str::to_string)
+            .collect();
+        // Overlapping roots (`out` and `out/sub`) list a file twice.
+        let mut seen = std::collections::HashSet::new();
+        let listed: Vec<String> = listed
+            .into_iter()
+            .filter(|p| seen.insert(p.clone()))
             .collect();
         if wanted.untracked && self.tracked.borrow().is_none() {
             let files = self.checkout.files().unwrap_or_default();

@@ -41,6 +41,32 @@ pub fn select<'f>(
     (taken, outside)
 }
 
+/// Where the files `wanted` may take can be: the literal leading directories (or file) of each
+/// pattern (`out/sub` for `out/sub/*.txt`), so a project with a large `node_modules` is not
+/// listed whole for `paths: [dist/]`; `None` when the whole project dir must be listed
+/// (`untracked:`, or a pattern whose first segment is a glob).
+pub fn roots(wanted: &Wanted) -> Option<Vec<String>> {
+    if wanted.untracked {
+        return None;
+    }
+    let mut roots: Vec<String> = Vec::new();
+    for pattern in wanted.paths.iter().filter_map(|p| normalize(p)) {
+        let literal: Vec<&str> = pattern
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .take_while(|s| !s.contains(['*', '?', '[', '\\']))
+            .collect();
+        if literal.is_empty() {
+            return None;
+        }
+        let root = literal.join("/");
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    Some(roots)
+}
+
 /// The pattern relative to the project dir: `./` and a trailing `/` dropped; `None` for one
 /// that is absolute or climbs out with `..`.
 fn normalize(pattern: &str) -> Option<String> {
@@ -151,6 +177,30 @@ mod tests {
                 want,
                 "{pattern} {file}"
             );
+        }
+    }
+
+    #[test]
+    fn only_the_literal_start_of_each_pattern_is_listed() {
+        for (paths, untracked, want) in [
+            (
+                &["dist/", "out/sub/*.txt", "./out/sub/x"][..],
+                false,
+                Some(&["dist", "out/sub", "out/sub/x"][..]),
+            ),
+            (&["build/**/*.o", "../outside"], false, Some(&["build"])),
+            (&["*.log", "dist"], false, None),
+            (&["**/report.xml"], false, None),
+            (&["dist"], true, None),
+            (&[], false, Some(&[])),
+        ] {
+            let paths = strings(paths);
+            let wanted = Wanted {
+                paths: &paths,
+                exclude: &[],
+                untracked,
+            };
+            assert_eq!(roots(&wanted), want.map(strings), "{paths:?}");
         }
     }
 

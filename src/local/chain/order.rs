@@ -83,6 +83,21 @@ fn prerequisites(job: &Job, notes: &mut Vec<String>) -> Vec<(String, bool)> {
     found
 }
 
+/// A stage's jobs (`jobs`, in file order) reordered so a job runs after those of them it
+/// needs: each job's `needs:` order, kept to the stage's jobs, each once.
+pub fn stage_order(pipeline: &Pipeline, jobs: &[String]) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    for job in jobs {
+        let before = needs_order(pipeline, job).map_or_else(|_| vec![job.clone()], |(o, _)| o);
+        for name in before {
+            if jobs.contains(&name) && !order.contains(&name) {
+                order.push(name);
+            }
+        }
+    }
+    order
+}
+
 /// The jobs among `ran` (names of jobs that ran, in order) whose artifacts `job` receives,
 /// as GitLab decides: `dependencies:` when set; else `needs:` entries with `artifacts: true`;
 /// else every job of an earlier stage.
@@ -168,6 +183,20 @@ report: {stage: deploy, script: report}
         assert_eq!(
             needs_order(&cycle, "a"),
             Err("`needs:` go round in a circle: a → b → c → a".into())
+        );
+    }
+
+    #[test]
+    fn a_stages_jobs_run_after_the_ones_of_it_they_need() {
+        let pipeline = parse(
+            "late: {script: x, needs: [early]}\nalone: {script: x}\nearly: {script: x, needs: [other]}\nother: {stage: build, script: x}\n",
+            "f",
+        )
+        .unwrap();
+        let jobs = strings(&["late", "alone", "early"]);
+        assert_eq!(
+            stage_order(&pipeline, &jobs),
+            strings(&["early", "late", "alone"])
         );
     }
 
