@@ -55,6 +55,15 @@ pub async fn run(
             continue;
         }
         super::driver::report_ignored(report, pipeline, job);
+        for note in &decision.notes {
+            report.note(note);
+        }
+        if !decision.runs {
+            report.note(&format!(
+                "running `{name}` anyway (--force): {}",
+                decision.why()
+            ));
+        }
         let from = sources(job, &ran, pipeline);
         let mut decided = job.clone();
         decided.variables = decision.variables.clone();

@@ -110,7 +110,7 @@ impl LocalJob {
             env = runner_env(&variables, tmp.path());
         }
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
-        let carry = Carry::for_job(job, &variables, &checkout);
+        let carry = Carry::for_job(job, &variables, &checkout, &ids.project_id);
         Ok(LocalJob {
             name: job.name.clone(),
             // The file that wrote the job: an included one names itself.

@@ -15,7 +15,6 @@ use crate::local::driver::Stop;
 use crate::local::gitlab_ci::{Artifacts, Cache, CachePolicy, Job};
 use crate::local::job::LocalJob;
 use crate::local::report::Report;
-use crate::local::runner::lookup;
 use crate::local::script;
 use crate::settings::Settings;
 
@@ -36,16 +35,22 @@ pub struct Carry {
 }
 
 impl Carry {
-    /// The caches of `job`, keyed with its (expanded) `variables`.
-    pub fn for_job(job: &Job, variables: &[(String, String)], checkout: &Checkout) -> Carry {
-        let project = lookup(variables, "CI_PROJECT_ID").unwrap_or_default();
+    /// The caches of `job`, keyed with its (expanded) `variables`, kept under `project_id`'s
+    /// directory: the run's own id (or `--var CI_PROJECT_ID`), never the file's `variables:`,
+    /// so a pipeline file cannot read another project's caches.
+    pub fn for_job(
+        job: &Job,
+        variables: &[(String, String)],
+        checkout: &Checkout,
+        project_id: &str,
+    ) -> Carry {
         Carry {
             caches: job
                 .cache
                 .iter()
                 .map(|c| (c.clone(), cache::key(c, variables, &checkout.root)))
                 .collect(),
-            cache_dir: cache::dir(&project),
+            cache_dir: cache::dir(project_id),
             ..Carry::default()
         }
     }
