@@ -134,6 +134,15 @@ pub struct RunArgs {
     /// default: `GITLAB_TOKEN`, else `CI_JOB_TOKEN`).
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     pub gitlab_token: Option<String>,
+
+    /// Run the job's `needs:` and `dependencies:` first, handing on artifacts and dotenv
+    /// variables (local form).
+    #[arg(long)]
+    pub needs: bool,
+
+    /// Run the jobs of this stage that run on this ref, one after another (local form).
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
 }
 
 impl RunArgs {
@@ -149,6 +158,8 @@ impl RunArgs {
             || self.refresh
             || !self.inputs.is_empty()
             || self.gitlab_token.is_some()
+            || self.needs
+            || self.stage.is_some()
     }
 }
 

@@ -297,7 +297,7 @@ fn emit(out: &mut impl Write, bytes: &[u8]) {
 
 /// The exec's exit code. The output stream can end a moment before the engine records the
 /// exit, so a still-running exec is asked again briefly.
-async fn exit_code(engine: &Engine, id: &str) -> Result<i64, Failure> {
+pub(super) async fn exit_code(engine: &Engine, id: &str) -> Result<i64, Failure> {
     for _ in 0..200 {
         match finished(engine, id).await? {
             Some(code) => return Ok(code),

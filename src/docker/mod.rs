@@ -8,6 +8,7 @@ mod dialer;
 pub mod dind;
 mod exec;
 mod exec_input;
+mod exec_read;
 pub mod host_task;
 pub mod limit_hits;
 pub mod mirror;
@@ -34,6 +35,7 @@ pub use create::{
 };
 pub use exec::{exec_output, exec_script, exec_status, exec_status_as_root, signal_all, OpenLine};
 pub use exec_input::exec_with_input;
+pub use exec_read::exec_read;
 pub use pull::Pulls;
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,

@@ -73,6 +73,8 @@ mod tests {
             refresh: false,
             inputs: Vec::new(),
             gitlab_token: None,
+            needs: false,
+            stage: None,
         }
     }
 

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::carry::Output;
+use super::chain;
 use super::checkout;
 use super::consent;
 use super::decisions::RefFacts;
@@ -45,6 +47,9 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         Err(message) => return fail(&report, &message),
     };
     let decisions = facts.decide_all(&pipeline);
+    if args.needs || args.stage.is_some() {
+        return chain::run(settings, &args, &file, &pipeline, &decisions, &report).await;
+    }
     let name =
         match args.args.as_slice() {
             [] if args.dry_run => {
@@ -219,7 +224,7 @@ fn list(decisions: &[(&Job, Decision)], file: &Path) -> i32 {
 }
 
 /// Say once which keys a local run does not act on, so nothing is silently dropped.
-fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
+pub(super) fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
     let mut keys: Vec<String> = pipeline
         .ignored_global
         .iter()
@@ -233,6 +238,11 @@ fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
 
 impl LocalJob {
     async fn execute(self, settings: &Settings, report: &Report) -> i32 {
+        self.run_job(settings, report).await.0
+    }
+
+    /// Run the job; its exit code and what it hands on to later jobs (`carry`).
+    pub(super) async fn run_job(self, settings: &Settings, report: &Report) -> (i32, Output) {
         let started = Instant::now();
         report.info(&format!(
             "running job {} from {} on {}",
@@ -247,14 +257,16 @@ impl LocalJob {
             }
         };
         self.cleanup(settings, report).await;
-        match outcome {
+        let output = self.carry.output.take();
+        let code = match outcome {
             Ok(code) => {
                 report.verdict(&self.name, code, started.elapsed());
                 code
             }
             Err(Stop::Driver(failure)) => fail(report, &failure.to_string()),
             Err(Stop::Interrupted) => EXIT_INTERRUPTED,
-        }
+        };
+        (code, output)
     }
 
     /// prepare, then the stages in the runner's order; returns the job's exit code.
@@ -287,9 +299,14 @@ impl LocalJob {
         let sources = script::get_sources(&ctx, &checkout::base64(&archive));
         let mut code = self.stage(settings, report, "get_sources", sources).await?;
         if code == 0 {
+            // Other jobs' artifacts and kept caches (`carry`), then the job's own scripts.
+            code = self.restore(settings, report).await?;
+        }
+        if code == 0 {
             let build = script::build_script(&ctx, &self.before_script, &self.script);
             code = self.stage(settings, report, "build_script", build).await?;
             code = self.after_script(settings, report, code).await?;
+            code = self.keep(settings, report, code).await;
         }
         self.stage(
             settings,
@@ -337,7 +354,7 @@ impl LocalJob {
     }
 
     /// Write the stage script where the runner would and call the protocol's `run`.
-    async fn stage(
+    pub(super) async fn stage(
         &self,
         settings: &Settings,
         report: &Report,
@@ -379,7 +396,7 @@ impl LocalJob {
 }
 
 /// Why the steps stopped early.
-enum Stop {
+pub(super) enum Stop {
     Driver(Failure),
     Interrupted,
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use tempfile::TempDir;
 
+use super::carry::Carry;
 use super::checkout::Checkout;
 use super::driver::fail;
 use super::dry_run_view::{self, Scripts};
@@ -33,6 +34,8 @@ pub(super) struct LocalJob {
     pub(super) checkout: Checkout,
     pub(super) project_dir: String,
     pub(super) tmp: TempDir,
+    /// Artifacts and caches it carries in and out.
+    pub(super) carry: Carry,
 }
 
 impl LocalJob {
@@ -109,6 +112,7 @@ impl LocalJob {
             env = runner_env(&variables, tmp.path());
         }
         let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
+        let carry = Carry::for_job(job, &variables, &checkout, &ids.project_id);
         Ok(LocalJob {
             name: job.name.clone(),
             // The file that wrote the job: an included one names itself.
@@ -124,6 +128,7 @@ impl LocalJob {
             checkout,
             project_dir,
             tmp,
+            carry,
         })
     }
 

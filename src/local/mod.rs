@@ -13,8 +13,14 @@
 //! - [`job`]: a job made ready to run, and its `--dry-run` ([`dry_run_view`]: its scripts
 //!   and the JSON form);
 //! - [`pipeline_view`]: `--dry-run` without a job, the whole pipeline for this ref;
+//! - [`carry`]: artifacts, dotenv reports and caches moved between jobs and runs;
+//! - [`cache`]: where `cache:` archives are kept between runs, and their keys;
+//! - [`chain`]: several jobs in one run (`--needs`, `--stage`);
 //! - [`driver`]: plays gitlab-runner with the above.
 
+mod cache;
+mod carry;
+mod chain;
 mod checkout;
 mod consent;
 mod decisions;

@@ -21,6 +21,7 @@ mod hostile;
 mod limits;
 mod local;
 mod local_more;
+mod local_needs;
 mod local_rules;
 mod local_safety;
 mod local_view;

@@ -21,6 +21,8 @@ pub(super) struct Defaults {
     pub before_script: Option<Vec<String>>,
     pub after_script: Option<Vec<String>>,
     pub services: Option<Vec<ServiceRequest>>,
+    pub artifacts: Option<super::Artifacts>,
+    pub cache: Option<Vec<super::Cache>>,
     /// Default keys that are set but that a local run ignores (`cache`, `tags`, ...).
     pub ignored: Vec<&'static str>,
 }
@@ -116,6 +118,10 @@ pub(super) fn defaults(config: &Mapping, at: &Locator) -> Result<Defaults, Gitla
             "before_script" => defaults.before_script = Some(values::script(value).map_err(fail)?),
             "after_script" => defaults.after_script = Some(values::script(value).map_err(fail)?),
             "services" => defaults.services = Some(values::services(value).map_err(fail)?),
+            "artifacts" => {
+                defaults.artifacts = Some(super::artifacts::artifacts(value).map_err(fail)?)
+            }
+            "cache" => defaults.cache = Some(super::artifacts::caches(value).map_err(fail)?),
             _ => defaults.ignored.push(key),
         }
     }

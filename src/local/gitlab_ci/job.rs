@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 
 use crate::yaml::{Mapping, Value};
 
-use super::control;
 use super::error::{GitlabCiError, Locator};
 use super::globals::Defaults;
 use super::keywords::{suggest, DEFAULT_KEYS, IGNORED_JOB_KEYS, USED_JOB_KEYS};
 use super::needs;
 use super::values::{self, check_keys, describe};
+use super::{artifacts, control};
 use super::{Job, VariableInheritance};
 
 /// What every job is read against.
@@ -95,16 +95,27 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         }
     }
     let control = control::read(name, map, at)?;
-    let needs = map
-        .get("needs")
-        .map(needs::needs)
-        .transpose()
-        .map_err(|m| fail("needs", m))?;
-    let dependencies = map
-        .get("dependencies")
-        .map(needs::dependencies)
-        .transpose()
-        .map_err(|m| fail("dependencies", m))?;
+    let needs = match map.get("needs") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(needs::needs(v).map_err(|m| fail("needs", m))?),
+    };
+    let dependencies = match map.get("dependencies") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(needs::dependencies(v).map_err(|m| fail("dependencies", m))?),
+    };
+    let artifacts = match map.get("artifacts") {
+        Some(v) => Some(artifacts::artifacts(v).map_err(|m| fail("artifacts", m))?),
+        None => inherit
+            .default
+            .then_default("artifacts", &cx.defaults.artifacts),
+    };
+    let cache = match map.get("cache") {
+        Some(v) => artifacts::caches(v).map_err(|m| fail("cache", m))?,
+        None => inherit
+            .default
+            .then_default("cache", &cx.defaults.cache)
+            .unwrap_or_default(),
+    };
 
     let mut ignored: BTreeSet<String> = map
         .keys()
@@ -112,6 +123,8 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         .filter(|k| IGNORED_JOB_KEYS.contains(k))
         .map(str::to_string)
         .collect();
+    // The parts of `artifacts:` that only a GitLab server acts on (`expire_in`, reports).
+    ignored.extend(artifacts.iter().flat_map(|a| a.ignored.iter().cloned()));
     ignored.extend(
         cx.defaults
             .ignored
@@ -142,6 +155,8 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         dependencies,
         only: control.only,
         except: control.except,
+        artifacts,
+        cache,
         ignored: ignored.into_iter().collect(),
         line: at.top_line(name),
         file: at.top_file(name).to_string(),

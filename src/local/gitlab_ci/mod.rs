@@ -5,8 +5,9 @@
 //! `default:`, global `variables:` and `inherit:` per job (`job.rs`). `rules:`, `only:`/`except:`,
 //! `when:`, `allow_failure:` and `workflow:` are read into [`Job`] and [`Pipeline`], and
 //! [`Pipeline::decide`] says whether a job runs for a ref, as GitLab decides it ([`rules`]).
-//! `needs:` and `dependencies:` are read into [`Job`] (`needs.rs`) for the pipeline view.
-//! Keys that only matter on a GitLab server (`cache`, `artifacts`, ...) are reported in
+//! `needs:`, `dependencies:` (`needs.rs`), `artifacts:` and `cache:` (`artifacts.rs`) are read
+//! for local runs of several jobs. Keys that only matter on a GitLab server (`retry`, `tags`,
+//! ...) are reported in
 //! [`Job::ignored`], never silently dropped; keys GitLab would reject are errors here too,
 //! with the file and line.
 //! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
@@ -19,6 +20,7 @@
 //! [`parse_merged`] reads, naming for each job and error the file that wrote it; [`parse`]
 //! alone reads one file and reports `include:` in [`Pipeline::ignored_global`].
 
+mod artifacts;
 mod budget;
 mod control;
 mod documents;
@@ -28,8 +30,8 @@ mod globals;
 mod inputs;
 mod job;
 mod keywords;
-mod parallel;
 mod needs;
+mod parallel;
 mod ports;
 mod reference;
 pub mod rules;
@@ -38,6 +40,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use artifacts::{Artifacts, Cache, CacheKey, CachePolicy, Keep};
 pub use error::{GitlabCiError, Origins};
 pub use inputs::Given as Input;
 pub use needs::Need;
@@ -107,6 +110,10 @@ pub struct Job {
     pub dependencies: Option<Vec<String>>,
     pub only: Option<Policy>,
     pub except: Option<Policy>,
+    /// `artifacts:`, the job's own or `default:`'s.
+    pub artifacts: Option<Artifacts>,
+    /// `cache:`, the job's own or `default:`'s (or the deprecated global one); empty for none.
+    pub cache: Vec<Cache>,
     /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
     pub ignored: Vec<String>,
     /// 1-based line of the job's key in [`Job::file`], when it could be found.

@@ -1,7 +1,7 @@
 //! `needs:` and `dependencies:` of a job (<https://docs.gitlab.com/ci/yaml/#needs>,
 //! <https://docs.gitlab.com/ci/yaml/#dependencies>): which jobs it waits for and whose
-//! artifacts it takes. Read so the pipeline view can show them; a run of one job does not run
-//! them first, so the job still reports them as ignored.
+//! artifacts it takes: the pipeline view shows them, `executor run JOB --needs` runs them first
+//! and hands their artifacts on (`crate::local::chain`).
 
 use crate::yaml::{Mapping, Value};
 

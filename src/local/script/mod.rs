@@ -72,17 +72,33 @@ pub fn get_sources(ctx: &ScriptContext, archive_base64: &str) -> String {
     ctx.exports(&mut body);
     body.push_str("echo \"Copying the local checkout into $CI_PROJECT_DIR...\"\n");
     ctx.cd_project(&mut body);
+    untar(&mut body, archive_base64);
+    // tar run by root keeps the archived modes; a clone under the helper's `umask 0000` (the
+    // docker executor's) gives everyone write access, so a job image whose USER is not root
+    // can change its checkout. Do as that clone would.
+    body.push_str("if [ \"$(umask)\" = 0000 ]; then chmod -R a+rwX . 2>/dev/null || true; fi\n");
+    wrap(&body)
+}
+
+/// `download_artifacts` and `restore_cache` of a local run: say `message`, then unpack a
+/// base64 tar archive (another job's artifacts, a kept cache) into the project dir.
+pub fn unpack(ctx: &ScriptContext, message: &str, archive_base64: &str) -> String {
+    let mut body = String::new();
+    ctx.exports(&mut body);
+    let _ = writeln!(body, "printf '%s\\n' {}", quote(message));
+    ctx.cd_project(&mut body);
+    untar(&mut body, archive_base64);
+    wrap(&body)
+}
+
+/// Unpack a base64 tar archive, given inline as a here-document, into the current directory.
+fn untar(body: &mut String, archive_base64: &str) {
     body.push_str("base64 -d <<'EXECUTOR_SOURCES' | tar -x -o -f -\n");
     for line in archive_base64.as_bytes().chunks(76) {
         body.push_str(std::str::from_utf8(line).unwrap_or_default());
         body.push('\n');
     }
     body.push_str("EXECUTOR_SOURCES\n");
-    // tar run by root keeps the archived modes; a clone under the helper's `umask 0000` (the
-    // docker executor's) gives everyone write access, so a job image whose USER is not root
-    // can change its checkout. Do as that clone would.
-    body.push_str("if [ \"$(umask)\" = 0000 ]; then chmod -R a+rwX . 2>/dev/null || true; fi\n");
-    wrap(&body)
 }
 
 /// `build_script`: before_script then script, in one shell.

@@ -136,3 +136,33 @@ fn the_wrapper_passes_success_and_the_exit_code_through() {
     assert_eq!(bash(&wrap("exit 7\n")).code, 7);
     assert_eq!(bash(&wrap("false | true\necho no\n")).code, 1, "pipefail");
 }
+
+#[test]
+fn unpack_puts_an_archive_into_the_project_dir_over_what_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path());
+    std::fs::create_dir_all(dir.path().join("p/out")).unwrap();
+    std::fs::write(dir.path().join("p/kept"), "checkout\n").unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(9);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "./out/app.txt", &b"built-42\n"[..])
+        .unwrap();
+    let archive = builder.into_inner().unwrap();
+    let text = unpack(
+        &ctx,
+        "Downloading artifacts of build...",
+        &crate::local::checkout::base64(&archive),
+    );
+    let ran = bash(&text);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+    assert_eq!(ran.stdout, "Downloading artifacts of build...\n");
+    let read = |p: &str| std::fs::read_to_string(dir.path().join("p").join(p)).unwrap();
+    assert_eq!(
+        (read("out/app.txt"), read("kept")),
+        ("built-42\n".into(), "checkout\n".into())
+    );
+}

@@ -220,12 +220,14 @@ own:
     assert_eq!(plain.image, image("ruby:3.3"));
     assert_eq!(plain.before_script, ["bundle install"]);
     assert_eq!(plain.after_script, ["echo done"]);
-    assert_eq!(plain.ignored, ["cache", "retry"]);
+    assert_eq!(plain.ignored, ["retry"]);
+    assert_eq!(plain.cache.len(), 1);
     let own = job(text, "own");
     assert_eq!(own.image, image("node:22"));
     assert_eq!(own.before_script, ["npm ci"]);
     assert_eq!(own.after_script, ["echo done"]);
-    assert_eq!(own.ignored, ["cache", "retry"]);
+    assert_eq!(own.ignored, ["retry"]);
+    assert_eq!(own.cache[0].paths, ["vendor/"]);
 }
 
 #[test]
@@ -299,7 +301,13 @@ deploy:
   allow_failure: true
 "#;
     let j = job(text, "deploy");
-    assert_eq!(j.ignored, ["artifacts", "environment", "needs", "tags"]);
+    assert_eq!(j.ignored, ["environment", "tags"]);
+    // `artifacts:` and `needs:` are read for runs of several jobs.
+    assert_eq!(j.needs, Some(vec![]));
+    assert_eq!(
+        j.artifacts.map(|a| a.paths),
+        Some(vec!["dist/".to_string()])
+    );
     // `rules:`, `when:` and `allow_failure:` are read, not skipped.
     assert_eq!(j.rules.as_ref().map(Vec::len), Some(1));
     assert_eq!(j.when, super::When::Manual);

@@ -1,0 +1,138 @@
+//! `cache:` kept between local runs: each cache is a tar archive of its paths, saved after a
+//! job under `$XDG_CACHE_HOME/executor/cache/<project id>/<key>.tar` (else `~/.cache/...`)
+//! and unpacked into the next run's project dir before its scripts. The key is GitLab's:
+//! `key:` with variables expanded, or for `key:files:` a hash of those files; GitLab uses the
+//! SHA of the last commit that changed them, a local run hashes their contents (SHA-256 of
+//! each file's path and bytes), which changes exactly when they do in the work tree, committed
+//! or not. A missing file counts as absent; none there gives the key `default`, as on GitLab.
+
+use std::path::{Path, PathBuf};
+
+use super::expand;
+use super::gitlab_ci::{Cache, CacheKey};
+
+/// The largest cache a local run keeps or restores: the archive travels inside a stage script.
+pub const MAX_CACHE: usize = 64 << 20;
+
+/// The key `cache` is saved under, with `variables` expanded, made safe as a file name.
+pub fn key(cache: &Cache, variables: &[(String, String)], root: &Path) -> String {
+    let expanded = |text: &str| {
+        let lookup = |name: &str| {
+            variables
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        expand::expand(text, lookup, 1024).unwrap_or_default()
+    };
+    let key = match &cache.key {
+        CacheKey::Name(name) => expanded(name),
+        CacheKey::Files { files, prefix } => {
+            let hash = files_hash(files, root).unwrap_or_else(|| "default".into());
+            match prefix.as_deref().map(expanded).filter(|p| !p.is_empty()) {
+                Some(prefix) => format!("{prefix}-{hash}"),
+                None => hash,
+            }
+        }
+    };
+    file_name(if key.is_empty() { "default" } else { &key })
+}
+
+/// SHA-256 (first 20 bytes, hex) of each existing file's path and contents; `None` when none
+/// of them is there. Only regular files inside `root` reached without symlinks are read.
+fn files_hash(files: &[String], root: &Path) -> Option<String> {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut found = false;
+    for file in files {
+        let Some(path) = inside(root, file) else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        context.update(file.as_bytes());
+        context.update(&[0]);
+        context.update(&(bytes.len() as u64).to_le_bytes());
+        context.update(&bytes);
+        found = true;
+    }
+    let digest = context.finish();
+    found.then(|| {
+        digest.as_ref()[..20]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    })
+}
+
+/// `root/file` when every part of it is a real directory or, last, a regular file.
+fn inside(root: &Path, file: &str) -> Option<PathBuf> {
+    let mut at = root.to_path_buf();
+    for part in file.trim_start_matches("./").split('/') {
+        if part.is_empty() || part == "." || part == ".." {
+            return None;
+        }
+        at.push(part);
+        let meta = at.symlink_metadata().ok()?;
+        if meta.file_type().is_symlink() {
+            return None;
+        }
+    }
+    at.symlink_metadata().ok()?.is_file().then_some(at)
+}
+
+/// A key as a file name: ASCII letters, digits, `-` and `_` kept, every other byte as `%XX`
+/// (so `.`, `..` and `/` can never name a path), at most 200 bytes.
+pub fn file_name(key: &str) -> String {
+    let mut out = String::new();
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+        if out.len() >= 200 {
+            break;
+        }
+    }
+    out
+}
+
+/// `$XDG_CACHE_HOME/executor/cache/<project>`, else under `~/.cache`; `None` without either.
+pub fn dir(project_id: &str) -> Option<PathBuf> {
+    let base = super::include::default_cache_dir()?;
+    let executor = base.parent()?;
+    Some(executor.join("cache").join(file_name(project_id)))
+}
+
+/// The archive saved under `key` (or the first of `fallbacks` that has one), when there is one
+/// no larger than [`MAX_CACHE`]: the key it came from and its bytes.
+pub fn load(dir: &Path, key: &str, fallbacks: &[String]) -> Option<(String, Vec<u8>)> {
+    std::iter::once(key.to_string())
+        .chain(fallbacks.iter().map(|k| file_name(k)))
+        .find_map(|k| {
+            let path = dir.join(format!("{k}.tar"));
+            let meta = path.symlink_metadata().ok()?;
+            (meta.is_file() && meta.len() <= MAX_CACHE as u64)
+                .then(|| std::fs::read(&path).ok())
+                .flatten()
+                .map(|bytes| (k, bytes))
+        })
+}
+
+/// Save `archive` under `key`: written beside, then renamed, so a reader never sees half.
+pub fn save(dir: &Path, key: &str, archive: &[u8]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, archive)
+        .map_err(|e| format!("cannot write the cache in {}: {e}", dir.display()))?;
+    let path = dir.join(format!("{key}.tar"));
+    tmp.persist(&path)
+        .map_err(|e| format!("cannot save {}: {e}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,246 @@
+//! Several jobs in one local run, one after another: `executor run JOB --needs` runs the
+//! job's `needs:` and `dependencies:` first (transitively, each before the jobs that need it),
+//! `executor run --stage NAME` runs a stage's jobs. Each finished job's artifacts and dotenv
+//! variables go to the later jobs that take them, as GitLab hands them on (`dependencies:`,
+//! else `needs:` with `artifacts: true`, else every job of an earlier stage). A failed job
+//! stops the run unless it may fail.
+
+use std::path::Path;
+
+use super::carry::Output;
+use super::consent;
+use super::driver::{fail, EXIT_INTERRUPTED};
+use super::gitlab_ci::rules::Decision;
+use super::gitlab_ci::{AllowFailure, Job, Need, Pipeline};
+use super::job::LocalJob;
+use super::report::Report;
+use crate::cli::RunArgs;
+use crate::settings::Settings;
+
+mod order;
+
+pub use order::{needs_order, sources, stage_order};
+
+pub async fn run(
+    settings: &Settings,
+    args: &RunArgs,
+    file: &Path,
+    pipeline: &Pipeline,
+    decisions: &[(&Job, Decision)],
+    report: &Report,
+) -> i32 {
+    // `rules:needs` of the rule that let a job in replace its own `needs:`, as on GitLab.
+    let pipeline = &with_rule_needs(pipeline, decisions);
+    let planned = match plan(args, pipeline, decisions, report) {
+        Ok(planned) => planned,
+        Err(message) => return fail(report, &message),
+    };
+    let decision_of = |name: &str| {
+        decisions
+            .iter()
+            .find(|(j, _)| j.name == name)
+            .map(|(_, d)| d)
+    };
+    let mut ran: Vec<String> = Vec::new();
+    let mut outputs: Vec<(String, Output)> = Vec::new();
+    for (at, name) in planned.iter().enumerate() {
+        let (Ok(job), Some(decision)) = (pipeline.job(name), decision_of(name)) else {
+            return fail(report, &format!("no job `{name}` to run"));
+        };
+        if !decision.runs && !args.force {
+            report.note(&format!(
+                "skipping `{name}`: not in this ref's pipeline ({}); pass --force to run it",
+                decision.why()
+            ));
+            continue;
+        }
+        super::driver::report_ignored(report, pipeline, job);
+        for note in &decision.notes {
+            report.note(note);
+        }
+        if !decision.runs {
+            report.note(&format!(
+                "running `{name}` anyway (--force): {}",
+                decision.why()
+            ));
+        }
+        let from = sources(job, &ran, pipeline);
+        let mut decided = job.clone();
+        decided.variables = decision.variables.clone();
+        let mut artifacts_in = Vec::new();
+        for (source, output) in outputs.iter().filter(|(n, _)| from.contains(&n.as_str())) {
+            // Dotenv variables rank above the file's, as on GitLab.
+            for (key, value) in &output.dotenv {
+                super::expand::set(&mut decided.variables, key, value);
+            }
+            artifacts_in.extend(output.archive.clone().map(|a| (source.clone(), a)));
+        }
+        let mut local = match LocalJob::new(settings, args, file, &decided) {
+            Ok(local) => local,
+            Err(message) => return fail(report, &message),
+        };
+        local.carry.artifacts_in = artifacts_in;
+        let later = &planned[at + 1..];
+        let taken = later.iter().any(|l| {
+            pipeline.job(l).is_ok_and(|j| {
+                let mut so_far = ran.clone();
+                so_far.push(name.clone());
+                sources(j, &so_far, pipeline).contains(&name.as_str())
+            })
+        });
+        local.carry.artifacts_out = job.artifacts.clone().filter(|_| taken);
+        if args.dry_run {
+            let Some((_, decision)) = decisions.iter().find(|(j, _)| j.name == job.name) else {
+                return fail(report, &format!("no decision for job `{}`", job.name));
+            };
+            if local.dry_run(settings, report, decision, args.json) != 0 {
+                return super::driver::EXIT_DRIVER;
+            }
+            ran.push(name.clone());
+            continue;
+        }
+        if let Err(message) = consent::check(settings, args, &local.env) {
+            return fail(report, &message);
+        }
+        report.info(&format!("job {} of {}: {name}", at + 1, planned.len()));
+        let (code, output) = local.run_job(settings, report).await;
+        if code == EXIT_INTERRUPTED {
+            return code;
+        }
+        if code != 0 {
+            if !may_fail(&decision.allow_failure, code) {
+                let rest = later.join("`, `");
+                let rest = if rest.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not run: `{rest}`")
+                };
+                // The job's own exit code, as a run of that job alone would end.
+                report.error(&format!(
+                    "job `{name}` failed with exit code {code}; stopping{rest}"
+                ));
+                return code;
+            }
+            report.note(&format!(
+                "job `{name}` failed with exit code {code}, which it is allowed to; going on"
+            ));
+        }
+        ran.push(name.clone());
+        outputs.push((name.clone(), output));
+    }
+    0
+}
+
+/// The jobs to run, in order, with notes said on the way.
+fn plan(
+    args: &RunArgs,
+    pipeline: &Pipeline,
+    decisions: &[(&Job, Decision)],
+    report: &Report,
+) -> Result<Vec<String>, String> {
+    if let Some(stage) = &args.stage {
+        if !args.args.is_empty() || args.needs {
+            return Err("--stage runs a whole stage: give no JOB and no --needs with it".into());
+        }
+        if !pipeline.stages.contains(stage) {
+            return Err(format!(
+                "there is no stage `{stage}`; stages: {}",
+                pipeline.stages.join(", ")
+            ));
+        }
+        let earlier: Vec<&str> = pipeline
+            .stages
+            .iter()
+            .take_while(|s| *s != stage)
+            .filter(|s| pipeline.jobs.iter().any(|j| &j.stage == *s))
+            .map(String::as_str)
+            .collect();
+        if !earlier.is_empty() {
+            report.note(&format!(
+                "earlier stages ({}) are not run, so this stage's jobs get no artifacts from them; \
+                 run one job with `executor run JOB --needs` to run what it needs first",
+                earlier.join(", ")
+            ));
+        }
+        let jobs: Vec<String> = decisions
+            .iter()
+            .filter(|(j, _)| &j.stage == stage)
+            .filter(|(j, d)| {
+                if !d.runs && !args.force {
+                    report.note(&format!(
+                        "`{}` is not in this ref's pipeline ({}); not run",
+                        j.name,
+                        d.why()
+                    ));
+                }
+                d.runs || args.force
+            })
+            .map(|(j, _)| j.name.clone())
+            .collect();
+        if jobs.is_empty() {
+            return Err(format!(
+                "no job of stage `{stage}` runs on this ref; pass --force to run them anyway"
+            ));
+        }
+        return Ok(stage_order(pipeline, &jobs));
+    }
+    let [target] = args.args.as_slice() else {
+        return Err("--needs runs one JOB with the jobs it needs: name the job".into());
+    };
+    let job = pipeline.job(target).map_err(|e| e.to_string())?;
+    if let Some((_, decision)) = decisions.iter().find(|(j, _)| j.name == job.name) {
+        if !decision.runs && !args.force {
+            return Err(format!(
+                "job `{target}` is not in this ref's pipeline ({}); pass --force to run it anyway",
+                decision.why()
+            ));
+        }
+    }
+    let (order, notes) = needs_order(pipeline, target)?;
+    notes.iter().for_each(|n| report.note(n));
+    Ok(order)
+}
+
+/// The pipeline with each job's `needs:` replaced by those of the rule that decided it.
+fn with_rule_needs(pipeline: &Pipeline, decisions: &[(&Job, Decision)]) -> Pipeline {
+    let mut pipeline = pipeline.clone();
+    for job in &mut pipeline.jobs {
+        let decided = decisions.iter().find(|(j, _)| j.name == job.name);
+        if let Some(needs) = decided.and_then(|(_, d)| d.needs.as_ref()) {
+            let need = |name: &String| Need {
+                job: name.clone(),
+                artifacts: true,
+                optional: false,
+                from: None,
+                matrix: false,
+            };
+            job.needs = Some(needs.iter().map(need).collect());
+        }
+    }
+    pipeline
+}
+
+/// Whether a job that ended with `code` may fail (`allow_failure:`).
+fn may_fail(allow: &AllowFailure, code: i32) -> bool {
+    match allow {
+        AllowFailure::Bool(allowed) => *allowed,
+        AllowFailure::ExitCodes(codes) => codes.contains(&i64::from(code)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_failure_lets_a_job_fail_with_any_or_the_listed_codes() {
+        for (allow, code, want) in [
+            (AllowFailure::Bool(false), 1, false),
+            (AllowFailure::Bool(true), 1, true),
+            (AllowFailure::ExitCodes(vec![137, 255]), 137, true),
+            (AllowFailure::ExitCodes(vec![137, 255]), 1, false),
+        ] {
+            assert_eq!(may_fail(&allow, code), want, "{allow:?} {code}");
+        }
+    }
+}
