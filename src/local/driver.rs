@@ -74,7 +74,8 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     for note in &decision.notes {
         report.note(note);
     }
-    if !decision.runs && !args.force {
+    // A dry run only looks: it shows an excluded job too, saying so.
+    if !decision.runs && !args.force && !args.dry_run {
         return fail(
             &report,
             &format!(
@@ -84,7 +85,13 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
             ),
         );
     }
-    if !decision.runs {
+    if !decision.runs && args.dry_run && !args.force {
+        report.note(&format!(
+            "job `{}` is not in this ref's pipeline ({}); a run needs --force",
+            job.name,
+            decision.why()
+        ));
+    } else if !decision.runs {
         report.note(&format!(
             "running `{}` anyway (--force): {}",
             job.name,

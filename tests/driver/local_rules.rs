@@ -45,6 +45,14 @@ fn a_job_its_rules_leave_out_is_refused_without_force() {
         "{stderr}"
     );
     checkout.assert_nothing_left();
+    // A dry run only looks: it shows the job, saying it would need --force.
+    let (code, _, stderr) = checkout.run(&["deploy", "--file", "rules.yml", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("job `deploy` is not in this ref's pipeline (excluded: no rule matched")
+            && stderr.contains("a run needs --force"),
+        "{stderr}"
+    );
 
     let (code, stdout, stderr) = checkout.run(&["deploy", "--file", "rules.yml", "--force"]);
     assert_eq!(code, 0, "{stderr}");
