@@ -140,3 +140,51 @@ fn a_job_dry_run_shows_its_merged_scripts_without_an_engine() {
         "{json}"
     );
 }
+
+/// `local.images` stands a local image in for one the file names, for the job and its
+/// services: the job's dry run plans the containers with the local ones, and the pipeline
+/// view shows them.
+#[test]
+fn local_images_stand_in_for_the_files_images() {
+    let checkout = checkout();
+    let dir = checkout.dir.path();
+    std::fs::write(
+        dir.join("images.yml"),
+        "a:\n  image: registry.example/unreachable/app:1\n  \
+         services: [{name: \"postgres:16\", alias: db}]\n  \
+         variables: {EXECUTOR_DOCKER_MODE: none}\n  script: [\"true\"]\n",
+    )
+    .unwrap();
+    let config = dir.join("executor.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "local:\n  images:\n    \"registry.example/unreachable/app:1\": {JOB_IMAGE}\n    \
+         \"postgres:16\": executor-test/busybox:1\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+
+    let (code, json, stderr) = checkout.run(&["a", "--dry-run", "--json", "--file", "images.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    let image_of = |role: &str| {
+        doc["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["role"] == role)
+            .map(|c| c["image"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(image_of("job").as_deref(), Some(JOB_IMAGE), "{json}");
+    assert_eq!(
+        image_of("service").as_deref(),
+        Some("executor-test/busybox:1"),
+        "{json}"
+    );
+    let (code, shown, stderr) = checkout.run(&["--dry-run", "--file", "images.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        shown.contains(&format!("    image: {JOB_IMAGE}\n"))
+            && shown.contains("    services: executor-test/busybox:1 as db\n"),
+        "{shown}"
+    );
+}
