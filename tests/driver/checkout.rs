@@ -65,8 +65,13 @@ impl Checkout {
     }
 
     pub fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self
-            .command(args)
+        self.output_of(self.command(args))
+    }
+
+    /// Run `command` (from [`Checkout::command`], perhaps with more set) with the canary
+    /// secret as a variable: exit code, stdout and stderr, neither showing the canary.
+    pub fn output_of(&self, mut command: Command) -> (i32, String, String) {
+        let out = command
             .args(["--var", &format!("DEPLOY_TOKEN={CANARY}")])
             .bounded_output()
             .unwrap();
