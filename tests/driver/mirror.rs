@@ -29,8 +29,14 @@ impl Mirrors {
         ])
         .split_whitespace()
         .filter(|name| {
-            docker(&["inspect", "-f", "{{json .Config.Env}}", name])
-                .contains(&format!("REGISTRY_PROXY_REMOTEURL={}", self.upstream))
+            // Another test's mirror may be removed between the listing and this look: a
+            // name that is gone is not this test's mirror.
+            let env = std::process::Command::new("docker")
+                .args(["inspect", "-f", "{{json .Config.Env}}", name])
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+                .unwrap_or_default();
+            env.contains(&format!("REGISTRY_PROXY_REMOTEURL={}", self.upstream))
         })
         .map(String::from)
         .collect()
