@@ -186,11 +186,11 @@ pub async fn labels_of(
 /// Remove a job's resources and any warm set it adopted (found from its job container's label
 /// or its renamed sidecar), so a job that adopted one leaves as little as one that did not.
 pub async fn remove_job(engine: &Engine, key: &str) -> Result<Removed, Failure> {
+    let (job, sidecar) = (format!("{key}-job"), format!("{key}-dind"));
+    let (job, sidecar) = futures_util::join!(labels_of(engine, &job), labels_of(engine, &sidecar));
     let mut warm_keys = Vec::new();
-    for name in [format!("{key}-job"), format!("{key}-dind")] {
-        if let Some(labels) = labels_of(engine, &name).await? {
-            warm_keys.extend(labels.get(LABEL_WARM_KEY).cloned());
-        }
+    for labels in [job?, sidecar?].into_iter().flatten() {
+        warm_keys.extend(labels.get(LABEL_WARM_KEY).cloned());
     }
     let mut removed = remove_job_resources(engine, key).await?;
     warm_keys.sort();

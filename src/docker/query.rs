@@ -85,16 +85,17 @@ pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Fa
     let mut pass = 0;
     loop {
         pass += 1;
-        removed.containers += count(
-            remove_all(
-                engine,
-                list_containers(engine, key).await?,
-                remove_container,
-            )
-            .await,
-        )?;
-        let networks = remove_all(engine, list_networks(engine, key).await?, remove_network).await;
-        let volumes = remove_all(engine, list_volumes(engine, key).await?, remove_volume).await;
+        // The three lists at once: a prepare's first step is this look, and on a remote
+        // engine each request is a round trip.
+        let (containers, networks, volumes) = futures_util::join!(
+            list_containers(engine, key),
+            list_networks(engine, key),
+            list_volumes(engine, key)
+        );
+        let (networks, volumes) = (networks?, volumes?);
+        removed.containers += count(remove_all(engine, containers?, remove_container).await)?;
+        let networks = remove_all(engine, networks, remove_network).await;
+        let volumes = remove_all(engine, volumes, remove_volume).await;
         let in_use = networks
             .iter()
             .chain(&volumes)

@@ -115,17 +115,55 @@ fn is_socket(path: &Path) -> bool {
 /// The engine is remote, or its volumes are not readable here: ask inside the sidecar. Each
 /// probe is bounded; one still running at its deadline is not an answer, so polling goes on
 /// until the daemon answers, the sidecar dies or `dind.ready_timeout` passes.
+///
+/// A probe waits inside the sidecar rather than failing at once: a shell there watches for
+/// the socket every [`INSIDE_POLL`], and `docker version` then blocks in the socket's backlog
+/// until dockerd serves it, so the answer comes as the daemon is up, not at the next of a
+/// series of exec round trips. The sidecar is the admin's dind image, fresh and not yet
+/// reachable by the job, so its shell is trusted here. An image without a shell gets the
+/// plain `docker version` probe, every [`EXEC_POLL`].
 async fn poll_exec(engine: &Engine, sidecar: &str) {
-    let cmd = ["docker", "-H", &format!("unix://{DIND_SOCKET}"), "version"]
-        .map(String::from)
-        .to_vec();
+    let mut waiting = true;
     loop {
-        let probe = docker::exec_status(engine, sidecar, cmd.clone(), docker::PROBE_TIME);
-        if let Ok(Some(0)) = probe.await {
-            return;
+        let code = if waiting {
+            // Attached, so its end is seen as it happens (its output is sent nowhere).
+            docker::exec_output(engine, sidecar, waiting_probe(), docker::PROBE_TIME)
+                .await
+                .ok()
+                .map(|(code, _)| code)
+        } else {
+            let probe = docker::exec_status(engine, sidecar, plain_probe(), docker::PROBE_TIME);
+            probe.await.ok().flatten()
+        };
+        match code {
+            Some(0) => return,
+            // No shell in the image: 126/127 from the exec itself.
+            Some(126 | 127) if waiting => waiting = false,
+            _ => {}
         }
         tokio::time::sleep(EXEC_POLL).await;
     }
+}
+
+/// Between two looks for the socket file inside the sidecar, by its own shell.
+const INSIDE_POLL: Duration = Duration::from_millis(20);
+
+fn plain_probe() -> Vec<String> {
+    ["docker", "-H", &format!("unix://{DIND_SOCKET}"), "version"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The shell loop gives up by itself about when the probe's deadline passes, so a probe
+/// abandoned at its deadline does not linger in the sidecar.
+fn waiting_probe() -> Vec<String> {
+    let looks = docker::PROBE_TIME.as_millis() / INSIDE_POLL.as_millis();
+    let pause = INSIDE_POLL.as_secs_f64();
+    let script = format!(
+        "i=0; until [ -S {DIND_SOCKET} ]; do i=$((i+1)); [ \"$i\" -lt {looks} ] || exit 1; \
+         sleep {pause}; done; exec docker -H unix://{DIND_SOCKET} version >/dev/null"
+    );
+    ["sh", "-c", &script].map(String::from).to_vec()
 }
 
 async fn show_logs(engine: &Engine, sidecar: &str) {
@@ -174,6 +212,20 @@ mod tests {
             }
         });
         assert!(super::ping(&path.display().to_string()).await);
+    }
+
+    /// The probe is plain POSIX sh: a bounded loop, then the daemon's own answer.
+    #[test]
+    fn the_waiting_probe_is_bounded_and_ends_in_docker_version() {
+        let cmd = super::waiting_probe();
+        assert_eq!(cmd[..2], ["sh", "-c"]);
+        assert!(cmd[2].contains("-lt 500 ] || exit 1"), "{}", cmd[2]);
+        assert!(cmd[2].contains("sleep 0.02;"), "{}", cmd[2]);
+        assert!(
+            cmd[2].ends_with("exec docker -H unix:///var/run/dind/docker.sock version >/dev/null"),
+            "{}",
+            cmd[2]
+        );
     }
 
     #[test]
