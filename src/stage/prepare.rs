@@ -55,33 +55,50 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     check_socket_path(settings, &plan)?;
     let engine = Engine::connect(settings)?.negotiate().await?;
     // Independent looks at the engine, at once: each is a few milliseconds that would
-    // otherwise add up before the first create.
-    let (about, mtu, leftovers, images, cache_dir, cpus) = futures_util::join!(
+    // otherwise add up before the first create. The job's network and volumes need only the
+    // MTU and an earlier attempt's leftovers gone, not the images: they are made alongside
+    // (unless a warm dind set may bring its own).
+    let early = !(settings.dind_warm && plan.sidecar.is_some());
+    let (about, world, images, cache_dir, cpus) = futures_util::join!(
         engine.about(),
-        async {
-            match plan.mtu {
-                Some(mtu) => Some(mtu),
-                None => docker::probe::engine_mtu(&engine).await,
-            }
-        },
-        remove_leftovers(&engine, &plan),
+        clear_the_way(&engine, settings, &plan, early, halt),
         images::ensure_images(&engine, settings, env, facts.as_ref(), &plan),
         cache_dir_volume(&engine, settings, &plan),
         engine.cpu_count(),
     );
-    say(&about?);
-    announce(&plan);
-    leftovers?;
-    // Made only now: removing an earlier attempt's leftovers would take it with them.
-    let plan = match cache_dir? {
-        true => {
-            let plan = plan.without_cache_dir();
-            docker::create_volume(&engine, &plan.cache_dir_volume).await?;
-            plan
-        }
-        false => plan,
+    let key = plan.identity.key();
+    let looked = async {
+        say(&about?);
+        announce(&plan);
+        let world = world?;
+        // Made only now: removing an earlier attempt's leftovers would take it with them.
+        let plan = match cache_dir? {
+            true => {
+                let plan = plan.without_cache_dir();
+                docker::create_volume(&engine, &plan.cache_dir_volume).await?;
+                plan
+            }
+            false => plan,
+        };
+        Ok((world, plan, images?))
     };
-    let images = images?;
+    let (world, plan, images) = match looked.await {
+        Ok(looked) => looked,
+        // What the network step made is the job's: gone again before the failure is told,
+        // so a refused job leaves nothing even before its cleanup. Not after a signal: that
+        // prepare begins nothing new, and the runner's cleanup follows it.
+        Err(failure) => {
+            if halt.check("removing what the first phase made").is_ok() {
+                let _ = docker::remove_job_resources(&engine, &key).await;
+            }
+            return Err(failure);
+        }
+    };
+    let World { mtu, made } = world;
+    let plan = match &made {
+        Some(made) if made.cache_dropped => plan.without_cache(),
+        _ => plan,
+    };
     let sidecar_image_id = plan
         .sidecar
         .as_ref()
@@ -124,7 +141,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         unfit = found.unfit;
     }
     let (result, (), ()) = futures_util::join!(
-        start_cold(&engine, settings, env, plan, started, halt),
+        start_cold(&engine, settings, env, plan, made, started, halt),
         warm::discard_all(&engine, unfit),
         secure_root,
     );
@@ -137,16 +154,18 @@ async fn start_cold(
     settings: &Settings,
     env: &JobEnv,
     plan: Plan,
+    made: Option<Made>,
     started: Instant,
     halt: &Halt,
 ) -> StageResult {
-    let plan = cache::claim(engine, settings, plan).await?;
-    halt.check("the job's network")?;
-    let (network_id, socket_dir) = create_network_and_volumes(engine, &plan).await?;
-    // The engine allows two networks of one name, and containers then refuse to start
-    // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
-    // removed its leftovers. Keep only ours.
-    docker::remove_other_networks(engine, &plan.identity.key(), &network_id).await?;
+    let (plan, socket_dir) = match made {
+        Some(made) => (plan, made.socket_dir),
+        None => {
+            let plan = cache::claim(engine, settings, plan).await?;
+            let (socket_dir, _) = build_the_network(engine, &plan, halt).await?;
+            (plan, socket_dir)
+        }
+    };
     join_mirror(engine, settings, &plan).await?;
     halt.check("the dind sidecar")?;
     let since = super::log_lines::now();
@@ -308,6 +327,72 @@ async fn cache_dir_volume(
         docker::create_volume(engine, &plan.cache_dir_volume).await?;
     }
     Ok(busy)
+}
+
+/// What the first phase found and made for the job's network.
+struct World {
+    /// The MTU the job's network and sidecar get.
+    mtu: Option<u32>,
+    /// The network and volumes, when made alongside the other looks.
+    made: Option<Made>,
+}
+
+/// The job's network and volumes, made.
+struct Made {
+    socket_dir: Option<String>,
+    /// Another job holds the project's layer cache: this one runs on an empty one.
+    cache_dropped: bool,
+}
+
+/// The MTU, an earlier attempt's leftovers removed, and with `early`, the job's layer cache
+/// claimed and its network and volumes made.
+async fn clear_the_way(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+    early: bool,
+    halt: &Halt,
+) -> Result<World, Failure> {
+    let (mtu, leftovers) = futures_util::join!(
+        async {
+            match plan.mtu {
+                Some(mtu) => Some(mtu),
+                None => docker::probe::engine_mtu(engine).await,
+            }
+        },
+        remove_leftovers(engine, plan),
+    );
+    leftovers?;
+    if !early {
+        return Ok(World { mtu, made: None });
+    }
+    let claimed = cache::claim(engine, settings, plan.clone().with_mtu(mtu)).await?;
+    let (socket_dir, _) = build_the_network(engine, &claimed, halt).await?;
+    let cache_dropped = claimed.cache_volume.is_none() && plan.cache_volume.is_some();
+    let made = Made {
+        socket_dir,
+        cache_dropped,
+    };
+    Ok(World {
+        mtu,
+        made: Some(made),
+    })
+}
+
+/// The job's network and volumes; returns the dind socket volume's directory on the engine's
+/// host and the network's id.
+async fn build_the_network(
+    engine: &Engine,
+    plan: &Plan,
+    halt: &Halt,
+) -> Result<(Option<String>, String), Failure> {
+    halt.check("the job's network")?;
+    let (network_id, socket_dir) = create_network_and_volumes(engine, plan).await?;
+    // The engine allows two networks of one name, and containers then refuse to start
+    // ("ambiguous"): a create sent by a killed earlier attempt can land after this attempt
+    // removed its leftovers. Keep only ours.
+    docker::remove_other_networks(engine, &plan.identity.key(), &network_id).await?;
+    Ok((socket_dir, network_id))
 }
 
 /// Returns the network's id and the directory, on the engine's host, of the volume holding
