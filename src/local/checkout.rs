@@ -39,17 +39,31 @@ impl Checkout {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "project".into());
         let ask = |args: &[&str]| in_git.then(|| git(&root, args)).flatten();
-        let branch = ask(&["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD");
+        // Four independent questions, asked at once: a git process costs a few ms to start,
+        // and listing a pipeline should not wait for them one by one.
+        let [branch, sha, remote, default_branch] = match in_git {
+            true => git_all(
+                &root,
+                [
+                    &["rev-parse", "--abbrev-ref", "HEAD"],
+                    &["rev-parse", "HEAD"],
+                    &["remote", "get-url", "origin"],
+                    &["symbolic-ref", "--short", "refs/remotes/origin/HEAD"],
+                ],
+            ),
+            false => [None, None, None, None],
+        };
+        let branch = branch.filter(|b| b != "HEAD");
         let tag = match (&branch, in_git) {
             (None, true) => ask(&["describe", "--exact-match", "--tags", "HEAD"]),
             _ => None,
         };
         Checkout {
-            sha: ask(&["rev-parse", "HEAD"]),
+            sha,
             branch,
             tag,
-            remote_path: ask(&["remote", "get-url", "origin"]).and_then(|url| project_path(&url)),
-            default_branch: ask(&["symbolic-ref", "--short", "refs/remotes/origin/HEAD"])
+            remote_path: remote.and_then(|url| project_path(&url)),
+            default_branch: default_branch
                 .and_then(|r| r.strip_prefix("origin/").map(str::to_string)),
             git: in_git,
             root,
@@ -235,7 +249,25 @@ pub fn project_path(url: &str) -> Option<String> {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = git_command(dir).args(args).output().ok()?;
+    answer(git_command(dir).args(args).output().ok()?)
+}
+
+/// [`git`] for several commands, all started before any is waited for.
+fn git_all<const N: usize>(dir: &Path, commands: [&[&str]; N]) -> [Option<String>; N] {
+    let children = commands.map(|args| {
+        git_command(dir)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()
+    });
+    children.map(|child| answer(child?.wait_with_output().ok()?))
+}
+
+/// A command's trimmed stdout, when it succeeded and said something.
+fn answer(out: std::process::Output) -> Option<String> {
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !text.is_empty()).then_some(text)
 }
