@@ -230,16 +230,10 @@ fn list(decisions: &[(&Job, Decision)], file: &Path) -> i32 {
     0
 }
 
-/// Say once which keys a local run does not act on, so nothing is silently dropped.
+/// Say once which keys a local run does not act on, and why, so nothing is silently dropped.
 pub(super) fn report_ignored(report: &Report, pipeline: &Pipeline, job: &Job) {
-    let mut keys: Vec<String> = pipeline
-        .ignored_global
-        .iter()
-        .map(|k| format!("{k} (global)"))
-        .collect();
-    keys.extend(job.ignored.iter().cloned());
-    if !keys.is_empty() {
-        report.note(&format!("ignored in a local run: {}", keys.join(", ")));
+    if let Some(note) = pipeline.ignored_note(job) {
+        report.note(&note);
     }
 }
 

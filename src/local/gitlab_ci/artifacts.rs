@@ -6,7 +6,38 @@
 
 use crate::yaml::{Mapping, Value};
 
+use super::keywords::why_ignored;
 use super::values::{check_keys, describe, strings};
+
+/// The keys of `artifacts:` GitLab documents; those a local run skips are in
+/// [`super::keywords::IGNORED_SUB_KEYS`] as `artifacts:KEY`.
+pub(super) const ARTIFACTS_KEYS: &[&str] = &[
+    "paths",
+    "exclude",
+    "untracked",
+    "when",
+    "reports",
+    "name",
+    "expire_in",
+    "expose_as",
+    "public",
+    "access",
+];
+
+/// The one report a local run reads: its variables reach the jobs that take the artifacts.
+pub(super) const DOTENV: &str = "dotenv";
+
+/// The keys of one `cache:` GitLab documents (`cache:unprotect` is skipped, see
+/// [`super::keywords::IGNORED_SUB_KEYS`]).
+pub(super) const CACHE_KEYS: &[&str] = &[
+    "key",
+    "paths",
+    "untracked",
+    "policy",
+    "when",
+    "fallback_keys",
+    "unprotect",
+];
 
 /// When files are kept: `on_success` (the default), `on_failure` or `always`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,25 +113,13 @@ pub(super) fn artifacts(value: &Value) -> Result<Artifacts, String> {
         value,
         "`paths:`, `exclude:`, `untracked:`, `when:` and `reports:`",
     )?;
-    check_keys(
-        map,
-        &[
-            "paths",
-            "exclude",
-            "untracked",
-            "when",
-            "reports",
-            "name",
-            "expire_in",
-            "expose_as",
-            "public",
-            "access",
-        ],
-    )?;
-    let mut ignored: Vec<String> = ["name", "expire_in", "expose_as", "public", "access"]
+    check_keys(map, ARTIFACTS_KEYS)?;
+    // Every report but dotenv is named one by one (`artifacts:reports:junit`), below.
+    let mut ignored: Vec<String> = ARTIFACTS_KEYS
         .iter()
-        .filter(|k| map.contains_key(**k))
+        .filter(|k| **k != "reports" && map.contains_key(**k))
         .map(|k| format!("artifacts:{k}"))
+        .filter(|k| why_ignored(k).is_some())
         .collect();
     let mut dotenv = Vec::new();
     match map.get("reports") {
@@ -108,7 +127,7 @@ pub(super) fn artifacts(value: &Value) -> Result<Artifacts, String> {
         Some(Value::Mapping(reports)) => {
             for (kind, files) in reports {
                 match kind.as_str() {
-                    Some("dotenv") => {
+                    Some(DOTENV) => {
                         dotenv = one_or_list(files).map_err(|m| format!("`reports:dotenv` {m}"))?
                     }
                     Some(other) => ignored.push(format!("artifacts:reports:{other}")),
@@ -156,18 +175,7 @@ fn cache(value: &Value) -> Result<Option<Cache>, String> {
     if map.is_empty() {
         return Ok(None);
     }
-    check_keys(
-        map,
-        &[
-            "key",
-            "paths",
-            "untracked",
-            "policy",
-            "when",
-            "fallback_keys",
-            "unprotect",
-        ],
-    )?;
+    check_keys(map, CACHE_KEYS)?;
     let key = match map.get("key") {
         None | Some(Value::Null) => CacheKey::Name("default".into()),
         Some(Value::String(name)) => CacheKey::Name(name.clone()),

@@ -5,7 +5,8 @@
 use crate::yaml::{Mapping, Value};
 
 use super::error::{GitlabCiError, Locator};
-use super::keywords::{DEFAULT_KEYS, DEPRECATED_GLOBALS, IGNORED_GLOBAL};
+use super::ignored;
+use super::keywords::{DEFAULT_KEYS, DEPRECATED_GLOBALS};
 use super::rules::{read_workflow, Workflow};
 use super::values::{self, check_keys, describe};
 use super::Image;
@@ -23,8 +24,11 @@ pub(super) struct Defaults {
     pub services: Option<Vec<ServiceRequest>>,
     pub artifacts: Option<super::Artifacts>,
     pub cache: Option<Vec<super::Cache>>,
-    /// Default keys that are set but that a local run ignores (`cache`, `tags`, ...).
+    /// Default keys that are set but that a local run ignores (`tags`, `retry`, ...).
     pub ignored: Vec<&'static str>,
+    /// Skipped parts of the default keys that are read (`image:kubernetes`, ...), each with
+    /// its key: a job that sets the key itself, or does not inherit it, has none of them.
+    pub ignored_parts: Vec<(&'static str, &'static str)>,
 }
 
 /// `stages:`, with `.pre` first and `.post` last as GitLab always has them.
@@ -64,22 +68,20 @@ pub(super) fn workflow(config: &Mapping, at: &Locator) -> Result<Option<Workflow
     }
 }
 
-/// The top-level keywords a local run skips, in file order, and `workflow:auto_cancel`
-/// (a local run has no other pipelines to cancel).
+/// What a local run skips of the top-level keywords, in file order: parts of `workflow:` and
+/// `variables:` it does not act on, and `include:` when this file was read without its
+/// includes ([`super::parse`] of a file that has one; the driver resolves them first).
 pub(super) fn ignored(config: &Mapping) -> Vec<String> {
-    let auto_cancel = match config.get("workflow") {
-        Some(Value::Mapping(workflow)) => workflow.contains_key("auto_cancel"),
-        _ => false,
-    };
-    config
-        .keys()
-        .filter_map(Value::as_str)
-        .filter_map(|key| match key {
-            "workflow" if auto_cancel => Some("workflow:auto_cancel".to_string()),
-            key if IGNORED_GLOBAL.contains(&key) => Some(key.to_string()),
-            _ => None,
-        })
-        .collect()
+    let mut found = Vec::new();
+    for (key, value) in config {
+        match key.as_str() {
+            Some("include") => found.push("include"),
+            Some("workflow") => found.extend(ignored::workflow_keys(value)),
+            Some("variables") => found.extend(ignored::sub_keys("variables", value)),
+            _ => {}
+        }
+    }
+    found.into_iter().map(str::to_string).collect()
 }
 
 /// `default:` merged over the deprecated globals, key by key.
@@ -113,6 +115,10 @@ pub(super) fn defaults(config: &Mapping, at: &Locator) -> Result<Defaults, Gitla
             true => at.key_error("default", key, format!("`default:{key}` {m}")),
             false => at.top_error(key, format!("`{key}:` {m}")),
         };
+        let parts = ignored::sub_keys(key, value).into_iter();
+        defaults
+            .ignored_parts
+            .extend(parts.map(|part| (*key, part)));
         match *key {
             "image" => defaults.image = Some(values::image(value).map_err(fail)?),
             "before_script" => defaults.before_script = Some(values::script(value).map_err(fail)?),

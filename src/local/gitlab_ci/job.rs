@@ -9,10 +9,10 @@ use crate::yaml::{Mapping, Value};
 
 use super::error::{GitlabCiError, Locator};
 use super::globals::Defaults;
-use super::keywords::{suggest, DEFAULT_KEYS, IGNORED_JOB_KEYS, USED_JOB_KEYS};
+use super::keywords::{is_ignored_job_key, suggest, DEFAULT_KEYS, USED_JOB_KEYS};
 use super::needs;
 use super::values::{self, check_keys, describe};
-use super::{artifacts, control};
+use super::{artifacts, control, ignored as skipped};
 use super::{Job, VariableInheritance};
 
 /// What every job is read against.
@@ -117,22 +117,7 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
             .unwrap_or_default(),
     };
 
-    let mut ignored: BTreeSet<String> = map
-        .keys()
-        .filter_map(Value::as_str)
-        .filter(|k| IGNORED_JOB_KEYS.contains(k))
-        .map(str::to_string)
-        .collect();
-    // The parts of `artifacts:` that only a GitLab server acts on (`expire_in`, reports).
-    ignored.extend(artifacts.iter().flat_map(|a| a.ignored.iter().cloned()));
-    ignored.extend(
-        cx.defaults
-            .ignored
-            .iter()
-            .filter(|k| inherit.default.allows(k))
-            .map(|k| k.to_string()),
-    );
-
+    let ignored = ignored_keys(map, &inherit, cx.defaults, artifacts.as_ref());
     Ok(Job {
         name: name.to_string(),
         stage,
@@ -157,7 +142,7 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         except: control.except,
         artifacts,
         cache,
-        ignored: ignored.into_iter().collect(),
+        ignored,
         line: at.top_line(name),
         file: at.top_file(name).to_string(),
     })
@@ -175,7 +160,7 @@ fn check_job_keys(name: &str, map: &Mapping, at: &Locator) -> Result<(), GitlabC
                 ),
             ));
         };
-        if USED_JOB_KEYS.contains(&key) || IGNORED_JOB_KEYS.contains(&key) {
+        if USED_JOB_KEYS.contains(&key) || is_ignored_job_key(key) {
             continue;
         }
         let fix = match suggest(key) {
@@ -189,6 +174,43 @@ fn check_job_keys(name: &str, map: &Mapping, at: &Locator) -> Result<(), GitlabC
         ));
     }
     Ok(())
+}
+
+/// The keys of the job a local run skips, sorted, each once: its own ignored keys and the
+/// skipped parts of the values it uses (`image:kubernetes`, `artifacts:expire_in`, ...), and
+/// those of the `default:` keys it inherits and does not set itself.
+fn ignored_keys(
+    map: &Mapping,
+    inherit: &Inherit,
+    defaults: &Defaults,
+    artifacts: Option<&super::Artifacts>,
+) -> Vec<String> {
+    let mut ignored: BTreeSet<&str> = BTreeSet::new();
+    for (key, value) in map {
+        let Some(key) = key.as_str() else { continue };
+        if is_ignored_job_key(key) {
+            ignored.insert(key);
+        }
+        ignored.extend(skipped::sub_keys(key, value));
+    }
+    let inherited = |key: &str| !map.contains_key(key) && inherit.default.allows(key);
+    ignored.extend(
+        defaults
+            .ignored
+            .iter()
+            .filter(|k| inherit.default.allows(k)),
+    );
+    ignored.extend(
+        defaults
+            .ignored_parts
+            .iter()
+            .filter(|(key, _)| inherited(key))
+            .map(|(_, part)| *part),
+    );
+    let mut ignored: BTreeSet<String> = ignored.into_iter().map(str::to_string).collect();
+    // The job's own `artifacts:` or the default's: the parts only a GitLab server acts on.
+    ignored.extend(artifacts.iter().flat_map(|a| a.ignored.iter().cloned()));
+    ignored.into_iter().collect()
 }
 
 /// `stage:` (GitLab's default is `test`), which must be one of the pipeline's stages.

@@ -1,8 +1,11 @@
 //! The keyword tables of `.gitlab-ci.yml` (<https://docs.gitlab.com/ci/yaml/>): which top-level
-//! keys are not jobs, which job keys a local run uses, which it reports and skips, and which
-//! `default:` may set. A key in none of these is a typo that GitLab would reject too.
+//! keys are not jobs, which job keys a local run uses, which it skips and why, and which
+//! `default:` may set. A job key in none of these is a typo that GitLab would reject too.
+//! `docs/local-runs.md` lists every one of them with what a local run does; a test holds the
+//! two together (`tests/keywords.rs`).
 
-/// Top-level keys that are pipeline keywords, not jobs.
+/// Top-level keys that are pipeline keywords, not jobs. `include:` is resolved before the
+/// parser (`crate::local::include`); the rest are read by `globals.rs`.
 pub(super) const RESERVED: &[&str] = &[
     "default",
     "include",
@@ -15,9 +18,6 @@ pub(super) const RESERVED: &[&str] = &[
     "before_script",
     "after_script",
 ];
-
-/// Top-level keywords a local run skips: it reads one file and runs the job it is asked for.
-pub(super) const IGNORED_GLOBAL: &[&str] = &["include"];
 
 /// Deprecated top-level keys that act as `default:` entries (`default:` wins when both are set).
 pub(super) const DEPRECATED_GLOBALS: &[&str] = &[
@@ -44,7 +44,8 @@ pub(super) const DEFAULT_KEYS: &[&str] = &[
     "timeout",
 ];
 
-/// Job keys the parser turns into [`super::Job`] fields, or consumes on the way.
+/// Job keys the parser turns into [`super::Job`] fields, or consumes on the way. `needs:` and
+/// `dependencies:` order and feed the jobs of `executor run JOB --needs` and `--stage`.
 pub(super) const USED_JOB_KEYS: &[&str] = &[
     "after_script",
     "allow_failure",
@@ -63,42 +64,153 @@ pub(super) const USED_JOB_KEYS: &[&str] = &[
     "script",
     "services",
     "stage",
-    "start_in",
     "variables",
     "when",
 ];
 
-/// Job keys that are valid for GitLab but mean nothing to a local run: reported, not failed.
-/// `trigger` and `run` jobs have no script a local run could execute. `needs` and
-/// `dependencies` are read into [`super::Job`] for the pipeline view, but a run of one job
-/// neither runs them first nor takes their artifacts, so they are reported too.
-pub(super) const IGNORED_JOB_KEYS: &[&str] = &[
-    "coverage",
-    "dast_configuration",
-    "environment",
-    "hooks",
-    "id_tokens",
-    "identity",
-    "interruptible",
-    "manual_confirmation",
-    "pages",
-    "publish",
-    "release",
-    "resource_group",
-    "retry",
-    "run",
-    "secrets",
-    "tags",
-    "timeout",
-    "trigger",
+/// Job keys that are valid for GitLab but that a local run does not act on, each with the
+/// reason the run gives when it names them: reported, not failed. `trigger` and `run` jobs have
+/// no script a local run could execute. `start_in` is read for the pipeline view, but a run does
+/// not wait.
+pub(super) const IGNORED_JOB_KEYS: &[(&str, &str)] = &[
+    ("coverage", "no GitLab records the coverage"),
+    (
+        "dast_configuration",
+        "DAST profiles live on a GitLab server",
+    ),
+    (
+        "environment",
+        "no deployment is recorded and no CI_ENVIRONMENT_* variable is set",
+    ),
+    ("hooks", "pre_get_sources_script does not run"),
+    (
+        "id_tokens",
+        "no GitLab signs the tokens, so their variables are not set",
+    ),
+    ("identity", "no GitLab hands out cloud credentials"),
+    ("interruptible", "no newer pipeline cancels a local run"),
+    (
+        "manual_confirmation",
+        "a local run starts the job it is asked for without a prompt",
+    ),
+    ("pages", "nothing is deployed to GitLab Pages"),
+    ("publish", "nothing is deployed to GitLab Pages"),
+    ("release", "no release is created"),
+    ("resource_group", "no other pipeline's job is waited for"),
+    ("retry", "a failed job is not run again"),
+    (
+        "run",
+        "CI/CD steps do not run, so the job has nothing to run here",
+    ),
+    (
+        "secrets",
+        "no secrets provider is asked, so their variables are not set",
+    ),
+    (
+        "start_in",
+        "a local run starts the job at once, without waiting",
+    ),
+    ("tags", "no runner is picked: this machine runs the job"),
+    (
+        "timeout",
+        "a local run has no time limit; stop it with Ctrl-C",
+    ),
+    (
+        "trigger",
+        "no downstream pipeline is started, so the job has nothing to run here",
+    ),
 ];
+
+/// Parts of keywords a local run reads but does not act on, named `parent:key` as GitLab's
+/// reference names them, with the reason. Each is reported only where it asks for something a
+/// local run does not do (`variables:expand` when `false`, `cache:unprotect` unless `true`).
+/// `artifacts:reports` stands for every report but `dotenv`, which is read.
+pub(super) const IGNORED_SUB_KEYS: &[(&str, &str)] = &[
+    ("artifacts:access", "no GitLab serves the artifacts"),
+    (
+        "artifacts:expire_in",
+        "nothing is stored on a server to expire",
+    ),
+    ("artifacts:expose_as", "no merge request shows them"),
+    (
+        "artifacts:name",
+        "the archive is only handed to later jobs, never downloaded",
+    ),
+    ("artifacts:public", "no GitLab serves the artifacts"),
+    (
+        "artifacts:reports",
+        "no GitLab shows the report; only dotenv is read",
+    ),
+    (
+        "cache:unprotect",
+        "local caches are never split by branch protection",
+    ),
+    ("image:kubernetes", "the job runs in Docker, not Kubernetes"),
+    (
+        "rules:interruptible",
+        "no newer pipeline cancels a local run",
+    ),
+    (
+        "rules:start_in",
+        "a local run starts the job at once, without waiting",
+    ),
+    (
+        "services:docker",
+        "the driver sets no user or platform for a service",
+    ),
+    (
+        "services:kubernetes",
+        "the service runs in Docker, not Kubernetes",
+    ),
+    (
+        "variables:expand",
+        "values are expanded anyway; write `$$` for a literal `$`",
+    ),
+    (
+        "workflow:auto_cancel",
+        "there is no other pipeline to cancel",
+    ),
+    ("workflow:name", "CI_PIPELINE_NAME is not set"),
+    (
+        "workflow:rules:auto_cancel",
+        "there is no other pipeline to cancel",
+    ),
+];
+
+/// Why a file read on its own ([`super::parse`]) still holds `include:`: the driver resolves
+/// includes only when it sees a line starting `include:`, so this one was not.
+pub(super) const UNRESOLVED_INCLUDE: &str =
+    "its files were not read; write `include:` at the start of a line to have them merged";
+
+/// Whether `key` is a job key a local run accepts and skips.
+pub(super) fn is_ignored_job_key(key: &str) -> bool {
+    IGNORED_JOB_KEYS.iter().any(|(known, _)| *known == key)
+}
+
+/// The reason a local run gives for skipping `key` (a job key, a `parent:key` of
+/// [`IGNORED_SUB_KEYS`], `artifacts:reports:NAME`, or the `include` of a file read alone).
+pub(super) fn why_ignored(key: &str) -> Option<&'static str> {
+    if key == "include" {
+        return Some(UNRESOLVED_INCLUDE);
+    }
+    let key = match key.strip_prefix("artifacts:reports:") {
+        Some(_) => "artifacts:reports",
+        None => key,
+    };
+    IGNORED_JOB_KEYS
+        .iter()
+        .chain(IGNORED_SUB_KEYS)
+        .find(|(known, _)| *known == key)
+        .map(|(_, why)| *why)
+}
 
 /// The known job key closest to a typo, if one is close enough to be a likely fix.
 pub(super) fn suggest(typo: &str) -> Option<&'static str> {
     USED_JOB_KEYS
         .iter()
-        .chain(IGNORED_JOB_KEYS)
-        .map(|known| (distance(typo, known), *known))
+        .copied()
+        .chain(IGNORED_JOB_KEYS.iter().map(|(key, _)| *key))
+        .map(|known| (distance(typo, known), known))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, known)| known)

@@ -7,9 +7,9 @@
 //! [`Pipeline::decide`] says whether a job runs for a ref, as GitLab decides it ([`rules`]).
 //! `needs:`, `dependencies:` (`needs.rs`), `artifacts:` and `cache:` (`artifacts.rs`) are read
 //! for local runs of several jobs. Keys that only matter on a GitLab server (`retry`, `tags`,
-//! ...) are reported in
-//! [`Job::ignored`], never silently dropped; keys GitLab would reject are errors here too,
-//! with the file and line.
+//! `image: kubernetes:`, ...) are reported in [`Job::ignored`] and [`Pipeline::ignored_global`]
+//! and named with their reasons by [`Pipeline::ignored_note`] (`keywords.rs`, `ignored.rs`),
+//! never silently dropped; keys GitLab would reject are errors here too, with the file and line.
 //! Every value those steps copy is charged to one budget first (`budget.rs`), so a file cannot
 //! grow without bound while it is read.
 //! Before all that, the YAML is read as GitLab's Ruby loader reads it: a `spec:` header document
@@ -18,7 +18,8 @@
 //! into the jobs GitLab makes of it (`parallel.rs`).
 //! `include:` is resolved before the parser by `crate::local::include`, whose merged mapping
 //! [`parse_merged`] reads, naming for each job and error the file that wrote it; [`parse`]
-//! alone reads one file and reports `include:` in [`Pipeline::ignored_global`].
+//! alone reads one file, and reports an `include:` it finds (unresolved) in
+//! [`Pipeline::ignored_global`].
 
 mod artifacts;
 mod budget;
@@ -27,6 +28,7 @@ mod documents;
 mod error;
 mod extends;
 mod globals;
+mod ignored;
 mod inputs;
 mod job;
 mod keywords;
@@ -66,7 +68,9 @@ pub struct Pipeline {
     pub variables: Vec<(String, String)>,
     /// `workflow:` (its `rules:` decide whether there is a pipeline at all).
     pub workflow: Option<Workflow>,
-    /// Top-level keywords a local run skips (`include`, `workflow:auto_cancel`), in file order.
+    /// What a local run skips of the top-level keywords (`workflow:auto_cancel`,
+    /// `variables:expand`, an unresolved `include`), in file order; the reasons are in
+    /// [`Pipeline::ignored_note`].
     pub ignored_global: Vec<String>,
     /// What GitLab reads without complaint but a user may not mean: keys written twice (the
     /// last wins), YAML documents that are not read. Each a whole line naming the file and line.
@@ -114,7 +118,8 @@ pub struct Job {
     pub artifacts: Option<Artifacts>,
     /// `cache:`, the job's own or `default:`'s (or the deprecated global one); empty for none.
     pub cache: Vec<Cache>,
-    /// Keys of this job (its own, inherited or from `default:`) that a local run skips, sorted.
+    /// Keys of this job and parts of its values (its own, inherited or from `default:`) that a
+    /// local run skips (`tags`, `image:kubernetes`, `artifacts:reports:junit`), sorted, each once.
     pub ignored: Vec<String>,
     /// 1-based line of the job's key in [`Job::file`], when it could be found.
     pub line: Option<usize>,

@@ -8,6 +8,27 @@ use crate::yaml::{Mapping, Value};
 use super::Image;
 use crate::payload::ServiceRequest;
 
+/// The keys of a variable's long form; `expand: false` is reported, not honoured
+/// ([`super::keywords::IGNORED_SUB_KEYS`]).
+pub(super) const VARIABLE_KEYS: &[&str] = &["value", "description", "expand", "options"];
+
+/// The keys of an `image:` mapping (`kubernetes:` is reported, not acted on).
+pub(super) const IMAGE_KEYS: &[&str] =
+    &["name", "entrypoint", "docker", "pull_policy", "kubernetes"];
+
+/// The keys of a `services:` entry (`docker:` and `kubernetes:` are reported, not acted on).
+pub(super) const SERVICE_KEYS: &[&str] = &[
+    "name",
+    "alias",
+    "entrypoint",
+    "command",
+    "variables",
+    "ports",
+    "pull_policy",
+    "docker",
+    "kubernetes",
+];
+
 /// GitLab flattens nested script lists up to this depth and rejects deeper ones
 /// (<https://docs.gitlab.com/ci/yaml/script/#split-long-commands>).
 const MAX_SCRIPT_NESTING: usize = 10;
@@ -88,7 +109,7 @@ fn variable_value(value: &Value) -> Result<String, String> {
             describe(value)
         ));
     };
-    check_keys(map, &["value", "description", "expand", "options"])?;
+    check_keys(map, VARIABLE_KEYS)?;
     match map.get("value") {
         // A variable with only a `description:` is a prefilled-form entry with an empty value.
         None => Ok(String::new()),
@@ -122,10 +143,7 @@ pub(super) fn image(value: &Value) -> Result<Image, String> {
             pull_policy: Vec::new(),
         }),
         Value::Mapping(map) => {
-            check_keys(
-                map,
-                &["name", "entrypoint", "docker", "pull_policy", "kubernetes"],
-            )?;
+            check_keys(map, IMAGE_KEYS)?;
             let name = match map.get("name") {
                 Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
                 _ => return Err("needs a `name:` string".into()),
@@ -214,20 +232,7 @@ fn service(value: &Value) -> Result<ServiceRequest, String> {
             ..ServiceRequest::default()
         }),
         Value::Mapping(map) => {
-            check_keys(
-                map,
-                &[
-                    "name",
-                    "alias",
-                    "entrypoint",
-                    "command",
-                    "variables",
-                    "ports",
-                    "pull_policy",
-                    "docker",
-                    "kubernetes",
-                ],
-            )?;
+            check_keys(map, SERVICE_KEYS)?;
             let name = match map.get("name") {
                 Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
                 _ => return Err("has a service without a `name:` string".into()),

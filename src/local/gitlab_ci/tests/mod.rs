@@ -4,6 +4,7 @@
 
 mod errors;
 mod inputs;
+mod keywords;
 mod limits;
 mod parallel;
 mod repeated;
