@@ -207,14 +207,7 @@ fn with_rule_needs(pipeline: &Pipeline, decisions: &[(&Job, Decision)]) -> Pipel
     for job in &mut pipeline.jobs {
         let decided = decisions.iter().find(|(j, _)| j.name == job.name);
         if let Some(needs) = decided.and_then(|(_, d)| d.needs.as_ref()) {
-            let need = |name: &String| Need {
-                job: name.clone(),
-                artifacts: true,
-                optional: false,
-                from: None,
-                matrix: false,
-            };
-            job.needs = Some(needs.iter().map(need).collect());
+            job.needs = Some(needs.iter().map(|name| Need::plain(name)).collect());
         }
     }
     pipeline

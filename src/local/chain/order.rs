@@ -1,18 +1,26 @@
 //! The order of a `--needs` run and whose artifacts each job takes (pure).
+//!
+//! A need, or a `dependencies:` name, stands for the jobs GitLab expands it to
+//! ([`Need::expand`]): a job `parallel:` made into several is all of them, or with the need's
+//! own `parallel: matrix:` exactly the combinations it names.
 
-use crate::local::gitlab_ci::{Job, Pipeline};
+use crate::local::gitlab_ci::{Job, Need, Pipeline};
+
+/// How many of the jobs `parallel:` made an error lists before saying how many more there are.
+const LISTED: usize = 6;
 
 /// The jobs `executor run TARGET --needs` runs: every job `target` needs or depends on,
 /// transitively, each after the jobs it needs (in the order they are written), then `target`.
 /// Notes name the needs a local run skips: `optional:` ones missing from the file, and those
-/// of another project or pipeline. A non-optional need missing from the file, or a cycle, is
-/// an error naming the jobs.
+/// of another project or pipeline. A non-optional need missing from the file (a job, or a
+/// combination of a need's `parallel: matrix:`), or a cycle, is an error naming the jobs.
 pub fn needs_order(
     pipeline: &Pipeline,
     target: &str,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let mut walk = Walk {
         pipeline,
+        names: pipeline.jobs.iter().map(|j| j.name.as_str()).collect(),
         done: Vec::new(),
         notes: Vec::new(),
     };
@@ -22,6 +30,8 @@ pub fn needs_order(
 
 struct Walk<'p> {
     pipeline: &'p Pipeline,
+    /// Every job of the file, what needs expand among.
+    names: Vec<&'p str>,
     done: Vec<String>,
     notes: Vec<String>,
 }
@@ -40,18 +50,7 @@ impl Walk<'_> {
         }
         let job = self.pipeline.job(name).map_err(|e| e.to_string())?;
         path.push(name.to_string());
-        for (need, optional) in prerequisites(job, &mut self.notes) {
-            if self.pipeline.jobs.iter().all(|j| j.name != need) {
-                if optional {
-                    self.notes.push(format!(
-                        "`{name}` needs `{need}` (optional), which is not in the file; skipped"
-                    ));
-                    continue;
-                }
-                return Err(format!(
-                    "job `{name}` needs `{need}`, which is not a job of the file; fix `needs:`/`dependencies:` or mark it `optional: true`"
-                ));
-            }
+        for need in prerequisites(job, &self.names, &mut self.notes)? {
             self.visit(&need, path)?;
         }
         path.pop();
@@ -60,27 +59,84 @@ impl Walk<'_> {
     }
 }
 
-/// The jobs `job` needs or depends on, in order, each once, and whether it is optional.
-fn prerequisites(job: &Job, notes: &mut Vec<String>) -> Vec<(String, bool)> {
-    let mut found: Vec<(String, bool)> = Vec::new();
-    for need in job.needs.iter().flatten() {
-        if let Some(place) = &need.from {
-            notes.push(format!(
+/// The jobs `job` needs or depends on, as the file's jobs they stand for, in order, each once.
+/// Needs a local run skips add notes; a non-optional one the file lacks is an error.
+fn prerequisites(
+    job: &Job,
+    names: &[&str],
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>, String> {
+    let mut found: Vec<String> = Vec::new();
+    let needs = job.needs.iter().flatten();
+    for need in needs.clone() {
+        match &need.from {
+            Some(place) => notes.push(format!(
                 "`{}` needs `{}` of {place}, which a local run cannot fetch; skipped",
                 job.name, need.job
-            ));
-            continue;
-        }
-        if found.iter().all(|(n, _)| n != &need.job) {
-            found.push((need.job.clone(), need.optional));
+            )),
+            None => add(job, need, names, &mut found, notes)?,
         }
     }
     for dependency in job.dependencies.iter().flatten() {
-        if found.iter().all(|(n, _)| n != dependency) {
-            found.push((dependency.clone(), false));
+        // A name `needs:` wrote is done (an optional need of it may have been skipped).
+        if needs.clone().all(|n| &n.job != dependency) {
+            add(job, &Need::plain(dependency), names, &mut found, notes)?;
         }
     }
-    found
+    Ok(found)
+}
+
+/// Add the jobs `need` (of `job`) stands for to `found`, each once.
+fn add(
+    job: &Job,
+    need: &Need,
+    names: &[&str],
+    found: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    let expanded = need.expand(names);
+    for unknown in &expanded.unknown {
+        if !need.optional {
+            return Err(missing(job, need, unknown, &expanded.made));
+        }
+        notes.push(format!(
+            "`{}` needs `{unknown}` (optional), which is not in the file; skipped",
+            job.name
+        ));
+    }
+    for name in expanded.jobs {
+        if !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    Ok(())
+}
+
+/// The error for a need of `job` naming `unknown`, which the file lacks; `made` are the jobs
+/// `parallel:` made of the needed job. GitLab refuses such a pipeline ("undefined need").
+fn missing(job: &Job, need: &Need, unknown: &str, made: &[String]) -> String {
+    if need.matrix.is_none() || made.is_empty() {
+        return format!(
+            "job `{}` needs `{unknown}`, which is not a job of the file; fix `needs:`/`dependencies:` or mark it `optional: true`",
+            job.name
+        );
+    }
+    let place = match job.line {
+        Some(line) => format!("{}:{line}", job.file),
+        None => job.file.clone(),
+    };
+    let listed: Vec<String> = made.iter().take(LISTED).map(|m| format!("`{m}`")).collect();
+    let more = match made.len().saturating_sub(LISTED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "job `{}` ({place}) needs `{unknown}` by its `parallel: matrix:`, a combination `parallel:` does not make of `{}`; it makes {}{more}; name one of those (values in the order `{}` writes its variables) or mark the need `optional: true`",
+        job.name,
+        need.job,
+        listed.join(", "),
+        need.job
+    )
 }
 
 /// A stage's jobs (`jobs`, in file order) reordered so a job runs after those of them it
@@ -100,8 +156,10 @@ pub fn stage_order(pipeline: &Pipeline, jobs: &[String]) -> Vec<String> {
 
 /// The jobs among `ran` (names of jobs that ran, in order) whose artifacts `job` receives,
 /// as GitLab decides: `dependencies:` when set; else `needs:` entries with `artifacts: true`;
-/// else every job of an earlier stage.
+/// else every job of an earlier stage. A name stands for the jobs GitLab expands it to
+/// ([`Need::expand`]).
 pub fn sources<'r>(job: &Job, ran: &'r [String], pipeline: &Pipeline) -> Vec<&'r str> {
+    let names: Vec<&str> = pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
     let stage_of = |name: &str| {
         let stage = pipeline
             .jobs
@@ -111,108 +169,30 @@ pub fn sources<'r>(job: &Job, ran: &'r [String], pipeline: &Pipeline) -> Vec<&'r
         stage.and_then(|s| pipeline.stages.iter().position(|p| p == s))
     };
     let own = stage_of(&job.name);
+    let taken: Option<Vec<String>> = match (&job.dependencies, &job.needs) {
+        (Some(dependencies), _) => Some(
+            dependencies
+                .iter()
+                .flat_map(|d| Need::plain(d).expand(&names).jobs)
+                .collect(),
+        ),
+        (None, Some(needs)) => Some(
+            needs
+                .iter()
+                .filter(|n| n.artifacts && n.from.is_none())
+                .flat_map(|n| n.expand(&names).jobs)
+                .collect(),
+        ),
+        (None, None) => None,
+    };
     ran.iter()
         .map(String::as_str)
-        .filter(|name| match (&job.dependencies, &job.needs) {
-            (Some(dependencies), _) => dependencies.iter().any(|d| d == name),
-            (None, Some(needs)) => needs
-                .iter()
-                .any(|n| n.job == *name && n.artifacts && n.from.is_none()),
-            (None, None) => {
-                matches!((stage_of(name), own), (Some(theirs), Some(own)) if theirs < own)
-            }
+        .filter(|name| match &taken {
+            Some(taken) => taken.iter().any(|t| t == name),
+            None => matches!((stage_of(name), own), (Some(theirs), Some(own)) if theirs < own),
         })
         .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::local::gitlab_ci::parse;
-
-    const FILE: &str = "stages: [build, test, deploy]
-build: {stage: build, script: make, artifacts: {paths: [bin/]}}
-lint: {stage: build, script: lint}
-test:
-  stage: test
-  script: make test
-  needs: [build, {job: lint, artifacts: false}, {job: docs, optional: true}]
-package: {stage: test, script: pack, dependencies: [build]}
-deploy:
-  stage: deploy
-  script: ship
-  needs: [test, package, {project: group/other, job: assets, ref: main}]
-report: {stage: deploy, script: report}
-";
-
-    fn strings(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn needs_run_first_transitively_each_once() {
-        let pipeline = parse(FILE, ".gitlab-ci.yml").unwrap();
-        for (target, order, notes) in [
-            ("build", &["build"][..], &[][..]),
-            ("test", &["build", "lint", "test"], &["`test` needs `docs` (optional), which is not in the file; skipped"]),
-            (
-                "deploy",
-                &["build", "lint", "test", "package", "deploy"],
-                &[
-                    "`deploy` needs `assets` of project group/other ref main, which a local run cannot fetch; skipped",
-                    "`test` needs `docs` (optional), which is not in the file; skipped",
-                ],
-            ),
-        ] {
-            assert_eq!(needs_order(&pipeline, target), Ok((strings(order), strings(notes))), "{target}");
-        }
-    }
-
-    #[test]
-    fn missing_needs_and_cycles_are_errors() {
-        let missing = parse("a: {script: x, needs: [b]}\n", "f").unwrap();
-        assert_eq!(
-            needs_order(&missing, "a"),
-            Err("job `a` needs `b`, which is not a job of the file; fix `needs:`/`dependencies:` or mark it `optional: true`".into())
-        );
-        let cycle = parse(
-            "a: {script: x, needs: [b]}\nb: {script: x, needs: [c]}\nc: {script: x, needs: [a]}\n",
-            "f",
-        )
-        .unwrap();
-        assert_eq!(
-            needs_order(&cycle, "a"),
-            Err("`needs:` go round in a circle: a → b → c → a".into())
-        );
-    }
-
-    #[test]
-    fn a_stages_jobs_run_after_the_ones_of_it_they_need() {
-        let pipeline = parse(
-            "late: {script: x, needs: [early]}\nalone: {script: x}\nearly: {script: x, needs: [other]}\nother: {stage: build, script: x}\n",
-            "f",
-        )
-        .unwrap();
-        let jobs = strings(&["late", "alone", "early"]);
-        assert_eq!(
-            stage_order(&pipeline, &jobs),
-            strings(&["early", "late", "alone"])
-        );
-    }
-
-    #[test]
-    fn artifacts_come_from_dependencies_needs_or_earlier_stages() {
-        let pipeline = parse(FILE, ".gitlab-ci.yml").unwrap();
-        let ran = strings(&["build", "lint", "test", "package"]);
-        for (job, want) in [
-            ("test", &["build"][..]),
-            ("package", &["build"]),
-            ("deploy", &["test", "package"]),
-            ("report", &["build", "lint", "test", "package"]),
-            ("lint", &[]),
-        ] {
-            let job = pipeline.job(job).unwrap();
-            assert_eq!(sources(job, &ran, &pipeline), want, "{}", job.name);
-        }
-    }
-}
+mod tests;

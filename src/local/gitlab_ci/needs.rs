@@ -2,9 +2,15 @@
 //! <https://docs.gitlab.com/ci/yaml/#dependencies>): which jobs it waits for and whose
 //! artifacts it takes: the pipeline view shows them, `executor run JOB --needs` runs them first
 //! and hands their artifacts on (`crate::local::chain`).
+//!
+//! A need stands for jobs of the file as GitLab's `Ci::Config::Normalizer` expands it
+//! ([`Need::expand`]): a job `parallel:` made into several is all of them, or, with the need's
+//! own `parallel: matrix:` (<https://docs.gitlab.com/ci/yaml/#needsparallelmatrix>), exactly
+//! the combinations it names; a `dependencies:` name expands as a need of it by name does.
 
 use crate::yaml::{Mapping, Value};
 
+use super::parallel;
 use super::values::{check_keys, describe, strings};
 
 /// GitLab's limit on `needs:` entries per job.
@@ -22,8 +28,61 @@ pub struct Need {
     /// Where the job is when not in this pipeline: `project group/name ref main` or
     /// `pipeline $PARENT_PIPELINE_ID`, as written.
     pub from: Option<String>,
-    /// `parallel: matrix:` narrows the need to some of a matrix job's jobs.
-    pub matrix: bool,
+    /// With `parallel: matrix:`, the names of the matrix jobs it names (`build: [aws, app1]`,
+    /// the values in the order the need writes its variables, as GitLab names them): the need
+    /// waits for those of a `parallel: matrix:` job only.
+    pub matrix: Option<Vec<String>>,
+}
+
+/// What a need, or a `dependencies:` name, stands for among the file's jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expanded {
+    /// The file's jobs it stands for, in GitLab's order.
+    pub jobs: Vec<String>,
+    /// Names it stands for that no job of the file has: the job itself, or combinations of a
+    /// need's `parallel: matrix:` that the job's own matrix does not make.
+    pub unknown: Vec<String>,
+    /// The jobs `parallel:` made of the named job (empty when it has no `parallel:`), for
+    /// messages about `unknown` combinations.
+    pub made: Vec<String>,
+}
+
+impl Need {
+    /// A need of `job` by name alone (GitLab's defaults), as `rules:needs` writes them.
+    pub fn plain(job: &str) -> Need {
+        Need {
+            job: job.to_string(),
+            artifacts: true,
+            optional: false,
+            from: None,
+            matrix: None,
+        }
+    }
+
+    /// What this need stands for among `names` (all the file's jobs), as GitLab's normalizer
+    /// decides: when `parallel:` made the job into several, all of them, or only those the
+    /// need's `parallel: matrix:` names; else the job itself (a need's matrix on a job without
+    /// `parallel:` changes nothing there either).
+    pub fn expand(&self, names: &[&str]) -> Expanded {
+        let made: Vec<String> = names
+            .iter()
+            .filter(|n| parallel::made_from(n, &self.job))
+            .map(|n| n.to_string())
+            .collect();
+        let wanted: Vec<String> = match (made.is_empty(), &self.matrix) {
+            (true, _) => vec![self.job.clone()],
+            (false, None) => made.clone(),
+            (false, Some(named)) => named.clone(),
+        };
+        let (jobs, unknown) = wanted
+            .into_iter()
+            .partition(|w| names.contains(&w.as_str()));
+        Expanded {
+            jobs,
+            unknown,
+            made,
+        }
+    }
 }
 
 /// The keys a `needs:` mapping may have.
@@ -54,13 +113,7 @@ pub(super) fn needs(value: &Value) -> Result<Vec<Need>, String> {
 
 fn need(item: &Value) -> Result<Need, String> {
     match item {
-        Value::String(job) => Ok(Need {
-            job: job.clone(),
-            artifacts: true,
-            optional: false,
-            from: None,
-            matrix: false,
-        }),
+        Value::String(job) => Ok(Need::plain(job)),
         Value::Mapping(map) => need_mapping(map),
         other => Err(format!(
             "has the entry {}, which must be a job name or a mapping with `job:`",
@@ -99,12 +152,19 @@ fn need_mapping(map: &Mapping) -> Result<Need, String> {
         (None, None, Some(pipeline)) => Some(format!("pipeline {pipeline}")),
         (None, None, None) => None,
     };
+    let matrix = match map.get("parallel") {
+        None => None,
+        Some(value) => Some(
+            parallel::matrix_names(&job, value)
+                .map_err(|m| format!("entry `{job}`: `parallel:` {m}"))?,
+        ),
+    };
     Ok(Need {
-        job,
         artifacts: flag("artifacts", true)?,
         optional: flag("optional", false)?,
         from,
-        matrix: map.contains_key("parallel"),
+        matrix,
+        job,
     })
 }
 
@@ -126,13 +186,11 @@ mod tests {
     }
 
     fn plain(job: &str) -> Need {
-        Need {
-            job: job.into(),
-            artifacts: true,
-            optional: false,
-            from: None,
-            matrix: false,
-        }
+        Need::plain(job)
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
@@ -170,8 +228,22 @@ mod tests {
             (
                 "[{job: linux:build, parallel: {matrix: [{PROVIDER: aws}]}}]",
                 vec![Need {
-                    matrix: true,
+                    matrix: Some(strings(&["linux:build: [aws]"])),
                     ..plain("linux:build")
+                }],
+            ),
+            // GitLab's documented example: each entry's combinations, the first variable
+            // varying slowest, values in the order the need writes its variables.
+            (
+                "[{job: build, artifacts: false, parallel: {matrix: [{PROVIDER: aws, STACK: [monitoring, app1]}, {PROVIDER: 3, STACK: x}]}}]",
+                vec![Need {
+                    artifacts: false,
+                    matrix: Some(strings(&[
+                        "build: [aws, monitoring]",
+                        "build: [aws, app1]",
+                        "build: [3, x]",
+                    ])),
+                    ..plain("build")
                 }],
             ),
         ];
@@ -192,6 +264,18 @@ mod tests {
             ),
             ("[{job: a, ref: main}]", "has `ref:` without `project:`"),
             ("[{job: a, stage: b}]", "entry has an unknown key `stage`"),
+            (
+                "[{job: a, parallel: 2}]",
+                "entry `a`: `parallel:` must be a mapping with `matrix:`, found a number (`2`)",
+            ),
+            (
+                "[{job: a, parallel: {matrix: [{P: []}]}}]",
+                "entry `a`: `parallel:` `matrix` makes no jobs",
+            ),
+            (
+                "[{job: a, parallel: {matrix: [{P: [{x: y}]}]}}]",
+                "entry `a`: `parallel:` `matrix` entry 1: variable `P` must be a string",
+            ),
         ];
         for (text, want) in cases {
             let err = read(text).unwrap_err();
@@ -199,5 +283,60 @@ mod tests {
         }
         let many = format!("[{}]", vec!["a"; 51].join(", "));
         assert!(read(&many).unwrap_err().contains("at most 50"));
+    }
+
+    #[test]
+    fn a_need_stands_for_the_jobs_parallel_made_or_those_its_matrix_names() {
+        let names = [
+            "build: [aws, monitoring]",
+            "build: [aws, app1]",
+            "build: [gcp, app1]",
+            "test 1/2",
+            "test 2/2",
+            "lint",
+        ];
+        let made_of_build = strings(&names[..3]);
+        // The need's job and matrix, the jobs it stands for, the names the file lacks.
+        type Case<'a> = (&'a str, Option<&'a [&'a str]>, &'a [&'a str], &'a [&'a str]);
+        let cases: &[Case] = &[
+            // A plain name of a parallel job: every job it made, in file order.
+            ("build", None, &names[..3], &[]),
+            ("test", None, &["test 1/2", "test 2/2"], &[]),
+            // The need's matrix: exactly the combinations it names, in its order.
+            (
+                "build",
+                Some(&["build: [aws, app1]", "build: [aws, monitoring]"]),
+                &["build: [aws, app1]", "build: [aws, monitoring]"],
+                &[],
+            ),
+            // A combination the job's matrix does not make, or its values in another order.
+            (
+                "build",
+                Some(&[
+                    "build: [aws, app1]",
+                    "build: [aws, app3]",
+                    "build: [app1, aws]",
+                ]),
+                &["build: [aws, app1]"],
+                &["build: [aws, app3]", "build: [app1, aws]"],
+            ),
+            // A job without `parallel:` is the job itself, with or without a matrix.
+            ("lint", None, &["lint"], &[]),
+            ("lint", Some(&["lint: [x]"]), &["lint"], &[]),
+            ("docs", None, &[], &["docs"]),
+            // A prefix of a job's name is not that job.
+            ("buil", None, &[], &["buil"]),
+        ];
+        for (job, matrix, jobs, unknown) in cases {
+            let need = Need {
+                matrix: matrix.map(strings),
+                ..plain(job)
+            };
+            let got = need.expand(&names);
+            assert_eq!(got.jobs, strings(jobs), "{job} {matrix:?}");
+            assert_eq!(got.unknown, strings(unknown), "{job} {matrix:?}");
+        }
+        assert_eq!(plain("build").expand(&names).made, made_of_build);
+        assert!(plain("lint").expand(&names).made.is_empty());
     }
 }

@@ -46,10 +46,7 @@ pub(super) fn expand(
         }
         Value::Mapping(map) => matrix(map)?
             .into_iter()
-            .map(|vars| {
-                let values: Vec<&str> = vars.iter().map(|(_, v)| v.as_str()).collect();
-                (format!("{}: [{}]", job.name, values.join(", ")), vars)
-            })
+            .map(|vars| (matrix_name(&job.name, &vars), vars))
             .collect(),
         other => {
             return Err(format!(
@@ -98,6 +95,29 @@ fn set_matrix(
             list.insert(at.min(list.len()), (key.clone(), value.clone()));
         }
     }
+}
+
+/// The name of the job a matrix combination makes of `base`: `base: [v1, v2]`, the values in
+/// the order their variables are written.
+fn matrix_name(base: &str, vars: &[(String, String)]) -> String {
+    let values: Vec<&str> = vars.iter().map(|(_, v)| v.as_str()).collect();
+    format!("{base}: [{}]", values.join(", "))
+}
+
+/// The names of the jobs a `parallel: matrix:` value would make of a job called `base`, in
+/// GitLab's order: what a `needs:` entry's own `parallel: matrix:` names (GitLab's normalizer
+/// runs the need's matrix through the same naming). Messages read after "`parallel:` ".
+pub(super) fn matrix_names(base: &str, parallel: &Value) -> Result<Vec<String>, String> {
+    let Value::Mapping(map) = parallel else {
+        return Err(format!(
+            "must be a mapping with `matrix:`, found {}",
+            describe(parallel)
+        ));
+    };
+    Ok(matrix(map)?
+        .iter()
+        .map(|vars| matrix_name(base, vars))
+        .collect())
 }
 
 /// Whether `job` is one of the jobs `parallel:` makes of a job called `base`.

@@ -75,6 +75,7 @@ fn need_json(need: &Need) -> Value {
         "artifacts": need.artifacts,
         "optional": need.optional,
         "from": need.from,
-        "parallel_matrix": need.matrix,
+        "parallel_matrix": need.matrix.is_some(),
+        "matrix_jobs": need.matrix,
     })
 }

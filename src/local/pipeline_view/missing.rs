@@ -4,50 +4,57 @@
 use std::collections::BTreeSet;
 
 use super::JobView;
+use crate::local::gitlab_ci::Need;
 
 /// The jobs a running job needs, or takes artifacts from, that this ref's pipeline does not
-/// have. GitLab refuses to create a pipeline whose job needs a missing job (unless the need
-/// is `optional:`), but runs a job whose `dependencies:` name one, without those artifacts.
-pub(super) fn notes(job: &JobView, running: &BTreeSet<&str>) -> Vec<String> {
-    let gone = |name: &&str| !running.iter().any(|r| same_job(r, name));
-    // A matrix need names the jobs by their variables; another project's are not here.
-    let needed = job
-        .needs
-        .iter()
-        .flatten()
-        .filter(|n| !n.optional && !n.matrix && n.from.is_none())
-        .map(|n| n.job.as_str())
-        .filter(gone)
-        .map(|name| {
-            format!(
-                "`needs:` names `{name}`, which is not in this ref's pipeline: GitLab would not \
-                 create the pipeline (`optional: true` on the need allows it)"
-            )
-        });
-    let taken = job
-        .dependencies
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .filter(gone)
-        .map(|name| {
+/// have; `names` are all the file's jobs, `running` those in this ref's pipeline. A need or a
+/// `dependencies:` name stands for the jobs GitLab expands it to ([`Need::expand`]: all those
+/// `parallel:` made of a job, or the combinations a need's `parallel: matrix:` names), and
+/// each must be there. GitLab refuses to create a pipeline whose job needs a missing job
+/// (unless the need is `optional:`), but runs a job whose `dependencies:` name one, without
+/// those artifacts.
+pub(super) fn notes(job: &JobView, names: &[&str], running: &BTreeSet<&str>) -> Vec<String> {
+    let mut notes = Vec::new();
+    // Another project's or pipeline's jobs are not here.
+    let needs = job.needs.iter().flatten();
+    for need in needs.filter(|n| !n.optional && n.from.is_none()) {
+        let expanded = need.expand(names);
+        for unknown in &expanded.unknown {
+            notes.push(match (&need.matrix, expanded.made.is_empty()) {
+                (Some(_), false) => format!(
+                    "`needs:` names `{unknown}` by its `parallel: matrix:`, a combination \
+                     `parallel:` does not make of `{}`: GitLab would not create the pipeline",
+                    need.job
+                ),
+                _ => refused(unknown),
+            });
+        }
+        let gone = expanded
+            .jobs
+            .iter()
+            .filter(|n| !running.contains(n.as_str()));
+        notes.extend(gone.map(|name| refused(name)));
+    }
+    for dependency in job.dependencies.iter().flatten() {
+        let expanded = Need::plain(dependency).expand(names);
+        let gone = expanded
+            .jobs
+            .iter()
+            .filter(|n| !running.contains(n.as_str()))
+            .chain(&expanded.unknown);
+        notes.extend(gone.map(|name| {
             format!(
                 "`dependencies:` names `{name}`, which is not in this ref's pipeline: the job \
                  gets no artifacts from it"
             )
-        });
-    needed.chain(taken).collect()
+        }));
+    }
+    notes
 }
 
-/// Whether `name` (a job of the pipeline) is `wanted` or one of the jobs `parallel:` makes of
-/// it (`build 1/3`, `test: [linux, amd64]`), which a need of the plain name waits for.
-pub(super) fn same_job(name: &str, wanted: &str) -> bool {
-    let Some(rest) = name.strip_prefix(wanted) else {
-        return false;
-    };
-    let numbered = rest.strip_prefix(' ').and_then(|r| r.split_once('/'));
-    let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    rest.is_empty()
-        || numbered.is_some_and(|(i, n)| is_number(i) && is_number(n))
-        || (rest.starts_with(": [") && rest.ends_with(']'))
+fn refused(name: &str) -> String {
+    format!(
+        "`needs:` names `{name}`, which is not in this ref's pipeline: GitLab would not \
+         create the pipeline (`optional: true` on the need allows it)"
+    )
 }

@@ -98,6 +98,7 @@ impl View {
         images: &BTreeMap<String, String>,
         resolve: &Resolve,
     ) -> View {
+        let names: Vec<&str> = pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
         let running: BTreeSet<&str> = decisions
             .iter()
             .filter(|(_, d)| d.runs)
@@ -114,7 +115,7 @@ impl View {
                     .map(|(job, decision)| {
                         let mut view = job_view(job, decision, images, resolve);
                         if view.runs {
-                            view.notes.extend(missing::notes(&view, &running));
+                            view.notes.extend(missing::notes(&view, &names, &running));
                         }
                         view
                     })
@@ -161,18 +162,7 @@ fn job_view(
     // A rule's `needs:` names jobs only; GitLab takes their artifacts as for a plain name.
     let (needs, needs_from_rule) = match &decision.needs {
         Some(names) => (
-            Some(
-                names
-                    .iter()
-                    .map(|name| Need {
-                        job: name.clone(),
-                        artifacts: true,
-                        optional: false,
-                        from: None,
-                        matrix: false,
-                    })
-                    .collect(),
-            ),
+            Some(names.iter().map(|name| Need::plain(name)).collect()),
             true,
         ),
         None => (job.needs.clone(), false),

@@ -145,22 +145,105 @@ fn stages_without_jobs_are_left_out() {
     assert_eq!(names, ["build", "test", "deploy"]);
 }
 
+/// A matrix job one of whose combinations this ref's rules leave out, and jobs that need it
+/// by name, by a `parallel: matrix:` of theirs, and by a combination it does not make.
+const MATRIX: &str = r#"
+stages: [build, test]
+build:
+  stage: build
+  parallel:
+    matrix:
+      - PROVIDER: [aws, gcp]
+        STACK: [monitoring, app1]
+  rules:
+    - if: $PROVIDER == "gcp" && $STACK == "app1"
+      when: never
+    - when: on_success
+  script: make
+numbered:
+  stage: build
+  parallel: 2
+  script: make
+all:
+  stage: test
+  needs: [build, numbered]
+  dependencies: [build]
+  script: t
+some:
+  stage: test
+  needs:
+    - job: build
+      artifacts: false
+      parallel:
+        matrix:
+          - PROVIDER: aws
+            STACK: [monitoring, app1]
+  script: t
+swapped:
+  stage: test
+  needs:
+    - job: build
+      parallel:
+        matrix:
+          - STACK: app1
+            PROVIDER: aws
+    - job: build
+      optional: true
+      parallel:
+        matrix:
+          - PROVIDER: azure
+            STACK: app1
+  script: t
+"#;
+
+fn notes_of<'v>(view: &'v View, job: &str) -> &'v [String] {
+    let found = view.stages.iter().flat_map(|s| &s.jobs);
+    &found.clone().find(|j| j.name == job).unwrap().notes
+}
+
 #[test]
 fn a_need_of_a_parallel_jobs_name_waits_for_the_jobs_it_makes() {
-    let cases = [
-        ("build", "build", true),
-        ("build 1/3", "build", true),
-        ("test: [linux, amd64]", "test", true),
-        ("builder", "build", false),
-        ("build x/3", "build", false),
-        ("build 1/3", "build 1", false),
-        ("lint", "build", false),
-    ];
-    for (name, wanted, want) in cases {
-        assert_eq!(
-            super::missing::same_job(name, wanted),
-            want,
-            "{name} for {wanted}"
-        );
+    let pipeline = parse(MATRIX, ".gitlab-ci.yml").unwrap();
+    let view = view(&pipeline);
+    // Every job `parallel:` made must be in the pipeline: the one the rules left out is named.
+    assert_eq!(
+        notes_of(&view, "all"),
+        [
+            "`needs:` names `build: [gcp, app1]`, which is not in this ref's pipeline: GitLab \
+             would not create the pipeline (`optional: true` on the need allows it)",
+            "`dependencies:` names `build: [gcp, app1]`, which is not in this ref's pipeline: \
+             the job gets no artifacts from it",
+        ]
+    );
+}
+
+#[test]
+fn a_matrix_need_shows_and_checks_the_combinations_it_names() {
+    let pipeline = parse(MATRIX, ".gitlab-ci.yml").unwrap();
+    let view = view(&pipeline);
+    assert!(notes_of(&view, "some").is_empty(), "{view:?}");
+    // GitLab names the combination with the values in the need's order: this one is not made.
+    assert_eq!(
+        notes_of(&view, "swapped"),
+        [
+            "`needs:` names `build: [app1, aws]` by its `parallel: matrix:`, a combination \
+          `parallel:` does not make of `build`: GitLab would not create the pipeline"
+        ]
+    );
+    let shown = text::render(&view, "alpine:3.20");
+    for line in [
+        "    needs: build: [aws, monitoring] (no artifacts), build: [aws, app1] (no artifacts)\n",
+        "    needs: build: [app1, aws], build: [azure, app1] (optional)\n",
+    ] {
+        assert!(shown.contains(line), "{line}in\n{shown}");
     }
+    let doc = json::render(&view, "alpine:3.20");
+    let some = &doc["stages"][1]["jobs"][1];
+    assert_eq!(some["name"], "some");
+    assert_eq!(some["needs"][0]["job"], "build");
+    assert_eq!(some["needs"][0]["parallel_matrix"], true);
+    assert_eq!(
+        some["needs"][0]["matrix_jobs"],
+        serde_json::json!(["build: [aws, monitoring]", "build: [aws, app1]"])
+    );
 }

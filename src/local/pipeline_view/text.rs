@@ -98,7 +98,7 @@ fn needs_text(job: &JobView) -> String {
     if needs.is_empty() {
         return "none: starts at once (needs: [])".into();
     }
-    let list: Vec<String> = needs.iter().map(need_text).collect();
+    let list: Vec<String> = needs.iter().flat_map(need_text).collect();
     let from_rule = if job.needs_from_rule {
         " (from the deciding rule)"
     } else {
@@ -107,7 +107,9 @@ fn needs_text(job: &JobView) -> String {
     format!("{}{from_rule}", list.join(", "))
 }
 
-fn need_text(need: &Need) -> String {
+/// A need as the jobs it names, each with what is not GitLab's default about the need: one
+/// job, or each combination its `parallel: matrix:` names (`build: [aws, app1]`).
+fn need_text(need: &Need) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(from) = &need.from {
         notes.push(format!("from {from}"));
@@ -118,13 +120,17 @@ fn need_text(need: &Need) -> String {
     if need.optional {
         notes.push("optional".to_string());
     }
-    if need.matrix {
-        notes.push("parallel:matrix".to_string());
-    }
-    match notes.is_empty() {
-        true => need.job.clone(),
-        false => format!("{} ({})", need.job, notes.join(", ")),
-    }
+    let named = match &need.matrix {
+        Some(names) => names.clone(),
+        None => vec![need.job.clone()],
+    };
+    named
+        .into_iter()
+        .map(|job| match notes.is_empty() {
+            true => job,
+            false => format!("{job} ({})", notes.join(", ")),
+        })
+        .collect()
 }
 
 pub(super) fn allow_failure_text(allow: &AllowFailure) -> String {
