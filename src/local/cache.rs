@@ -5,17 +5,39 @@
 //! SHA of the last commit that changed them, a local run hashes their contents (SHA-256 of
 //! each file's path and bytes), which changes exactly when they do in the work tree, committed
 //! or not. A missing file counts as absent; none there gives the key `default`, as on GitLab.
+//!
+//! GitLab appends `-protected` or `-non_protected` to every key and fallback key, as the
+//! pipeline's ref is protected or not (the project setting "Use separate caches for protected
+//! branches", on by default; `Ci::Build#cache`), so a job on an unprotected branch never
+//! restores what a protected one saved. A local run takes whether its ref is protected from
+//! the job payload, the driver's one trusted source ([`ref_protected`]), as the runner policy
+//! and the kept volumes do; a local payload never calls the ref protected, and the run's
+//! `CI_COMMIT_REF_PROTECTED` is `false` to match.
 
 use std::path::{Path, PathBuf};
 
 use super::expand;
 use super::gitlab_ci::{Cache, CacheKey};
+use crate::env::JobEnv;
 
 /// The largest cache a local run keeps or restores: the archive travels inside a stage script.
 pub const MAX_CACHE: usize = 64 << 20;
 
-/// The key `cache` is saved under, with `variables` expanded, made safe as a file name.
-pub fn key(cache: &Cache, variables: &[(String, String)], root: &Path) -> String {
+/// The names a cache is looked up under, in order, and saved under (the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    /// The key, as a file name.
+    pub key: String,
+    /// `fallback_keys:`, as file names, tried in order when the key has no archive.
+    pub fallbacks: Vec<String>,
+}
+
+/// The keys of `cache` for a ref that is `protected` or not: its key and each fallback key
+/// with `variables` expanded, made safe as a file name, then GitLab's suffix for the ref
+/// ([`suffix`]). The suffix comes after the file name is cut to length, so the two kinds of
+/// ref never share an archive. (`cache:unprotect:`, which keeps a protected ref's job on the
+/// `-non_protected` cache, is not read: a local run's ref is never protected.)
+pub fn keys(cache: &Cache, variables: &[(String, String)], root: &Path, protected: bool) -> Keys {
     let expanded = |text: &str| {
         let lookup = |name: &str| {
             variables
@@ -26,7 +48,10 @@ pub fn key(cache: &Cache, variables: &[(String, String)], root: &Path) -> String
         };
         expand::expand(text, lookup, 1024).unwrap_or_default()
     };
+    let suffixed = |key: &str| format!("{}{}", file_name(key), suffix(protected));
     let key = match &cache.key {
+        // GitLab suffixes the key as written and the runner expands it: an unset `$VAR`
+        // leaves the suffix alone.
         CacheKey::Name(name) => expanded(name),
         CacheKey::Files { files, prefix } => {
             let hash = files_hash(files, root).unwrap_or_else(|| "default".into());
@@ -36,7 +61,33 @@ pub fn key(cache: &Cache, variables: &[(String, String)], root: &Path) -> String
             }
         }
     };
-    file_name(if key.is_empty() { "default" } else { &key })
+    Keys {
+        key: suffixed(&key),
+        fallbacks: cache
+            .fallback_keys
+            .iter()
+            .map(|k| suffixed(&expanded(k)))
+            .collect(),
+    }
+}
+
+/// GitLab's suffix of a cache key for a pipeline whose ref is `protected` or not.
+pub fn suffix(protected: bool) -> &'static str {
+    match protected {
+        true => "-protected",
+        false => "-non_protected",
+    }
+}
+
+/// Whether the job's ref is protected, as its payload says (the job's variables cannot say
+/// otherwise; a payload that does not say, or cannot be read, is an unprotected ref's, as
+/// the runner policy reads it).
+pub fn ref_protected(env: &JobEnv) -> bool {
+    crate::stage::prepare::trusted_facts(env)
+        .ok()
+        .flatten()
+        .and_then(|facts| facts.protected)
+        .unwrap_or(false)
 }
 
 /// SHA-256 (first 20 bytes, hex) of each existing file's path and contents; `None` when none
@@ -106,18 +157,18 @@ pub fn dir(project_id: &str) -> Option<PathBuf> {
     Some(executor.join("cache").join(file_name(project_id)))
 }
 
-/// The archive saved under `key` (or the first of `fallbacks` that has one), when there is one
-/// no larger than [`MAX_CACHE`]: the key it came from and its bytes.
-pub fn load(dir: &Path, key: &str, fallbacks: &[String]) -> Option<(String, Vec<u8>)> {
-    std::iter::once(key.to_string())
-        .chain(fallbacks.iter().map(|k| file_name(k)))
+/// The archive saved under the key (or the first of the fallback keys that has one), when
+/// there is one no larger than [`MAX_CACHE`]: the key it came from and its bytes.
+pub fn load(dir: &Path, keys: &Keys) -> Option<(String, Vec<u8>)> {
+    std::iter::once(&keys.key)
+        .chain(&keys.fallbacks)
         .find_map(|k| {
             let path = dir.join(format!("{k}.tar"));
             let meta = path.symlink_metadata().ok()?;
             (meta.is_file() && meta.len() <= MAX_CACHE as u64)
                 .then(|| std::fs::read(&path).ok())
                 .flatten()
-                .map(|bytes| (k, bytes))
+                .map(|bytes| (k.clone(), bytes))
         })
 }
 

@@ -8,7 +8,7 @@ fn cache(key: CacheKey) -> Cache {
         untracked: false,
         policy: CachePolicy::PullPush,
         when: Keep::OnSuccess,
-        fallback_keys: vec![],
+        fallback_keys: vec!["cache-$CI_DEFAULT_BRANCH".into(), "$UNSET".into()],
     }
 }
 
@@ -29,7 +29,11 @@ fn keys_are_names_with_variables_or_hashes_of_files() {
         ("CI_COMMIT_REF_SLUG".to_string(), "main".to_string()),
         ("CI_JOB_NAME".to_string(), "test".to_string()),
     ];
-    let key_of = |k: CacheKey| key(&cache(k), &vars, root.path());
+    // The key without GitLab's suffix, which `keys_carry_gitlabs_suffix_for_the_ref` checks.
+    let key_of = |k: CacheKey| {
+        let key = keys(&cache(k), &vars, root.path(), false).key;
+        key.strip_suffix("-non_protected").unwrap().to_string()
+    };
     let gemfile = key_of(files(&["Gemfile.lock"], None));
     assert_eq!(gemfile.len(), 40, "{gemfile}");
     for (k, want) in [
@@ -40,7 +44,8 @@ fn keys_are_names_with_variables_or_hashes_of_files() {
             CacheKey::Name("${CI_JOB_NAME}-cache".into()),
             "test-cache".into(),
         ),
-        (CacheKey::Name("$UNSET".into()), "default".into()),
+        // GitLab suffixes the key as written; the runner's expansion leaves only the suffix.
+        (CacheKey::Name("$UNSET".into()), "".into()),
         (CacheKey::Name("a/../b".into()), "a%2F%2E%2E%2Fb".into()),
         (files(&["missing.lock"], None), "default".into()),
         (
@@ -66,22 +71,135 @@ fn keys_are_names_with_variables_or_hashes_of_files() {
 fn saved_archives_load_by_key_then_fallback_and_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("77");
-    assert_eq!(load(&d, "main", &[]), None);
+    let only = |key: &str, fallbacks: &[&str]| Keys {
+        key: key.into(),
+        fallbacks: fallbacks.iter().map(|f| f.to_string()).collect(),
+    };
+    assert_eq!(load(&d, &only("main", &[])), None);
     save(&d, "main", b"tar bytes").unwrap();
     assert_eq!(
-        load(&d, "main", &[]),
+        load(&d, &only("main", &[])),
         Some(("main".into(), b"tar bytes".to_vec()))
     );
     assert_eq!(
-        load(&d, "feature", &["main".into()]),
+        load(&d, &only("feature", &["gone", "main"])),
         Some(("main".into(), b"tar bytes".to_vec()))
     );
     save(&d, "main", b"newer").unwrap();
     assert_eq!(
-        load(&d, "main", &[]).map(|(_, b)| b),
+        load(&d, &only("main", &[])).map(|(_, b)| b),
         Some(b"newer".to_vec())
     );
     let big = std::fs::File::create(d.join("big.tar")).unwrap();
     big.set_len(MAX_CACHE as u64 + 1).unwrap();
-    assert_eq!(load(&d, "big", &[]), None);
+    assert_eq!(load(&d, &only("big", &[])), None);
+}
+
+#[test]
+fn keys_carry_gitlabs_suffix_for_the_ref() {
+    let root = tempfile::tempdir().unwrap();
+    let vars = vec![
+        ("CI_COMMIT_REF_SLUG".to_string(), "feature-x".to_string()),
+        ("CI_DEFAULT_BRANCH".to_string(), "main".to_string()),
+    ];
+    let slug = cache(CacheKey::Name("$CI_COMMIT_REF_SLUG".into()));
+    // GitLab's `Ci::Build#cache`: the key and every fallback key, as the runner expands them.
+    for (protected, want) in [
+        (
+            false,
+            [
+                "feature-x-non_protected",
+                "cache-main-non_protected",
+                "-non_protected",
+            ],
+        ),
+        (
+            true,
+            ["feature-x-protected", "cache-main-protected", "-protected"],
+        ),
+    ] {
+        let got = keys(&slug, &vars, root.path(), protected);
+        assert_eq!(got.key, want[0], "{protected}");
+        assert_eq!(got.fallbacks, want[1..], "{protected}");
+    }
+    // A key cut to a file name's length keeps its suffix: the two kinds of ref never meet.
+    let long = cache(CacheKey::Name("k".repeat(300)));
+    let (open, guarded) = (
+        keys(&long, &vars, root.path(), false).key,
+        keys(&long, &vars, root.path(), true).key,
+    );
+    assert!(open.ends_with("-non_protected") && guarded.ends_with("-protected"));
+    assert_ne!(open, guarded);
+}
+
+/// A local job's payload, variables and environment, made as a run makes them for `checkout`
+/// with the person's `--var`s.
+fn local_job(
+    checkout: &crate::local::checkout::Checkout,
+    overrides: &[(&str, &str)],
+    tmp: &Path,
+) -> (Vec<(String, String)>, JobEnv) {
+    use crate::local::{expand, runner, vars};
+    let settings = crate::settings::Settings::from_text("", "t").unwrap();
+    let facts = vars::JobFacts {
+        job_name: "build",
+        stage: "test",
+        builds_dir: "/builds",
+        image: "",
+    };
+    let ids = vars::LocalIds::new(checkout);
+    let mut variables = vars::predefined(&facts, checkout, &ids, &settings.local);
+    let overrides: Vec<(String, String)> = overrides
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    expand::layer(&mut variables, &overrides).unwrap();
+    runner::write_payload(tmp, &ids, &variables, &[], None).unwrap();
+    let env = runner::runner_env(&variables, tmp);
+    (variables, env)
+}
+
+#[test]
+fn a_local_runs_keys_agree_with_its_payload_and_ci_commit_ref_protected() {
+    use crate::local::checkout::Checkout;
+    let slug = cache(CacheKey::Name("$CI_COMMIT_REF_SLUG".into()));
+    let cases = [
+        // The default branch, protected by default on GitLab: a local run runs the work tree,
+        // edits and all, so it is an unprotected ref's job, as its payload says.
+        (
+            Checkout::fake(Some("main"), None, None),
+            "main-non_protected",
+        ),
+        (
+            Checkout::fake(Some("feature/x"), None, None),
+            "feature-x-non_protected",
+        ),
+        (
+            Checkout::fake(None, Some("v1.0"), None),
+            "v1-0-non_protected",
+        ),
+    ];
+    for (checkout, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let (variables, env) = local_job(&checkout, &[], tmp.path());
+        let protected = ref_protected(&env);
+        let said = variables
+            .iter()
+            .find(|(k, _)| k == "CI_COMMIT_REF_PROTECTED");
+        assert_eq!(said.map(|(_, v)| v.as_str()), Some(&*protected.to_string()));
+        assert_eq!(keys(&slug, &variables, tmp.path(), protected).key, want);
+    }
+    // A `--var` (or a file's `variables:`) claiming a protected ref changes what the scripts
+    // see, not the payload: the driver names it as ignored, and the cache stays unprotected.
+    let tmp = tempfile::tempdir().unwrap();
+    let checkout = Checkout::fake(Some("main"), None, None);
+    let (_, env) = local_job(
+        &checkout,
+        &[("CI_COMMIT_REF_PROTECTED", "true")],
+        tmp.path(),
+    );
+    assert!(!ref_protected(&env));
+    // Without a readable payload the ref is not protected either.
+    std::fs::remove_file(tmp.path().join("response.json")).unwrap();
+    assert!(!ref_protected(&env));
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::select::Wanted;
 use super::{dotenv_from, Output, Source, MAX_ARTIFACTS};
+use crate::env::JobEnv;
 use crate::local::cache::{self, MAX_CACHE};
 use crate::local::checkout::{self, Checkout};
 use crate::local::driver::Stop;
@@ -25,8 +26,8 @@ pub struct Carry {
     pub artifacts_in: Vec<(String, Vec<u8>)>,
     /// The job's `artifacts:`, when a later job takes them.
     pub artifacts_out: Option<Artifacts>,
-    /// The job's caches, each with its key.
-    caches: Vec<(Cache, String)>,
+    /// The job's caches, each with its keys for an unprotected and for a protected ref.
+    caches: Vec<(Cache, [cache::Keys; 2])>,
     /// Where this project's caches are kept; `None` without a home directory.
     cache_dir: Option<PathBuf>,
     /// What the job handed on, once it ended.
@@ -37,7 +38,8 @@ pub struct Carry {
 impl Carry {
     /// The caches of `job`, keyed with its (expanded) `variables`, kept under `project_id`'s
     /// directory: the run's own id (or `--var CI_PROJECT_ID`), never the file's `variables:`,
-    /// so a pipeline file cannot read another project's caches.
+    /// so a pipeline file cannot read another project's caches. Which of the two kinds of key
+    /// a job uses is the payload's to say ([`Carry::caches`]).
     pub fn for_job(
         job: &Job,
         variables: &[(String, String)],
@@ -48,11 +50,23 @@ impl Carry {
             caches: job
                 .cache
                 .iter()
-                .map(|c| (c.clone(), cache::key(c, variables, &checkout.root)))
+                .map(|c| {
+                    let keys = |protected| cache::keys(c, variables, &checkout.root, protected);
+                    (c.clone(), [keys(false), keys(true)])
+                })
                 .collect(),
             cache_dir: cache::dir(project_id),
             ..Carry::default()
         }
+    }
+
+    /// The caches with the keys GitLab gives them on this job's ref: protected or not as the
+    /// payload in `env` says ([`cache::ref_protected`]), never as a job variable claims.
+    fn caches<'c>(&'c self, env: &JobEnv) -> impl Iterator<Item = (&'c Cache, &'c cache::Keys)> {
+        let protected = cache::ref_protected(env);
+        self.caches
+            .iter()
+            .map(move |(c, keys)| (c, &keys[usize::from(protected)]))
     }
 }
 
@@ -79,15 +93,15 @@ impl LocalJob {
         }
         let pulled = self
             .carry
-            .caches
-            .iter()
+            .caches(&self.env)
             .filter(|(c, _)| c.policy != CachePolicy::Push);
-        for (cache, key) in pulled {
+        for (_, keys) in pulled {
+            let key = &keys.key;
             let Some(dir) = &self.carry.cache_dir else {
                 report.note("cache: not restored nor kept: set HOME or XDG_CACHE_HOME");
                 return Ok(0);
             };
-            let Some((found, archive)) = cache::load(dir, key, &cache.fallback_keys) else {
+            let Some((found, archive)) = cache::load(dir, keys) else {
                 report.note(&format!(
                     "cache `{key}`: none kept yet in {}",
                     dir.display()
@@ -151,10 +165,10 @@ impl LocalJob {
         };
         let pushed = self
             .carry
-            .caches
-            .iter()
+            .caches(&self.env)
             .filter(|(c, _)| c.policy != CachePolicy::Pull && c.when.after(passed));
-        for (cache, key) in pushed {
+        for (cache, keys) in pushed {
+            let key = &keys.key;
             let took = Instant::now();
             report.start("archive_cache");
             let wanted = Wanted {
