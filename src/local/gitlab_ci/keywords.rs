@@ -143,7 +143,7 @@ pub(super) const IGNORED_SUB_KEYS: &[(&str, &str)] = &[
     ),
     (
         "cache:unprotect",
-        "local caches are never split by branch protection",
+        "a local run's ref is never protected, so its caches are the `-non_protected` ones anyway",
     ),
     ("image:kubernetes", "the job runs in Docker, not Kubernetes"),
     (
