@@ -12,10 +12,11 @@ use super::dry_run_view::{self, Scripts};
 use super::expand;
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::Job;
+use super::job_vars::{self, Given};
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
 use super::script::ScriptContext;
-use super::vars::{self, JobFacts, LocalIds};
+use super::vars::{self, LocalIds};
 use crate::cli::RunArgs;
 use crate::env::JobEnv;
 use crate::plan;
@@ -59,37 +60,25 @@ impl LocalJob {
             .collect::<Result<Vec<_>, _>>()?;
         let ids = LocalIds::new(&checkout).overridden(&overrides);
         let in_file = |e: String| format!("{}: job `{}`: {e}", file.display(), job.name);
+        let mut person = overrides.clone();
+        if let Some(mode) = args.mode {
+            person.push((settings.mode_variable.clone(), mode.as_str().into()));
+        }
+        let given = Given {
+            job,
+            checkout: &checkout,
+            ids: &ids,
+            local: &settings.local,
+            overrides: &person,
+            default_image: &settings.image,
+        };
         // The builds directory depends on the mode, which the variables choose: work the
         // variables out with the default one, then again if the job's plan moves it (socket
         // mode's per-job host directory).
         let variables_for = |builds_dir: &str| -> Result<Vec<(String, String)>, String> {
-            let facts = JobFacts {
-                job_name: &job.name,
-                stage: &job.stage,
-                builds_dir,
-                image: "",
-            };
-            let mut variables = vars::predefined(&facts, &checkout, &ids, &settings.local);
-            expand::layer(&mut variables, &job.variables).map_err(in_file)?;
-            let mut overrides = overrides.clone();
-            if let Some(mode) = args.mode {
-                overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
-            }
-            expand::layer(&mut variables, &overrides).map_err(in_file)?;
-            let image = job
-                .image
-                .as_ref()
-                .map(|i| i.name.as_str())
-                .unwrap_or(&settings.image);
-            expand::layer(
-                &mut variables,
-                &[
-                    ("CI_JOB_IMAGE".into(), image.into()),
-                    ("CI_JOB_SERVICES".into(), services_json(&job.services)),
-                ],
-            )
-            .map_err(in_file)?;
-            Ok(variables)
+            Ok(job_vars::build(&given, builds_dir)
+                .map_err(in_file)?
+                .variables)
         };
         let tmp = tempfile::Builder::new()
             .prefix("custom-executor")
@@ -228,34 +217,4 @@ pub(super) fn with_local_images(
         swap(&mut service.name);
     }
     job
-}
-
-/// `CI_JOB_SERVICES` as gitlab-runner writes it: a JSON array of the job's services, an empty
-/// string when it has none.
-fn services_json(services: &[crate::payload::ServiceRequest]) -> String {
-    if services.is_empty() {
-        return String::new();
-    }
-    let list: Vec<serde_json::Value> = services
-        .iter()
-        .map(|s| {
-            let variables: Vec<serde_json::Value> = s
-                .variables
-                .iter()
-                .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
-                .collect();
-            serde_json::json!({
-                "name": s.name,
-                "alias": s.alias.clone().unwrap_or_default(),
-                "entrypoint": s.entrypoint,
-                "command": s.command,
-                "variables": variables,
-                "ports": s.ports.iter().map(|p| serde_json::json!({
-                    "number": p.number, "protocol": p.protocol, "name": p.name,
-                })).collect::<Vec<_>>(),
-                "pull_policy": s.pull_policy,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(list).to_string()
 }

@@ -10,6 +10,7 @@
 //! - [`report`]: step lines for a person;
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
 //! - [`decisions`]: which jobs run on this ref (`rules:`, `only`/`except`, `workflow:`);
+//! - [`job_vars`]: a job's variables, image and services as the run builds them (pure);
 //! - [`job`]: a job made ready to run, and its `--dry-run` ([`dry_run_view`]: its scripts
 //!   and the JSON form);
 //! - [`pipeline_view`]: `--dry-run` without a job, the whole pipeline for this ref;
@@ -30,6 +31,7 @@ mod expand;
 pub mod gitlab_ci;
 pub mod include;
 mod job;
+mod job_vars;
 mod pipeline_view;
 mod report;
 mod runner;
