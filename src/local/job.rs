@@ -12,6 +12,7 @@ use super::dry_run_view::{self, Scripts};
 use super::expand;
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::Job;
+use super::job_lines::JobPlace;
 use super::job_vars::{self, Given};
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
@@ -37,6 +38,9 @@ pub(super) struct LocalJob {
     pub(super) tmp: TempDir,
     /// Artifacts and caches it carries in and out.
     pub(super) carry: Carry,
+    /// What a person should know before it runs (predefined variables the file sets), each
+    /// naming the file's line.
+    pub(super) notes: Vec<String>,
 }
 
 impl LocalJob {
@@ -58,8 +62,9 @@ impl LocalJob {
             .iter()
             .map(|v| vars::parse_override(v))
             .collect::<Result<Vec<_>, _>>()?;
+        LocalIds::check_overrides(&overrides)?;
         let ids = LocalIds::new(&checkout).overridden(&overrides);
-        let in_file = |e: String| format!("{}: job `{}`: {e}", file.display(), job.name);
+        let place = JobPlace::new(file, job);
         let mut person = overrides.clone();
         if let Some(mode) = args.mode {
             person.push((settings.mode_variable.clone(), mode.as_str().into()));
@@ -75,32 +80,47 @@ impl LocalJob {
         // The builds directory depends on the mode, which the variables choose: work the
         // variables out with the default one, then again if the job's plan moves it (socket
         // mode's per-job host directory).
-        let variables_for = |builds_dir: &str| -> Result<Vec<(String, String)>, String> {
-            Ok(job_vars::build(&given, builds_dir)
-                .map_err(in_file)?
-                .variables)
+        let variables_for = |builds_dir: &str| {
+            job_vars::build(&given, builds_dir)
+                .map_err(|refused| format!("{}: {}", place.key(refused.key), refused.message))
         };
         let tmp = tempfile::Builder::new()
             .prefix("custom-executor")
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
-        let mut variables = variables_for(&settings.builds_dir)?;
+        let mut built = variables_for(&settings.builds_dir)?;
         // `--var` values stand in for the project's CI/CD settings, which may be secrets: like
         // those, they are not public, so services do not get them.
-        let private: Vec<String> = args
-            .vars
-            .iter()
-            .filter_map(|v| vars::parse_override(v).ok().map(|(k, _)| k))
-            .collect();
-        write_payload(tmp.path(), &ids, &variables, &private, job.image.as_ref())?;
-        let mut env = runner_env(&variables, tmp.path());
+        let private: Vec<String> = overrides.iter().map(|(k, _)| k.clone()).collect();
+        write_payload(
+            tmp.path(),
+            &ids,
+            &built.variables,
+            &private,
+            job.image.as_ref(),
+        )?;
+        // The driver sees the run's own ids (`kept_vars`); the job's scripts the file's.
+        let mut env = runner_env(&built.runner, tmp.path());
         let builds_dir = stage::config::config_output(settings, &env).builds_dir;
         if builds_dir != settings.builds_dir {
-            variables = variables_for(&builds_dir)?;
-            write_payload(tmp.path(), &ids, &variables, &private, job.image.as_ref())?;
-            env = runner_env(&variables, tmp.path());
+            built = variables_for(&builds_dir)?;
+            write_payload(
+                tmp.path(),
+                &ids,
+                &built.variables,
+                &private,
+                job.image.as_ref(),
+            )?;
+            env = runner_env(&built.runner, tmp.path());
         }
-        let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
+        // Where the checkout goes is the run's, as gitlab-runner's build directory is its own.
+        let project_dir = lookup(&built.runner, "CI_PROJECT_DIR").unwrap_or_default();
+        let variables = built.variables;
+        let notes = built
+            .set_by_file
+            .iter()
+            .map(|(name, note)| format!("{} {note}", place.variable(name)))
+            .collect();
         let carry = Carry::for_job(job, &variables, &checkout, &ids.project_id);
         Ok(LocalJob {
             name: job.name.clone(),
@@ -118,6 +138,7 @@ impl LocalJob {
             project_dir,
             tmp,
             carry,
+            notes,
         })
     }
 
@@ -140,6 +161,7 @@ impl LocalJob {
         decision: &Decision,
         json: bool,
     ) -> i32 {
+        self.tell(report);
         let facts = match stage::prepare::trusted_facts(&self.env) {
             Ok(facts) => facts,
             Err(failure) => return fail(report, &failure.to_string()),
@@ -185,6 +207,13 @@ impl LocalJob {
         println!("stages: {}", placed.join(", "));
         print!("{}", dry_run_view::scripts_text(&scripts));
         0
+    }
+
+    /// Print the job's notes (before its dry run, or its run).
+    pub(super) fn tell(&self, report: &Report) {
+        for note in &self.notes {
+            report.note(note);
+        }
     }
 
     pub(super) fn context(&self, report: &Report, status: &str) -> ScriptContext {
