@@ -79,7 +79,9 @@ pub(super) fn expand_checked(
     let Some(why) = problem else {
         return Ok(value);
     };
-    let names = expand::references(written.text);
+    // `${}` looks up nothing anyone could set.
+    let mut names = expand::references(written.text);
+    names.retain(|n| !n.is_empty());
     let outcome = match value.is_empty() {
         true => "expands to nothing".to_string(),
         false => format!("expands to a name Docker refuses ({why})"),
