@@ -249,6 +249,7 @@ impl LocalJob {
             "running job {} from {} on {}",
             self.name, self.file, settings.docker_host
         ));
+        self.tell(report);
         let mut signals = Signals::install();
         let outcome = tokio::select! {
             outcome = self.steps(settings, report) => outcome,

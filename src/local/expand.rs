@@ -68,45 +68,84 @@ pub fn expand<'v>(
     limit: usize,
 ) -> Option<String> {
     let mut out = String::with_capacity(value.len().min(limit));
-    let mut push = |piece: &str| {
-        let fits = out.len() + piece.len() <= limit;
-        if fits {
-            out.push_str(piece);
+    for piece in pieces(value) {
+        let text = match piece {
+            Piece::Text(text) => text,
+            Piece::Name(name) => lookup(name).unwrap_or_default(),
+        };
+        if out.len() + text.len() > limit {
+            return None;
         }
-        fits.then_some(())
-    };
-    let mut rest = value;
-    while let Some(at) = rest.find('$') {
-        push(&rest[..at])?;
-        let after = &rest[at + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
-            push("$")?;
-            rest = tail;
-        } else if let Some(braced) = after.strip_prefix('{') {
-            match braced.find('}') {
-                Some(end) => {
-                    push(lookup(&braced[..end]).unwrap_or_default())?;
-                    rest = &braced[end + 1..];
-                }
-                None => {
-                    push("$")?;
-                    rest = after;
-                }
+        out.push_str(text);
+    }
+    Some(out)
+}
+
+/// The names `value` refers to, each once, in the order written: what [`expand`] looks up.
+pub fn references(value: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for piece in pieces(value) {
+        if let Piece::Name(name) = piece {
+            if !names.contains(&name) {
+                names.push(name);
             }
-        } else {
-            let len = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            if len == 0 {
-                push("$")?;
-            } else {
-                push(lookup(&after[..len]).unwrap_or_default())?;
-            }
-            rest = &after[len..];
         }
     }
-    push(rest)?;
-    Some(out)
+    names
+}
+
+/// `text` written so that [`layer`] keeps it as it is (`$` as `$$`): a value already
+/// expanded, still counted against the caps.
+pub fn literal(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+/// A stretch of a value: text kept as it is, or a variable's name to look up.
+enum Piece<'a> {
+    Text(&'a str),
+    Name(&'a str),
+}
+
+/// `value` cut into [`Piece`]s, the one reading both [`expand`] and [`references`] share.
+fn pieces(value: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = value;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let at = rest.find('$').unwrap_or(rest.len());
+        if at > 0 {
+            let text = &rest[..at];
+            rest = &rest[at..];
+            return Some(Piece::Text(text));
+        }
+        let after = &rest[1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            rest = tail;
+            return Some(Piece::Text("$"));
+        }
+        if let Some(braced) = after.strip_prefix('{') {
+            return Some(match braced.find('}') {
+                Some(end) => {
+                    rest = &braced[end + 1..];
+                    Piece::Name(&braced[..end])
+                }
+                // `${` without its `}` is text.
+                None => {
+                    rest = after;
+                    Piece::Text("$")
+                }
+            });
+        }
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        rest = &after[len..];
+        match len {
+            0 => Some(Piece::Text("$")),
+            _ => Some(Piece::Name(&after[..len])),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -138,6 +177,28 @@ mod tests {
         ] {
             assert_eq!(expand(input, lookup, 100).as_deref(), Some(want), "{input}");
         }
+    }
+
+    #[test]
+    fn references_are_the_names_expand_looks_up() {
+        for (input, want) in [
+            ("$A", vec!["A"]),
+            ("${REGISTRY}/app:${TAG}", vec!["REGISTRY", "TAG"]),
+            ("$A-$A$B", vec!["A", "B"]),
+            ("$$A ${B", vec![]),
+            ("cost: 5$ and ${}", vec![""]),
+            ("no vars", vec![]),
+        ] {
+            assert_eq!(references(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_literal_layers_unchanged() {
+        let mut vars = pairs(&[("A", "x")]);
+        let text = r#"[{"name":"a$A","alias":"$$"}]"#;
+        layer(&mut vars, &pairs(&[("J", &literal(text))])).unwrap();
+        assert_eq!(vars[1].1, text);
     }
 
     #[test]

@@ -12,10 +12,12 @@ use super::dry_run_view::{self, Scripts};
 use super::expand;
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::Job;
+use super::job_lines::JobPlace;
+use super::job_vars::{self, Given};
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
 use super::script::ScriptContext;
-use super::vars::{self, JobFacts, LocalIds};
+use super::vars::{self, LocalIds};
 use crate::cli::RunArgs;
 use crate::env::JobEnv;
 use crate::plan;
@@ -36,6 +38,9 @@ pub(super) struct LocalJob {
     pub(super) tmp: TempDir,
     /// Artifacts and caches it carries in and out.
     pub(super) carry: Carry,
+    /// What a person should know before it runs (predefined variables the file sets), each
+    /// naming the file's line.
+    pub(super) notes: Vec<String>,
 }
 
 impl LocalJob {
@@ -57,61 +62,65 @@ impl LocalJob {
             .iter()
             .map(|v| vars::parse_override(v))
             .collect::<Result<Vec<_>, _>>()?;
+        LocalIds::check_overrides(&overrides)?;
         let ids = LocalIds::new(&checkout).overridden(&overrides);
-        let in_file = |e: String| format!("{}: job `{}`: {e}", file.display(), job.name);
+        let place = JobPlace::new(file, job);
+        let mut person = overrides.clone();
+        if let Some(mode) = args.mode {
+            person.push((settings.mode_variable.clone(), mode.as_str().into()));
+        }
+        let given = Given {
+            job,
+            checkout: &checkout,
+            ids: &ids,
+            local: &settings.local,
+            overrides: &person,
+            default_image: &settings.image,
+        };
         // The builds directory depends on the mode, which the variables choose: work the
         // variables out with the default one, then again if the job's plan moves it (socket
         // mode's per-job host directory).
-        let variables_for = |builds_dir: &str| -> Result<Vec<(String, String)>, String> {
-            let facts = JobFacts {
-                job_name: &job.name,
-                stage: &job.stage,
-                builds_dir,
-                image: "",
-            };
-            let mut variables = vars::predefined(&facts, &checkout, &ids, &settings.local);
-            expand::layer(&mut variables, &job.variables).map_err(in_file)?;
-            let mut overrides = overrides.clone();
-            if let Some(mode) = args.mode {
-                overrides.push((settings.mode_variable.clone(), mode.as_str().into()));
-            }
-            expand::layer(&mut variables, &overrides).map_err(in_file)?;
-            let image = job
-                .image
-                .as_ref()
-                .map(|i| i.name.as_str())
-                .unwrap_or(&settings.image);
-            expand::layer(
-                &mut variables,
-                &[
-                    ("CI_JOB_IMAGE".into(), image.into()),
-                    ("CI_JOB_SERVICES".into(), services_json(&job.services)),
-                ],
-            )
-            .map_err(in_file)?;
-            Ok(variables)
+        let variables_for = |builds_dir: &str| {
+            job_vars::build(&given, builds_dir)
+                .map_err(|refused| format!("{}: {}", place.key(refused.key), refused.message))
         };
         let tmp = tempfile::Builder::new()
             .prefix("custom-executor")
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
-        let mut variables = variables_for(&settings.builds_dir)?;
+        let mut built = variables_for(&settings.builds_dir)?;
         // `--var` values stand in for the project's CI/CD settings, which may be secrets: like
         // those, they are not public, so services do not get them.
-        let private: Vec<String> = args
-            .vars
-            .iter()
-            .filter_map(|v| vars::parse_override(v).ok().map(|(k, _)| k))
-            .collect();
-        write_payload(tmp.path(), &ids, &variables, &private, job.image.as_ref())?;
-        let mut env = runner_env(&variables, tmp.path());
+        let private: Vec<String> = overrides.iter().map(|(k, _)| k.clone()).collect();
+        write_payload(
+            tmp.path(),
+            &ids,
+            &built.variables,
+            &private,
+            job.image.as_ref(),
+        )?;
+        // The driver sees the run's own ids (`kept_vars`); the job's scripts the file's.
+        let mut env = runner_env(&built.runner, tmp.path());
         let builds_dir = stage::config::config_output(settings, &env).builds_dir;
         if builds_dir != settings.builds_dir {
-            variables = variables_for(&builds_dir)?;
-            write_payload(tmp.path(), &ids, &variables, &private, job.image.as_ref())?;
-            env = runner_env(&variables, tmp.path());
+            built = variables_for(&builds_dir)?;
+            write_payload(
+                tmp.path(),
+                &ids,
+                &built.variables,
+                &private,
+                job.image.as_ref(),
+            )?;
+            env = runner_env(&built.runner, tmp.path());
         }
-        let project_dir = lookup(&variables, "CI_PROJECT_DIR").unwrap_or_default();
+        // Where the checkout goes is the run's, as gitlab-runner's build directory is its own.
+        let project_dir = lookup(&built.runner, "CI_PROJECT_DIR").unwrap_or_default();
+        let variables = built.variables;
+        let notes = built
+            .set_by_file
+            .iter()
+            .map(|(name, note)| format!("{} {note}", place.variable(name)))
+            .collect();
         let carry = Carry::for_job(job, &variables, &checkout, &ids.project_id);
         Ok(LocalJob {
             name: job.name.clone(),
@@ -129,6 +138,7 @@ impl LocalJob {
             project_dir,
             tmp,
             carry,
+            notes,
         })
     }
 
@@ -151,6 +161,7 @@ impl LocalJob {
         decision: &Decision,
         json: bool,
     ) -> i32 {
+        self.tell(report);
         let facts = match stage::prepare::trusted_facts(&self.env) {
             Ok(facts) => facts,
             Err(failure) => return fail(report, &failure.to_string()),
@@ -198,6 +209,13 @@ impl LocalJob {
         0
     }
 
+    /// Print the job's notes (before its dry run, or its run).
+    pub(super) fn tell(&self, report: &Report) {
+        for note in &self.notes {
+            report.note(note);
+        }
+    }
+
     pub(super) fn context(&self, report: &Report, status: &str) -> ScriptContext {
         let mut variables = self.variables.clone();
         expand::set(&mut variables, "CI_JOB_STATUS", status);
@@ -228,34 +246,4 @@ pub(super) fn with_local_images(
         swap(&mut service.name);
     }
     job
-}
-
-/// `CI_JOB_SERVICES` as gitlab-runner writes it: a JSON array of the job's services, an empty
-/// string when it has none.
-fn services_json(services: &[crate::payload::ServiceRequest]) -> String {
-    if services.is_empty() {
-        return String::new();
-    }
-    let list: Vec<serde_json::Value> = services
-        .iter()
-        .map(|s| {
-            let variables: Vec<serde_json::Value> = s
-                .variables
-                .iter()
-                .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
-                .collect();
-            serde_json::json!({
-                "name": s.name,
-                "alias": s.alias.clone().unwrap_or_default(),
-                "entrypoint": s.entrypoint,
-                "command": s.command,
-                "variables": variables,
-                "ports": s.ports.iter().map(|p| serde_json::json!({
-                    "number": p.number, "protocol": p.protocol, "name": p.name,
-                })).collect::<Vec<_>>(),
-                "pull_policy": s.pull_policy,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(list).to_string()
 }

@@ -10,6 +10,12 @@
 //! - [`report`]: step lines for a person;
 //! - [`runner`]: the environment, payload and script files gitlab-runner would provide;
 //! - [`decisions`]: which jobs run on this ref (`rules:`, `only`/`except`, `workflow:`);
+//! - [`image_names`]: the job's image and services' names expanded and checked, with
+//!   messages that name the variables behind them;
+//! - [`image_ref`]: whether a name is an image reference Docker accepts (pure);
+//! - [`job_vars`]: a job's variables, image and services as the run builds them (pure);
+//! - [`kept_vars`]: predefined variables a file sets, which the job sees and the run keeps;
+//! - [`job_lines`]: the lines of a job's keys, for those messages;
 //! - [`job`]: a job made ready to run, and its `--dry-run` ([`dry_run_view`]: its scripts
 //!   and the JSON form);
 //! - [`pipeline_view`]: `--dry-run` without a job, the whole pipeline for this ref;
@@ -28,8 +34,13 @@ mod driver;
 mod dry_run_view;
 mod expand;
 pub mod gitlab_ci;
+mod image_names;
+mod image_ref;
 pub mod include;
 mod job;
+mod job_lines;
+mod job_vars;
+mod kept_vars;
 mod pipeline_view;
 mod report;
 mod runner;

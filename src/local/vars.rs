@@ -7,6 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::checkout::Checkout;
 use crate::settings::Local;
 
+/// The most digits an id may have: GitLab's are 64-bit integers.
+const MAX_ID_DIGITS: usize = 20;
+
 /// The gitlab-runner version a local run stands in for.
 pub const LOCAL_RUNNER_VERSION: &str = "17.11.0";
 
@@ -41,6 +44,31 @@ impl LocalIds {
                 std::process::id() % 100_000
             ),
             project_path,
+        }
+    }
+
+    /// Refuse a person's `--var` of an id that names what the run creates unless it is a
+    /// number, as GitLab's ids are; the value is not shown (a `--var` may be a secret).
+    pub fn check_overrides(overrides: &[(String, String)]) -> Result<(), String> {
+        const NAMING: [&str; 5] = [
+            "CI_JOB_ID",
+            "CI_PIPELINE_ID",
+            "CI_PROJECT_ID",
+            "CI_RUNNER_ID",
+            "CI_CONCURRENT_ID",
+        ];
+        let number = |v: &str| {
+            !v.is_empty() && v.len() <= MAX_ID_DIGITS && v.bytes().all(|b| b.is_ascii_digit())
+        };
+        match overrides
+            .iter()
+            .find(|(k, v)| NAMING.contains(&k.as_str()) && !number(v))
+        {
+            Some((key, _)) => Err(format!(
+                "--var {key}=...: must be a number of at most {MAX_ID_DIGITS} digits, as \
+                 GitLab's ids are (the run names what it creates by it)"
+            )),
+            None => Ok(()),
         }
     }
 
@@ -111,6 +139,9 @@ pub fn predefined(
         ("CI_JOB_ID", ids.job_id.clone()),
         ("CI_JOB_IMAGE", facts.image.into()),
         ("CI_JOB_STATUS", "running".into()),
+        // GitLab's value for a job without `parallel:`; the jobs `parallel:` makes set their
+        // own, with `CI_NODE_INDEX`, which a job without it does not get.
+        ("CI_NODE_TOTAL", "1".into()),
         ("CI_PIPELINE_ID", ids.job_id.clone()),
         ("CI_PIPELINE_SOURCE", "push".into()),
         (
@@ -310,6 +341,37 @@ mod tests {
             Some("git.corp:5050/local/project")
         );
         assert_eq!(get(&vars, "CI_DEFAULT_BRANCH"), Some("trunk"));
+    }
+
+    #[test]
+    fn node_total_is_one_and_node_index_unset_without_parallel() {
+        let vars = predefined_for(&Checkout::fake(Some("main"), None, None), "");
+        assert_eq!(get(&vars, "CI_NODE_TOTAL"), Some("1"));
+        assert_eq!(get(&vars, "CI_NODE_INDEX"), None);
+    }
+
+    #[test]
+    fn ids_given_by_the_person_must_be_numbers() {
+        let given = |k: &str, v: &str| LocalIds::check_overrides(&[(k.into(), v.into())]);
+        assert_eq!(given("CI_JOB_ID", "42"), Ok(()));
+        assert_eq!(given("CI_CONCURRENT_ID", "3"), Ok(()));
+        assert_eq!(given("OTHER", "secret value"), Ok(()));
+        for (key, value) in [
+            ("CI_JOB_ID", "abc"),
+            ("CI_CONCURRENT_ID", "s3cret"),
+            ("CI_PROJECT_ID", ""),
+            ("CI_RUNNER_ID", &"9".repeat(21)),
+            ("CI_PIPELINE_ID", "-1"),
+        ] {
+            let message = given(key, value).unwrap_err();
+            assert_eq!(
+                message,
+                format!(
+                    "--var {key}=...: must be a number of at most 20 digits, as GitLab's ids \
+                     are (the run names what it creates by it)"
+                )
+            );
+        }
     }
 
     #[test]

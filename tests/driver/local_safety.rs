@@ -33,14 +33,14 @@ fn a_pipeline_file_cannot_grant_itself_docker() {
 }
 
 /// The file's own `variables:` never name the run's resources: ids come from the run (or the
-/// person's `--var`), as a runner's come from GitLab's payload.
+/// person's `--var`), as a runner's come from GitLab's payload; the job's scripts see the file's.
 #[test]
 fn predefined_ids_in_the_file_do_not_rename_resources() {
     let checkout = Checkout::new();
     std::fs::write(
         checkout.dir.path().join("ids.yml"),
-        "forged:\n  variables: {CI_PROJECT_ID: \"12345\", CI_RUNNER_ID: \"5\", CI_JOB_ID: \"1\"}\n  \
-         script: [\"true\"]\n",
+        "forged:\n  variables: {CI_PROJECT_ID: \"12345\", CI_RUNNER_ID: \"5\", CI_JOB_ID: \"1\", \
+         CI_CONCURRENT_ID: abc}\n  script: [\"true\"]\n",
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_executor"))
@@ -65,10 +65,23 @@ fn predefined_ids_in_the_file_do_not_rename_resources() {
         !network.contains("-p12345-") && !network.ends_with("-j1"),
         "{network}"
     );
-    for name in ["CI_PROJECT_ID", "CI_RUNNER_ID", "CI_JOB_ID"] {
-        let line = format!("job variable {name} differs from the job payload; ignored");
+    // A slot the driver cannot use once stopped the run with a message about
+    // CUSTOM_ENV_CI_CONCURRENT_ID; the run keeps its own.
+    assert!(network.contains("-c0-"), "{network}");
+    // The job's scripts see the file's values, as on GitLab; a note names the line.
+    for name in [
+        "CI_PROJECT_ID",
+        "CI_RUNNER_ID",
+        "CI_JOB_ID",
+        "CI_CONCURRENT_ID",
+    ] {
+        let line = format!(
+            "ids.yml:2: job `forged` sets {name}, which GitLab sets for every job: its scripts \
+             see this value, the run keeps its own"
+        );
         assert!(stderr.contains(&line), "{stderr}");
     }
+    assert!(!stderr.contains("differs from the job payload"), "{stderr}");
 }
 
 /// Wait for `child` (killing it past `limit` or past 1 GiB), sampling its peak resident size
