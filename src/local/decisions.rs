@@ -5,10 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use super::checkout::Checkout;
 use super::gitlab_ci::rules::{glob, Changes, Context, Decision};
 use super::gitlab_ci::{Job, Pipeline};
+use super::include::RuleFacts;
 use super::vars::{self, JobFacts, LocalIds};
 use crate::cli::RunArgs;
 use crate::settings::Settings;
@@ -20,10 +22,12 @@ pub struct RefFacts {
     /// The project's files and the directories holding them, relative to its root.
     paths: Vec<String>,
     changes: ChangeSource,
-    checkout: Checkout,
+    /// Shared with the include rules' `changes:`, which are decided while the file is read.
+    checkout: Arc<Checkout>,
 }
 
 /// Where `changes:` compares from.
+#[derive(Clone)]
 enum ChangeSource {
     /// A ref (the person's `--changes-from`, or `origin/<default branch>`).
     From(String),
@@ -51,16 +55,7 @@ impl RefFacts {
             image: "",
         };
         let predefined = vars::predefined(&facts, &checkout, &ids, &settings.local);
-        let mut paths = BTreeSet::new();
-        for path in checkout.files().unwrap_or_default() {
-            let text = path.to_string_lossy().into_owned();
-            let mut dir = Path::new(&text).parent();
-            while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
-                paths.insert(d.to_string_lossy().into_owned());
-                dir = d.parent();
-            }
-            paths.insert(text);
-        }
+        let paths = paths_of(&checkout);
         let default = vars_get(&predefined, "CI_DEFAULT_BRANCH");
         let branch = vars_get(&predefined, "CI_COMMIT_BRANCH");
         let changes = match (&args.changes_from, default, branch) {
@@ -75,9 +70,9 @@ impl RefFacts {
         Ok(RefFacts {
             predefined,
             overrides,
-            paths: paths.into_iter().collect(),
+            paths,
             changes,
-            checkout,
+            checkout: Arc::new(checkout),
         })
     }
 
@@ -117,20 +112,9 @@ impl RefFacts {
                 .iter()
                 .any(|p| glob::matches(pattern, p, glob::RULES))
         };
-        let own = match &self.changes {
-            ChangeSource::From(reference) => match self.checkout.changed_since(reference) {
-                Ok(files) => Changes::Known(files),
-                // The default branch may not be fetched here: nothing to compare with.
-                Err(_) if self_default(reference) => Changes::Unknown,
-                Err(message) => Changes::BadRef(format!("--changes-from: {message}")),
-            },
-            ChangeSource::Unknown => Changes::Unknown,
-        };
+        let own = own_changes(&self.checkout, &self.changes);
         let changes = |compare_to: Option<&str>| match compare_to {
-            Some(reference) => match self.checkout.changed_since(reference) {
-                Ok(files) => Changes::Known(files),
-                Err(message) => Changes::BadRef(message),
-            },
+            Some(reference) => changes_against(&self.checkout, reference),
             None => own.clone(),
         };
         let cx = Context {
@@ -144,6 +128,83 @@ impl RefFacts {
             .iter()
             .map(|job| (job, pipeline.decide(job, &cx)))
             .collect()
+    }
+}
+
+impl RefFacts {
+    /// The same facts for `rules:` on `include:` entries, decided while the file is read.
+    pub fn include_rules(&self) -> RuleFacts {
+        let checkout = Arc::clone(&self.checkout);
+        let source = self.changes.clone();
+        let own = OnceLock::new();
+        RuleFacts {
+            root: self.checkout.root.clone(),
+            predefined: self.predefined.clone(),
+            overrides: self.overrides.clone(),
+            paths: self.paths.clone(),
+            paths_of: Box::new(paths_under),
+            changes: Box::new(move |compare_to| match compare_to {
+                Some(reference) => changes_against(&checkout, reference),
+                None => own.get_or_init(|| own_changes(&checkout, &source)).clone(),
+            }),
+        }
+    }
+}
+
+/// The checkout's files and the folders holding them, relative to its root.
+fn paths_of(checkout: &Checkout) -> Vec<String> {
+    let mut paths = BTreeSet::new();
+    for path in checkout.files().unwrap_or_default() {
+        let text = path.to_string_lossy().into_owned();
+        let mut dir = Path::new(&text).parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            paths.insert(d.to_string_lossy().into_owned());
+            dir = d.parent();
+        }
+        paths.insert(text);
+    }
+    paths.into_iter().collect()
+}
+
+/// The files and folders of another project's folder (a `local.projects` clone), relative to
+/// it, also when the folder sits inside a larger checkout.
+fn paths_under(dir: &Path) -> Vec<String> {
+    let checkout = Checkout::find(dir);
+    let inner = match (dir.canonicalize(), checkout.root.canonicalize()) {
+        (Ok(dir), Ok(root)) => dir
+            .strip_prefix(&root)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let all = paths_of(&checkout);
+    if inner.is_empty() {
+        return all;
+    }
+    let prefix = format!("{inner}/");
+    all.into_iter()
+        .filter_map(|p| p.strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
+/// The pipeline's own change set.
+fn own_changes(checkout: &Checkout, source: &ChangeSource) -> Changes {
+    match source {
+        ChangeSource::From(reference) => match checkout.changed_since(reference) {
+            Ok(files) => Changes::Known(files),
+            // The default branch may not be fetched here: nothing to compare with.
+            Err(_) if self_default(reference) => Changes::Unknown,
+            Err(message) => Changes::BadRef(format!("--changes-from: {message}")),
+        },
+        ChangeSource::Unknown => Changes::Unknown,
+    }
+}
+
+/// The changes against a rule's `compare_to:`.
+fn changes_against(checkout: &Checkout, reference: &str) -> Changes {
+    match checkout.changed_since(reference) {
+        Ok(files) => Changes::Known(files),
+        Err(message) => Changes::BadRef(message),
     }
 }
 

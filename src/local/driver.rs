@@ -42,27 +42,28 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
         Ok(facts) => facts,
         Err(message) => return fail(&report, &message),
     };
-    let pipeline = match load(settings, &args, &file, &facts, &report) {
-        Ok(pipeline) => pipeline,
+    let (pipeline, skipped) = match load(settings, &args, &file, &facts, &report) {
+        Ok(loaded) => loaded,
         Err(message) => return fail(&report, &message),
     };
     let decisions = facts.decide_all(&pipeline);
     if args.needs || args.stage.is_some() {
         return chain::run(settings, &args, &file, &pipeline, &decisions, &report).await;
     }
-    let name =
-        match args.args.as_slice() {
-            [] if args.dry_run => {
-                return pipeline_view::show(settings, &args, &facts, &pipeline, &decisions)
-            }
-            [] => return list(&decisions, &file),
-            [name] => name,
-            _ => return fail(
+    let name = match args.args.as_slice() {
+        [] if args.dry_run => {
+            return pipeline_view::show(settings, &args, &facts, &pipeline, &decisions, &skipped)
+        }
+        [] => return list(&decisions, &file),
+        [name] => name,
+        _ => {
+            return fail(
                 &report,
                 "the local form takes one JOB; gitlab-runner's environment is absent, so this is \
                  not the protocol form `run SCRIPT STAGE` (see executor run --help)",
-            ),
-        };
+            )
+        }
+    };
     let job = match pipeline.job(name) {
         Ok(job) => job,
         Err(e) => return fail(&report, &e.to_string()),
@@ -120,14 +121,14 @@ pub(super) fn fail(report: &Report, message: &str) -> i32 {
 }
 
 /// The pipeline file with everything it includes merged in (fetched files come from the
-/// cache unless `--refresh`).
+/// cache unless `--refresh`), and the includes whose `rules:` left them out.
 fn load(
     settings: &Settings,
     args: &RunArgs,
     file: &Path,
     facts: &RefFacts,
     report: &Report,
-) -> Result<Pipeline, String> {
+) -> Result<(Pipeline, Vec<include::Skipped>), String> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         format!(
             "cannot read {} ({e}); run executor in a checkout with a .gitlab-ci.yml or pass --file",
@@ -147,7 +148,7 @@ fn load(
         for warning in &pipeline.warnings {
             report.note(warning);
         }
-        return Ok(pipeline);
+        return Ok((pipeline, Vec::new()));
     }
     let root = facts.root();
     let main = std::path::absolute(file)
@@ -167,15 +168,18 @@ fn load(
         .collect();
     options.refresh = args.refresh;
     options.token = gitlab_token(args);
-    let merged = include::resolve(root, &text, &options).map_err(|e| e.to_string())?;
+    // `rules:` on entries are decided against the facts the jobs are decided against.
+    options.hooks = Box::new(include::IncludeRules::new(facts.include_rules()));
+    let mut merged = include::resolve(root, &text, &options).map_err(|e| e.to_string())?;
     for warning in &merged.warnings {
         report.note(warning);
     }
+    let skipped = std::mem::take(&mut merged.skipped);
     let pipeline = merged.parse().map_err(|e| e.to_string())?;
     for warning in &pipeline.warnings {
         report.note(warning);
     }
-    Ok(pipeline)
+    Ok((pipeline, skipped))
 }
 
 /// `--input NAME=VALUE`.

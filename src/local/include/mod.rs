@@ -12,17 +12,21 @@
 //!   GitLab API, a URL; `read.rs` reads it, fetching over HTTP(S) through the cache
 //!   (`cache.rs`, `fetch.rs`, `http.rs`);
 //! - `walk.rs`: nested includes, GitLab's limits, cycles named by their chain;
+//! - `rules.rs`: `rules:` on an entry, decided by the job rules' own evaluator against the
+//!   run's facts ([`RuleFacts`]); an entry they leave out is not read at all;
 //! - `merge.rs`: the deep merge: included files in order, then the including file on top.
 //!
 //! Anchors stay inside their file (each file is its own YAML document); `extends:` and
 //! `!reference` work across files because the parser applies them to the merged mapping.
-//! `rules:` on an include are handed to [`Hooks::include_passes`] (by default every include
-//! is taken) and kept in [`Merged::includes`].
+//! `rules:` on an include are handed to [`Hooks::include_passes`] ([`IncludeRules`] in a run;
+//! by default every include is taken); taken entries are kept in [`Merged::includes`], left
+//! out ones in [`Merged::skipped`] with the rule that decided.
 //!
 //! ```ignore
 //! let mut options = include::Options::new(".gitlab-ci.yml"); // relative to the project root
 //! options.variables = predefined_and_cli_variables;          // for `$VAR` in locations
 //! options.refresh = args.refresh;
+//! options.hooks = Box::new(IncludeRules::new(facts));       // decide `rules:` on entries
 //! let merged = include::resolve(&project_root, &text, &options)?; // blocks while fetching
 //! for warning in &merged.warnings { report.note(warning) }
 //! let pipeline = merged.parse()?; // gitlab_ci::parse_merged; Job::file names each job's file
@@ -36,6 +40,7 @@ mod glob;
 mod http;
 mod merge;
 mod read;
+mod rules;
 mod source;
 mod walk;
 
@@ -54,6 +59,7 @@ pub use cache::default_cache_dir;
 pub use error::Error;
 pub use fetch::{Fetch, FetchError, Request};
 pub use http::Http;
+pub use rules::{IncludeRules, RuleFacts};
 
 /// GitLab's own limit on included files per pipeline, duplicates counted (`ci_max_includes`).
 pub const MAX_INCLUDES: usize = 150;
@@ -164,11 +170,38 @@ impl fmt::Debug for Token {
 
 /// Work other parts of the parser do on includes; the defaults take every include as written.
 pub trait Hooks: Send + Sync {
-    /// Whether an include whose entry has these `rules:` is taken. `exists_root` is the
-    /// directory `rules:exists` paths are relative to (the project holding the including
-    /// file), when there is one on this machine. An `Err` is a one-line reason.
-    fn include_passes(&self, _rules: &Value, _exists_root: Option<&Path>) -> Result<bool, String> {
-        Ok(true)
+    /// Whether an include whose entry has these `rules:` is taken, and why. `exists_root` is
+    /// the directory `rules:exists` paths are relative to (the project holding the including
+    /// file), when there is one on this machine. An `Err` is a one-line reason, which fails
+    /// the pipeline as GitLab fails it.
+    fn include_passes(
+        &self,
+        _rules: &Value,
+        _exists_root: Option<&Path>,
+    ) -> Result<Verdict, String> {
+        Ok(Verdict::taken("rules not evaluated"))
+    }
+}
+
+/// What an include entry's `rules:` decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub taken: bool,
+    /// The decision in one line, worded as a job's: `included by rules[1]: if: ...`,
+    /// `excluded: no rule matched (2 rules)`, `excluded by rules[1]: ... (when: never)`.
+    pub why: String,
+    /// What could not be checked as GitLab would (no change set known, another project's
+    /// files), one line each.
+    pub notes: Vec<String>,
+}
+
+impl Verdict {
+    pub fn taken(why: impl Into<String>) -> Verdict {
+        Verdict {
+            taken: true,
+            why: why.into(),
+            notes: Vec::new(),
+        }
     }
 }
 
@@ -189,6 +222,9 @@ pub struct Merged {
     pub origins: HashMap<String, Vec<usize>>,
     /// Every include entry taken, in the order they were read.
     pub includes: Vec<Included>,
+    /// Every include entry its `rules:` left out, in the order they were met. What such a
+    /// file would have included is never read, so it is not here either.
+    pub skipped: Vec<Skipped>,
     /// Things a person should know that are not errors (a glob that matched nothing).
     pub warnings: Vec<String>,
 }
@@ -211,6 +247,29 @@ pub struct Included {
     pub rules: Option<Value>,
     /// The entry's `inputs:`, as written, when it has them.
     pub inputs: Option<Value>,
+}
+
+/// One include entry its `rules:` left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The location as written (variables unexpanded: a value may be a secret).
+    pub include: String,
+    /// The file whose `include:` has the entry, and the entry's line when found.
+    pub file: String,
+    pub line: Option<usize>,
+    /// The decision in one line (`excluded: no rule matched (1 rule)`).
+    pub why: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "include `{}` (", self.include)?;
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file)?,
+            None => write!(f, "{}", self.file)?,
+        }
+        write!(f, "): {}", self.why)
+    }
 }
 
 impl Merged {

@@ -15,7 +15,7 @@ use super::error::{entry_line, Error};
 use super::merge::deep_merge;
 use super::read;
 use super::source::{self, Place, Target};
-use super::{Included, Merged, Options, Source};
+use super::{Included, Merged, Options, Skipped, Source};
 
 /// What all files together may cost once loaded: the parser's own bound for one file, as
 /// `gitlab_ci/budget.rs` explains.
@@ -33,6 +33,7 @@ pub(super) fn run(root: &Path, main_text: &str, options: &Options) -> Result<Mer
         read: HashMap::from([(format!("local:{main}"), 0)]),
         origins: HashMap::new(),
         includes: Vec::new(),
+        skipped: Vec::new(),
         warnings: Vec::new(),
         count: 0,
         chain: vec![0],
@@ -44,6 +45,7 @@ pub(super) fn run(root: &Path, main_text: &str, options: &Options) -> Result<Mer
         sources: walk.sources,
         origins: walk.origins,
         includes: walk.includes,
+        skipped: walk.skipped,
         warnings: walk.warnings,
     })
 }
@@ -56,6 +58,7 @@ struct Walk<'a> {
     read: HashMap<String, usize>,
     origins: HashMap<String, Vec<usize>>,
     includes: Vec<Included>,
+    skipped: Vec<Skipped>,
     warnings: Vec<String>,
     /// Files included so far, duplicates counted.
     count: usize,
@@ -116,23 +119,46 @@ impl Walk<'_> {
         Ok(merged)
     }
 
-    /// Whether the entry's `rules:` (if any) let it in.
-    fn passes(&self, index: usize, place: &Place, entry: &Entry) -> Result<bool, Error> {
+    /// Whether the entry's `rules:` (if any) let it in: GitLab decides them before it expands
+    /// a glob or reads anything. One left out is kept with why, and what the rules could not
+    /// check as GitLab would becomes a warning.
+    fn passes(&mut self, index: usize, place: &Place, entry: &Entry) -> Result<bool, Error> {
         let Some(rules) = &entry.rules else {
             return Ok(true);
         };
+        // `null` is GitLab's "not written".
+        if rules.is_null() {
+            return Ok(true);
+        }
         let exists_root = match place {
             Place::Root => Some(self.root),
             Place::Clone { dir, .. } => Some(dir.as_path()),
             _ => None,
         };
-        self.options
+        let verdict = self
+            .options
             .hooks
             .include_passes(rules, exists_root)
             .map_err(|m| {
                 let what = format!("`rules:` of include `{}`: {m}", entry.written);
                 self.error(index, &entry.written, what)
-            })
+            })?;
+        let source = &self.sources[index];
+        for note in verdict.notes {
+            self.warnings.push(format!(
+                "{}: include `{}`: {note}",
+                source.name, entry.written
+            ));
+        }
+        if !verdict.taken {
+            self.skipped.push(Skipped {
+                include: entry.written.clone(),
+                file: source.name.clone(),
+                line: entry_line(&source.text, &entry.written),
+                why: verdict.why,
+            });
+        }
+        Ok(verdict.taken)
     }
 
     /// Count `target` against the limits, refuse a cycle, and read it unless it was read.

@@ -23,6 +23,12 @@ pub(in crate::local) fn render(view: &View, default_image: &str) -> Value {
         "jobs": all,
         "running": running,
         "ignored_global": view.ignored_global,
+        "skipped_includes": view.skipped_includes.iter().map(|skipped| json!({
+            "include": skipped.include,
+            "file": skipped.file,
+            "line": skipped.line,
+            "why": skipped.why,
+        })).collect::<Vec<_>>(),
         "stages": view.stages.iter().map(|stage| json!({
             "name": stage.name,
             "jobs": stage.jobs.iter().map(|job| job_json(job, default_image)).collect::<Vec<_>>(),

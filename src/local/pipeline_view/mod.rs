@@ -1,6 +1,6 @@
 //! `executor run --dry-run` without a job: the whole pipeline for this ref, stage by stage,
 //! each job with its image, Docker mode, services, `needs:`, `when:` and why it is left out
-//! where it is. Built once ([`View::build`]) and shown as text for a person ([`text`]) or as
+//! where it is, and the `include:` entries whose `rules:` left them out. Built once ([`View::build`]) and shown as text for a person ([`text`]) or as
 //! one JSON document for tools ([`json`]). Variables appear by name only: values may be
 //! secrets.
 
@@ -18,6 +18,7 @@ use super::decisions::RefFacts;
 use super::expand;
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{AllowFailure, Job, Need, Pipeline, When};
+use super::include::Skipped;
 use super::job::with_local_images;
 use crate::cli::RunArgs;
 use crate::settings::Settings;
@@ -43,6 +44,8 @@ pub(super) struct View {
     pub reference: Reference,
     /// Top-level keywords a local run skips.
     pub ignored_global: Vec<String>,
+    /// `include:` entries whose `rules:` left them out, in the order they were met.
+    pub skipped_includes: Vec<Skipped>,
     /// Stages in the pipeline's order, those without jobs left out.
     pub stages: Vec<StageView>,
 }
@@ -127,8 +130,15 @@ impl View {
             file: pipeline.file.clone(),
             reference,
             ignored_global: pipeline.ignored_global.clone(),
+            skipped_includes: Vec::new(),
             stages,
         }
+    }
+
+    /// The view with the includes the file's `include:` rules left out.
+    pub(super) fn with_skipped_includes(mut self, skipped: &[Skipped]) -> View {
+        self.skipped_includes = skipped.to_vec();
+        self
     }
 
     /// How many jobs there are, and how many of them are in this ref's pipeline.
@@ -192,13 +202,15 @@ fn job_view(
     }
 }
 
-/// Print the view of `pipeline` for this ref: text, or JSON with `--json`.
+/// Print the view of `pipeline` for this ref, with the includes `skipped` by their rules:
+/// text, or JSON with `--json`.
 pub(super) fn show(
     settings: &Settings,
     args: &RunArgs,
     facts: &RefFacts,
     pipeline: &Pipeline,
     decisions: &[(&Job, Decision)],
+    skipped: &[Skipped],
 ) -> i32 {
     let modes = Modes::new(settings, facts, args);
     let resolve = |variables: &[(String, String)]| modes.resolve(variables);
@@ -208,7 +220,8 @@ pub(super) fn show(
         reference(&facts.variables()),
         &settings.local.images,
         &resolve,
-    );
+    )
+    .with_skipped_includes(skipped);
     if args.json {
         println!("{:#}", json::render(&view, &settings.image));
     } else {

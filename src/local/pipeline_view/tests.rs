@@ -247,3 +247,38 @@ fn a_matrix_need_shows_and_checks_the_combinations_it_names() {
         serde_json::json!(["build: [aws, monitoring]", "build: [aws, app1]"])
     );
 }
+
+#[test]
+fn skipped_includes_are_one_line_each_before_the_stages() {
+    let pipeline = parse(FILE, ".gitlab-ci.yml").unwrap();
+    let skipped = [crate::local::include::Skipped {
+        include: "ci/$DEPLOY_FILE".into(),
+        file: ".gitlab-ci.yml".into(),
+        line: Some(3),
+        why: "excluded: no rule matched (1 rule)".into(),
+    }];
+    let shown_view = view(&pipeline).with_skipped_includes(&skipped);
+    let shown = text::render(&shown_view, "alpine:3.20");
+    let line = "include `ci/$DEPLOY_FILE` (.gitlab-ci.yml:3): excluded: no rule matched (1 rule)\n";
+    let at = shown
+        .find(line)
+        .unwrap_or_else(|| panic!("no {line:?} in:\n{shown}"));
+    assert!(at < shown.find("stage build:").unwrap(), "{shown}");
+    let doc = json::render(&shown_view, "alpine:3.20");
+    assert_eq!(
+        doc["skipped_includes"],
+        serde_json::json!([{
+            "include": "ci/$DEPLOY_FILE",
+            "file": ".gitlab-ci.yml",
+            "line": 3,
+            "why": "excluded: no rule matched (1 rule)",
+        }])
+    );
+    // Without skipped includes the text has no such line; the JSON an empty list.
+    let plain = view(&pipeline);
+    assert!(!text::render(&plain, "alpine:3.20").contains("include `"));
+    assert_eq!(
+        json::render(&plain, "alpine:3.20")["skipped_includes"],
+        serde_json::json!([])
+    );
+}

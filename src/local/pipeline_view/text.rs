@@ -22,6 +22,10 @@ pub(in crate::local) fn render(view: &View, default_image: &str) -> String {
             view.ignored_global.join(", ")
         );
     }
+    // One line each, worded as an excluded job's.
+    for skipped in &view.skipped_includes {
+        let _ = writeln!(out, "{skipped}");
+    }
     for stage in &view.stages {
         let _ = writeln!(out, "stage {}:", stage.name);
         for job in &stage.jobs {

@@ -4,6 +4,7 @@
 mod local;
 mod nesting;
 mod remote;
+mod rules;
 mod server;
 
 use std::path::Path;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::super::Hooks;
+use super::super::{Hooks, Verdict};
 use super::*;
 
 /// GitLab's documented example ("Use nested includes"), three deep.
@@ -156,11 +156,15 @@ fn long_chains_are_shortened_in_messages() {
 struct Hooked;
 
 impl Hooks for Hooked {
-    fn include_passes(&self, rules: &Value, root: Option<&Path>) -> Result<bool, String> {
+    fn include_passes(&self, rules: &Value, root: Option<&Path>) -> Result<Verdict, String> {
         assert!(root.is_some());
         match rules[0]["if"].as_str() {
-            Some("yes") => Ok(true),
-            Some("no") => Ok(false),
+            Some("yes") => Ok(Verdict::taken("yes")),
+            Some("no") => Ok(Verdict {
+                taken: false,
+                why: "said no".into(),
+                notes: vec!["a note".into()],
+            }),
             _ => Err("cannot read this rule".into()),
         }
     }
@@ -186,6 +190,10 @@ fn rules_go_through_the_hooks_and_inputs_fill_spec_headers() {
     let main = "include:\n  - local: a.yml\n    rules: [{if: 'yes'}]\n  - local: b.yml\n    rules: [{if: 'no'}]\n  - local: t.yml\n    inputs: {name: named}\n";
     let merged = run(dir.path(), main, &options).unwrap();
     assert_eq!(keys(&merged), ["a", "named"]);
+    // The entry left out is kept with why, at its line; the hook's notes become warnings.
+    let skipped: Vec<String> = merged.skipped.iter().map(|s| s.to_string()).collect();
+    assert_eq!(skipped, ["include `b.yml` (.gitlab-ci.yml:4): said no"]);
+    assert_eq!(merged.warnings, [".gitlab-ci.yml: include `b.yml`: a note"]);
     assert_eq!(
         merged.includes[0].rules,
         Some(load_value("[{if: 'yes'}]").unwrap())
