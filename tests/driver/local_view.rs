@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::checkout::Checkout;
 use crate::harness::JOB_IMAGE;
 
-const MAIN: &str = "include:\n  - local: ci/templates.yml\n\
+const MAIN: &str = "include:\n  - local: ci/templates.yml\n  - local: ci/tagged.yml\n    \
+rules:\n      - if: $CI_COMMIT_TAG\n\
 stages: [build, test, deploy]\n\
 variables:\n  EXECUTOR_DOCKER_MODE: none\n\
 build:\n  extends: .build\n  needs: []\n\
@@ -30,6 +31,11 @@ fn checkout() -> Checkout {
     std::fs::create_dir_all(dir.join("ci")).unwrap();
     std::fs::write(dir.join("view.yml"), MAIN).unwrap();
     std::fs::write(dir.join("ci/templates.yml"), TEMPLATES).unwrap();
+    std::fs::write(
+        dir.join("ci/tagged.yml"),
+        "tagged:\n  stage: deploy\n  script: [./tagged]\n",
+    )
+    .unwrap();
     let config = dir.join("executor.yaml");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("docker:\n  host: unix:///nonexistent/docker.sock\n");
@@ -56,6 +62,7 @@ fn the_pipeline_dry_run_shows_every_stage_without_an_engine() {
         "  release: excluded: no rule matched (1 rule)\n",
         "  review: included by rules[1]: if: $CI_COMMIT_BRANCH (when: manual)\n",
         "    needs: build (no artifacts)\n",
+        "include `ci/tagged.yml` (view.yml:3): excluded: no rule matched (1 rule)\n",
     ] {
         assert!(shown.contains(want), "no {want:?} in:\n{shown}");
     }
@@ -97,6 +104,21 @@ fn the_pipeline_dry_run_shows_every_stage_without_an_engine() {
     assert_eq!(job("release")["runs"], false);
     assert_eq!(job("review")["when"], "manual");
     assert_eq!(job("review")["needs"][0]["artifacts"], false);
+    assert_eq!(doc["skipped_includes"][0]["include"], "ci/tagged.yml");
+    assert_eq!(doc["skipped_includes"][0]["line"], 3);
+
+    // A tag pipeline (`--var` as a project variable would) takes the include and its job.
+    let args = [
+        "--dry-run",
+        "--file",
+        "view.yml",
+        "--var",
+        "CI_COMMIT_TAG=v1",
+    ];
+    let (code, shown, stderr) = checkout.run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(shown.contains("  tagged: included"), "{shown}");
+    assert!(!shown.contains("include `ci/tagged.yml`"), "{shown}");
 }
 
 #[test]
