@@ -61,7 +61,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     let early = !(settings.dind_warm && plan.sidecar.is_some());
     let (about, world, images, cache_dir, cpus) = futures_util::join!(
         engine.about(),
-        clear_the_way(&engine, settings, &plan, early, halt),
+        clear_the_way(&engine, &plan, early, halt),
         images::ensure_images(&engine, settings, env, facts.as_ref(), &plan),
         cache_dir_volume(&engine, settings, &plan),
         engine.cpu_count(),
@@ -95,10 +95,6 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         }
     };
     let World { mtu, made } = world;
-    let plan = match &made {
-        Some(made) if made.cache_dropped => plan.without_cache(),
-        _ => plan,
-    };
     let sidecar_image_id = plan
         .sidecar
         .as_ref()
@@ -159,7 +155,10 @@ async fn start_cold(
     halt: &Halt,
 ) -> StageResult {
     let (plan, socket_dir) = match made {
-        Some(made) => (plan, made.socket_dir),
+        Some(made) => (
+            claim_after_the_looks(engine, settings, plan, &made, halt).await?,
+            made.socket_dir,
+        ),
         None => {
             let plan = cache::claim(engine, settings, plan).await?;
             let (socket_dir, _) = build_the_network(engine, &plan, halt).await?;
@@ -337,18 +336,21 @@ struct World {
     made: Option<Made>,
 }
 
-/// The job's network and volumes, made.
+/// The job's network and volumes, made (not the layer cache's: see [`clear_the_way`]).
 struct Made {
     socket_dir: Option<String>,
-    /// Another job holds the project's layer cache: this one runs on an empty one.
-    cache_dropped: bool,
+    network_id: String,
+    /// The names of the volumes made.
+    volumes: Vec<String>,
 }
 
-/// The MTU, an earlier attempt's leftovers removed, and with `early`, the job's layer cache
-/// claimed and its network and volumes made.
+/// The MTU, an earlier attempt's leftovers removed, and with `early`, the job's network and
+/// volumes made. Not the layer cache's volume: a claim holds only until the sidecar starts on
+/// it (until then no container shows it taken), and the image pulls between here and the
+/// sidecar can take minutes, as long as a registry the job names likes. The claim is made
+/// right before the sidecar ([`claim_after_the_looks`]).
 async fn clear_the_way(
     engine: &Engine,
-    settings: &Settings,
     plan: &Plan,
     early: bool,
     halt: &Halt,
@@ -366,17 +368,57 @@ async fn clear_the_way(
     if !early {
         return Ok(World { mtu, made: None });
     }
-    let claimed = cache::claim(engine, settings, plan.clone().with_mtu(mtu)).await?;
-    let (socket_dir, _) = build_the_network(engine, &claimed, halt).await?;
-    let cache_dropped = claimed.cache_volume.is_none() && plan.cache_volume.is_some();
+    let mut uncached = plan.clone().with_mtu(mtu);
+    uncached.cache_volume = None;
+    let (socket_dir, network_id) = build_the_network(engine, &uncached, halt).await?;
     let made = Made {
         socket_dir,
-        cache_dropped,
+        network_id,
+        volumes: uncached.volumes.iter().map(|v| v.name.clone()).collect(),
     };
     Ok(World {
         mtu,
         made: Some(made),
     })
+}
+
+/// With the network made early: the layer cache claimed now, right before the sidecar starts
+/// on it, and its volume made (the project's, or the job's own when another daemon holds that
+/// one). Alongside, the job's networks other than its own removed again: a create sent by a
+/// killed earlier attempt can land at any time since the first phase removed them.
+async fn claim_after_the_looks(
+    engine: &Engine,
+    settings: &Settings,
+    plan: Plan,
+    made: &Made,
+    halt: &Halt,
+) -> Result<Plan, Failure> {
+    let key = plan.identity.key();
+    let (claimed, others) = futures_util::join!(
+        cache::claim(engine, settings, plan),
+        docker::remove_other_networks(engine, &key, &made.network_id),
+    );
+    let plan = claimed?;
+    others?;
+    let missing: Vec<_> = plan
+        .volumes
+        .iter()
+        .chain(plan.cache_volume.as_ref())
+        .filter(|v| !made.volumes.contains(&v.name))
+        .collect();
+    if !missing.is_empty() {
+        halt.check("the layer cache's volume")?;
+    }
+    // Every request is awaited even when one fails: an abandoned one still completes.
+    let created = join_all(
+        missing
+            .into_iter()
+            .map(|v| docker::create_volume(engine, v)),
+    );
+    for result in created.await {
+        result?;
+    }
+    Ok(plan)
 }
 
 /// The job's network and volumes; returns the dind socket volume's directory on the engine's

@@ -2,6 +2,7 @@
 //! engine (brought up by `scripts/test`, see the README). Every test ends by asserting that
 //! nothing labelled with its job remains on the engine.
 
+mod cache_claim_race;
 mod cache_stop;
 mod checkout;
 mod config_file;

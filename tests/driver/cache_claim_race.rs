@@ -1,0 +1,161 @@
+//! The layer cache claim holds until the sidecar starts: a job whose image pull is slow must
+//! not claim the project's cache before the pull and start its daemon on it after another
+//! job (two runners sharing an id, or a job that forged the slot) claimed it meanwhile.
+//! Runner 977.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::harness::{docker, labelled, Bounded, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
+
+const RUNNER: &str = "977";
+const PROJECT: &str = "9771";
+const SLOT: &str = "71";
+/// How long the registry holds a manifest request before it answers "not found".
+const STALL: Duration = Duration::from_secs(12);
+
+/// A registry on loopback that answers `/v2/` and holds every other request for [`STALL`],
+/// then says the manifest is unknown; a TLS hello (the engine tries HTTPS first) is dropped.
+fn stalling_registry() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]);
+                if !(request.starts_with("GET ") || request.starts_with("HEAD ")) {
+                    return;
+                }
+                let (status, body): (&str, &[u8]) = match request.starts_with("GET /v2/ ") {
+                    true => ("200 OK", b"{}"),
+                    false => {
+                        std::thread::sleep(STALL);
+                        (
+                            "404 Not Found",
+                            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+                        )
+                    }
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n",
+                    body.len()
+                );
+                if !request.starts_with("HEAD ") {
+                    let _ = stream.write_all(body);
+                }
+            });
+        }
+    });
+    port
+}
+
+fn job(image: &str) -> Job {
+    let config = format!(
+        "{ALL_MODES}dind:\n  image: {DIND_IMAGE}\n  cache: project\nimage: {image}\n\
+         allowed_pull_policies: [if-not-present, always]\n"
+    );
+    Job::with_config("dind", &config)
+        .runner(RUNNER)
+        .project(PROJECT)
+        .var("CI_CONCURRENT_ID", SLOT)
+        .payload_image(r#"{"pull_policy": ["always", "if-not-present"]}"#)
+}
+
+fn holders(volume: &str) -> Vec<String> {
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("volume={volume}"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    let mut names: Vec<String> = out.lines().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
+/// gc of the runner with every idle cache dropped; then nothing of it may remain.
+fn collect_runner() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args([
+            "gc",
+            "--grace",
+            "0s",
+            "--drop-caches",
+            "--runner-id",
+            RUNNER,
+        ])
+        .env("EXECUTOR_CONFIG", "/dev/null")
+        .bounded_output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let label = format!("io.executor.runner-id={RUNNER}");
+    assert_eq!(labelled(&label), Vec::<String>::new());
+}
+
+/// A job that claimed the cache and then waits on a slow pull; meanwhile another job of the
+/// project in the same slot claims it and starts its daemon on it. The slow job, once its
+/// image is there, must not start a second daemon on that cache.
+#[test]
+fn a_slow_pull_does_not_let_two_daemons_open_one_layer_cache() {
+    let port = stalling_registry();
+    let slow_image = format!("127.0.0.1:{port}/rev16/job:1");
+    docker(&["tag", JOB_IMAGE, &slow_image]);
+    let slow = job(&slow_image);
+    let quick = job(JOB_IMAGE).payload_image(r#"{"pull_policy": "if-not-present"}"#);
+    let cache = format!(
+        "{}-p{PROJECT}-c{SLOT}-dind-cache",
+        crate::harness::stem(RUNNER)
+    );
+    let started = slow.start(&["prepare"]);
+    started.wait_for_line("pulling image");
+    // Whatever the slow job does alongside its pull is done once its network exists, or
+    // (when it makes the network only after its images) within a moment.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let network = format!("label=io.executor.job-key={}", slow.key());
+    while Instant::now() < deadline
+        && docker(&["network", "ls", "-q", "--filter", &network])
+            .trim()
+            .is_empty()
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let quick_prepare = quick.prepare();
+    let ended = started.end();
+    let held_by = holders(&cache);
+    let cache_dir = cache.trim_end_matches("-dind-cache").to_string() + "-cache";
+    eprintln!(
+        "quick: exit {}\n{}\nslow: exit {:?}\n{}\nholders: {held_by:?}\n\
+         cache_dir holders: {:?}",
+        quick_prepare.code,
+        quick_prepare.stderr,
+        ended.code,
+        ended.stderr,
+        holders(&cache_dir)
+    );
+    slow.cleanup().ok();
+    quick.cleanup().ok();
+    docker(&["rmi", &slow_image]);
+    collect_runner();
+    quick_prepare.ok();
+    assert_eq!(
+        held_by,
+        [format!("{}-dind", quick.key())],
+        "daemons on one cache"
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("gets an empty one"),
+        "{}",
+        ended.stderr
+    );
+}
