@@ -165,6 +165,7 @@ async fn start_cold(
             (plan, socket_dir)
         }
     };
+    let plan = recheck_cache_dir(engine, settings, plan, halt).await?;
     join_mirror(engine, settings, &plan).await?;
     halt.check("the dind sidecar")?;
     let since = super::log_lines::now();
@@ -418,6 +419,28 @@ async fn claim_after_the_looks(
     for result in created.await {
         result?;
     }
+    Ok(plan)
+}
+
+/// The kept `cache_dir` volume looked at again right before the containers that mount it:
+/// the first look ran beside the image pulls, which can take as long as a registry the job
+/// names likes, and a live job of the same slot (one that forged its slot) may hold it by now.
+/// Then this job gets a volume of its own, as it would have at the first look.
+async fn recheck_cache_dir(
+    engine: &Engine,
+    settings: &Settings,
+    plan: Plan,
+    halt: &Halt,
+) -> Result<Plan, Failure> {
+    let kept = plan.cache_dir_volume.labels.get(crate::plan::LABEL_ROLE);
+    if kept.map(String::as_str) != Some(crate::plan::ROLE_CACHE_DIR)
+        || !cache::cache_dir_busy(engine, settings, &plan).await?
+    {
+        return Ok(plan);
+    }
+    halt.check("the job's own cache_dir volume")?;
+    let plan = plan.without_cache_dir();
+    docker::create_volume(engine, &plan.cache_dir_volume).await?;
     Ok(plan)
 }
 

@@ -1,15 +1,16 @@
 //! The layer cache claim holds until the sidecar starts: a job whose image pull is slow must
 //! not claim the project's cache before the pull and start its daemon on it after another
 //! job (two runners sharing an id, or a job that forged the slot) claimed it meanwhile.
-//! Runner 977.
+//! The kept `cache_dir` volume is looked at again before the containers for the same reason.
+//! Runner 919.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::harness::{docker, labelled, Bounded, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
 
-const RUNNER: &str = "977";
-const PROJECT: &str = "9771";
+const RUNNER: &str = "919";
+const PROJECT: &str = "9191";
 const SLOT: &str = "71";
 /// How long the registry holds a manifest request before it answers "not found".
 const STALL: Duration = Duration::from_secs(12);
@@ -108,7 +109,7 @@ fn collect_runner() {
 #[test]
 fn a_slow_pull_does_not_let_two_daemons_open_one_layer_cache() {
     let port = stalling_registry();
-    let slow_image = format!("127.0.0.1:{port}/rev16/job:1");
+    let slow_image = format!("127.0.0.1:{port}/slow/job:1");
     docker(&["tag", JOB_IMAGE, &slow_image]);
     let slow = job(&slow_image);
     let quick = job(JOB_IMAGE).payload_image(r#"{"pull_policy": "if-not-present"}"#);
@@ -133,14 +134,11 @@ fn a_slow_pull_does_not_let_two_daemons_open_one_layer_cache() {
     let ended = started.end();
     let held_by = holders(&cache);
     let cache_dir = cache.trim_end_matches("-dind-cache").to_string() + "-cache";
+    let cache_dir_held_by = holders(&cache_dir);
     eprintln!(
         "quick: exit {}\n{}\nslow: exit {:?}\n{}\nholders: {held_by:?}\n\
          cache_dir holders: {:?}",
-        quick_prepare.code,
-        quick_prepare.stderr,
-        ended.code,
-        ended.stderr,
-        holders(&cache_dir)
+        quick_prepare.code, quick_prepare.stderr, ended.code, ended.stderr, cache_dir_held_by
     );
     slow.cleanup().ok();
     quick.cleanup().ok();
@@ -151,6 +149,13 @@ fn a_slow_pull_does_not_let_two_daemons_open_one_layer_cache() {
         held_by,
         [format!("{}-dind", quick.key())],
         "daemons on one cache"
+    );
+    assert!(
+        !cache_dir_held_by.is_empty()
+            && cache_dir_held_by
+                .iter()
+                .all(|name| name.starts_with(&format!("{}-", quick.key()))),
+        "the kept cache_dir volume is mounted by both jobs: {cache_dir_held_by:?}"
     );
     assert_eq!(ended.code, Some(0), "{}", ended.stderr);
     assert!(
