@@ -185,13 +185,22 @@ async fn one(engine: &Engine, name: String) -> Option<Usage> {
             .inspect_container(&name, None::<InspectContainerOptions>)
             .await
             .ok()?;
-        let mut stats = engine.docker.stats(&name, Some(options));
-        let stats = stats.next().await?.ok()?;
-        Some((info, stats))
+        // On this host the cgroup's files answer at once; the engine's stats at its next tick.
+        let local = engine
+            .is_local()
+            .then(|| info.id.as_deref().and_then(super::cgroup_usage::read))
+            .flatten();
+        let read = match local {
+            Some(read) => read,
+            None => {
+                let mut stats = engine.docker.stats(&name, Some(options));
+                from_stats(stats.next().await?.ok()?)
+            }
+        };
+        Some((info, read))
     };
-    let (info, stats) = tokio::time::timeout(ASK_TIME, ask).await.ok()??;
+    let (info, read) = tokio::time::timeout(ASK_TIME, ask).await.ok()??;
     let host = info.host_config.unwrap_or_default();
-    let memory = stats.memory_stats.unwrap_or_default();
     let positive = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
     Some(Usage {
         role: info
@@ -200,14 +209,23 @@ async fn one(engine: &Engine, name: String) -> Option<Usage> {
             .and_then(|mut l| l.remove(crate::plan::LABEL_ROLE))
             .unwrap_or_default(),
         name,
-        memory_peak: memory.max_usage.filter(|&m| m > 0),
-        memory_now: memory.usage.unwrap_or(0),
+        memory_peak: read.memory_peak.filter(|&m| m > 0),
+        memory_now: read.memory_now,
         memory_limit: positive(host.memory),
+        cpu_ns: read.cpu_ns,
+        nano_cpus: positive(host.nano_cpus),
+    })
+}
+
+fn from_stats(stats: bollard::models::ContainerStatsResponse) -> super::cgroup_usage::Read {
+    let memory = stats.memory_stats.unwrap_or_default();
+    super::cgroup_usage::Read {
+        memory_peak: memory.max_usage,
+        memory_now: memory.usage.unwrap_or(0),
         cpu_ns: stats
             .cpu_stats
             .and_then(|c| c.cpu_usage)
             .and_then(|u| u.total_usage)
             .unwrap_or(0),
-        nano_cpus: positive(host.nano_cpus),
-    })
+    }
 }

@@ -3,6 +3,7 @@
 //! on purpose where "already gone" means done.
 
 mod bounded;
+mod cgroup_usage;
 mod create;
 mod dialer;
 pub mod dind;
