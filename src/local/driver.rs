@@ -190,10 +190,12 @@ fn parse_input(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Whether the file has a top-level `include:` key (a line starting with it).
+/// Whether the file may have a top-level `include:` key. Any mention of the word counts:
+/// the key can be written quoted, with a space before its colon, or in a flow mapping
+/// (`{include: ...}`), and a file read through the include resolver without one merges to
+/// itself, only a little slower; a file with one read past it would lose jobs silently.
 fn has_include(text: &str) -> bool {
-    text.lines()
-        .any(|l| l.starts_with("include:") || l.starts_with("\"include\":"))
+    text.contains("include")
 }
 
 /// The token `include: project:` fetches send to `local.gitlab_url`: `--gitlab-token`, else

@@ -210,3 +210,33 @@ fn local_images_stand_in_for_the_files_images() {
         "{shown}"
     );
 }
+
+/// An `include:` written in a flow mapping, quoted, or with a space before its colon is still
+/// resolved: the jobs of the included file are listed, none lost silently.
+#[test]
+fn includes_written_any_way_yaml_allows_are_resolved() {
+    let checkout = checkout();
+    let dir = checkout.dir.path();
+    std::fs::write(dir.join("b.yml"), "b:\n  script: [\"true\"]\n").unwrap();
+    for (name, text) in [
+        (
+            "flow.yml",
+            "{include: [{local: b.yml}], a: {script: [\"true\"]}}\n",
+        ),
+        ("quoted.yml", "'include': b.yml\na:\n  script: [\"true\"]\n"),
+        ("spaced.yml", "include : b.yml\na:\n  script: [\"true\"]\n"),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+        let (code, out, stderr) = checkout.run(&["--file", name]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let listed: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert!(
+            listed.contains(&"a") && listed.contains(&"b"),
+            "{name}: {out}"
+        );
+    }
+}
