@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 /// Facts about the checkout, read once.
+#[derive(Debug, Clone)]
 pub struct Checkout {
     pub root: PathBuf,
     /// The directory's name: the project name in `CI_PROJECT_NAME`.

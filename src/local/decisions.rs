@@ -76,6 +76,11 @@ impl RefFacts {
         })
     }
 
+    /// The checkout the run is in, as read once for the whole run.
+    pub fn checkout(&self) -> &Checkout {
+        &self.checkout
+    }
+
     /// The project's root: where `include: local:` and `exists:` paths start.
     pub fn root(&self) -> &Path {
         &self.checkout.root

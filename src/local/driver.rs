@@ -48,7 +48,16 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     };
     let decisions = facts.decide_all(&pipeline);
     if args.needs || args.stage.is_some() {
-        return chain::run(settings, &args, &file, &pipeline, &decisions, &report).await;
+        return chain::run(
+            settings,
+            &args,
+            &file,
+            &pipeline,
+            &decisions,
+            facts.checkout(),
+            &report,
+        )
+        .await;
     }
     let name = match args.args.as_slice() {
         [] if args.dry_run => {
@@ -102,7 +111,7 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     // The variables GitLab would give it: `workflow:rules` and the deciding rule's on top.
     let mut decided = job.clone();
     decided.variables = decision.variables.clone();
-    let local = match LocalJob::new(settings, &args, &file, &decided) {
+    let local = match LocalJob::new(settings, &args, &file, &decided, facts.checkout()) {
         Ok(local) => local,
         Err(message) => return fail(&report, &message),
     };

@@ -49,12 +49,10 @@ impl LocalJob {
         args: &RunArgs,
         file: &Path,
         job: &Job,
+        checkout: &Checkout,
     ) -> Result<LocalJob, String> {
-        let dir = file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let checkout = Checkout::find(dir);
+        // The run's checkout, read once for all its jobs (git is asked only then).
+        let checkout = checkout.clone();
         let mapped = with_local_images(job, &settings.local.images);
         let job = &mapped;
         let overrides = args
