@@ -151,7 +151,8 @@ const MAX_REPORTED: usize = 16;
 pub struct Usage {
     pub name: String,
     pub role: String,
-    /// The most memory it held (cgroup v1); `None` where the engine reports no peak (v2).
+    /// The most memory it held (cgroup v1, or v2's `memory.peak` when read from the cgroup's
+    /// files); `None` where neither gives one.
     pub memory_peak: Option<u64>,
     pub memory_now: u64,
     pub memory_limit: u64,

@@ -74,11 +74,16 @@ pub(super) fn keep(
             (Some(slot), Some(own)) => slot.1 = own.clone(),
             _ => runner.retain(|(k, _)| k != name),
         }
+        // The run's payload takes these two from the run itself, never from `--var`.
+        let by_var = match name {
+            "CI_PIPELINE_ID" | "CI_COMMIT_REF_PROTECTED" => "reaches the job only",
+            _ => "sets both",
+        };
         notes.push((
             name,
             format!(
                 "sets {name}, which GitLab sets for every job: its scripts see this value, the \
-                 run keeps its own {purpose}, as gitlab-runner does (`--var {name}=...` sets both)"
+                 run keeps its own {purpose}, as gitlab-runner does (`--var {name}=...` {by_var})"
             ),
         ));
     }

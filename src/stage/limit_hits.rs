@@ -121,7 +121,7 @@ pub async fn usage_report(engine: &Engine, key: &str) {
         let memory = match u.memory_peak {
             Some(peak) => format!("peak memory {}", human_size(peak)),
             None => format!(
-                "memory now {} (the engine reports no peak)",
+                "memory now {} (no peak kept: cgroup v2)",
                 human_size(u.memory_now)
             ),
         };

@@ -178,9 +178,10 @@ pub(super) const IGNORED_SUB_KEYS: &[(&str, &str)] = &[
 ];
 
 /// Why a file read on its own ([`super::parse`]) still holds `include:`: the driver resolves
-/// includes only when it sees a line starting `include:`, so this one was not.
+/// includes whenever the file's text names the word, so this key was written another way
+/// (escapes in a quoted key).
 pub(super) const UNRESOLVED_INCLUDE: &str =
-    "its files were not read; write `include:` at the start of a line to have them merged";
+    "its files were not read; write the `include:` key plainly (no escapes) to have them merged";
 
 /// Whether `key` is a job key a local run accepts and skips.
 pub(super) fn is_ignored_job_key(key: &str) -> bool {
