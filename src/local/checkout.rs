@@ -32,7 +32,12 @@ impl Checkout {
     pub fn find(dir: &Path) -> Checkout {
         let (root, in_git) = match git_root(dir) {
             Some(root) => (root, true),
-            None => (dir.to_path_buf(), false),
+            // Its real path: the project id and the kept caches are made from the root, and
+            // `.` (how a run in a plain directory names it) was one root for every directory.
+            None => (
+                dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+                false,
+            ),
         };
         let name = root
             .file_name()
@@ -354,6 +359,23 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), want);
         }
+    }
+
+    #[test]
+    fn a_plain_directory_named_relatively_has_its_real_path_as_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        // `real` as a path relative to the tests' directory, as `.` is relative to the run's.
+        let here = std::env::current_dir().unwrap().canonicalize().unwrap();
+        let up = "../".repeat(here.components().count() - 1);
+        let relative = PathBuf::from(format!("{up}{}", real.display()).replace("//", "/"));
+        assert!(relative.is_relative());
+        let checkout = Checkout::find(&relative);
+        assert_eq!(checkout.root, real);
+        assert_eq!(
+            Some(checkout.name.as_str()),
+            real.file_name().and_then(|n| n.to_str())
+        );
     }
 
     #[test]
