@@ -92,7 +92,9 @@ impl Checkout {
         let out = git_command(&self.root)
             .envs(no_filters(&self.root))
             .args(["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff"])
-            .args(["--no-textconv", &base, "--"])
+            // A submodule's own config and filters are the checkout's too: its work tree is
+            // not looked into (git would run `status` there), its commit still counts.
+            .args(["--no-textconv", "--ignore-submodules=dirty", &base, "--"])
             .output()
             .map_err(|e| format!("cannot run git: {e}"))?;
         if !out.status.success() {
@@ -527,6 +529,39 @@ mod tests {
             assert!(!marker.exists(), "filter {name} ran");
             assert!(changed.contains(&"a.txt".to_string()), "{changed:?}");
         }
+        // A submodule with its own filter: plain git runs `status` in it.
+        let sub = root.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        sh(
+            &sub,
+            "git init -q . && git config user.email t@t && git config user.name t",
+        );
+        sh(
+            &sub,
+            "echo a > f.txt && echo '* filter=inner' > .gitattributes",
+        );
+        sh(&sub, "git add . && git commit -qm sub");
+        sh(
+            &sub,
+            &format!(
+                "git config filter.inner.clean 'touch {}; cat'",
+                marker.display()
+            ),
+        );
+        sh(root, "git add sub 2>/dev/null && git commit -qm sub");
+        sh(
+            root,
+            "touch -d 2003-01-01 sub/f.txt && git diff --name-only main -- >/dev/null",
+        );
+        assert!(
+            marker.exists(),
+            "the submodule's filter should run for plain git"
+        );
+        std::fs::remove_file(&marker).unwrap();
+        sh(root, "touch -d 2004-01-01 sub/f.txt");
+        let changed = Checkout::find(root).changed_since("main").unwrap();
+        assert!(!marker.exists(), "the submodule's filter ran");
+        assert!(changed.contains(&"sub".to_string()), "{changed:?}");
     }
 
     /// Run `cmd` with `sh -c` in `dir`.
