@@ -99,6 +99,22 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
+/// `text` as [`one_line`] shows it, but with its line breaks and tabs kept: for the views a
+/// local run prints on stdout (the job list, the pipeline, a job's plan and scripts), which are
+/// many lines, and whose job names, stage names, rule text and scripts come from the checkout.
+/// An escape in a job name must not retitle the terminal, clear it or rewrite earlier lines.
+pub fn shown_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            line.split('\t')
+                .map(one_line)
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// U+2028/U+2029 end a line in some viewers; U+061C, U+200E/F, U+202A–E and U+2066–9 change the
 /// order text is shown in (a log line could read as something it does not say).
 fn reorders_or_breaks(c: char) -> bool {

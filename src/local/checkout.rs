@@ -32,7 +32,12 @@ impl Checkout {
     pub fn find(dir: &Path) -> Checkout {
         let (root, in_git) = match git_root(dir) {
             Some(root) => (root, true),
-            None => (dir.to_path_buf(), false),
+            // Its real path: the project id and the kept caches are made from the root, and
+            // `.` (how a run in a plain directory names it) was one root for every directory.
+            None => (
+                dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+                false,
+            ),
         };
         let name = root
             .file_name()
@@ -85,7 +90,11 @@ impl Checkout {
         let base = git(&self.root, &["merge-base", reference, "HEAD"])
             .ok_or_else(|| format!("git knows no commit `{reference}` shared with HEAD here"))?;
         let out = git_command(&self.root)
-            .args(["diff", "--name-only", "-z", "--no-renames", &base, "--"])
+            .envs(no_filters(&self.root))
+            .args(["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff"])
+            // A submodule's own config and filters are the checkout's too: its work tree is
+            // not looked into (git would run `status` there), its commit still counts.
+            .args(["--no-textconv", "--ignore-submodules=dirty", &base, "--"])
             .output()
             .map_err(|e| format!("cannot run git: {e}"))?;
         if !out.status.success() {
@@ -183,6 +192,52 @@ fn git_command(dir: &Path) -> Command {
         .env("GIT_PAGER", "cat")
         .current_dir(dir);
     command
+}
+
+/// Settings that turn off every filter driver the checkout's git config names, for a `git
+/// diff` against the work tree. Git hashes a work-tree file whose stat changed through its
+/// `clean` filter (or `process`), named by `.gitattributes` (`* filter=x`) and defined in
+/// `.git/config`: a program the checkout chose, which ran on a dry run's `changes:` rules.
+/// Given as `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` (after any the person
+/// set), which win over config files and, unlike `-c`, take a name holding `=` whole; an empty
+/// command is no filter.
+fn no_filters(root: &Path) -> Vec<(String, String)> {
+    let keys = git_command(root)
+        .args(["config", "-z", "--name-only", "--get-regexp", r"^filter\."])
+        .output()
+        .map(|out| out.stdout)
+        .unwrap_or_default();
+    let mut names: Vec<String> = keys
+        .split(|b| *b == 0)
+        .filter_map(|key| std::str::from_utf8(key).ok())
+        .filter_map(|key| Some(key.strip_prefix("filter.")?.rsplit_once('.')?.0.to_string()))
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut count: usize = std::env::var("GIT_CONFIG_COUNT")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut env = Vec::new();
+    for name in names {
+        for (setting, value) in [
+            ("clean", ""),
+            ("smudge", ""),
+            ("process", ""),
+            ("required", "false"),
+        ] {
+            env.push((
+                format!("GIT_CONFIG_KEY_{count}"),
+                format!("filter.{name}.{setting}"),
+            ));
+            env.push((format!("GIT_CONFIG_VALUE_{count}"), value.to_string()));
+            count += 1;
+        }
+    }
+    if !env.is_empty() {
+        env.push(("GIT_CONFIG_COUNT".to_string(), count.to_string()));
+    }
+    env
 }
 
 /// The top of the git work tree containing `dir`, accepted only when git's own directory is
@@ -357,6 +412,23 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_directory_named_relatively_has_its_real_path_as_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        // `real` as a path relative to the tests' directory, as `.` is relative to the run's.
+        let here = std::env::current_dir().unwrap().canonicalize().unwrap();
+        let up = "../".repeat(here.components().count() - 1);
+        let relative = PathBuf::from(format!("{up}{}", real.display()).replace("//", "/"));
+        assert!(relative.is_relative());
+        let checkout = Checkout::find(&relative);
+        assert_eq!(checkout.root, real);
+        assert_eq!(
+            Some(checkout.name.as_str()),
+            real.file_name().and_then(|n| n.to_str())
+        );
+    }
+
+    #[test]
     fn files_are_tracked_and_untracked_but_not_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -414,6 +486,82 @@ mod tests {
         let checkout = Checkout::find(root);
         checkout.files().unwrap();
         assert!(!marker.exists(), "core.fsmonitor ran");
+    }
+
+    /// A checkout's `.git/config` and `.gitattributes` can name a filter for git to run on
+    /// every file whose stat changed when it compares the work tree: `changes:` must not run it.
+    #[test]
+    fn a_checkouts_filters_do_not_run_when_changes_are_compared() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let marker = root.join("ran");
+        sh(
+            root,
+            "git init -q -b main . && git config user.email t@t && git config user.name t",
+        );
+        sh(
+            root,
+            "echo a > a.txt && echo '* filter=evil' > .gitattributes",
+        );
+        sh(
+            root,
+            "git add . && git commit -qm init && git checkout -q -b feature",
+        );
+        sh(root, "echo b >> a.txt && git commit -qam change");
+        for name in ["evil", "odd=name"] {
+            sh(
+                root,
+                &format!(
+                    "git config 'filter.{name}.clean' 'touch {}; cat' && \
+                     git config 'filter.{name}.required' true && \
+                     echo '* filter={name}' > .gitattributes",
+                    marker.display()
+                ),
+            );
+            sh(
+                root,
+                "touch -d 2001-01-01 a.txt && git diff --name-only main -- >/dev/null",
+            );
+            assert!(marker.exists(), "the filter should run for plain git");
+            std::fs::remove_file(&marker).unwrap();
+            sh(root, "touch -d 2002-01-01 a.txt");
+            let changed = Checkout::find(root).changed_since("main").unwrap();
+            assert!(!marker.exists(), "filter {name} ran");
+            assert!(changed.contains(&"a.txt".to_string()), "{changed:?}");
+        }
+        // A submodule with its own filter: plain git runs `status` in it.
+        let sub = root.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        sh(
+            &sub,
+            "git init -q . && git config user.email t@t && git config user.name t",
+        );
+        sh(
+            &sub,
+            "echo a > f.txt && echo '* filter=inner' > .gitattributes",
+        );
+        sh(&sub, "git add . && git commit -qm sub");
+        sh(
+            &sub,
+            &format!(
+                "git config filter.inner.clean 'touch {}; cat'",
+                marker.display()
+            ),
+        );
+        sh(root, "git add sub 2>/dev/null && git commit -qm sub");
+        sh(
+            root,
+            "touch -d 2003-01-01 sub/f.txt && git diff --name-only main -- >/dev/null",
+        );
+        assert!(
+            marker.exists(),
+            "the submodule's filter should run for plain git"
+        );
+        std::fs::remove_file(&marker).unwrap();
+        sh(root, "touch -d 2004-01-01 sub/f.txt");
+        let changed = Checkout::find(root).changed_since("main").unwrap();
+        assert!(!marker.exists(), "the submodule's filter ran");
+        assert!(changed.contains(&"sub".to_string()), "{changed:?}");
     }
 
     /// Run `cmd` with `sh -c` in `dir`.

@@ -21,6 +21,7 @@ use super::runner::{lookup, write_script};
 use super::script;
 use crate::cli::RunArgs;
 use crate::env::JobEnv;
+use crate::outcome::one_line;
 use crate::outcome::Failure;
 use crate::settings::Settings;
 use crate::signal::Signals;
@@ -235,9 +236,10 @@ fn list(decisions: &[(&Job, Decision)], file: &Path) -> i32 {
             .unwrap_or("default image");
         // One line per job (name, stage, image: tools read it), and under a job that does
         // not simply run, why.
-        println!("  {:<24} stage {:<10} {image}", job.name, job.stage);
+        let (name, stage, image) = (one_line(&job.name), one_line(&job.stage), one_line(image));
+        println!("  {name:<24} stage {stage:<10} {image}");
         match (decision.runs, decision.when) {
-            (false, _) => println!("      not on this ref: {}", decision.why()),
+            (false, _) => println!("      not on this ref: {}", one_line(&decision.why())),
             (true, When::OnSuccess) => {}
             (true, when) => println!("      runs {when}"),
         }

@@ -195,15 +195,20 @@ impl LocalJob {
         for ignored in &plan.ignored {
             report.note(ignored);
         }
-        println!("job: {} from {}", self.name, self.file);
-        print!("{plan}");
-        println!("job variables: {}", names.join(", "));
         let placed: Vec<String> = placed
             .iter()
             .map(|(stage, runs_in)| format!("{stage} ({runs_in})"))
             .collect();
-        println!("stages: {}", placed.join(", "));
-        print!("{}", dry_run_view::scripts_text(&scripts));
+        // Names, stages and scripts come from the checkout: shown, never obeyed by the terminal.
+        let text = format!(
+            "job: {} from {}\n{plan}job variables: {}\nstages: {}\n{}",
+            self.name,
+            self.file,
+            names.join(", "),
+            placed.join(", "),
+            dry_run_view::scripts_text(&scripts)
+        );
+        print!("{}", crate::outcome::shown_lines(&text));
         0
     }
 

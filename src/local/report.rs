@@ -45,6 +45,7 @@ impl Report {
 
     /// A step begins (its own output follows).
     pub fn start(&self, step: &str) {
+        let step = one_line(step);
         self.line(&self.paint(BOLD, &format!("── {step}")));
     }
 
@@ -80,6 +81,7 @@ impl Report {
 
     /// The job's verdict, last.
     pub fn verdict(&self, job: &str, code: i32, took: Duration) {
+        let job = one_line(job);
         let text = if code == 0 {
             self.paint(GREEN, &format!("job {job} passed"))
         } else {

@@ -36,8 +36,7 @@ impl LocalIds {
             .unwrap_or(0);
         LocalIds {
             runner_id: "0".into(),
-            project_id: (fnv1a(checkout.root.to_string_lossy().as_bytes()) % 1_000_000_000)
-                .to_string(),
+            project_id: project_id(&checkout.root).to_string(),
             job_id: format!(
                 "{}{:05}",
                 millis % 10_000_000_000_000,
@@ -255,10 +254,16 @@ fn slug(text: &str) -> String {
     mapped.trim_matches('-').to_string()
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// The run's project id for the checkout at `root`: SHA-256 of its path, 63 bits (a GitLab id
+/// is a signed 64-bit number), so no other checkout can share it. It names the project's
+/// kept caches (`cache:` archives, the `/cache` volume). It was FNV-1a modulo 10^9: a checkout
+/// whose directory name someone chose (a cloned repository's name) could be found in a
+/// second to collide with another project's path, and read and rewrite its caches.
+fn project_id(root: &std::path::Path) -> u64 {
+    let digest = ring::digest::digest(&ring::digest::SHA256, root.to_string_lossy().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    u64::from_be_bytes(first) >> 1
 }
 
 #[cfg(test)]
@@ -371,6 +376,23 @@ mod tests {
                      are (the run names what it creates by it)"
                 )
             );
+        }
+    }
+
+    #[test]
+    fn no_chosen_directory_name_shares_a_projects_id() {
+        // Found by trying names for a second: under FNV-1a modulo 10^9 these two checkouts had
+        // one id (392833969), so the second read and rewrote the first one's caches.
+        let id = |root: &str| {
+            let mut checkout = Checkout::fake(Some("main"), None, None);
+            checkout.root = root.into();
+            LocalIds::new(&checkout).project_id
+        };
+        let (app, chosen) = (id("/tmp/rev17/src/app"), id("/tmp/rev17/src/tool-amcyykd"));
+        assert_ne!(app, chosen);
+        assert_eq!(app, id("/tmp/rev17/src/app"), "stable per checkout");
+        for id in [app, chosen, id("/")] {
+            assert!(id.len() <= 19 && id.parse::<i64>().is_ok(), "{id}");
         }
     }
 

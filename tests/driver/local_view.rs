@@ -240,3 +240,37 @@ fn includes_written_any_way_yaml_allows_are_resolved() {
         );
     }
 }
+
+/// A checkout's job names, stage names, rule text, variable names and scripts reach the
+/// terminal as text: an escape in them (retitle the window, clear the screen, recolour, a C1
+/// control) is shown escaped in the job list, the pipeline view and a job's dry run, never
+/// obeyed.
+#[test]
+fn escapes_in_the_checkouts_names_and_scripts_are_shown_not_obeyed() {
+    let checkout = checkout();
+    let file = "stages: [\"b\\e[31mred\\u009b\"]\n\
+\"evil\\e]0;pwned\\a\\e[2J\":\n  stage: \"b\\e[31mred\\u009b\"\n  \
+rules:\n    - if: '$X == \"\\e[5m\"'\n  script: [x]\n\
+ok:\n  stage: \"b\\e[31mred\\u009b\"\n  variables:\n    \"V\\e[1m\": x\n  \
+needs: [{job: \"evil\\e]0;pwned\\a\\e[2J\", optional: true}]\n  \
+script: [\"echo \\e[31mred\\r\\tthere\"]\n";
+    std::fs::write(checkout.dir.path().join("hostile.yml"), file).unwrap();
+    for args in [
+        &["--file", "hostile.yml"][..],
+        &["--dry-run", "--file", "hostile.yml"],
+        &["--dry-run", "--file", "hostile.yml", "ok"],
+    ] {
+        let (code, shown, stderr) = checkout.run(args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(shown.contains("evil") || shown.contains("red"), "{shown}");
+        for c in ['\u{1b}', '\u{7}', '\u{9b}', '\r'] {
+            assert!(!shown.contains(c), "{args:?}: {c:?} in:\n{shown:?}");
+            assert!(!stderr.contains(c), "{args:?}: {c:?} in:\n{stderr:?}");
+        }
+    }
+    let (_, shown, _) = checkout.run(&["--dry-run", "--file", "hostile.yml", "ok"]);
+    assert!(
+        shown.contains("echo \\u{1b}[31mred\\r\tthere"),
+        "the script is shown escaped, its tab kept:\n{shown}"
+    );
+}

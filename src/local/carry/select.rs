@@ -87,37 +87,84 @@ fn covers(pattern: &str, file: &str) -> bool {
 }
 
 fn segments(pattern: &[&str], path: &[&str]) -> bool {
-    match (pattern.first(), path.first()) {
-        (None, None) => true,
-        (None, Some(_)) => false,
-        (Some(&"**"), _) => {
-            segments(&pattern[1..], path) || (!path.is_empty() && segments(pattern, &path[1..]))
-        }
-        (Some(_), None) => false,
-        (Some(p), Some(s)) => {
-            glob(p.as_bytes(), s.as_bytes()) && segments(&pattern[1..], &path[1..])
-        }
-    }
+    wildcard(
+        pattern,
+        path,
+        |p| *p == "**",
+        |p, s| glob(p.as_bytes(), s.as_bytes()),
+    )
 }
 
-/// One segment: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`/`[^x]` and `\` escapes.
+/// One name against one pattern segment: `*` any run, `?` one byte, `[...]` a class, `\x`
+/// the byte `x`.
 fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(b'*') => (0..=s.len()).any(|skip| glob(&p[1..], &s[skip..])),
-        Some(b'?') => !s.is_empty() && glob(&p[1..], &s[1..]),
-        Some(b'[') => match (class(&p[1..]), s.first()) {
-            (Some((matches, used)), Some(c)) => matches(*c) && glob(&p[1 + used..], &s[1..]),
-            (None, Some(c)) => *c == b'[' && glob(&p[1..], &s[1..]),
-            (_, None) => false,
-        },
-        Some(b'\\') if p.len() > 1 => s.first() == Some(&p[1]) && glob(&p[2..], &s[1..]),
-        Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        let (token, used) = match p[i] {
+            b'*' => (Token::Star, 1),
+            b'?' => (Token::Any, 1),
+            b'[' => match class(&p[i + 1..]) {
+                Some((matches, used)) => (Token::Class(matches), 1 + used),
+                None => (Token::Byte(b'['), 1),
+            },
+            b'\\' if i + 1 < p.len() => (Token::Byte(p[i + 1]), 2),
+            c => (Token::Byte(c), 1),
+        };
+        tokens.push(token);
+        i += used;
     }
+    wildcard(
+        &tokens,
+        s,
+        |t| matches!(t, Token::Star),
+        |t, c| match t {
+            Token::Star => false,
+            Token::Any => true,
+            Token::Class(matches) => matches(*c),
+            Token::Byte(b) => b == c,
+        },
+    )
 }
 
-/// A `[...]` class (after the `[`): a test and how many pattern bytes it used, or `None`
-/// when it has no closing `]` (then `[` is a plain character).
+enum Token<'p> {
+    Star,
+    Any,
+    Class(Box<dyn Fn(u8) -> bool + 'p>),
+    Byte(u8),
+}
+
+/// `pattern` against all of `subject`, where a star item takes any run of the subject and
+/// every other item one element (`one` says whether it does). The file list comes from the
+/// job's container: it tries each star's run once, going back only to the last star, so
+/// `*a*a*a*a*b` against a long name of `a`s (or `**/**/**/x` against a deep path) costs at
+/// most pattern × subject steps, where trying every placement of every star took hours.
+fn wildcard<P, S>(
+    pattern: &[P],
+    subject: &[S],
+    is_star: impl Fn(&P) -> bool,
+    one: impl Fn(&P, &S) -> bool,
+) -> bool {
+    let (mut p, mut s) = (0, 0);
+    let mut last_star: Option<(usize, usize)> = None;
+    while s < subject.len() {
+        if p < pattern.len() && is_star(&pattern[p]) {
+            last_star = Some((p, s));
+            p += 1;
+        } else if p < pattern.len() && one(&pattern[p], &subject[s]) {
+            p += 1;
+            s += 1;
+        } else if let Some((star, from)) = last_star {
+            p = star + 1;
+            s = from + 1;
+            last_star = Some((star, from + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(is_star)
+}
+
 #[allow(clippy::type_complexity)]
 fn class(p: &[u8]) -> Option<(Box<dyn Fn(u8) -> bool + '_>, usize)> {
     let negate = matches!(p.first(), Some(b'!' | b'^'));
@@ -147,6 +194,26 @@ mod tests {
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn many_stars_against_long_names_and_deep_paths_end_quickly() {
+        let (done, took) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let name = "a".repeat(200);
+            let deep = vec!["d"; 60].join("/");
+            let results = (
+                covers(&format!("{}b", "*a".repeat(30)), &name),
+                covers(&format!("{}x", "**/".repeat(30)), &deep),
+                covers(&"*a".repeat(30), &name),
+                covers(&format!("{}d", "**/".repeat(30)), &deep),
+            );
+            let _ = done.send(results);
+        });
+        let results = took
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the match ends within 20 s");
+        assert_eq!(results, (false, false, true, true));
     }
 
     #[test]

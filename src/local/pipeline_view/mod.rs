@@ -225,7 +225,9 @@ pub(super) fn show(
     if args.json {
         println!("{:#}", json::render(&view, &settings.image));
     } else {
-        print!("{}", text::render(&view, &settings.image));
+        // Job and stage names and rule text come from the checkout.
+        let text = text::render(&view, &settings.image);
+        print!("{}", crate::outcome::shown_lines(&text));
     }
     0
 }

@@ -3,6 +3,8 @@
 //! `rules:exists` also `FNM_DOTMATCH` (wildcards match names starting with a dot) and
 //! `FNM_EXTGLOB` (`{a,b}` alternatives). `only:changes` has `FNM_PATHNAME` alone.
 
+use std::collections::HashSet;
+
 /// How a glob is matched.
 #[derive(Debug, Clone, Copy)]
 pub struct Flavor {
@@ -37,57 +39,90 @@ pub fn matches(glob: &str, path: &str, flavor: Flavor) -> bool {
     };
     alternatives.iter().any(|alternative| {
         let pattern: Vec<char> = alternative.chars().collect();
-        match_here(&pattern, &path, true, flavor.dotmatch)
+        Matcher {
+            dotmatch: flavor.dotmatch,
+            failed: HashSet::new(),
+        }
+        .at(&pattern, &path, true)
     })
 }
 
-/// `pattern` against `path`; `segment_start` says `path` begins a name (for dot rules).
-fn match_here(pattern: &[char], path: &[char], segment_start: bool, dotmatch: bool) -> bool {
-    let hidden = |p: &[char], start: bool| start && !dotmatch && p.first() == Some(&'.');
-    match pattern {
-        [] => path.is_empty(),
-        ['*', '*', '/', rest @ ..] if segment_start => {
-            // Zero directories, then each further directory in turn.
-            if match_here(rest, path, true, dotmatch) {
-                return true;
-            }
-            let mut at = 0;
-            while let Some(slash) = path[at..].iter().position(|c| *c == '/') {
-                if hidden(&path[at..], true) {
-                    return false;
-                }
-                at += slash + 1;
-                if match_here(rest, &path[at..], true, dotmatch) {
+/// One match of a pattern against a path. Every step looks at a tail of the pattern and a tail
+/// of the path, so the tails' lengths name a step; a step that failed is remembered and never
+/// tried again. Without that, `*a*a*a*a*a*a*a*a*b` against a long name of `a`s tried every way
+/// of placing each `*` (a checkout's file and `exists:` pattern could hang a run for hours);
+/// with it a match takes at most pattern × path × path steps.
+struct Matcher {
+    dotmatch: bool,
+    failed: HashSet<(usize, usize, bool)>,
+}
+
+impl Matcher {
+    /// `pattern` against `path`; `segment_start` says `path` begins a name (for dot rules).
+    fn at(&mut self, pattern: &[char], path: &[char], segment_start: bool) -> bool {
+        let step = (pattern.len(), path.len(), segment_start);
+        if self.failed.contains(&step) {
+            return false;
+        }
+        let matched = self.step(pattern, path, segment_start);
+        if !matched {
+            self.failed.insert(step);
+        }
+        matched
+    }
+
+    fn step(&mut self, pattern: &[char], path: &[char], segment_start: bool) -> bool {
+        let dotmatch = self.dotmatch;
+        let hidden = |p: &[char], start: bool| start && !dotmatch && p.first() == Some(&'.');
+        match pattern {
+            [] => path.is_empty(),
+            ['*', '*', '/', rest @ ..] if segment_start => {
+                // Zero directories, then each further directory in turn.
+                if self.at(rest, path, true) {
                     return true;
                 }
+                let mut at = 0;
+                while let Some(slash) = path[at..].iter().position(|c| *c == '/') {
+                    if hidden(&path[at..], true) {
+                        return false;
+                    }
+                    at += slash + 1;
+                    if self.at(rest, &path[at..], true) {
+                        return true;
+                    }
+                }
+                false
             }
-            false
-        }
-        ['*', rest @ ..] => {
-            if hidden(path, segment_start) {
-                return false;
+            ['*', rest @ ..] => {
+                if hidden(path, segment_start) {
+                    return false;
+                }
+                let rest = strip_stars(rest);
+                let limit = path.iter().position(|c| *c == '/').unwrap_or(path.len());
+                (0..=limit).any(|k| self.at(rest, &path[k..], segment_start && k == 0))
             }
-            let rest = strip_stars(rest);
-            let limit = path.iter().position(|c| *c == '/').unwrap_or(path.len());
-            (0..=limit).any(|k| match_here(rest, &path[k..], segment_start && k == 0, dotmatch))
-        }
-        ['?', rest @ ..] => match path.first() {
-            Some(c) if *c != '/' && !hidden(path, segment_start) => {
-                match_here(rest, &path[1..], false, dotmatch)
-            }
-            _ => false,
-        },
-        ['[', rest @ ..] => match class(rest) {
-            Some((set, after)) => match path.first() {
-                Some(c) if *c != '/' && !hidden(path, segment_start) && set.contains(*c) => {
-                    match_here(after, &path[1..], false, dotmatch)
+            ['?', rest @ ..] => match path.first() {
+                Some(c) if *c != '/' && !hidden(path, segment_start) => {
+                    self.at(rest, &path[1..], false)
                 }
                 _ => false,
             },
-            None => literal('[', rest, path, dotmatch),
-        },
-        ['\\', escaped, rest @ ..] => literal(*escaped, rest, path, dotmatch),
-        [c, rest @ ..] => literal(*c, rest, path, dotmatch),
+            ['[', rest @ ..] => match class(rest) {
+                Some((set, after)) => match path.first() {
+                    Some(c) if *c != '/' && !hidden(path, segment_start) && set.contains(*c) => {
+                        self.at(after, &path[1..], false)
+                    }
+                    _ => false,
+                },
+                None => self.literal('[', rest, path),
+            },
+            ['\\', escaped, rest @ ..] => self.literal(*escaped, rest, path),
+            [c, rest @ ..] => self.literal(*c, rest, path),
+        }
+    }
+
+    fn literal(&mut self, c: char, rest: &[char], path: &[char]) -> bool {
+        path.first() == Some(&c) && self.at(rest, &path[1..], c == '/')
     }
 }
 
@@ -100,10 +135,6 @@ fn strip_stars(mut rest: &[char]) -> &[char] {
         rest = tail;
     }
     rest
-}
-
-fn literal(c: char, rest: &[char], path: &[char], dotmatch: bool) -> bool {
-    path.first() == Some(&c) && match_here(rest, &path[1..], c == '/', dotmatch)
 }
 
 /// A bracket class after its `[`: the set and what follows the `]`; `None` when unclosed.
@@ -207,6 +238,27 @@ fn first_group(glob: &str) -> Option<(usize, usize, Vec<usize>)> {
 #[cfg(test)]
 mod tests {
     use super::{expand_braces, matches, POLICY, RULES};
+
+    #[test]
+    fn a_pattern_of_many_stars_against_a_long_name_ends_quickly() {
+        // A checkout's file `aaa...a` and `exists: ["*a*a*...*b"]`: every way of placing the
+        // stars was tried, for hours; each step is now tried once.
+        let (done, took) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let name = "a".repeat(200);
+            let glob = format!("{}b", "*a".repeat(30));
+            let results = (
+                matches(&glob, &name, RULES),
+                matches(&format!("**/{glob}"), &format!("x/y/{name}"), POLICY),
+                matches(&"*a".repeat(30), &name, RULES),
+            );
+            let _ = done.send(results);
+        });
+        let results = took
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the match ends within 20 s");
+        assert_eq!(results, (false, false, true));
+    }
 
     #[test]
     fn globs_match_as_ruby_fnmatch_with_gitlabs_flags() {
