@@ -154,18 +154,26 @@ async fn start_cold(
     started: Instant,
     halt: &Halt,
 ) -> StageResult {
-    let (plan, socket_dir) = match made {
-        Some(made) => (
-            claim_after_the_looks(engine, settings, plan, &made, halt).await?,
-            made.socket_dir,
-        ),
-        None => {
-            let plan = cache::claim(engine, settings, plan).await?;
-            let (socket_dir, _) = build_the_network(engine, &plan, halt).await?;
-            (plan, socket_dir)
+    // The kept cache_dir's second look goes alongside the layer cache's claim: both are looks
+    // at who holds a volume now, after the pulls.
+    let looked_at = plan.clone();
+    let cache_dir_taken = cache_dir_taken(engine, settings, &looked_at);
+    let claimed = async {
+        match made {
+            Some(made) => Ok((
+                claim_after_the_looks(engine, settings, plan, &made, halt).await?,
+                made.socket_dir,
+            )),
+            None => {
+                let plan = cache::claim(engine, settings, plan).await?;
+                let (socket_dir, _) = build_the_network(engine, &plan, halt).await?;
+                Ok::<_, Failure>((plan, socket_dir))
+            }
         }
     };
-    let plan = recheck_cache_dir(engine, settings, plan, halt).await?;
+    let (claimed, cache_dir_taken) = futures_util::join!(claimed, cache_dir_taken);
+    let (plan, socket_dir) = claimed?;
+    let plan = own_cache_dir_if(engine, plan, cache_dir_taken?, halt).await?;
     join_mirror(engine, settings, &plan).await?;
     halt.check("the dind sidecar")?;
     let since = super::log_lines::now();
@@ -425,17 +433,27 @@ async fn claim_after_the_looks(
 /// The kept `cache_dir` volume looked at again right before the containers that mount it:
 /// the first look ran beside the image pulls, which can take as long as a registry the job
 /// names likes, and a live job of the same slot (one that forged its slot) may hold it by now.
-/// Then this job gets a volume of its own, as it would have at the first look.
-async fn recheck_cache_dir(
+async fn cache_dir_taken(
     engine: &Engine,
     settings: &Settings,
+    plan: &Plan,
+) -> Result<bool, Failure> {
+    let kept = plan.cache_dir_volume.labels.get(crate::plan::LABEL_ROLE);
+    if kept.map(String::as_str) != Some(crate::plan::ROLE_CACHE_DIR) {
+        return Ok(false);
+    }
+    cache::cache_dir_busy(engine, settings, plan).await
+}
+
+/// When the kept `cache_dir` was taken meanwhile ([`cache_dir_taken`]), this job gets a volume
+/// of its own, as it would have at the first look.
+async fn own_cache_dir_if(
+    engine: &Engine,
     plan: Plan,
+    taken: bool,
     halt: &Halt,
 ) -> Result<Plan, Failure> {
-    let kept = plan.cache_dir_volume.labels.get(crate::plan::LABEL_ROLE);
-    if kept.map(String::as_str) != Some(crate::plan::ROLE_CACHE_DIR)
-        || !cache::cache_dir_busy(engine, settings, &plan).await?
-    {
+    if !taken {
         return Ok(plan);
     }
     halt.check("the job's own cache_dir volume")?;
