@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::harness::{docker, labelled, Bounded, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{docker, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
 
 const RUNNER: &str = "919";
 const PROJECT: &str = "9191";
@@ -80,29 +80,6 @@ fn holders(volume: &str) -> Vec<String> {
     names
 }
 
-/// gc of the runner with every idle cache dropped; then nothing of it may remain.
-fn collect_runner() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
-        .args([
-            "gc",
-            "--grace",
-            "0s",
-            "--drop-caches",
-            "--runner-id",
-            RUNNER,
-        ])
-        .env("EXECUTOR_CONFIG", "/dev/null")
-        .bounded_output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let label = format!("io.executor.runner-id={RUNNER}");
-    assert_eq!(labelled(&label), Vec::<String>::new());
-}
-
 /// A job that claimed the cache and then waits on a slow pull; meanwhile another job of the
 /// project in the same slot claims it and starts its daemon on it. The slow job, once its
 /// image is there, must not start a second daemon on that cache.
@@ -143,7 +120,7 @@ fn a_slow_pull_does_not_let_two_daemons_open_one_layer_cache() {
     slow.cleanup().ok();
     quick.cleanup().ok();
     docker(&["rmi", &slow_image]);
-    collect_runner();
+    crate::harness::collect_runner(RUNNER);
     quick_prepare.ok();
     assert_eq!(
         held_by,

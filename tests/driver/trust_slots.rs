@@ -3,7 +3,7 @@
 //! job holds, and gc still collects what a cut-short cleanup left. Each test has a runner id of
 //! its own and ends with `gc` for it.
 
-use crate::harness::{docker, labelled, Bounded, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{docker, Bounded, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
 use crate::warm::prepare_adopting;
 
 /// The warm and cache attacks run each on a runner of its own (908, 909), so their gc touches
@@ -13,29 +13,6 @@ fn on_runner(runner: &str, config: &str, project: &str, slot: &str) -> Job {
         .runner(runner)
         .project(project)
         .var("CI_CONCURRENT_ID", slot)
-}
-
-/// gc of a runner with every idle cache dropped; then nothing of it may remain.
-fn collect_runner(runner: &str) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
-        .args([
-            "gc",
-            "--grace",
-            "0s",
-            "--drop-caches",
-            "--runner-id",
-            runner,
-        ])
-        .env("EXECUTOR_CONFIG", "/dev/null")
-        .bounded_output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let label = format!("io.executor.runner-id={runner}");
-    assert_eq!(labelled(&label), Vec::<String>::new());
 }
 
 /// A job of another project that forged this slot runs its cleanup (which starts the slot's
@@ -69,7 +46,7 @@ fn a_forged_slot_cannot_break_another_projects_adoption() {
         victim.assert_nothing_left();
         forger.assert_nothing_left();
     }
-    collect_runner("908");
+    crate::harness::collect_runner("908");
 }
 
 /// A job that copies a live job's slot in the same project runs without the held layer cache;
@@ -112,7 +89,7 @@ fn a_forged_slot_cannot_start_a_second_daemon_on_a_held_cache() {
     live.cleanup().ok();
     live.assert_nothing_left();
     copycat.assert_nothing_left();
-    collect_runner("909");
+    crate::harness::collect_runner("909");
 }
 
 /// A job adopted a warm set and its cleanup was cut short after removing the job's own
@@ -159,7 +136,7 @@ fn an_adopted_set_whose_cleanup_was_cut_short_is_collected() {
         "",
         "gc left the orphaned sidecar: {stderr}"
     );
-    collect_runner("910");
+    crate::harness::collect_runner("910");
 }
 
 /// Two jobs of one project, the second forging the first's slot while the first is still in
@@ -191,7 +168,7 @@ fn a_forged_slot_cannot_remove_a_job_in_its_prepare() {
         forger.assert_nothing_left();
         victim.assert_nothing_left();
     }
-    collect_runner("911");
+    crate::harness::collect_runner("911");
 }
 
 /// `01` and `1` are one slot: leading zeros cannot multiply the kept volumes `slots` bounds.

@@ -112,3 +112,26 @@ pub fn build_image(image: &str, dockerfile: &str, files: &[(&str, &str)]) {
         &dir.path().display().to_string(),
     ]);
 }
+
+/// gc of a runner with every idle cache dropped; then nothing of it may remain.
+pub fn collect_runner(runner: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args([
+            "gc",
+            "--grace",
+            "0s",
+            "--drop-caches",
+            "--runner-id",
+            runner,
+        ])
+        .env("EXECUTOR_CONFIG", "/dev/null")
+        .bounded_output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let label = format!("io.executor.runner-id={runner}");
+    assert_eq!(labelled(&label), Vec::<String>::new());
+}
