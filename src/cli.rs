@@ -131,7 +131,7 @@ pub struct RunArgs {
     pub refresh: bool,
 
     /// Token for `include: project:` files fetched from `local.gitlab_url` (local form;
-    /// default: `GITLAB_TOKEN`, else `CI_JOB_TOKEN`).
+    /// default: `GITLAB_TOKEN`, else `CI_JOB_TOKEN`, when the config names local.gitlab_url).
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     pub gitlab_token: Option<String>,
 

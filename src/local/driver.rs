@@ -177,7 +177,14 @@ fn load(
         .map(|(project, dir)| (project.clone(), PathBuf::from(dir)))
         .collect();
     options.refresh = args.refresh;
-    options.token = gitlab_token(args);
+    let (token, unused) = gitlab_token(
+        args.gitlab_token.as_deref(),
+        |name| std::env::var(name).ok(),
+        settings.local.gitlab_url_named,
+    );
+    options.token = token;
+    options.unused_token = unused;
+    options.private_variables = facts.overrides().iter().map(|(k, _)| k.clone()).collect();
     // `rules:` on entries are decided against the facts the jobs are decided against.
     options.hooks = Box::new(include::IncludeRules::new(facts.include_rules()));
     let mut merged = include::resolve(root, &text, &options).map_err(|e| e.to_string())?;
@@ -209,15 +216,30 @@ fn has_include(text: &str) -> bool {
 }
 
 /// The token `include: project:` fetches send to `local.gitlab_url`: `--gitlab-token`, else
-/// `GITLAB_TOKEN`, else `CI_JOB_TOKEN` from the person's environment.
-fn gitlab_token(args: &RunArgs) -> Option<include::Token> {
+/// `GITLAB_TOKEN`, else `CI_JOB_TOKEN` from the person's environment, those two only when the
+/// config names the instance. The file chooses which projects are read with the token, and a
+/// token merely present in a shell would otherwise go to gitlab.com for any checkout; naming
+/// the instance is the person saying this token is for it. The second value is the
+/// environment variable left unused, for the error that says how to use it.
+fn gitlab_token(
+    given: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+    instance_named: bool,
+) -> (Option<include::Token>, Option<&'static str>) {
     use include::{Token, TokenKind};
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (&args.gitlab_token, env("GITLAB_TOKEN"), env("CI_JOB_TOKEN")) {
-        (Some(token), _, _) => Some(Token::new(TokenKind::Private, token.clone())),
-        (None, Some(token), _) => Some(Token::new(TokenKind::Private, token)),
-        (None, None, Some(token)) => Some(Token::new(TokenKind::Job, token)),
-        _ => None,
+    if let Some(token) = given {
+        return (Some(Token::new(TokenKind::Private, token)), None);
+    }
+    let found = [
+        ("GITLAB_TOKEN", TokenKind::Private),
+        ("CI_JOB_TOKEN", TokenKind::Job),
+    ]
+    .into_iter()
+    .find_map(|(name, kind)| env(name).filter(|v| !v.is_empty()).map(|v| (name, kind, v)));
+    match (found, instance_named) {
+        (Some((_, kind, value)), true) => (Some(Token::new(kind, value)), None),
+        (Some((name, _, _)), false) => (None, Some(name)),
+        (None, _) => (None, None),
     }
 }
 
@@ -418,4 +440,42 @@ impl LocalJob {
 pub(super) enum Stop {
     Driver(Failure),
     Interrupted,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gitlab_token;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    /// A token in the shell goes only to an instance the config names; `--gitlab-token`
+    /// always counts.
+    #[test]
+    fn tokens_from_the_environment_need_the_instance_named() {
+        let both: &[(&str, &str)] = &[("GITLAB_TOKEN", "p"), ("CI_JOB_TOKEN", "j")];
+        let job: &[(&str, &str)] = &[("CI_JOB_TOKEN", "j"), ("GITLAB_TOKEN", "")];
+        let shown = |t: Option<crate::local::include::Token>| t.map(|t| format!("{t:?}"));
+        let (token, unused) = gitlab_token(None, env(both), false);
+        assert_eq!((shown(token), unused), (None, Some("GITLAB_TOKEN")));
+        let (token, unused) = gitlab_token(None, env(both), true);
+        assert_eq!(
+            (shown(token), unused),
+            (Some("Token(Private, <hidden>)".into()), None)
+        );
+        let (token, _) = gitlab_token(None, env(job), true);
+        assert_eq!(shown(token), Some("Token(Job, <hidden>)".into()));
+        let (token, unused) = gitlab_token(Some("given"), env(&[]), false);
+        assert_eq!(
+            (shown(token), unused),
+            (Some("Token(Private, <hidden>)".into()), None)
+        );
+        assert_eq!(gitlab_token(None, env(&[]), true).1, None);
+    }
 }

@@ -14,6 +14,7 @@ use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::Job;
 use super::job_lines::JobPlace;
 use super::job_vars::{self, Given};
+use super::masking;
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
 use super::script::ScriptContext;
@@ -41,6 +42,8 @@ pub(super) struct LocalJob {
     /// What a person should know before it runs (predefined variables the file sets), each
     /// naming the file's line.
     pub(super) notes: Vec<String>,
+    /// The `--var` values a dry run never prints (`masking.rs`).
+    secrets: Vec<String>,
 }
 
 impl LocalJob {
@@ -137,6 +140,7 @@ impl LocalJob {
             tmp,
             carry,
             notes,
+            secrets: masking::secrets(&overrides),
         })
     }
 
@@ -188,12 +192,13 @@ impl LocalJob {
                 file: &self.file,
                 decision,
             };
-            let doc = dry_run_view::job_json(&facts, &plan, &names, &placed, &scripts);
+            let mut doc = dry_run_view::job_json(&facts, &plan, &names, &placed, &scripts);
+            masking::json(&mut doc, &self.secrets);
             println!("{doc:#}");
             return 0;
         }
         for ignored in &plan.ignored {
-            report.note(ignored);
+            report.note(&masking::text(ignored, &self.secrets));
         }
         let placed: Vec<String> = placed
             .iter()
@@ -208,6 +213,7 @@ impl LocalJob {
             placed.join(", "),
             dry_run_view::scripts_text(&scripts)
         );
+        let text = masking::text(&text, &self.secrets);
         print!("{}", crate::outcome::shown_lines(&text));
         0
     }

@@ -41,6 +41,7 @@ mod job;
 mod job_lines;
 mod job_vars;
 mod kept_vars;
+mod masking;
 mod pipeline_view;
 mod report;
 mod runner;

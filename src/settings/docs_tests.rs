@@ -258,6 +258,8 @@ fn the_documented_defaults_are_the_built_in_ones() {
             )
         });
         set.modes_allowed_by_file = false;
+        // Naming the instance is, like writing `mode.allowed`, a choice beyond the value.
+        set.local.gitlab_url_named = false;
         assert_eq!(
             format!("{set:?}"),
             want,

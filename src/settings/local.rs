@@ -27,6 +27,9 @@ pub struct RawLocal {
 pub struct Local {
     /// The GitLab instance (`CI_SERVER_URL`, `include: project:`), without a trailing `/`.
     pub gitlab_url: String,
+    /// Whether the config names the instance (not the default): only then does a local run
+    /// send it a token from the person's environment (`GITLAB_TOKEN`, `CI_JOB_TOKEN`).
+    pub gitlab_url_named: bool,
     /// Where `include: template:` files are fetched from, ending in `/`.
     pub templates_url: String,
     /// `include: project:` paths read from a local clone instead of the instance.
@@ -43,6 +46,7 @@ pub const DEFAULT_GITLAB_URL: &str = "https://gitlab.com";
 
 pub(super) fn validate(raw: Option<RawLocal>) -> Result<Local, Invalid> {
     let raw = raw.unwrap_or_default();
+    let gitlab_url_named = raw.gitlab_url.is_some();
     let gitlab_url = match raw.gitlab_url {
         Some(url) => web_url(&url, "gitlab_url")?,
         None => DEFAULT_GITLAB_URL.to_string(),
@@ -89,6 +93,7 @@ pub(super) fn validate(raw: Option<RawLocal>) -> Result<Local, Invalid> {
     };
     Ok(Local {
         gitlab_url,
+        gitlab_url_named,
         templates_url,
         projects,
         registry,
@@ -169,6 +174,12 @@ mod tests {
             "https://gitlab.com/gitlab-org/gitlab/-/raw/master/lib/gitlab/ci/templates/"
         );
         assert!(l.projects.is_empty() && l.images.is_empty() && l.default_branch.is_none());
+        assert!(!l.gitlab_url_named);
+        assert!(
+            local("gitlab_url: https://gitlab.com\n")
+                .unwrap()
+                .gitlab_url_named
+        );
     }
 
     #[test]

@@ -95,11 +95,14 @@ fn service_lines_reach_the_job_log_only_with_ci_debug_services() {
 /// A service that floods: a 1 MiB line, then 3,000 lines of about 100 bytes, at boot and
 /// whenever a connection to 8080 sends `go` (not on the readiness probe's, whose flood would
 /// still be running into the next stage); and prints a tick every 100 ms meanwhile, for ever.
+/// Its port opens 2 s after the boot flood: the engine's logger copies a container's output
+/// a moment after the container wrote it, and prepare reads the log once readiness is seen,
+/// so without the pause a loaded machine had not logged 256 KiB by then.
 fn flooding_service(job: Job) -> Job {
     let flood = "head -c 1048576 /dev/zero | tr '\\0' x; echo; i=0; \
                  while [ $i -lt 3000 ]; do echo \"flood line $i, padded to a hundred bytes \
                  ...........................................................\"; i=$((i+1)); done";
-    let command = "sh -c \"$FLOOD\"; (while true; do echo tick; sleep 0.1; done) & \
+    let command = "sh -c \"$FLOOD\"; sleep 2; (while true; do echo tick; sleep 0.1; done) & \
                    exec nc -ll -p 8080 -e sh -c 'grep -q go && sh -c \"$FLOOD\" >&2'";
     let services = serde_json::json!([{
         "name": "executor-test/http:1",

@@ -6,7 +6,6 @@
 use serde_json::Value;
 
 use crate::checkout::Checkout;
-use crate::harness::JOB_IMAGE;
 
 const MAIN: &str = "include:\n  - local: ci/templates.yml\n  - local: ci/tagged.yml\n    \
 rules:\n      - if: $CI_COMMIT_TAG\n\
@@ -52,7 +51,8 @@ fn the_pipeline_dry_run_shows_every_stage_without_an_engine() {
         "branch ",
         ": 4 of 5 jobs run",
         "stage build:\n  build: included: no rules (when: on_success)\n",
-        &format!("    image: {JOB_IMAGE} (from $JOB_IMAGE)\n"),
+        // The harness gives JOB_IMAGE with `--var`, whose values the views mask.
+        "    image: [MASKED] (from $JOB_IMAGE)\n",
         "    services: postgres:16 as db\n",
         "    needs: none: starts at once (needs: [])\n",
         "stage test:\n  test: included: no rules (when: on_success)\n",
@@ -168,6 +168,8 @@ fn a_job_dry_run_shows_its_merged_scripts_without_an_engine() {
 /// view shows them.
 #[test]
 fn local_images_stand_in_for_the_files_images() {
+    // Not the harness's JOB_IMAGE: that one is a `--var` value, which dry runs mask.
+    const STAND_IN: &str = "executor-test/http:1";
     let checkout = checkout();
     let dir = checkout.dir.path();
     std::fs::write(
@@ -180,7 +182,7 @@ fn local_images_stand_in_for_the_files_images() {
     let config = dir.join("executor.yaml");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(
-        "local:\n  images:\n    \"registry.example/unreachable/app:1\": {JOB_IMAGE}\n    \
+        "local:\n  images:\n    \"registry.example/unreachable/app:1\": {STAND_IN}\n    \
          \"postgres:16\": executor-test/busybox:1\n"
     ));
     std::fs::write(&config, text).unwrap();
@@ -196,7 +198,7 @@ fn local_images_stand_in_for_the_files_images() {
             .find(|c| c["role"] == role)
             .map(|c| c["image"].as_str().unwrap_or_default().to_string())
     };
-    assert_eq!(image_of("job").as_deref(), Some(JOB_IMAGE), "{json}");
+    assert_eq!(image_of("job").as_deref(), Some(STAND_IN), "{json}");
     assert_eq!(
         image_of("service").as_deref(),
         Some("executor-test/busybox:1"),
@@ -205,7 +207,7 @@ fn local_images_stand_in_for_the_files_images() {
     let (code, shown, stderr) = checkout.run(&["--dry-run", "--file", "images.yml"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        shown.contains(&format!("    image: {JOB_IMAGE}\n"))
+        shown.contains(&format!("    image: {STAND_IN}\n"))
             && shown.contains("    services: executor-test/busybox:1 as db\n"),
         "{shown}"
     );
@@ -273,4 +275,44 @@ script: [\"echo \\e[31mred\\r\\tthere\"]\n";
         shown.contains("echo \\u{1b}[31mred\\r\tthere"),
         "the script is shown escaped, its tab kept:\n{shown}"
     );
+}
+
+/// A `--var` value the file puts into an image, an alias or a service's command is shown as
+/// `[MASKED]` by the job's dry run and the pipeline view, text and JSON, as GitLab masks a
+/// variable in a job's log; the value is used all the same (a short value is shown: GitLab
+/// cannot mask it either).
+#[test]
+fn var_values_the_file_puts_in_names_are_masked_in_dry_runs() {
+    let checkout = checkout();
+    let dir = checkout.dir.path();
+    std::fs::write(
+        dir.join("secret.yml"),
+        "a:\n  image: registry.example/app:$TOKEN\n  \
+         services: [{name: \"postgres:$TAG\", alias: \"db$TOKEN\", command: [\"--key=$TOKEN\"]}]\n  \
+         variables: {EXECUTOR_DOCKER_MODE: none}\n  script: [\"true\"]\n",
+    )
+    .unwrap();
+    let secret = "s3cr3t-t0ken";
+    let vars = ["--var", "TOKEN=s3cr3t-t0ken", "--var", "TAG=16.1"];
+    for args in [
+        vec!["a", "--dry-run"],
+        vec!["a", "--dry-run", "--json"],
+        vec!["--dry-run"],
+        vec!["--dry-run", "--json"],
+    ] {
+        let mut all = args.clone();
+        all.extend(["--file", "secret.yml"]);
+        all.extend(vars);
+        let (code, shown, stderr) = checkout.run(&all);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(
+            !shown.contains(secret) && !stderr.contains(secret),
+            "{args:?}: {shown}{stderr}"
+        );
+        assert!(
+            shown.contains("registry.example/app:[MASKED]"),
+            "{args:?}: {shown}"
+        );
+        assert!(shown.contains("postgres:16.1"), "{args:?}: {shown}");
+    }
 }

@@ -1,9 +1,11 @@
 //! An `include:` value read as GitLab reads it: one entry or a list; a string is `remote:` when
 //! it is an HTTP(S) URL and `local:` otherwise; a mapping names exactly one kind of file.
 //! `$NAME` in locations is expanded from the variables GitLab allows there (project and
-//! predefined ones), as the person's run provides them.
+//! predefined ones), as the person's run provides them; but a `--var` value is never put into
+//! the URL of a `remote:` or `template:` include (GitLab would allow it): it stands for a
+//! project's CI/CD variable, which may be a secret, and the file decides where the URL points.
 
-use crate::local::expand::expand;
+use crate::local::expand::{expand, references};
 use crate::yaml::{Mapping, Value};
 
 /// Every key GitLab accepts in an include entry.
@@ -57,6 +59,14 @@ pub(super) enum Location {
     },
 }
 
+/// The variables a location may use: every value, and the names of those the person gave
+/// (`--var`), which no URL of another host may carry.
+#[derive(Clone, Copy)]
+pub(super) struct Vars<'a> {
+    pub values: &'a [(String, String)],
+    pub private: &'a [String],
+}
+
 /// One entry of `include:`, a `project:` entry once per `file:`.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Entry {
@@ -70,10 +80,7 @@ pub(super) struct Entry {
 
 /// The entries of an `include:` value, in order. The error is a one-line message and the text
 /// of the entry at fault, for finding its line.
-pub(super) fn entries(
-    value: &Value,
-    vars: &[(String, String)],
-) -> Result<Vec<Entry>, (String, String)> {
+pub(super) fn entries(value: &Value, vars: Vars) -> Result<Vec<Entry>, (String, String)> {
     let items: Vec<&Value> = match value {
         Value::Null => Vec::new(),
         Value::Sequence(items) => items.iter().filter(|v| !v.is_null()).collect(),
@@ -110,9 +117,10 @@ fn hint(item: &Value) -> String {
     }
 }
 
-fn from_string(text: &str, vars: &[(String, String)]) -> Result<Entry, String> {
+fn from_string(text: &str, vars: Vars) -> Result<Entry, String> {
     let location = expanded(text, vars)?;
     let location = if is_url(&location) {
+        no_private_value(text, vars)?;
         Location::Remote {
             url: location,
             integrity: None,
@@ -132,7 +140,7 @@ fn from_string(text: &str, vars: &[(String, String)]) -> Result<Entry, String> {
     })
 }
 
-fn from_mapping(map: &Mapping, vars: &[(String, String)]) -> Result<Vec<Entry>, String> {
+fn from_mapping(map: &Mapping, vars: Vars) -> Result<Vec<Entry>, String> {
     let keys: Vec<&str> = map.keys().filter_map(Value::as_str).collect();
     if let Some(unknown) = keys.iter().find(|k| !ALLOWED.contains(k)) {
         return Err(format!(
@@ -185,6 +193,7 @@ fn from_mapping(map: &Mapping, vars: &[(String, String)]) -> Result<Vec<Entry>, 
             }
             "remote" => {
                 let url = required("remote")?;
+                no_private_value(&url, vars)?;
                 let location = Location::Remote {
                     url: expanded(&url, vars)?,
                     integrity: text("integrity")?,
@@ -193,6 +202,7 @@ fn from_mapping(map: &Mapping, vars: &[(String, String)]) -> Result<Vec<Entry>, 
             }
             "template" => {
                 let name = required("template")?;
+                no_private_value(&name, vars)?;
                 with(Location::Template(expanded(&name, vars)?), name)
             }
             "project" => return project(map, vars, required("project")?, text("ref")?, with),
@@ -214,7 +224,7 @@ fn from_mapping(map: &Mapping, vars: &[(String, String)]) -> Result<Vec<Entry>, 
 /// A `project:` entry: one entry for each of its `file:` names.
 fn project(
     map: &Mapping,
-    vars: &[(String, String)],
+    vars: Vars,
     project: String,
     reference: Option<String>,
     with: impl Fn(Location, String) -> Entry,
@@ -270,9 +280,25 @@ pub(super) fn is_url(text: &str) -> bool {
     })
 }
 
-fn expanded(text: &str, vars: &[(String, String)]) -> Result<String, String> {
+/// Refuse a URL location that would carry a `--var` value (see the module's doc).
+fn no_private_value(text: &str, vars: Vars) -> Result<(), String> {
+    match references(text)
+        .into_iter()
+        .find(|name| vars.private.iter().any(|p| p == name))
+    {
+        Some(name) => Err(format!(
+            "include `{text}` would put `{name}`, a --var value, into the URL of another host; \
+             a local run never sends a --var value there (it may be a secret, and the file \
+             chose the host): write that part of the URL out"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn expanded(text: &str, vars: Vars) -> Result<String, String> {
     let lookup = |name: &str| {
-        vars.iter()
+        vars.values
+            .iter()
             .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())

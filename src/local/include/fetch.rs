@@ -14,6 +14,9 @@ pub struct Request<'a> {
     pub max_bytes: usize,
     /// The whole fetch, redirects included, takes at most this long.
     pub timeout: Duration,
+    /// Hosts the person named (`local.gitlab_url`, `local.templates_url`): only these may be
+    /// at a loopback or link-local address (`guard.rs`).
+    pub trusted_hosts: &'a [String],
 }
 
 impl fmt::Debug for Request<'_> {
@@ -23,6 +26,7 @@ impl fmt::Debug for Request<'_> {
             .field("secret_header", &self.secret_header.map(|(name, _)| name))
             .field("max_bytes", &self.max_bytes)
             .field("timeout", &self.timeout)
+            .field("trusted_hosts", &self.trusted_hosts)
             .finish()
     }
 }

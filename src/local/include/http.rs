@@ -3,7 +3,8 @@
 //! (`rustls-native-certs`: a private GitLab's CA installed on the machine is trusted, as git
 //! and curl trust it). Each fetch runs on its own thread with a small runtime, so callers may
 //! be inside the driver's runtime or not. Redirects are followed (up to five, never from HTTPS
-//! to plain HTTP); the secret header goes only to the host it was meant for.
+//! to plain HTTP); the secret header goes only to the host it was meant for. No hop may reach
+//! a local-only address of this machine unless the person named its host (`guard.rs`).
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,6 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::fetch::{Fetch, FetchError, Request};
+use super::guard::{self, Resolver};
 
 const MAX_REDIRECTS: usize = 5;
 
@@ -47,7 +49,7 @@ impl Fetch for Http {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Https = hyper_rustls::HttpsConnector<HttpConnector<Resolver>>;
 
 async fn get(request: &Request<'_>) -> Result<Vec<u8>, FetchError> {
     let first: http::Uri = request
@@ -67,15 +69,27 @@ async fn get(request: &Request<'_>) -> Result<Vec<u8>, FetchError> {
         ),
         other => other?,
     };
+    let mut http = HttpConnector::new_with_resolver(Resolver {
+        trusted: Arc::new(request.trusted_hosts.to_vec()),
+    });
+    // The TLS layer above decides the scheme.
+    http.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config((*tls).clone())
         .https_or_http()
         .enable_http1()
-        .build();
+        .wrap_connector(http);
     let client: Client<Https, Empty<&'static [u8]>> =
         Client::builder(TokioExecutor::new()).build(connector);
     let mut uri = first.clone();
     for _ in 0..=MAX_REDIRECTS {
+        // A literal address is never resolved, so the resolver cannot check it.
+        let host = uri.host().unwrap_or_default();
+        if let Some(ip) = guard::literal(host) {
+            if guard::forbidden(ip) && !guard::trusted(host, request.trusted_hosts) {
+                return Err(FetchError::Invalid(guard::refusal(host, ip)));
+            }
+        }
         let mut builder = http::Request::get(uri.clone()).header(
             "user-agent",
             concat!("executor/", env!("CARGO_PKG_VERSION")),
@@ -239,6 +253,7 @@ mod tests {
             secret_header: None,
             max_bytes: 1024,
             timeout: std::time::Duration::from_secs(10),
+            trusted_hosts: &["127.0.0.1".to_string()],
         };
         match Http.get(&request) {
             Err(FetchError::Unreachable(why)) => {

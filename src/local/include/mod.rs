@@ -37,6 +37,7 @@ mod entry;
 mod error;
 mod fetch;
 mod glob;
+mod guard;
 mod http;
 mod merge;
 mod read;
@@ -70,6 +71,9 @@ pub const MAX_DEPTH: usize = 100;
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// How long one fetch may take, redirects included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long all fetches of one run may take together: a server answering each of 150
+/// includes just inside [`FETCH_TIMEOUT`] would otherwise hold a listing for 25 minutes.
+pub const FETCH_TOTAL: Duration = Duration::from_secs(30);
 /// Where GitLab's CI templates are read from by default: GitLab's repository, as the raw link
 /// GitLab itself shows for a `template:` include.
 pub const TEMPLATE_BASE: &str =
@@ -82,6 +86,9 @@ pub struct Options {
     /// Variables `include:` locations may use (`$CI_PROJECT_PATH`, `$CI_COMMIT_REF_NAME`, ...),
     /// and `expand_vars` in a `spec:` input.
     pub variables: Vec<(String, String)>,
+    /// The names in [`Options::variables`] the person gave (`--var`): never put into a
+    /// `remote:` or `template:` URL, where the file would choose the host they go to.
+    pub private_variables: Vec<String>,
     /// The main file's `spec:inputs` (`--input NAME=VALUE`).
     pub inputs: Vec<(String, String)>,
     /// The GitLab instance `project:` includes are fetched from (`local.gitlab_url`).
@@ -90,6 +97,9 @@ pub struct Options {
     pub template_base: String,
     /// Sent with `project:` fetches to [`Options::gitlab_url`] only, never printed.
     pub token: Option<Token>,
+    /// An environment variable holding a token that is not sent (the config does not name
+    /// the instance): a refused `project:` file says how to use it.
+    pub unused_token: Option<&'static str>,
     /// Local clones of other projects (`local.projects`): `group/project` to its directory.
     /// A project found here is read from the directory's files, never fetched.
     pub projects: HashMap<String, PathBuf>,
@@ -101,6 +111,8 @@ pub struct Options {
     pub max_depth: usize,
     pub max_file_bytes: usize,
     pub timeout: Duration,
+    /// All fetches of one `resolve` together (copies from the cache do not count).
+    pub total_timeout: Duration,
     /// How files are fetched: [`Http`] unless a test serves them.
     pub fetch: Box<dyn Fetch>,
     /// `rules:` on includes, decided by the caller (`spec:` headers are read with each file).
@@ -108,15 +120,26 @@ pub struct Options {
 }
 
 impl Options {
+    /// The hosts the person named: the GitLab instance's and the templates'. Only these may
+    /// be at a local-only address of this machine (`guard.rs`).
+    fn trusted_hosts(&self) -> Vec<String> {
+        [&self.gitlab_url, &self.template_base]
+            .into_iter()
+            .filter_map(|url| guard::host_of(url))
+            .collect()
+    }
+
     /// GitLab.com's defaults, the user's cache dir, and HTTPS fetches.
     pub fn new(main_file: &str) -> Options {
         Options {
             main_file: main_file.to_string(),
             variables: Vec::new(),
+            private_variables: Vec::new(),
             inputs: Vec::new(),
             gitlab_url: "https://gitlab.com".to_string(),
             template_base: TEMPLATE_BASE.to_string(),
             token: None,
+            unused_token: None,
             projects: HashMap::new(),
             cache_dir: default_cache_dir(),
             refresh: false,
@@ -124,6 +147,7 @@ impl Options {
             max_depth: MAX_DEPTH,
             max_file_bytes: MAX_FILE_BYTES,
             timeout: FETCH_TIMEOUT,
+            total_timeout: FETCH_TOTAL,
             fetch: Box::new(Http),
             hooks: Box::new(TakeAll),
         }
@@ -305,7 +329,8 @@ impl Merged {
 }
 
 /// Read every file `main_text` includes (nested), under `project_root`, and merge them as
-/// GitLab does. Blocks while it fetches (at most [`Options::timeout`] for each file).
+/// GitLab does. Blocks while it fetches (at most [`Options::timeout`] for each file and
+/// [`Options::total_timeout`] for all).
 pub fn resolve(project_root: &Path, main_text: &str, options: &Options) -> Result<Merged, Error> {
     walk::run(project_root, main_text, options)
 }

@@ -3,6 +3,7 @@
 //! what to check: the token for a refused `project:` file, the cache for an offline run.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 
@@ -11,8 +12,24 @@ use super::fetch::{FetchError, Request};
 use super::source::{Place, Read, Target};
 use super::Options;
 
+/// The time all fetches of one walk may still take ([`super::Options::total_timeout`]).
+pub(super) struct Budget {
+    total: Duration,
+    left: Duration,
+}
+
+impl Budget {
+    pub fn new(total: Duration) -> Budget {
+        Budget { total, left: total }
+    }
+}
+
 /// The file's text; the error is a one-line message naming it.
-pub(super) fn read(target: &Target, options: &Options) -> Result<String, String> {
+pub(super) fn read(
+    target: &Target,
+    options: &Options,
+    budget: &mut Budget,
+) -> Result<String, String> {
     let name = &target.name;
     let max = options.max_file_bytes;
     let bytes = match &target.read {
@@ -26,7 +43,7 @@ pub(super) fn read(target: &Target, options: &Options) -> Result<String, String>
                 true => format!("{}{url}", options.gitlab_url.trim_end_matches('/')),
                 false => url.clone(),
             };
-            let bytes = fetched(target, &url, *token, options)?;
+            let bytes = fetched(target, &url, *token, options, budget)?;
             if let Some(want) = integrity {
                 check_integrity(&bytes, want, name)?;
             }
@@ -57,7 +74,13 @@ fn from_disk(dir: &Path, path: &Path, name: &str, max: usize) -> Result<Vec<u8>,
 }
 
 /// `url` from the cache when a copy is kept (and `--refresh` is not set), else fetched and kept.
-fn fetched(target: &Target, url: &str, token: bool, options: &Options) -> Result<Vec<u8>, String> {
+fn fetched(
+    target: &Target,
+    url: &str,
+    token: bool,
+    options: &Options,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, String> {
     let name = &target.name;
     let kept = options
         .cache_dir
@@ -72,13 +95,26 @@ fn fetched(target: &Target, url: &str, token: bool, options: &Options) -> Result
         (true, Some(token)) => Some(token.header()),
         _ => None,
     };
+    if budget.left.is_zero() {
+        return Err(format!(
+            "include `{name}` was not fetched: fetching the includes took {} s in all, the \
+             most a local run waits; a server answers slowly (the copies kept so far are used \
+             by the next run)",
+            budget.total.as_secs()
+        ));
+    }
+    let trusted = options.trusted_hosts();
     let request = Request {
         url,
         secret_header: header,
         max_bytes: options.max_file_bytes,
-        timeout: options.timeout,
+        timeout: options.timeout.min(budget.left),
+        trusted_hosts: &trusted,
     };
-    match options.fetch.get(&request) {
+    let started = Instant::now();
+    let got = options.fetch.get(&request);
+    budget.left = budget.left.saturating_sub(started.elapsed());
+    match got {
         Ok(bytes) => {
             if let Some(path) = &kept {
                 // A copy that cannot be kept only costs a fetch next time.
@@ -114,9 +150,17 @@ fn refused(target: &Target, code: u16, options: &Options) -> String {
     let name = &target.name;
     match (&target.place, code) {
         (Place::Api { project, .. }, 401 | 403 | 404) => {
-            let token = match options.token {
-                Some(_) => "check that the token may read the project",
-                None => "a private project needs a token (--gitlab-token or GITLAB_TOKEN)",
+            let token = match (&options.token, options.unused_token) {
+                (Some(_), _) => "check that the token may read the project".to_string(),
+                (None, Some(name)) => format!(
+                    "{name} is set but not sent, as the config does not name this instance: \
+                     set local.gitlab_url to it or pass --gitlab-token"
+                ),
+                (None, None) => {
+                    "a private project needs a token (--gitlab-token, or GITLAB_TOKEN with \
+                     local.gitlab_url set)"
+                        .to_string()
+                }
             };
             format!(
                 "include `{name}`: {} answers HTTP {code}: project `{project}`, that file or \

@@ -132,21 +132,25 @@ pub(super) fn targets(
         }
     };
     for target in &targets {
-        let base = target
-            .identity
-            .rsplit(['/', ':'])
-            .next()
-            .unwrap_or_default();
-        let yaml = base.to_ascii_lowercase();
-        if base.len() < 5 || !(yaml.ends_with(".yml") || yaml.ends_with(".yaml")) {
+        // GitLab looks at the end of the whole location; a URL's path must end so too, or
+        // `https://host/any/endpoint?.yml` would pass for a YAML file (stricter than GitLab).
+        let path = target.identity.split(['?', '#']).next().unwrap_or_default();
+        if !yaml_name(&target.identity) || !yaml_name(path) {
             return Err(format!(
-                "include `{}` is not a YAML file; GitLab includes only files ending in `.yml` \
-                 or `.yaml`",
+                "include `{}` is not a YAML file; local runs include only files whose name \
+                 ends in `.yml` or `.yaml` (a URL's path, before any `?`, too)",
                 target.name
             ));
         }
     }
     Ok(targets)
+}
+
+/// Whether the last part of `location` is a name ending in `.yml` or `.yaml`.
+fn yaml_name(location: &str) -> bool {
+    let base = location.rsplit(['/', ':']).next().unwrap_or_default();
+    let lower = base.to_ascii_lowercase();
+    base.len() >= 5 && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
 }
 
 /// `path` in the project `place` stands for, a pattern expanded where the files can be listed.
@@ -258,6 +262,34 @@ fn without_userinfo(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_urls_path_must_name_a_yaml_file_not_only_its_query() {
+        assert!(yaml_name("remote:https://h/ci/a.yml"));
+        assert!(yaml_name("local:a.YAML"));
+        assert!(!yaml_name("remote:https://h/x.yml.txt"));
+        assert!(!yaml_name(".yml"));
+        let entry = |url: &str| Entry {
+            location: Location::Remote {
+                url: url.to_string(),
+                integrity: None,
+            },
+            written: url.to_string(),
+            rules: None,
+            inputs: None,
+        };
+        let options = Options::new(".gitlab-ci.yml");
+        let root = Path::new("/nonexistent");
+        for bad in [
+            "https://h/admin/delete?.yml",
+            "https://h/x#.yml",
+            "https://h/a.yml?x",
+        ] {
+            let e = targets(&entry(bad), &Place::Root, root, &options).unwrap_err();
+            assert!(e.contains("is not a YAML file"), "{bad}: {e}");
+        }
+        assert!(targets(&entry("https://h/ci/a.yml"), &Place::Root, root, &options).is_ok());
+    }
 
     #[test]
     fn encoding_and_userinfo() {

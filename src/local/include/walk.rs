@@ -38,6 +38,7 @@ pub(super) fn run(root: &Path, main_text: &str, options: &Options) -> Result<Mer
         count: 0,
         chain: vec![0],
         left: MAX_LOADED,
+        fetch_time: read::Budget::new(options.total_timeout),
     };
     let config = walk.file(0, &Place::Root, None)?;
     Ok(Merged {
@@ -66,6 +67,8 @@ struct Walk<'a> {
     chain: Vec<usize>,
     /// What loading more files may still cost.
     left: usize,
+    /// What fetching more files may still take.
+    fetch_time: read::Budget,
 }
 
 impl Walk<'_> {
@@ -79,7 +82,11 @@ impl Walk<'_> {
         let mut own = self.load(index, inputs)?;
         let mut merged = Mapping::new();
         if let Some(value) = own.remove("include") {
-            let entries = entry::entries(&value, &self.options.variables)
+            let vars = entry::Vars {
+                values: &self.options.variables,
+                private: &self.options.private_variables,
+            };
+            let entries = entry::entries(&value, vars)
                 .map_err(|(m, written)| self.error(index, &written, m))?;
             for entry in entries {
                 if !self.passes(index, place, &entry)? {
@@ -194,8 +201,8 @@ impl Walk<'_> {
         if let Some(index) = known {
             return Ok(index);
         }
-        let text =
-            read::read(target, self.options).map_err(|m| self.error(parent, &entry.written, m))?;
+        let text = read::read(target, self.options, &mut self.fetch_time)
+            .map_err(|m| self.error(parent, &entry.written, m))?;
         self.sources.push(Source {
             name: target.name.clone(),
             text,

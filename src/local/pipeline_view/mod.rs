@@ -20,6 +20,7 @@ use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{AllowFailure, Job, Need, Pipeline, When};
 use super::include::Skipped;
 use super::job::with_local_images;
+use super::masking;
 use crate::cli::RunArgs;
 use crate::settings::Settings;
 
@@ -222,11 +223,15 @@ pub(super) fn show(
         &resolve,
     )
     .with_skipped_includes(skipped);
+    // `--var` values the file put in images, aliases or rule text are not shown.
+    let secrets = masking::secrets(facts.overrides());
     if args.json {
-        println!("{:#}", json::render(&view, &settings.image));
+        let mut doc = json::render(&view, &settings.image);
+        masking::json(&mut doc, &secrets);
+        println!("{doc:#}");
     } else {
         // Job and stage names and rule text come from the checkout.
-        let text = text::render(&view, &settings.image);
+        let text = masking::text(&text::render(&view, &settings.image), &secrets);
         print!("{}", crate::outcome::shown_lines(&text));
     }
     0

@@ -104,9 +104,17 @@ fn project_api_refusals_say_what_to_check() {
     assert!(e.message().contains("answers HTTP 404"), "{e}");
     assert!(
         e.message()
-            .contains("needs a token (--gitlab-token or GITLAB_TOKEN)"),
+            .contains("needs a token (--gitlab-token, or GITLAB_TOKEN with local.gitlab_url set)"),
         "{e}"
     );
+    // A token in the environment that is not sent is named, with how to send it.
+    options.unused_token = Some("GITLAB_TOKEN");
+    let e = run(dir.path(), main, &options).unwrap_err();
+    assert!(
+        e.message().contains("GITLAB_TOKEN is set but not sent"),
+        "{e}"
+    );
+    options.unused_token = None;
     options.token = Some(Token::new(TokenKind::Private, "t0ken"));
     let e = run(dir.path(), main, &options).unwrap_err();
     assert!(
@@ -251,5 +259,118 @@ fn remote_integrity_is_checked() {
     assert!(
         e.message().contains("does not match its `integrity:`"),
         "{e}"
+    );
+}
+
+/// A file's `remote:` may not make this machine read its own loopback or link-local
+/// addresses (a local service, the cloud's metadata): not by a literal address, not by a name
+/// that resolves there, not by a redirect. Hosts the person named in the config may be there.
+#[test]
+fn remote_includes_cannot_reach_this_machines_local_addresses() {
+    let server = Server::start(&[("/ci/r.yml", ok(REMOTE))]);
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    let dir = project(&[]);
+    let mut options = options();
+    options.gitlab_url = "https://gitlab.example".to_string();
+    for url in [
+        format!("http://127.0.0.1:{port}/ci/r.yml"),
+        format!("http://localhost:{port}/ci/r.yml"),
+        format!("http://[::1]:{port}/ci/r.yml"),
+        "http://169.254.169.254/latest/ci.yml".to_string(),
+    ] {
+        let e = run(dir.path(), &format!("include: '{url}'\n"), &options).unwrap_err();
+        assert!(e.message().contains("local-only address"), "{url}: {e}");
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    // The person's own instance may be on loopback; a redirect from it to a name of this
+    // machine the person did not name is refused all the same.
+    let named = Server::start(&[
+        ("/ci/r.yml", ok(REMOTE)),
+        (
+            "/away.yml",
+            redirect(&format!("http://localhost:{port}/ci/r.yml")),
+        ),
+    ]);
+    options.gitlab_url = named.base.clone();
+    let merged = run(
+        dir.path(),
+        &format!("include: {}/ci/r.yml\n", named.base),
+        &options,
+    )
+    .unwrap();
+    assert_eq!(keys(&merged), ["remote"]);
+    let e = run(
+        dir.path(),
+        &format!("include: {}/away.yml\n", named.base),
+        &options,
+    )
+    .unwrap_err();
+    assert!(e.message().contains("`localhost` is at"), "{e}");
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+}
+
+/// A `--var` value (a project variable's stand-in, maybe a secret) never goes into a URL the
+/// file chose, in any form; predefined values do, and `--var`s still choose local files.
+#[test]
+fn var_values_never_go_into_remote_or_template_urls() {
+    let server = Server::start(&[
+        ("/ci/main.yml", ok(REMOTE)),
+        ("/t/main.gitlab-ci.yml", ok(REMOTE)),
+    ]);
+    let dir = project(&[("ci/s3cret.yml", "local: {script: l}\n")]);
+    let mut options = options();
+    options.template_base = format!("{}/t/", server.base);
+    options.variables = vec![
+        ("CI_COMMIT_BRANCH".into(), "main".into()),
+        ("TOKENISH".into(), "s3cret".into()),
+        ("WHERE".into(), format!("{}/ci/main.yml", server.base)),
+    ];
+    options.private_variables = vec!["TOKENISH".into(), "WHERE".into()];
+    let base = &server.base;
+    for main in [
+        format!("include: '{base}/ci/$TOKENISH.yml'\n"),
+        format!("include:\n  - remote: '{base}/ci/main.yml?k=${{TOKENISH}}'\n"),
+        "include:\n  - template: '$TOKENISH.gitlab-ci.yml'\n".to_string(),
+        "include: $WHERE\n".to_string(),
+    ] {
+        let e = run(dir.path(), &main, &options).unwrap_err();
+        assert!(e.message().contains("a --var value"), "{main}: {e}");
+        assert!(!e.message().contains("s3cret"), "{e}");
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    let main = format!("include:\n  - '{base}/ci/$CI_COMMIT_BRANCH.yml'\n  - ci/$TOKENISH.yml\n");
+    assert_eq!(
+        keys(&run(dir.path(), &main, &options).unwrap()),
+        ["remote", "local"]
+    );
+}
+
+/// A server answering each include slowly cannot hold a run past the time all fetches may
+/// take together.
+#[test]
+fn slow_servers_cannot_stall_a_run_past_the_total_fetch_time() {
+    use crate::local::include::{Fetch, FetchError, Request};
+    use std::time::{Duration, Instant};
+    struct Slow;
+    impl Fetch for Slow {
+        fn get(&self, request: &Request) -> Result<Vec<u8>, FetchError> {
+            std::thread::sleep(Duration::from_millis(300).min(request.timeout));
+            Ok(format!("'{}': {{script: s}}\n", request.url).into_bytes())
+        }
+    }
+    let dir = project(&[]);
+    let mut options = options();
+    options.fetch = Box::new(Slow);
+    options.total_timeout = Duration::from_secs(1);
+    let main: String = (0..20)
+        .map(|i| format!("- https://slow.example/{i}.yml\n"))
+        .collect();
+    let started = Instant::now();
+    let e = run(dir.path(), &format!("include:\n{main}"), &options).unwrap_err();
+    assert!(e.message().contains("took 1 s in all"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
     );
 }
