@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use super::carry::Output;
-use super::checkout::Checkout;
 use super::consent;
+use super::decisions::RefFacts;
 use super::driver::{fail, EXIT_INTERRUPTED};
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{AllowFailure, Job, Need, Pipeline};
@@ -28,7 +28,7 @@ pub async fn run(
     file: &Path,
     pipeline: &Pipeline,
     decisions: &[(&Job, Decision)],
-    checkout: &Checkout,
+    facts: &RefFacts,
     report: &Report,
 ) -> i32 {
     // `rules:needs` of the rule that let a job in replace its own `needs:`, as on GitLab.
@@ -77,7 +77,7 @@ pub async fn run(
             }
             artifacts_in.extend(output.archive.clone().map(|a| (source.clone(), a)));
         }
-        let mut local = match LocalJob::new(settings, args, file, &decided, checkout) {
+        let mut local = match LocalJob::new(settings, args, file, &decided, facts) {
             Ok(local) => local,
             Err(message) => return fail(report, &message),
         };

@@ -47,6 +47,7 @@ impl RefFacts {
             .iter()
             .map(|v| vars::parse_override(v))
             .collect::<Result<Vec<_>, _>>()?;
+        LocalIds::check_overrides(&overrides)?;
         let ids = LocalIds::new(&checkout).overridden(&overrides);
         let facts = JobFacts {
             job_name: "",

@@ -50,13 +50,7 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     let decisions = facts.decide_all(&pipeline);
     if args.needs || args.stage.is_some() {
         return chain::run(
-            settings,
-            &args,
-            &file,
-            &pipeline,
-            &decisions,
-            facts.checkout(),
-            &report,
+            settings, &args, &file, &pipeline, &decisions, &facts, &report,
         )
         .await;
     }
@@ -112,7 +106,7 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     // The variables GitLab would give it: `workflow:rules` and the deciding rule's on top.
     let mut decided = job.clone();
     decided.variables = decision.variables.clone();
-    let local = match LocalJob::new(settings, &args, &file, &decided, facts.checkout()) {
+    let local = match LocalJob::new(settings, &args, &file, &decided, &facts) {
         Ok(local) => local,
         Err(message) => return fail(&report, &message),
     };

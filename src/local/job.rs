@@ -7,6 +7,7 @@ use tempfile::TempDir;
 
 use super::carry::Carry;
 use super::checkout::Checkout;
+use super::decisions::RefFacts;
 use super::driver::fail;
 use super::dry_run_view::{self, Scripts};
 use super::expand;
@@ -18,7 +19,7 @@ use super::masking;
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
 use super::script::ScriptContext;
-use super::vars::{self, LocalIds};
+use super::vars::LocalIds;
 use crate::cli::RunArgs;
 use crate::env::JobEnv;
 use crate::plan;
@@ -52,18 +53,14 @@ impl LocalJob {
         args: &RunArgs,
         file: &Path,
         job: &Job,
-        checkout: &Checkout,
+        facts: &RefFacts,
     ) -> Result<LocalJob, String> {
-        // The run's checkout, read once for all its jobs (git is asked only then).
-        let checkout = checkout.clone();
+        // The run's checkout, read once for all its jobs (git is asked only then), and the
+        // person's `--var`s, parsed and checked once too.
+        let checkout = facts.checkout().clone();
+        let overrides = facts.overrides().to_vec();
         let mapped = with_local_images(job, &settings.local.images);
         let job = &mapped;
-        let overrides = args
-            .vars
-            .iter()
-            .map(|v| vars::parse_override(v))
-            .collect::<Result<Vec<_>, _>>()?;
-        LocalIds::check_overrides(&overrides)?;
         let ids = LocalIds::new(&checkout).overridden(&overrides);
         let place = JobPlace::new(file, job);
         let mut person = overrides.clone();
@@ -89,22 +86,14 @@ impl LocalJob {
             .prefix("custom-executor")
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
-        let mut built = variables_for(&settings.builds_dir)?;
         // `--var` values stand in for the project's CI/CD settings, which may be secrets: like
         // those, they are not public, so services do not get them.
         let private: Vec<String> = overrides.iter().map(|(k, _)| k.clone()).collect();
-        write_payload(
-            tmp.path(),
-            &ids,
-            &built.variables,
-            &private,
-            job.image.as_ref(),
-        )?;
-        // The driver sees the run's own ids (`kept_vars`); the job's scripts the file's.
-        let mut env = runner_env(&built.runner, tmp.path());
-        let builds_dir = stage::config::config_output(settings, &env).builds_dir;
-        if builds_dir != settings.builds_dir {
-            built = variables_for(&builds_dir)?;
+        // The variables for a builds directory, the payload written with them, and the
+        // runner's environment naming that payload. The driver sees the run's own ids
+        // (`kept_vars`); the job's scripts the file's.
+        let prepared = |builds_dir: &str| -> Result<_, String> {
+            let built = variables_for(builds_dir)?;
             write_payload(
                 tmp.path(),
                 &ids,
@@ -112,7 +101,13 @@ impl LocalJob {
                 &private,
                 job.image.as_ref(),
             )?;
-            env = runner_env(&built.runner, tmp.path());
+            let env = runner_env(&built.runner, tmp.path());
+            Ok((built, env))
+        };
+        let (mut built, mut env) = prepared(&settings.builds_dir)?;
+        let builds_dir = stage::config::config_output(settings, &env).builds_dir;
+        if builds_dir != settings.builds_dir {
+            (built, env) = prepared(&builds_dir)?;
         }
         // Where the checkout goes is the run's, as gitlab-runner's build directory is its own.
         let project_dir = lookup(&built.runner, "CI_PROJECT_DIR").unwrap_or_default();
