@@ -44,6 +44,7 @@ mod tests;
 
 pub use artifacts::{Artifacts, Cache, CacheKey, CachePolicy, Keep};
 pub use error::{GitlabCiError, Origins};
+pub use ignored::{ignored_line, NamedOnce};
 pub use inputs::Given as Input;
 pub use needs::Need;
 pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
