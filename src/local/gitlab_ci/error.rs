@@ -123,8 +123,12 @@ impl Locator<'_> {
 
     /// 1-based line of a top-level key, in [`Locator::top_file`].
     pub fn top_line(&self, top: &str) -> Option<usize> {
-        let text = self.sources(top).next().map_or(self.text, |(_, text)| text);
-        first_at_indent(text, top, 0)
+        first_at_indent(self.top_text(top), top, 0)
+    }
+
+    /// The text of [`Locator::top_file`].
+    pub fn top_text(&self, top: &str) -> &str {
+        self.sources(top).next().map_or(self.text, |(_, text)| text)
     }
 
     /// 1-based line of `key` written directly under the top-level `top`.
