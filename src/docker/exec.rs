@@ -4,13 +4,14 @@ use std::io::Write;
 use std::time::Duration;
 
 use bollard::container::LogOutput;
-use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::exec::StartExecOptions;
 use bollard::models::ExecConfig;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use super::bounded::{self, End, MAX_JOB_READ};
+use super::exec_steps::{create, exit_code, lost, start_attached, stdout_only, wait_for_exit};
 use super::Engine;
 use crate::outcome::Failure;
 
@@ -68,27 +69,7 @@ pub async fn exec_script(
         ..Default::default()
     };
     let id = create(engine, container, config).await?;
-    let started = engine
-        .docker
-        .start_exec(
-            &id,
-            Some(StartExecOptions {
-                detach: false,
-                tty: false,
-                output_capacity: None,
-            }),
-        )
-        .await
-        .map_err(|e| Failure::system(format!("start the stage in container {container}"), e))?;
-    let StartExecResults::Attached {
-        mut output,
-        mut input,
-    } = started
-    else {
-        return Err(Failure::System(
-            "the engine detached an attached exec".into(),
-        ));
-    };
+    let (mut output, mut input) = start_attached(engine, container, &id, "the stage").await?;
 
     // Feed the script, then close stdin so the shell sees EOF. A shell that exits before
     // reading everything closes the pipe; that is the script's business, not an error.
@@ -170,14 +151,7 @@ async fn exec_status_as(
             .start_exec(&id, Some(detached))
             .await
             .map_err(|e| Failure::system(format!("start a command in container {container}"), e))?;
-        let mut pause = Duration::from_millis(5);
-        loop {
-            if let Some(code) = finished(engine, &id).await? {
-                return Ok(code);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
-        }
+        wait_for_exit(engine, &id).await
     };
     match tokio::time::timeout(limit, run).await {
         Ok(result) => result.map(Some),
@@ -205,23 +179,8 @@ pub async fn exec_output(
     let deadline = Instant::now() + limit;
     let run = async {
         let id = create(engine, container, config).await?;
-        let started =
-            engine.docker.start_exec(&id, None).await.map_err(|e| {
-                Failure::system(format!("start a command in container {container}"), e)
-            })?;
-        let StartExecResults::Attached { output, .. } = started else {
-            return Err(Failure::System(
-                "the engine detached an attached exec".into(),
-            ));
-        };
-        let stdout = output.filter_map(|frame| {
-            std::future::ready(match frame {
-                Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            })
-        });
-        let read = bounded::collect(stdout, MAX_JOB_READ, deadline).await;
+        let (output, _) = start_attached(engine, container, &id, "a command").await?;
+        let read = bounded::collect(stdout_only(output), MAX_JOB_READ, deadline).await;
         match read.end {
             End::Whole => {}
             End::Cut => {
@@ -269,55 +228,7 @@ pub async fn signal_all(engine: &Engine, container: &str, signal: &str) {
     let _ = exec_status(engine, container, cmd, SIGNAL_TIME).await;
 }
 
-pub(super) async fn create(
-    engine: &Engine,
-    container: &str,
-    config: ExecConfig,
-) -> Result<String, Failure> {
-    engine
-        .docker
-        .create_exec(container, config)
-        .await
-        .map(|r| r.id)
-        .map_err(|e| Failure::system(format!("create an exec in container {container}"), e))
-}
-
-/// The engine went away under a running stage (restarted, crashed, unreachable).
-fn lost(engine: &Engine, e: impl std::fmt::Display) -> Failure {
-    Failure::System(format!(
-        "lost the Docker engine at {} while the stage ran ({e}); the stage's result is unknown",
-        engine.host()
-    ))
-}
-
 fn emit(out: &mut impl Write, bytes: &[u8]) {
     // The runner reads our pipes; if it has gone away there is no one left to tell.
     let _ = out.write_all(bytes).and_then(|()| out.flush());
-}
-
-/// The exec's exit code. The output stream can end a moment before the engine records the
-/// exit, so a still-running exec is asked again briefly.
-pub(super) async fn exit_code(engine: &Engine, id: &str) -> Result<i64, Failure> {
-    for _ in 0..200 {
-        match finished(engine, id).await? {
-            Some(code) => return Ok(code),
-            None => tokio::time::sleep(Duration::from_millis(5)).await,
-        }
-    }
-    Err(Failure::System(
-        "the engine never reported the stage's exit code".into(),
-    ))
-}
-
-/// The exec's exit code once it has ended; `None` while it runs.
-pub(super) async fn finished(engine: &Engine, id: &str) -> Result<Option<i64>, Failure> {
-    let info = engine
-        .docker
-        .inspect_exec(id)
-        .await
-        .map_err(|e| lost(engine, e))?;
-    Ok(match (info.running, info.exit_code) {
-        (Some(true), _) | (_, None) => None,
-        (_, Some(code)) => Some(code),
-    })
 }

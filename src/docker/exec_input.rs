@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use tokio::io::AsyncWriteExt;
 
-use super::exec::{create, finished};
+use super::exec_steps::{create, start_attached, wait_for_exit};
 use super::Engine;
 use crate::outcome::Failure;
 
@@ -27,38 +26,14 @@ pub async fn exec_with_input(
         cmd: Some(cmd),
         ..Default::default()
     };
-    let attached = StartExecOptions {
-        detach: false,
-        tty: false,
-        output_capacity: None,
-    };
     let run = async {
         let id = create(engine, container, config).await?;
-        let started = engine
-            .docker
-            .start_exec(&id, Some(attached))
-            .await
-            .map_err(|e| Failure::system(format!("start a command in container {container}"), e))?;
-        let StartExecResults::Attached {
-            input: mut sink, ..
-        } = started
-        else {
-            return Err(Failure::System(
-                "the engine detached an attached exec".into(),
-            ));
-        };
+        let (_, mut sink) = start_attached(engine, container, &id, "a command").await?;
         // A command that exits before reading it all closes the pipe: its exit code says so.
         let _ = sink.write_all(&input).await;
         let _ = sink.shutdown().await;
         drop(sink);
-        let mut pause = Duration::from_millis(5);
-        loop {
-            if let Some(code) = finished(engine, &id).await? {
-                return Ok(code);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
-        }
+        wait_for_exit(engine, &id).await
     };
     match tokio::time::timeout(limit, run).await {
         Ok(result) => result.map(Some),

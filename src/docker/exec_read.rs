@@ -5,15 +5,12 @@
 
 use std::time::Duration;
 
-use bollard::container::LogOutput;
-use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
-use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use super::bounded::{self, End};
-use super::exec::{create, exit_code};
+use super::exec_steps::{create, exit_code, start_attached, stdout_only};
 use super::Engine;
 use crate::outcome::Failure;
 
@@ -44,37 +41,13 @@ pub async fn exec_read(
     };
     let run = async {
         let id = create(engine, container, config).await?;
-        let attached = StartExecOptions {
-            detach: false,
-            tty: false,
-            output_capacity: None,
-        };
-        let started = engine
-            .docker
-            .start_exec(&id, Some(attached))
-            .await
-            .map_err(|e| Failure::system(format!("start a command in container {container}"), e))?;
-        let StartExecResults::Attached {
-            output,
-            input: mut sink,
-        } = started
-        else {
-            return Err(Failure::System(
-                "the engine detached an attached exec".into(),
-            ));
-        };
+        let (output, mut sink) = start_attached(engine, container, &id, "a command").await?;
         let feed = async move {
             let _ = sink.write_all(&input).await;
             let _ = sink.shutdown().await;
         };
-        let stdout = output.filter_map(|frame| {
-            std::future::ready(match frame {
-                Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            })
-        });
         // One byte more than the cap tells "exactly the cap" from "more".
+        let stdout = stdout_only(output);
         let ((), read) = tokio::join!(feed, bounded::collect(stdout, cap + 1, deadline));
         match read.end {
             End::Whole if read.bytes.len() <= cap => {}

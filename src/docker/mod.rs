@@ -10,6 +10,7 @@ pub mod dind;
 mod exec;
 mod exec_input;
 mod exec_read;
+mod exec_steps;
 pub mod host_task;
 pub mod limit_hits;
 pub mod mirror;

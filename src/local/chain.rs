@@ -12,7 +12,7 @@ use super::consent;
 use super::decisions::RefFacts;
 use super::driver::{fail, EXIT_INTERRUPTED};
 use super::gitlab_ci::rules::Decision;
-use super::gitlab_ci::{AllowFailure, Job, Need, Pipeline};
+use super::gitlab_ci::{AllowFailure, Job, NamedOnce, Need, Pipeline};
 use super::job::LocalJob;
 use super::report::Report;
 use crate::cli::RunArgs;
@@ -44,6 +44,7 @@ pub async fn run(
             .map(|(_, d)| d)
     };
     let mut ran: Vec<String> = Vec::new();
+    let mut ignored = NamedOnce::default();
     let mut outputs: Vec<(String, Output)> = Vec::new();
     for (at, name) in planned.iter().enumerate() {
         let (Ok(job), Some(decision)) = (pipeline.job(name), decision_of(name)) else {
@@ -56,7 +57,9 @@ pub async fn run(
             ));
             continue;
         }
-        super::driver::report_ignored(report, pipeline, job);
+        if let Some(note) = ignored.note(pipeline, job) {
+            report.note(&note);
+        }
         for note in &decision.notes {
             report.note(note);
         }

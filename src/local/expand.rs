@@ -151,12 +151,7 @@ fn pieces(value: &str) -> impl Iterator<Item = Piece<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::local::test_vars::pairs;
 
     #[test]
     fn expansion_follows_the_runner() {

@@ -2,6 +2,8 @@
 //! `image:` or `services:`, a `variables:` entry): found from the job's own line, which the
 //! parser keeps ([`super::gitlab_ci::Job::line`]), by indentation, as the parser finds its own
 //! lines, and searched only inside that job's block, so another job's keys never answer.
+//! The block is searched in the text of the file that wrote the job, which the parser keeps
+//! with it ([`super::gitlab_ci::Job::text`]): an included file's, for a job from one.
 
 use std::cell::OnceCell;
 use std::io::Read;
@@ -33,6 +35,8 @@ pub(super) struct JobPlace<'a> {
     job_file: String,
     job_line: Option<usize>,
     job_name: &'a str,
+    /// The text of the job's file as the parser read it.
+    job_text: Option<&'a str>,
 }
 
 impl<'a> JobPlace<'a> {
@@ -46,6 +50,7 @@ impl<'a> JobPlace<'a> {
             },
             job_line: job.line,
             job_name: &job.name,
+            job_text: job.text.get(),
         }
     }
 
@@ -59,15 +64,19 @@ impl<'a> JobPlace<'a> {
         self.at(&self.job_file, line.or(self.job_line))
     }
 
-    /// The same for where the variable `name` is set: the job's `variables:` (or a rule's), the
-    /// main file's global `variables:`, else the job's own line.
+    /// The same for where the variable `name` is set: the job's `variables:` (or a rule's), its
+    /// file's global `variables:`, for a job of an included file the main file's, else the
+    /// job's own line.
     pub(super) fn variable(&self, name: &str) -> String {
         if let Some(text) = self.own_text() {
             if let Some(line) = variable_line(text, self.job_line, name) {
                 return self.at(&self.job_file, Some(line));
             }
-        } else if let Some(line) = self.text().and_then(|t| variable_line(t, None, name)) {
-            return self.at(&self.main.display().to_string(), Some(line));
+        }
+        if !self.in_main() {
+            if let Some(line) = self.text().and_then(|t| variable_line(t, None, name)) {
+                return self.at(&self.main.display().to_string(), Some(line));
+            }
         }
         self.at(&self.job_file, self.job_line)
     }
@@ -79,11 +88,15 @@ impl<'a> JobPlace<'a> {
         }
     }
 
-    /// The main file's text, when the job is written in it.
+    /// The text of the file that wrote the job: as the parser read it, else (a job not made
+    /// by the parser) the main file's when the job is written in it.
     fn own_text(&self) -> Option<&str> {
-        (self.job_file == self.main.display().to_string())
-            .then(|| self.text())
-            .flatten()
+        self.job_text
+            .or_else(|| self.in_main().then(|| self.text()).flatten())
+    }
+
+    fn in_main(&self) -> bool {
+        self.job_file == self.main.display().to_string()
     }
 
     fn text(&self) -> Option<&str> {
@@ -168,6 +181,34 @@ flow:
         assert_eq!(variable_line(TEXT, None, "CI_PROJECT_DIR"), Some(2));
         assert_eq!(variable_line(TEXT, Some(11), "CI_RUNNER_ID"), None);
         assert_eq!(in_entry(TEXT, 99, &["image"]), None);
+    }
+
+    /// A job from an included file: its keys and variables are found in that file's text, not
+    /// at the job's own line, and a global variable of the main file in the main file.
+    #[test]
+    fn an_included_jobs_keys_are_found_in_the_included_file() {
+        let root = tempfile::tempdir().unwrap();
+        let main = "include:\n  - local: ci/jobs.yml\nvariables:\n  CI_PROJECT_DIR: /x\n";
+        let included = "# jobs\n\nbuild:\n  stage: test\n  variables:\n    CI_JOB_ID: \"1\"\n  \
+                        image: alpine\n  script: make\n";
+        std::fs::create_dir(root.path().join("ci")).unwrap();
+        std::fs::write(root.path().join("ci/jobs.yml"), included).unwrap();
+        let main_path = root.path().join(".gitlab-ci.yml");
+        std::fs::write(&main_path, main).unwrap();
+        let options = crate::local::include::Options::new(".gitlab-ci.yml");
+        let merged = crate::local::include::resolve(root.path(), main, &options).unwrap();
+        let pipeline = merged.parse().unwrap();
+        let job = pipeline.job("build").unwrap();
+        let place = JobPlace::new(&main_path, job);
+        assert_eq!(place.key("image"), "ci/jobs.yml:7: job `build`");
+        assert_eq!(place.variable("CI_JOB_ID"), "ci/jobs.yml:6: job `build`");
+        let shown = main_path.display();
+        assert_eq!(
+            place.variable("CI_PROJECT_DIR"),
+            format!("{shown}:4: job `build`")
+        );
+        // A key the job does not write (from `default:`) points at the job's line.
+        assert_eq!(place.key("services"), "ci/jobs.yml:3: job `build`");
     }
 
     #[test]

@@ -96,16 +96,7 @@ pub(super) fn keep(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    fn get<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
-        vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
+    use crate::local::test_vars::{get, pairs};
 
     #[test]
     fn the_job_sees_the_files_ids_and_the_driver_the_runs() {

@@ -46,6 +46,8 @@ mod pipeline_view;
 mod report;
 mod runner;
 pub mod script;
+#[cfg(test)]
+mod test_vars;
 mod vars;
 
 pub use driver::{run, EXIT_DRIVER, EXIT_INTERRUPTED};

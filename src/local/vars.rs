@@ -269,6 +269,7 @@ fn project_id(root: &std::path::Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::test_vars::get;
 
     #[test]
     fn overrides_must_be_key_equals_value() {
@@ -291,10 +292,6 @@ mod tests {
             image: "",
         };
         predefined(&facts, checkout, &LocalIds::new(checkout), &settings.local)
-    }
-
-    fn get<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
-        vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     #[test]

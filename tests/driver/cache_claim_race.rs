@@ -4,10 +4,10 @@
 //! The kept `cache_dir` volume is looked at again before the containers for the same reason.
 //! Runner 919.
 
-use std::io::{Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::harness::{docker, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{docker, stub_registry, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
 
 const RUNNER: &str = "919";
 const PROJECT: &str = "9191";
@@ -15,43 +15,14 @@ const SLOT: &str = "71";
 /// How long the registry holds a manifest request before it answers "not found".
 const STALL: Duration = Duration::from_secs(12);
 
-/// A registry on loopback that answers `/v2/` and holds every other request for [`STALL`],
-/// then says the manifest is unknown; a TLS hello (the engine tries HTTPS first) is dropped.
+/// A registry on loopback that holds every request but `/v2/` for [`STALL`], then says the
+/// manifest is unknown.
 fn stalling_registry() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]);
-                if !(request.starts_with("GET ") || request.starts_with("HEAD ")) {
-                    return;
-                }
-                let (status, body): (&str, &[u8]) = match request.starts_with("GET /v2/ ") {
-                    true => ("200 OK", b"{}"),
-                    false => {
-                        std::thread::sleep(STALL);
-                        (
-                            "404 Not Found",
-                            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
-                        )
-                    }
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n",
-                    body.len()
-                );
-                if !request.starts_with("HEAD ") {
-                    let _ = stream.write_all(body);
-                }
-            });
-        }
-    });
-    port
+    stub_registry(|| {
+        std::thread::sleep(STALL);
+        let unknown = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#;
+        ("404 Not Found", Arc::from(&unknown[..]))
+    })
 }
 
 fn job(image: &str) -> Job {

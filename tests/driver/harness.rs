@@ -14,11 +14,13 @@ mod bounded;
 mod engine;
 mod payload;
 mod setup;
+mod stub_registry;
 
 pub use bounded::*;
 pub use engine::*;
 pub use payload::Payload;
 pub use setup::*;
+pub use stub_registry::stub_registry;
 
 pub const JOB_IMAGE: &str = "executor-test/debian:1";
 pub const DIND_IMAGE: &str = "executor-test/dind:1";

@@ -2,10 +2,9 @@
 //! (and a manifest list's platforms) on whole, so the driver must read the engine's answer
 //! bounded, on the pull and on the private-image check alike. Runner 974.
 
-use std::io::{Read, Write};
 use std::sync::Arc;
 
-use crate::harness::{docker, remove_volume, Job, BUSYBOX_IMAGE, JOB_IMAGE};
+use crate::harness::{docker, remove_volume, stub_registry, Job, BUSYBOX_IMAGE, JOB_IMAGE};
 use crate::registry_auth::{auths, USER};
 use crate::trust_probes::{watch, PEAK_LIMIT_KIB};
 
@@ -13,41 +12,13 @@ const RUNNER: &str = "974";
 /// What the registry's error says: 64 MiB, past any driver's cap.
 const FLOOD: usize = 64 << 20;
 
-/// A registry on loopback that answers `/v2/` and then refuses everything with a 64 MiB
-/// `UNAUTHORIZED` error; a TLS hello (the engine tries HTTPS first) is dropped.
+/// A registry on loopback that refuses everything but `/v2/` with a 64 MiB `UNAUTHORIZED`
+/// error.
 fn flooding_registry() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let message = format!("denied {}", "x".repeat(FLOOD));
     let body = serde_json::json!({"errors": [{"code": "UNAUTHORIZED", "message": message}]});
-    let body = Arc::new(body.to_string().into_bytes());
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let body = Arc::clone(&body);
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]);
-                if !(request.starts_with("GET ") || request.starts_with("HEAD ")) {
-                    return;
-                }
-                let (status, body): (&str, &[u8]) = match request.starts_with("GET /v2/ ") {
-                    true => ("200 OK", b"{}"),
-                    false => ("401 Unauthorized", &body),
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n",
-                    body.len()
-                );
-                if !request.starts_with("HEAD ") {
-                    let _ = stream.write_all(body);
-                }
-            });
-        }
-    });
-    port
+    let body: Arc<[u8]> = Arc::from(body.to_string().into_bytes());
+    stub_registry(move || ("401 Unauthorized", Arc::clone(&body)))
 }
 
 fn job(image: &str) -> Job {

@@ -12,8 +12,9 @@ use std::fmt;
 use crate::yaml::line_of;
 
 /// A `.gitlab-ci.yml` that cannot be run locally: the file, the line when known, and a one-line
-/// message that says what is wrong and what to do.
-#[derive(Debug, thiserror::Error)]
+/// message that says what is wrong and what to do. Resolving `include:` fails with the same
+/// error (`include::Error`), so every message about the pipeline's files prints alike.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct GitlabCiError {
     file: String,
     line: Option<usize>,
@@ -21,7 +22,11 @@ pub struct GitlabCiError {
 }
 
 impl GitlabCiError {
-    pub(super) fn new(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+    pub(in crate::local) fn new(
+        file: &str,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         // The contract is one line per error; a YAML parser message could in theory wrap.
         let message = message.into().replace('\n', " ");
         GitlabCiError {
@@ -31,7 +36,7 @@ impl GitlabCiError {
         }
     }
 
-    /// The file name as given to [`super::parse`].
+    /// The file at fault: the name given to [`super::parse`], or an included file's.
     pub fn file(&self) -> &str {
         &self.file
     }
@@ -118,8 +123,12 @@ impl Locator<'_> {
 
     /// 1-based line of a top-level key, in [`Locator::top_file`].
     pub fn top_line(&self, top: &str) -> Option<usize> {
-        let text = self.sources(top).next().map_or(self.text, |(_, text)| text);
-        first_at_indent(text, top, 0)
+        first_at_indent(self.top_text(top), top, 0)
+    }
+
+    /// The text of [`Locator::top_file`].
+    pub fn top_text(&self, top: &str) -> &str {
+        self.sources(top).next().map_or(self.text, |(_, text)| text)
     }
 
     /// 1-based line of `key` written directly under the top-level `top`.
@@ -249,5 +258,15 @@ mod tests {
             ("main.yml".into(), None)
         );
         assert_eq!(at.top_file("only"), "inc.yml");
+    }
+
+    #[test]
+    fn errors_print_file_line_and_one_line() {
+        let e = GitlabCiError::new("a.yml", Some(3), "bad\nthing");
+        assert_eq!(e.to_string(), "a.yml:3: bad thing");
+        assert_eq!(
+            GitlabCiError::new("a.yml", None, "x").to_string(),
+            "a.yml: x"
+        );
     }
 }

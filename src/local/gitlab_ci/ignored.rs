@@ -112,26 +112,104 @@ fn flatten<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
 }
 
 impl Pipeline {
-    /// The line a local run of `job` prints so nothing is silently dropped: every key of the
-    /// pipeline and of the job it does not act on, each named once with its reason, or `None`
-    /// when there is none.
-    pub fn ignored_note(&self, job: &Job) -> Option<String> {
+    /// The keys of the pipeline and of `job` a local run does not act on, each once, the
+    /// pipeline's first.
+    pub fn ignored_keys<'a>(&'a self, job: &'a Job) -> Vec<&'a str> {
         let mut keys: Vec<&str> = Vec::new();
         for key in self.ignored_global.iter().chain(&job.ignored) {
             if !keys.contains(&key.as_str()) {
                 keys.push(key);
             }
         }
-        if keys.is_empty() {
-            return None;
-        }
-        let named: Vec<String> = keys
-            .iter()
-            .map(|key| match why_ignored(key) {
-                Some(why) => format!("{key} ({why})"),
-                None => key.to_string(),
-            })
+        keys
+    }
+
+    /// The line a local run of `job` prints so nothing is silently dropped: every key of the
+    /// pipeline and of the job it does not act on, each named once with its reason, or `None`
+    /// when there is none.
+    pub fn ignored_note(&self, job: &Job) -> Option<String> {
+        ignored_line(&self.ignored_keys(job))
+    }
+}
+
+/// `ignored in a local run: KEY (reason), ...` for `keys` in the order given, or `None` when
+/// there is none. The pipeline view names the pipeline's keys with it too.
+pub fn ignored_line(keys: &[&str]) -> Option<String> {
+    if keys.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = keys
+        .iter()
+        .map(|key| match why_ignored(key) {
+            Some(why) => format!("{key} ({why})"),
+            None => key.to_string(),
+        })
+        .collect();
+    Some(format!("ignored in a local run: {}", named.join(", ")))
+}
+
+/// The ignored keys a run of several jobs (`--needs`, `--stage`) has named so far: the note
+/// says "in a local run", so each key is named once, by the first job that has it, not again
+/// for every job.
+#[derive(Debug, Default)]
+pub struct NamedOnce {
+    named: Vec<String>,
+}
+
+impl NamedOnce {
+    /// [`Pipeline::ignored_note`] for `job` without the keys an earlier job named; `None` when
+    /// nothing is left to name.
+    pub fn note(&mut self, pipeline: &Pipeline, job: &Job) -> Option<String> {
+        let fresh: Vec<&str> = pipeline
+            .ignored_keys(job)
+            .into_iter()
+            .filter(|key| !self.named.iter().any(|n| n == key))
             .collect();
-        Some(format!("ignored in a local run: {}", named.join(", ")))
+        self.named.extend(fresh.iter().map(|key| key.to_string()));
+        ignored_line(&fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::NamedOnce;
+
+    /// `--needs` and `--stage` run several jobs: a key they share is named by the first only.
+    #[test]
+    fn a_run_of_several_jobs_names_each_ignored_key_once() {
+        let text = "workflow:\n  name: n\ndefault:\n  retry: 2\na:\n  script: x\n  \
+                    timeout: 1h\nb:\n  script: x\nc:\n  script: x\n  tags: [t]\n  \
+                    timeout: 2h\n";
+        let pipeline = parse(text, ".gitlab-ci.yml").unwrap();
+        let mut once = NamedOnce::default();
+        let mut notes = Vec::new();
+        for name in ["a", "b", "c", "a"] {
+            notes.push(once.note(&pipeline, pipeline.job(name).unwrap()));
+        }
+        assert_eq!(
+            notes,
+            [
+                Some(
+                    "ignored in a local run: workflow:name (CI_PIPELINE_NAME is not set), retry \
+                     (a failed job is not run again), timeout (a local run has no time limit; \
+                     stop it with Ctrl-C)"
+                        .to_string()
+                ),
+                None,
+                Some(
+                    "ignored in a local run: tags (no runner is picked: this machine runs the \
+                     job)"
+                        .to_string()
+                ),
+                None,
+            ]
+        );
+        // A job run alone still names all of its keys.
+        let alone = pipeline.ignored_note(pipeline.job("b").unwrap()).unwrap();
+        assert!(
+            alone.contains("workflow:name (") && alone.contains("retry ("),
+            "{alone}"
+        );
     }
 }

@@ -145,6 +145,8 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         ignored,
         line: at.top_line(name),
         file: at.top_file(name).to_string(),
+        // Shared among the file's jobs by the caller.
+        text: Default::default(),
     })
 }
 

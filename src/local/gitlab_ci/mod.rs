@@ -17,7 +17,8 @@
 //! the last winning (reported in [`Pipeline::warnings`]). After it, `parallel:` makes each job
 //! into the jobs GitLab makes of it (`parallel.rs`).
 //! `include:` is resolved before the parser by `crate::local::include`, whose merged mapping
-//! [`parse_merged`] reads, naming for each job and error the file that wrote it; [`parse`]
+//! [`parse_merged`] reads, naming for each job and error the file that wrote it (and keeping
+//! that file's text with the job, `source_text.rs`, for later messages' lines); [`parse`]
 //! alone reads one file, and reports an `include:` it finds (unresolved) in
 //! [`Pipeline::ignored_global`].
 
@@ -37,6 +38,7 @@ mod parallel;
 mod ports;
 mod reference;
 pub mod rules;
+mod source_text;
 mod values;
 
 #[cfg(test)]
@@ -44,15 +46,18 @@ mod tests;
 
 pub use artifacts::{Artifacts, Cache, CacheKey, CachePolicy, Keep};
 pub use error::{GitlabCiError, Origins};
+pub use ignored::{ignored_line, NamedOnce};
 pub use inputs::Given as Input;
 pub use needs::Need;
 pub use rules::{AllowFailure, Policy, Rule, When, Workflow};
+pub use source_text::SourceText;
 
 use crate::yaml::Mapping;
 
 use budget::Budget;
 use error::Locator;
 use keywords::RESERVED;
+use source_text::SharedTexts;
 
 /// The parsed pipeline: what a local run needs to list and run jobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +131,8 @@ pub struct Job {
     /// The file that defines the job: the pipeline's own, or for a merged pipeline
     /// ([`parse_merged`]) the file that wrote the job's key last.
     pub file: String,
+    /// The text of [`Job::file`], for the lines of the job's keys in later messages.
+    pub text: SourceText,
 }
 
 /// `inherit:variables`: all global variables (the default), or only those named.
@@ -309,6 +316,7 @@ fn parse_config(
         .map(|value| budget::cost(value, budget.left()))
         .fold(0, usize::saturating_add);
     let mut jobs = Vec::new();
+    let mut texts = SharedTexts::default();
     for (name, value) in &config {
         let Some(name) = name.as_str() else { continue };
         if name.starts_with('.') || RESERVED.contains(&name) {
@@ -318,7 +326,8 @@ fn parse_config(
             .charge_value(value)
             .and_then(|()| budget.charge(inherited))
             .map_err(|m| at.top_error(name, format!("job `{name}` {m}")))?;
-        let job = job::build(name, value, &cx)?;
+        let mut job = job::build(name, value, &cx)?;
+        job.text = texts.of(&job.file, at.top_text(name));
         // Each job `parallel:` makes is another copy of this one.
         let copy = budget::cost(value, budget.left()).saturating_add(inherited);
         let parallel = value.as_mapping().and_then(|map| map.get("parallel"));

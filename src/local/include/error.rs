@@ -1,49 +1,9 @@
 //! The one error resolving includes can produce: the file whose `include:` failed, the line when
-//! known, and a one-line message that says what is wrong and what to do. It prints like the
-//! parser's own errors (`FILE:LINE: message`).
+//! known, and a one-line message that says what is wrong and what to do. It is the parser's
+//! own error, so both print alike (`FILE:LINE: message`); and the line of an `include:` entry.
 
-use std::fmt;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct Error {
-    file: String,
-    line: Option<usize>,
-    message: String,
-}
-
-impl Error {
-    pub(super) fn new(file: &str, line: Option<usize>, message: impl Into<String>) -> Error {
-        Error {
-            file: file.to_string(),
-            line,
-            message: message.into().replace('\n', " "),
-        }
-    }
-
-    /// The file whose `include:` (or whose text) is at fault.
-    pub fn file(&self) -> &str {
-        &self.file
-    }
-
-    /// The 1-based line, when it could be found.
-    pub fn line(&self) -> Option<usize> {
-        self.line
-    }
-
-    /// The message without the `FILE:LINE: ` prefix.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
-        }
-    }
-}
+/// The same error the parser gives (one struct, one way of printing), named for this module.
+pub type Error = crate::local::gitlab_ci::GitlabCiError;
 
 /// The line of the `include:` entry that names `written` in `text`: the first line after the
 /// top-level `include:` key that holds it, else the key's own line.
@@ -84,12 +44,5 @@ mod tests {
         }
         assert_eq!(entry_line("job: 1\n", "a"), None);
         assert_eq!(entry_line("include: a.yml\n", "a.yml"), Some(1));
-    }
-
-    #[test]
-    fn errors_print_file_line_and_one_line() {
-        let e = Error::new("a.yml", Some(3), "bad\nthing");
-        assert_eq!(e.to_string(), "a.yml:3: bad thing");
-        assert_eq!(Error::new("a.yml", None, "x").to_string(), "a.yml: x");
     }
 }

@@ -21,7 +21,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::local::gitlab_ci::rules::{glob, Cause, Changes, Context, Decision, When};
+use crate::local::gitlab_ci::rules::{
+    flatten_rules, glob, Cause, Changes, Context, Decision, When,
+};
 use crate::local::gitlab_ci::{parse_merged, Origins};
 use crate::yaml::{Mapping, Value};
 
@@ -33,8 +35,6 @@ const KEYS: &[&str] = &["if", "exists", "changes", "when"];
 const WHENS: &[&str] = &["never", "always"];
 /// The stand-in job the rules are read into; its name is taken out of the reader's messages.
 const STAND_IN: &str = "include-entry";
-/// How deep GitLab flattens nested lists in `rules:` (what `!reference` leaves).
-const MAX_NESTING: usize = 10;
 
 /// Predefined variables a job, a runner or a persisted pipeline gives, which include rules
 /// never see: by prefix, then by name.
@@ -167,8 +167,7 @@ fn check(rules: &Value) -> Result<(), String> {
         Value::Tagged(_) => return Err(reference("`rules:`")),
         _ => return Err("must be a list of rules such as `- if: $CI_COMMIT_TAG`".into()),
     };
-    let mut flat = Vec::new();
-    flatten(items, 1, &mut flat)?;
+    let flat = flatten_rules(items)?;
     for (i, rule) in flat.into_iter().enumerate() {
         let at = format!("`rules[{}]`", i + 1);
         if has_tag(rule) {
@@ -203,21 +202,6 @@ fn check(rules: &Value) -> Result<(), String> {
                      `when: always` or `when: never`"
                 ));
             }
-        }
-    }
-    Ok(())
-}
-
-fn flatten<'a>(items: &'a [Value], depth: usize, out: &mut Vec<&'a Value>) -> Result<(), String> {
-    if depth > MAX_NESTING {
-        return Err(format!(
-            "nests lists deeper than {MAX_NESTING} levels, which GitLab rejects"
-        ));
-    }
-    for item in items {
-        match item {
-            Value::Sequence(inner) => flatten(inner, depth + 1, out)?,
-            other => out.push(other),
         }
     }
     Ok(())

@@ -1,13 +1,8 @@
 use super::*;
 use crate::local::gitlab_ci;
+use crate::local::test_vars::{get, pairs};
 use crate::payload::ServiceRequest;
 use crate::settings::Settings;
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 /// `job` of `yaml` built with `--var`s `person`: its refusal as one line, or what it built.
 fn build_job(yaml: &str, job: &str, person: &[(&str, &str)]) -> Result<Built, String> {
@@ -36,10 +31,6 @@ fn refusal(yaml: &str, job: &str, person: &[(&str, &str)]) -> String {
         ),
         Err(message) => message,
     }
-}
-
-fn get<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 const IMAGES: &str = r#"

@@ -49,6 +49,8 @@ deploy:
       when: manual
       needs: [unit, docs]
   script: ./deploy "$DEPLOY_TOKEN"
+workflow:
+  name: nightly
 "#;
 
 fn view(pipeline: &Pipeline) -> View {

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{JobView, View};
-use crate::local::gitlab_ci::{AllowFailure, Need};
+use crate::local::gitlab_ci::{ignored_line, AllowFailure, Need};
 
 /// The whole view as text, ending in a newline.
 pub(in crate::local) fn render(view: &View, default_image: &str) -> String {
@@ -15,12 +15,10 @@ pub(in crate::local) fn render(view: &View, default_image: &str) -> String {
         "pipeline from {} for {}: {running} of {all} jobs run (dry run: nothing is started)",
         view.file, view.reference
     );
-    if !view.ignored_global.is_empty() {
-        let _ = writeln!(
-            out,
-            "ignored in a local run: {}",
-            view.ignored_global.join(", ")
-        );
+    // With their reasons, as a run names them.
+    let ignored: Vec<&str> = view.ignored_global.iter().map(String::as_str).collect();
+    if let Some(line) = ignored_line(&ignored) {
+        let _ = writeln!(out, "{line}");
     }
     // One line each, worded as an excluded job's.
     for skipped in &view.skipped_includes {

@@ -32,6 +32,7 @@ pub use decision::{Cause, Decision, WorkflowDecision};
 pub use expression::{Expression, ExpressionError};
 pub(super) use keys::{read_allow_failure, read_job_when, read_workflow};
 pub(super) use policy::read_policy;
+pub(crate) use read::flatten_rules;
 pub(super) use read::{read_rules, set, RulesOf};
 
 /// `when:` of a job or a rule.

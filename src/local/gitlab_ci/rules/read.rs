@@ -79,8 +79,7 @@ pub fn read_rules(value: &Value, of: RulesOf) -> Result<Vec<Rule>, String> {
             describe(value)
         ));
     };
-    let mut flat = Vec::new();
-    flatten(items, 1, &mut flat).map_err(|m| format!("`{}:` {m}", of.name()))?;
+    let flat = flatten_rules(items).map_err(|m| format!("`{}:` {m}", of.name()))?;
     if flat.is_empty() {
         return Err(format!(
             "`{}:` is an empty list, which GitLab rejects (\"rules config can't be blank\"); \
@@ -95,6 +94,15 @@ pub fn read_rules(value: &Value, of: RulesOf) -> Result<Vec<Rule>, String> {
             rule(item, i + 1, of).map_err(|m| format!("`{list}[{}]` {m}", i + 1))
         })
         .collect()
+}
+
+/// The rules of a `rules:` list in order, nested lists (what `!reference` leaves) flattened as
+/// GitLab flattens them; deeper nesting than GitLab takes is refused. Include rules use it too,
+/// so both lists nest alike.
+pub fn flatten_rules(items: &[Value]) -> Result<Vec<&Value>, String> {
+    let mut flat = Vec::new();
+    flatten(items, 1, &mut flat)?;
+    Ok(flat)
 }
 
 fn flatten<'a>(items: &'a [Value], depth: usize, out: &mut Vec<&'a Value>) -> Result<(), String> {

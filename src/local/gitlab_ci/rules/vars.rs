@@ -81,12 +81,7 @@ pub(super) fn overlay(
 #[cfg(test)]
 mod tests {
     use super::{overlay, Layers};
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::local::test_vars::pairs;
 
     #[test]
     fn later_layers_win_and_only_set_names_expand() {

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::super::{Hooks, IncludeRules, RuleFacts};
 use super::*;
 use crate::local::gitlab_ci::rules::Changes;
+use crate::local::test_vars::pairs;
 
 /// Every file of the test projects: `a.yml` holds job `a`; the rest are for `exists:`.
 const FILES: &[(&str, &str)] = &[
@@ -50,12 +51,6 @@ fn on(vars: &'static [(&'static str, &'static str)]) -> Run<'static> {
         overrides: &[],
         changes: Changes::Unknown,
     }
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 /// The relative files and folders under `root`, as `RefFacts` lists a checkout's.
