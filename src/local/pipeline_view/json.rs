@@ -63,6 +63,7 @@ fn job_json(job: &JobView, default_image: &str) -> Value {
         "needs_from_rule": job.needs_from_rule,
         "dependencies": job.dependencies,
         "variables": job.variables,
+        "ignored": job.ignored,
         "notes": job.notes,
     })
 }

@@ -74,6 +74,9 @@ pub(super) struct JobView {
     /// After `local.images` and `$VARIABLE` expansion; `None` when the job names none and
     /// gets the runner's default.
     pub image: Option<String>,
+    /// The job's own keys a local run does not act on (the pipeline's are in
+    /// [`View::ignored_global`]).
+    pub ignored: Vec<String>,
     /// The image as written, when expansion changed it.
     pub image_as_written: Option<String>,
     /// The Docker mode, or why prepare would refuse the job.
@@ -187,6 +190,7 @@ fn job_view(
         when: decision.when,
         start_in: decision.start_in.clone(),
         allow_failure: decision.allow_failure.clone(),
+        ignored: job.ignored.clone(),
         image_as_written: written.filter(|w| image.as_ref() != Some(w)),
         image,
         mode: resolved.mode.clone(),

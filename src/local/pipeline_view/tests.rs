@@ -32,6 +32,8 @@ unit:
     - redis:7
   needs: [build, {job: lint, artifacts: false, optional: true}, {job: docs, optional: true}]
   dependencies: [build, docs]
+  retry: 2
+  tags: [docker]
   allow_failure:
     exit_codes: [137]
   script: make test

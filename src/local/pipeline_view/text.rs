@@ -86,6 +86,13 @@ fn job_lines(out: &mut String, job: &JobView, default_image: &str) {
         Some(line) => format!("{}:{line}", job.file),
         None => job.file.clone(),
     };
+    let ignored: Vec<&str> = job.ignored.iter().map(String::as_str).collect();
+    if let Some(line) = ignored_line(&ignored) {
+        let reasons = line
+            .strip_prefix("ignored in a local run: ")
+            .unwrap_or(&line);
+        detail("ignored", reasons.to_string());
+    }
     detail("defined in", place);
     for note in &job.notes {
         detail("note", note.clone());
