@@ -16,6 +16,8 @@ const MASK: &str = "[MASKED]";
 pub fn secrets(overrides: &[(String, String)]) -> Vec<String> {
     let mut values: Vec<String> = overrides
         .iter()
+        // Ids a run names its resources by are numbers, not secrets (`LocalIds`).
+        .filter(|(k, _)| !k.starts_with("CI_") || !k.ends_with("_ID"))
         .map(|(_, v)| v.clone())
         .filter(|v| v.chars().count() >= MIN_MASKED)
         .collect();
