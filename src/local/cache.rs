@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use super::expand;
-use super::gitlab_ci::{Cache, CacheKey};
+use super::gitlab_ci::{Cache, CacheKey, CachePolicy};
 use crate::env::JobEnv;
 
 /// The largest cache a local run keeps or restores: the archive travels inside a stage script.
@@ -68,6 +68,38 @@ pub fn keys(cache: &Cache, variables: &[(String, String)], root: &Path, protecte
             .iter()
             .map(|k| suffixed(&expanded(k)))
             .collect(),
+    }
+}
+
+/// The policy `cache` has for a job with `variables`, as gitlab-runner decides it when the job
+/// runs (`shells/abstract.go` expands `policy` with the job's variables; `spec.Cache#CheckPolicy`
+/// reads an empty value as pull-push and refuses any other it does not know, which fails the
+/// job). The message names the variables and reads after "failed to".
+pub fn policy(cache: &Cache, variables: &[(String, String)]) -> Result<CachePolicy, String> {
+    let CachePolicy::Variable(written) = &cache.policy else {
+        return Ok(cache.policy.clone());
+    };
+    let lookup = |name: &str| {
+        variables
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let value = expand::expand(written, lookup, 1024).unwrap_or_default();
+    match value.as_str() {
+        "" | "pull-push" => Ok(CachePolicy::PullPush),
+        "pull" => Ok(CachePolicy::Pull),
+        "push" => Ok(CachePolicy::Push),
+        _ => Err(format!(
+            "use cache `policy: {written}`: it expands to an unknown cache policy; \
+             set {} to pull, push or pull-push",
+            expand::references(written)
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 

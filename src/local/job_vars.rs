@@ -142,6 +142,16 @@ fn services(
     };
     let mut out = Vec::with_capacity(services.len());
     for service in services {
+        // A name that expands to nothing, with no alias, makes no service on GitLab: the
+        // Docker executor creates one per alias, and `SplitNameAndVersion` gives an empty
+        // name none (gitlab-runner `executors/docker/services.go`). With an alias it is an
+        // error there ("invalid service image name"), as `expand_checked` makes it here.
+        let nothing = |text: &str| {
+            expand::expand(text, lookup, expand::MAX_VALUE).is_some_and(|v| v.is_empty())
+        };
+        if nothing(&service.name) && service.alias.as_deref().is_none_or(nothing) {
+            continue;
+        }
         let name = Written {
             key: "services: name",
             text: &service.name,

@@ -203,3 +203,49 @@ fn a_local_runs_keys_agree_with_its_payload_and_ci_commit_ref_protected() {
     std::fs::remove_file(tmp.path().join("response.json")).unwrap();
     assert!(!ref_protected(&env));
 }
+
+#[test]
+fn a_policy_variable_is_read_when_the_job_runs_as_the_runner_reads_it() {
+    // GitLab's documented example: `policy: $POLICY`, set by the rule that let the job in.
+    let with = |written: &str, vars: &[(&str, &str)]| {
+        let c = Cache {
+            policy: CachePolicy::Variable(written.into()),
+            ..cache(CacheKey::Name("gems".into()))
+        };
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        policy(&c, &vars)
+    };
+    assert_eq!(
+        with("$POLICY", &[("POLICY", "pull")]),
+        Ok(CachePolicy::Pull)
+    );
+    assert_eq!(
+        with("${POLICY}", &[("POLICY", "push")]),
+        Ok(CachePolicy::Push)
+    );
+    assert_eq!(
+        with("$POLICY", &[("POLICY", "pull-push")]),
+        Ok(CachePolicy::PullPush)
+    );
+    // Unset or empty: the runner's undefined policy, which is pull-push.
+    assert_eq!(with("$POLICY", &[]), Ok(CachePolicy::PullPush));
+    // The last value set wins, as everywhere in a job's variables.
+    assert_eq!(
+        with("$POLICY", &[("POLICY", "push"), ("POLICY", "pull")]),
+        Ok(CachePolicy::Pull)
+    );
+    let refused = with("$POLICY", &[("POLICY", "sometimes")]).unwrap_err();
+    assert!(refused.contains("unknown cache policy"), "{refused}");
+    assert!(
+        refused.contains("set `POLICY` to pull, push or pull-push"),
+        "{refused}"
+    );
+    // A written policy is the policy.
+    assert_eq!(
+        policy(&cache(CacheKey::Name("x".into())), &[]),
+        Ok(CachePolicy::PullPush)
+    );
+}

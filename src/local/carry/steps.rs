@@ -26,8 +26,9 @@ pub struct Carry {
     pub artifacts_in: Vec<(String, Vec<u8>)>,
     /// The job's `artifacts:`, when a later job takes them.
     pub artifacts_out: Option<Artifacts>,
-    /// The job's caches, each with its keys for an unprotected and for a protected ref.
-    caches: Vec<(Cache, [cache::Keys; 2])>,
+    /// The job's caches, each with its policy for this job ([`cache::policy`]) and its keys
+    /// for an unprotected and for a protected ref.
+    caches: Vec<(Cache, Result<CachePolicy, String>, [cache::Keys; 2])>,
     /// Where this project's caches are kept; `None` without a home directory.
     cache_dir: Option<PathBuf>,
     /// What the job handed on, once it ended.
@@ -52,7 +53,8 @@ impl Carry {
                 .iter()
                 .map(|c| {
                     let keys = |protected| cache::keys(c, variables, &checkout.root, protected);
-                    (c.clone(), [keys(false), keys(true)])
+                    let policy = cache::policy(c, variables);
+                    (c.clone(), policy, [keys(false), keys(true)])
                 })
                 .collect(),
             cache_dir: cache::dir(project_id),
@@ -60,13 +62,26 @@ impl Carry {
         }
     }
 
-    /// The caches with the keys GitLab gives them on this job's ref: protected or not as the
-    /// payload in `env` says ([`cache::ref_protected`]), never as a job variable claims.
-    fn caches<'c>(&'c self, env: &JobEnv) -> impl Iterator<Item = (&'c Cache, &'c cache::Keys)> {
+    /// The caches with their policies and the keys GitLab gives them on this job's ref:
+    /// protected or not as the payload in `env` says ([`cache::ref_protected`]), never as a
+    /// job variable claims. A cache whose policy is unknown is left out: `restore` failed the
+    /// job on it ([`Carry::policy_error`]).
+    fn caches<'c>(
+        &'c self,
+        env: &JobEnv,
+    ) -> impl Iterator<Item = (&'c Cache, &'c CachePolicy, &'c cache::Keys)> {
         let protected = cache::ref_protected(env);
+        self.caches.iter().filter_map(move |(c, policy, keys)| {
+            Some((c, policy.as_ref().ok()?, &keys[usize::from(protected)]))
+        })
+    }
+
+    /// Why a cache cannot be used: a `policy:` that expands to no policy the runner knows,
+    /// which fails the job before its scripts, as the runner's cache step does.
+    fn policy_error(&self) -> Option<&str> {
         self.caches
             .iter()
-            .map(move |(c, keys)| (c, &keys[usize::from(protected)]))
+            .find_map(|(_, policy, _)| policy.as_ref().err().map(String::as_str))
     }
 }
 
@@ -91,11 +106,15 @@ impl LocalJob {
                 return Ok(code);
             }
         }
+        if let Some(message) = self.carry.policy_error() {
+            report.failed("restore_cache", message, std::time::Duration::ZERO);
+            return Ok(1);
+        }
         let pulled = self
             .carry
             .caches(&self.env)
-            .filter(|(c, _)| c.policy != CachePolicy::Push);
-        for (_, keys) in pulled {
+            .filter(|(_, policy, _)| **policy != CachePolicy::Push);
+        for (_, _, keys) in pulled {
             let key = &keys.key;
             let Some(dir) = &self.carry.cache_dir else {
                 report.note("cache: not restored nor kept: set HOME or XDG_CACHE_HOME");
@@ -166,8 +185,8 @@ impl LocalJob {
         let pushed = self
             .carry
             .caches(&self.env)
-            .filter(|(c, _)| c.policy != CachePolicy::Pull && c.when.after(passed));
-        for (cache, keys) in pushed {
+            .filter(|(c, policy, _)| **policy != CachePolicy::Pull && c.when.after(passed));
+        for (cache, _, keys) in pushed {
             let key = &keys.key;
             let took = Instant::now();
             report.start("archive_cache");

@@ -75,11 +75,15 @@ pub struct Artifacts {
 }
 
 /// `cache:policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CachePolicy {
     Pull,
     Push,
     PullPush,
+    /// A value with variables, as written (`$POLICY`, GitLab 16.1:
+    /// <https://docs.gitlab.com/ci/caching/#use-a-variable-to-control-a-jobs-cache-policy>):
+    /// the runner expands it when the job runs ([`crate::local::cache::policy`]).
+    Variable(String),
 }
 
 /// `cache:key`: a name (variables allowed), or `files:` with an optional `prefix:`.
@@ -211,9 +215,12 @@ fn cache(value: &Value) -> Result<Option<Cache>, String> {
             "pull" => CachePolicy::Pull,
             "push" => CachePolicy::Push,
             "pull-push" => CachePolicy::PullPush,
+            // GitLab leaves the check of such a value to the runner.
+            other if other.contains('$') => CachePolicy::Variable(other.to_string()),
             other => {
                 return Err(format!(
-                    "`policy:` is `{other}`; use pull, push or pull-push"
+                    "`policy:` is `{other}`; use pull, push, pull-push or a `$VARIABLE` \
+                     holding one of them"
                 ))
             }
         },

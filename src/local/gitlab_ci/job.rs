@@ -42,18 +42,22 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
 
     let inherit = Inherit::read(map.get("inherit")).map_err(|m| fail("inherit", m))?;
     let stage = stage(map, cx.stages).map_err(|m| fail("stage", m))?;
-    let image = match map.get("image") {
+    // A key written with no value (`artifacts:` and nothing after it) is one GitLab treats as
+    // not written: `Gitlab::Config::Entry::Factory#create!` makes a nil value an
+    // `Unspecified` entry, which takes the `default:` value as an absent key does.
+    let given = |key: &str| map.get(key).filter(|v| !v.is_null());
+    let image = match given("image") {
         Some(v) => Some(values::image(v).map_err(|m| fail("image", m))?),
         None => inherit.default.then_default("image", &cx.defaults.image),
     };
-    let services = match map.get("services") {
+    let services = match given("services") {
         Some(v) => values::services(v).map_err(|m| fail("services", m))?,
         None => inherit
             .default
             .then_default("services", &cx.defaults.services)
             .unwrap_or_default(),
     };
-    let script_of = |key: &str, default: &Option<Vec<String>>| match map.get(key) {
+    let script_of = |key: &str, default: &Option<Vec<String>>| match given(key) {
         Some(v) => values::script(v).map_err(|m| fail(key, m)),
         None => Ok(inherit
             .default
@@ -103,13 +107,13 @@ pub(super) fn build(name: &str, value: &Value, cx: &Context) -> Result<Job, Gitl
         None | Some(Value::Null) => None,
         Some(v) => Some(needs::dependencies(v).map_err(|m| fail("dependencies", m))?),
     };
-    let artifacts = match map.get("artifacts") {
+    let artifacts = match given("artifacts") {
         Some(v) => Some(artifacts::artifacts(v).map_err(|m| fail("artifacts", m))?),
         None => inherit
             .default
             .then_default("artifacts", &cx.defaults.artifacts),
     };
-    let cache = match map.get("cache") {
+    let cache = match given("cache") {
         Some(v) => artifacts::caches(v).map_err(|m| fail("cache", m))?,
         None => inherit
             .default
@@ -195,7 +199,9 @@ fn ignored_keys(
         }
         ignored.extend(skipped::sub_keys(key, value));
     }
-    let inherited = |key: &str| !map.contains_key(key) && inherit.default.allows(key);
+    // A key written with no value takes the default, as an absent one does (see `build`).
+    let inherited =
+        |key: &str| map.get(key).is_none_or(Value::is_null) && inherit.default.allows(key);
     ignored.extend(
         defaults
             .ignored

@@ -97,18 +97,38 @@ const NEED_KEYS: &[&str] = &[
 ];
 
 /// `needs:`: a list of job names or mappings with `job:`; `[]` (start at once) is kept apart
-/// from no `needs:` at all by the caller's `Option`.
+/// from no `needs:` at all by the caller's `Option`. Lists inside the list count as their
+/// entries ([`flattened`]).
 pub(super) fn needs(value: &Value) -> Result<Vec<Need>, String> {
-    let Value::Sequence(items) = value else {
-        return Err(format!("must be a list of jobs, found {}", describe(value)));
-    };
+    let items = flattened(value)
+        .ok_or_else(|| format!("must be a list of jobs, found {}", describe(value)))?;
     if items.len() > MAX_NEEDS {
         return Err(format!(
             "lists {} jobs; GitLab takes at most {MAX_NEEDS}",
             items.len()
         ));
     }
-    items.iter().map(need).collect()
+    items.into_iter().map(need).collect()
+}
+
+/// The entries of a `needs:` value as GitLab's `Entry::Needs` reads them (`[@config].flatten`
+/// in `lib/gitlab/ci/config/entry/needs.rb`): a list, with the entries of any list inside it
+/// in its place (a `!reference [.x, needs]` entry is such a list); one mapping is a list of
+/// one. `None` for anything else.
+pub(super) fn flattened(value: &Value) -> Option<Vec<&Value>> {
+    fn into<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
+        match value {
+            Value::Sequence(items) => items.iter().for_each(|i| into(i, out)),
+            other => out.push(other),
+        }
+    }
+    let mut out = Vec::new();
+    match value {
+        Value::Sequence(_) => into(value, &mut out),
+        Value::Mapping(_) => out.push(value),
+        _ => return None,
+    }
+    Some(out)
 }
 
 fn need(item: &Value) -> Result<Need, String> {
@@ -250,6 +270,40 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(read(text).as_ref(), Ok(want), "{text}");
         }
+    }
+
+    #[test]
+    fn lists_inside_the_list_count_as_their_entries_as_on_gitlab() {
+        // `needs: [pre, !reference [.hidden, needs]]` resolves to a list inside the list;
+        // GitLab's `Entry::Needs` flattens it (at any depth), as it does one mapping.
+        let cases: &[(&str, Vec<Need>)] = &[
+            ("[pre, [build]]", vec![plain("pre"), plain("build")]),
+            (
+                "[[a, [b, {job: c, artifacts: false}]], d]",
+                vec![
+                    plain("a"),
+                    plain("b"),
+                    Need {
+                        artifacts: false,
+                        ..plain("c")
+                    },
+                    plain("d"),
+                ],
+            ),
+            ("[[]]", vec![]),
+            ("{job: only}", vec![plain("only")]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(read(text).as_ref(), Ok(want), "{text}");
+        }
+        // The limit counts the jobs, not the lists.
+        let nested = format!("[[{}]]", vec!["a"; 51].join(", "));
+        assert!(read(&nested).unwrap_err().contains("at most 50"));
+        let text = "test:\n  needs: [pre, !reference [.hidden, needs]]\n  script: [x]\n\
+                    .hidden:\n  needs: [build]\npre:\n  script: [x]\nbuild:\n  script: [x]\n";
+        let pipeline = crate::local::gitlab_ci::parse(text, ".gitlab-ci.yml").unwrap();
+        let test = pipeline.job("test").unwrap();
+        assert_eq!(test.needs, Some(vec![plain("pre"), plain("build")]));
     }
 
     #[test]

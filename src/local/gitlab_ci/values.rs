@@ -96,12 +96,16 @@ pub(super) fn variables(value: &Value) -> Result<Vec<(String, String)>, String> 
 }
 
 /// A variable's value: a scalar, or the long form `{value, description, expand, options}`.
+/// A name with nothing after it (`VAR:`) is the empty string: GitLab reads it as the long
+/// form without `value:` (`Entry::ComposableHash` builds each entry from `config || {}`, and
+/// `Entry::Variable::ComplexVariable#value` is `config_value.to_s`). (In `rules:variables`
+/// GitLab takes no long form, so it refuses `VAR:` there; a local run reads it as empty.)
 fn variable_value(value: &Value) -> Result<String, String> {
     if let Some(text) = scalar_text(value) {
         return Ok(text);
     }
     if value.is_null() {
-        return Err("has no value; write `\"\"` for an empty one".into());
+        return Ok(String::new());
     }
     let Value::Mapping(map) = value else {
         return Err(format!(

@@ -125,7 +125,10 @@ variables:
   QUOTED: 'a"b'
   DB: postgres
 unset_name:
-  services: [{name: $SVC}]
+  services: [{name: $SVC, alias: db}]
+  script: [x]
+unset_name_alone:
+  services: [{name: $SVC}, {name: "${DB}:15"}, {name: $SVC, alias: $ALIAS}]
   script: [x]
 unset_alias:
   services: [{name: "$DB:15", alias: $ALIAS}]
@@ -160,6 +163,27 @@ fn service_names_and_aliases_from_variables_are_checked_too() {
          is not a host name of letters, digits, `-`, `.` and `_`): the value comes from \
          `QUOTED` (set in the file's `variables:`); fix it there"
     );
+}
+
+/// gitlab-runner's Docker executor makes one container per alias of a service, and an empty
+/// name has none: a service whose name and alias expand to nothing is no service.
+#[test]
+fn a_service_named_by_an_unset_variable_alone_is_skipped_as_on_gitlab() {
+    let built = build_job(SERVICES, "unset_name_alone", &[]).unwrap();
+    let json = get(&built.runner, "CI_JOB_SERVICES").unwrap();
+    let services: Vec<ServiceRequest> = serde_json::from_str(json).unwrap();
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["postgres:15"]);
+    // Set, the same service is there.
+    let built = build_job(
+        SERVICES,
+        "unset_name_alone",
+        &[("SVC", "redis"), ("ALIAS", "kv")],
+    )
+    .unwrap();
+    let json = get(&built.runner, "CI_JOB_SERVICES").unwrap();
+    let services: Vec<ServiceRequest> = serde_json::from_str(json).unwrap();
+    assert_eq!(services.len(), 3);
 }
 
 /// A `"` in a value once broke the JSON of `CI_JOB_SERVICES`, and the job ran without its

@@ -74,7 +74,16 @@ fn caches_read_keys_files_prefix_policy_and_lists() {
                 one(CacheKey::Name("7".into()), &["node_modules"], CachePolicy::Push),
             ]),
         ),
-        ("{paths: [a], policy: sometimes}", Err("`policy:` is `sometimes`; use pull, push or pull-push")),
+        // GitLab's documented `policy: $POLICY`: read when the job runs.
+        (
+            "{key: gems, paths: [vendor], policy: $POLICY}",
+            Ok(vec![one(
+                CacheKey::Name("gems".into()),
+                &["vendor"],
+                CachePolicy::Variable("$POLICY".into()),
+            )]),
+        ),
+        ("{paths: [a], policy: sometimes}", Err("`policy:` is `sometimes`; use pull, push, pull-push or a `$VARIABLE` holding one of them")),
         ("{key: {files: []}, paths: [a]}", Err("`key:files` must list one or two files")),
         ("[{}, {}, {}, {}, {}]", Err("lists 5 caches; GitLab allows at most 4")),
     ] {

@@ -288,16 +288,17 @@ fn paths(value: &Value) -> Result<Vec<String>, String> {
     Ok(list)
 }
 
-/// `needs:` of a rule: job names, or mappings with `job:`.
+/// `needs:` of a rule: job names, or mappings with `job:`, read as a job's `needs:` is
+/// (GitLab builds both with `Entry::Needs`): lists inside the list count as their entries.
 fn needs(value: &Value) -> Result<Vec<String>, String> {
-    let Value::Sequence(items) = value else {
+    let Some(items) = super::super::needs::flattened(value) else {
         return Err(format!(
             "has `needs:` {}, which must be a list of jobs",
             describe(value)
         ));
     };
     items
-        .iter()
+        .into_iter()
         .map(|item| match item {
             Value::String(name) => Ok(name.clone()),
             Value::Mapping(map) => match map.get("job") {

@@ -159,6 +159,17 @@ job:
 }
 
 #[test]
+fn a_variable_without_a_value_is_empty_as_on_gitlab() {
+    // GitLab builds `VAR:` as the long form without `value:`, whose value is "".
+    let text = "variables:\n  EMPTY_GLOBAL:\njob:\n  variables:\n    EMPTY_JOB:\n    SET: x\n  script: env\n";
+    let j = job(text, "job");
+    assert_eq!(
+        vars(&j),
+        [("EMPTY_GLOBAL", ""), ("EMPTY_JOB", ""), ("SET", "x")]
+    );
+}
+
+#[test]
 fn images_as_names_or_mappings() {
     let cases = [
         ("image: alpine:3.20\n", image("alpine:3.20")),
@@ -229,6 +240,38 @@ own:
     assert_eq!(own.after_script, ["echo done"]);
     assert_eq!(own.ignored, ["retry"]);
     assert_eq!(own.cache[0].paths, ["vendor/"]);
+}
+
+#[test]
+fn a_key_written_without_a_value_is_not_written_as_on_gitlab() {
+    // GitLab's entry factory makes a nil value `Unspecified`: the job takes `default:`, and
+    // `artifacts:` alone is no artifacts, not an error.
+    let text = r#"
+default:
+  image: ruby:3.3
+  after_script: echo done
+  cache:
+    paths: [vendor/]
+job:
+  image:
+  services:
+  after_script:
+  cache:
+  artifacts:
+  script: rake
+"#;
+    let j = job(text, "job");
+    assert_eq!(j.image, image("ruby:3.3"));
+    assert!(j.services.is_empty());
+    assert_eq!(j.after_script, ["echo done"]);
+    assert_eq!(j.cache[0].paths, ["vendor/"]);
+    assert_eq!(j.artifacts, None);
+    // `cache: []` is how a job turns the default cache off.
+    let off = job(
+        &text.replace("  cache:\n  artifacts", "  cache: []\n  artifacts"),
+        "job",
+    );
+    assert!(off.cache.is_empty());
 }
 
 #[test]
