@@ -233,7 +233,7 @@ impl Walk<'_> {
                 .collect(),
             _ => Vec::new(),
         };
-        let read = read_file(text, name, &given, &self.options.variables, self.left)
+        let read = read_file(text, name, &given, &self.options.expandable(), self.left)
             .map_err(|e| Error::new(name, e.line(), e.message()))?;
         self.left = self
             .left
