@@ -110,6 +110,17 @@ impl RefFacts {
         all
     }
 
+    /// What `expand_vars` in a `spec:` input may expand: the predefined variables, without
+    /// those a `--var` sets (see `include::Options::expandable`: any `--var` may stand for a
+    /// masked variable, which GitLab's `expand_vars` leaves as written).
+    pub fn expandable(&self) -> Vec<(String, String)> {
+        self.predefined
+            .iter()
+            .filter(|(name, _)| !self.overrides.iter().any(|(k, _)| k == name))
+            .cloned()
+            .collect()
+    }
+
     /// The decision for every job, in the pipeline's order.
     pub fn decide_all<'p>(&self, pipeline: &'p Pipeline) -> Vec<(&'p Job, Decision)> {
         let exists = |pattern: &str| {

@@ -147,7 +147,7 @@ fn load(
         .collect::<Result<Vec<_>, _>>()?;
     // One file without includes is read as it is (the common case, and the fastest).
     if !has_include(&text) {
-        let pipeline = gitlab_ci::parse_with_inputs(&text, &shown, &inputs, &facts.variables())
+        let pipeline = gitlab_ci::parse_with_inputs(&text, &shown, &inputs, &facts.expandable())
             .map_err(|e| e.to_string())?;
         for warning in &pipeline.warnings {
             report.note(warning);

@@ -159,13 +159,16 @@ impl LocalJob {
         json: bool,
     ) -> i32 {
         self.tell(report);
+        // A refusal quotes what the file made of a `--var` (`image `app:VALUE` is not
+        // allowed`): masked like the view itself.
+        let refuse = |message: &str| fail(report, &masking::text(message, &self.secrets));
         let facts = match stage::prepare::trusted_facts(&self.env) {
             Ok(facts) => facts,
-            Err(failure) => return fail(report, &failure.to_string()),
+            Err(failure) => return refuse(&failure.to_string()),
         };
         let plan = match plan::plan(settings, &self.env, facts.as_ref()) {
             Ok(plan) => plan,
-            Err(e) => return fail(report, &e.0),
+            Err(e) => return refuse(&e.0),
         };
         let names: Vec<&str> = self.variables.iter().map(|(k, _)| k.as_str()).collect();
         let placed: Vec<(&str, &str)> = self

@@ -26,11 +26,78 @@ pub fn secrets(overrides: &[(String, String)]) -> Vec<String> {
     values
 }
 
-/// `text` with every secret replaced by `[MASKED]`.
+/// Where a message cuts a long value short (`printable`, `shown_name`).
+const CUT: char = '…';
+
+/// The longest start of a value looked for before a [`CUT`] (values are cut at 256
+/// characters at most, and escaping makes a character at most 10 bytes).
+const MAX_CUT: usize = 4096;
+
+/// `text` with every secret replaced by `[MASKED]`: as it is, as messages escape it
+/// (`printable` escapes every quote, backslash and non-ASCII character), and cut short: the
+/// start of a secret (8 characters or more) right before a `…` is masked too, or a file could
+/// put a long value where a message shows only its first 40 characters.
 pub fn text(text: &str, secrets: &[String]) -> String {
-    secrets.iter().fold(text.to_string(), |out, secret| {
-        out.replace(secret.as_str(), MASK)
-    })
+    let mut out = text.to_string();
+    for secret in secrets {
+        for form in forms(secret) {
+            out = out.replace(&form, MASK);
+            out = cut_short(&out, &form);
+        }
+    }
+    out
+}
+
+/// `secret` as it is and in each escaped form a message may show it in: `printable`'s and
+/// `{:?}`'s.
+fn forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    for form in [
+        secret.chars().flat_map(char::escape_default).collect(),
+        // `{:?}`'s, without its quotes.
+        {
+            let debug = format!("{secret:?}");
+            debug[1..debug.len() - 1].to_string()
+        },
+    ] {
+        if !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
+/// `text` with each start of `form` of at least [`MIN_MASKED`] characters that ends right
+/// before a [`CUT`] masked.
+fn cut_short(text: &str, form: &str) -> String {
+    // The byte lengths of the starts worth masking, longest first.
+    let starts: Vec<usize> = form
+        .char_indices()
+        .map(|(at, _)| at)
+        .chain([form.len()])
+        .skip(MIN_MASKED)
+        .filter(|&len| len <= MAX_CUT)
+        .collect();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CUT) {
+        let before = &rest[..at];
+        match starts
+            .iter()
+            .rev()
+            .find(|&&len| before.ends_with(&form[..len]))
+        {
+            Some(&len) => {
+                out.push_str(&before[..before.len() - len]);
+                out.push_str(MASK);
+            }
+            None => out.push_str(before),
+        }
+        out.push(CUT);
+        rest = &rest[at + CUT.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every string in `value` (keys too) masked.
@@ -76,5 +143,36 @@ mod tests {
             doc,
             serde_json::json!({"image": "x:[MASKED]", "[MASKED]": ["a [MASKED]"]})
         );
+    }
+
+    /// Messages escape and cut what they quote (`printable`: 40 characters, then `…`): a
+    /// secret is masked in those forms too, and a cut start shows at most 7 of its characters.
+    #[test]
+    fn escaped_and_cut_values_are_masked_too() {
+        let given = [
+            ("Q".to_string(), "it's \\ \"q\" é-token\"".to_string()),
+            (
+                "LONG".to_string(),
+                "glpat-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef".to_string(),
+            ),
+        ];
+        let secrets = secrets(&given);
+        let printable = |v: &str| crate::plan::printable_value(v);
+        let quoted = printable(&given[0].1);
+        assert!(quoted.contains("\\'"), "{quoted}");
+        assert_eq!(text(&quoted, &secrets), "`[MASKED]`");
+        assert_eq!(text(&format!("{:?}", given[0].1), &secrets), "\"[MASKED]\"");
+        for pad in 0..40 {
+            let cut = printable(&format!("{}{}", "a".repeat(pad), given[1].1));
+            let shown = text(&format!("service image {cut} is not allowed"), &secrets);
+            let left = 40 - pad;
+            match left >= MIN_MASKED {
+                true => assert!(shown.contains("[MASKED]…"), "{shown}"),
+                false => assert!(shown.contains(&given[1].1[..left]), "{shown}"),
+            }
+            assert!(!shown.contains(&given[1].1[..MIN_MASKED]), "{shown}");
+        }
+        // A `…` that follows something else is left alone.
+        assert_eq!(text("wait… done", &secrets), "wait… done");
     }
 }

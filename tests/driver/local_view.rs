@@ -316,3 +316,58 @@ fn var_values_the_file_puts_in_names_are_masked_in_dry_runs() {
         assert!(shown.contains("postgres:16.1"), "{args:?}: {shown}");
     }
 }
+
+/// A `--var` value stays masked where a view or a message escapes it (`it\'s`), cuts it (a
+/// command is shown up to 40 characters, then `…`) or quotes it in a refusal on stderr; and
+/// `expand_vars` cannot cut one into pieces masking does not know (it leaves a `--var` as
+/// written, as GitLab leaves a masked variable, so the image expands it whole).
+#[test]
+fn var_values_stay_masked_when_quoted_cut_or_refused() {
+    let checkout = checkout();
+    let dir = checkout.dir.path();
+    std::fs::write(
+        dir.join("cut.yml"),
+        "spec:\n  inputs:\n    t:\n      default: '$TOKEN'\n---\n\
+         a:\n  image: \"executor-test/debian:$[[ inputs.t | expand_vars | truncate(0,7) ]]\"\n  \
+         services: [{name: \"postgres:16\", alias: db, entrypoint: [\"$TOKEN\"], \
+         command: [\"$QUOTED\"]}]\n  \
+         variables: {EXECUTOR_DOCKER_MODE: none}\n  script: [\"true\"]\n\
+         b:\n  image: \"reg.example/app:$TOKEN\"\n  variables: {EXECUTOR_DOCKER_MODE: none}\n  \
+         script: [\"true\"]\n",
+    )
+    .unwrap();
+    let config = dir.join("executor.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("policy:\n  job_images: [\"executor-test/*\", \"postgres:*\"]\n");
+    std::fs::write(&config, text).unwrap();
+    let token = "glpat-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef";
+    let quoted = "it's \"q\" 0k-v4lue";
+    let token_var = format!("TOKEN={token}");
+    let quoted_var = format!("QUOTED={quoted}");
+    for (args, want) in [
+        (vec!["a", "--dry-run"], 0),
+        (vec!["a", "--dry-run", "--json"], 0),
+        (vec!["--dry-run"], 0),
+        (vec!["--dry-run", "--json"], 0),
+        (vec!["b", "--dry-run"], 125),
+        (vec!["b", "--dry-run", "--json"], 125),
+    ] {
+        let mut all = args.clone();
+        all.extend([
+            "--file",
+            "cut.yml",
+            "--var",
+            &token_var,
+            "--var",
+            &quoted_var,
+        ]);
+        let (code, shown, stderr) = checkout.run(&all);
+        assert_eq!(code, want, "{args:?}: {shown}{stderr}");
+        let both = format!("{shown}{stderr}");
+        assert!(
+            !both.contains(&token[..7]) && !both.contains("0k-v4lue"),
+            "{args:?}: {both}"
+        );
+        assert!(both.contains("[MASKED]"), "{args:?}: {both}");
+    }
+}

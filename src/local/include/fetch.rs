@@ -14,8 +14,8 @@ pub struct Request<'a> {
     pub max_bytes: usize,
     /// The whole fetch, redirects included, takes at most this long.
     pub timeout: Duration,
-    /// Hosts the person named (`local.gitlab_url`, `local.templates_url`): only these may be
-    /// at a loopback or link-local address (`guard.rs`).
+    /// Servers (`host:port`) the person named (`local.gitlab_url`, `local.templates_url`):
+    /// only these may be at a loopback or link-local address (`guard.rs`).
     pub trusted_hosts: &'a [String],
 }
 

@@ -10,6 +10,22 @@ use std::path::Path;
 /// `node_modules`) fails with a message instead of reading it all.
 const MAX_VISITED: usize = 200_000;
 
+/// The most matching all the patterns of one walk may cost, in [`matches`]'s steps (pattern
+/// bytes times path bytes): a file's long pattern (`*a*a*a…`, 4 KiB of it) against a big tree
+/// costs billions of steps, and a listing would hang for minutes.
+const MAX_WORK: usize = 1 << 28;
+
+/// What matching may still cost in one walk of the includes ([`MAX_WORK`]).
+pub(super) struct Work {
+    left: usize,
+}
+
+impl Work {
+    pub fn new() -> Work {
+        Work { left: MAX_WORK }
+    }
+}
+
 pub(super) fn is_pattern(path: &str) -> bool {
     path.contains('*')
 }
@@ -21,9 +37,10 @@ pub(super) fn matches(pattern: &str, path: &str) -> bool {
     // Positions in `path` the pattern so far can end at; a set, so `**` stays linear.
     let mut ends = vec![false; path.len() + 1];
     ends[0] = true;
+    let mut next = vec![false; path.len() + 1];
     let mut i = 0;
     while i < pattern.len() {
-        let mut next = vec![false; path.len() + 1];
+        next.fill(false);
         if pattern[i] == b'*' {
             let any = pattern.get(i + 1) == Some(&b'*');
             let mut reach = false;
@@ -38,20 +55,31 @@ pub(super) fn matches(pattern: &str, path: &str) -> bool {
             }
             i += 1;
         }
-        ends = next;
+        std::mem::swap(&mut ends, &mut next);
     }
     ends[path.len()]
 }
 
 /// The files under `root` matching `pattern`, relative and `/`-separated, in path order. Only
-/// the folder before the first `*` is walked; `.git` and symbolic links to folders are not.
-pub(super) fn files(root: &Path, pattern: &str) -> Result<Vec<String>, String> {
+/// the folder before the first `*` is walked; `.git` and symbolic links to folders are not,
+/// nor is that folder when a link takes it out of `root` (in git a link is a file, so GitLab
+/// finds nothing there either). Matching is charged to `work`.
+pub(super) fn files(root: &Path, pattern: &str, work: &mut Work) -> Result<Vec<String>, String> {
     let fixed = &pattern[..pattern.find('*').unwrap_or(pattern.len())];
     let base = &fixed[..fixed.rfind('/').map_or(0, |i| i + 1)];
     if base.split('/').any(|part| part == "..") {
         return Err(format!(
             "`{pattern}` leaves the project; local includes name files inside it"
         ));
+    }
+    // What every match ends with (`.yml` mostly): other files cost nothing to pass over.
+    let tail = &pattern[pattern.rfind('*').map_or(0, |i| i + 1)..];
+    let inside = match (root.join(base).canonicalize(), root.canonicalize()) {
+        (Ok(real), Ok(real_root)) => real.starts_with(real_root),
+        _ => false,
+    };
+    if !inside {
+        return Ok(Vec::new());
     }
     let mut found = Vec::new();
     let mut pending = vec![base.to_string()];
@@ -77,13 +105,28 @@ pub(super) fn files(root: &Path, pattern: &str) -> Result<Vec<String>, String> {
                 if name != ".git" {
                     pending.push(format!("{path}/"));
                 }
-            } else if matches(pattern, &path) && root.join(&path).is_file() {
+            } else if path.ends_with(tail)
+                && charge(work, pattern, &path)?
+                && matches(pattern, &path)
+                && root.join(&path).is_file()
+            {
                 found.push(path);
             }
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// Take what matching `path` against `pattern` costs from `work`; past it, an error.
+fn charge(work: &mut Work, pattern: &str, path: &str) -> Result<bool, String> {
+    let cost = (pattern.len() + 1).saturating_mul(path.len() + 1);
+    work.left = work.left.checked_sub(cost).ok_or_else(|| {
+        "this `*` pattern, with those before it, takes too long to match against the \
+         project's files; write shorter patterns, starting with the folder that holds the files"
+            .to_string()
+    })?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -139,8 +182,54 @@ mod tests {
             ("nowhere/*.yml", &[]),
         ];
         for (pattern, want) in cases {
-            assert_eq!(files(dir.path(), pattern).unwrap(), want, "{pattern}");
+            assert_eq!(
+                files(dir.path(), pattern, &mut Work::new()).unwrap(),
+                want,
+                "{pattern}"
+            );
         }
-        assert!(files(dir.path(), "../*.yml").is_err());
+        assert!(files(dir.path(), "../*.yml", &mut Work::new()).is_err());
+    }
+
+    /// A checkout's file chooses its patterns and its links: a link as the pattern's folder
+    /// does not walk the tree it points to (GitLab, reading git's tree, finds nothing there),
+    /// and a long pattern against many files stops at the walk's budget instead of hanging.
+    #[test]
+    fn a_pattern_cannot_walk_out_through_a_link_or_match_without_bound() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("a.yml"), "x: 1\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        std::fs::write(dir.path().join("in/a.yml"), "x: 1\n").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("in"), dir.path().join("inner")).unwrap();
+        assert!(files(dir.path(), "out/*.yml", &mut Work::new())
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            files(dir.path(), "inner/*.yml", &mut Work::new()).unwrap(),
+            ["inner/a.yml"]
+        );
+        for i in 0..300 {
+            std::fs::write(dir.path().join(format!("in/{i:0>60}a.yml")), "").unwrap();
+        }
+        let long = format!("in/{}.yml", "*a".repeat(2000));
+        let started = std::time::Instant::now();
+        let mut work = Work::new();
+        let mut refused = None;
+        for _ in 0..150 {
+            if let Err(e) = files(dir.path(), &long, &mut work) {
+                refused = Some(e);
+                break;
+            }
+        }
+        let e = refused.expect("the budget ends the walk");
+        assert!(e.contains("takes too long to match"), "{e}");
+        assert!(!e.contains("*a*a"), "{e}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

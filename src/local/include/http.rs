@@ -69,27 +69,19 @@ async fn get(request: &Request<'_>) -> Result<Vec<u8>, FetchError> {
         ),
         other => other?,
     };
-    let mut http = HttpConnector::new_with_resolver(Resolver {
-        trusted: Arc::new(request.trusted_hosts.to_vec()),
-    });
-    // The TLS layer above decides the scheme.
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config((*tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    let client: Client<Https, Empty<&'static [u8]>> =
-        Client::builder(TokioExecutor::new()).build(connector);
     let mut uri = first.clone();
     for _ in 0..=MAX_REDIRECTS {
+        // Each hop's own server decides whether it may be local-only: a redirect from a
+        // server the person named to another port of its host is no longer that server.
+        let open = guard::server(&uri).is_some_and(|s| guard::trusted(&s, request.trusted_hosts));
         // A literal address is never resolved, so the resolver cannot check it.
         let host = uri.host().unwrap_or_default();
         if let Some(ip) = guard::literal(host) {
-            if guard::forbidden(ip) && !guard::trusted(host, request.trusted_hosts) {
+            if guard::forbidden(ip) && !open {
                 return Err(FetchError::Invalid(guard::refusal(host, ip)));
             }
         }
+        let client = client(&tls, open);
         let mut builder = http::Request::get(uri.clone()).header(
             "user-agent",
             concat!("executor/", env!("CARGO_PKG_VERSION")),
@@ -112,7 +104,17 @@ async fn get(request: &Request<'_>) -> Result<Vec<u8>, FetchError> {
             .map_err(|e| FetchError::Unreachable(why(&e)))?;
         let status = response.status();
         if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-            uri = redirect(&uri, response.headers().get("location"))?;
+            let next = redirect(&uri, response.headers().get("location"))?;
+            // A file's URL must name a YAML file (`source.rs`); a redirect must too, or the
+            // file's own server could send this machine's GET to any endpoint it likes.
+            if names_yaml(&first) && !names_yaml(&next) {
+                return Err(FetchError::Invalid(
+                    "a redirect to a path that does not end in .yml or .yaml, which is not \
+                     followed"
+                        .into(),
+                ));
+            }
+            uri = next;
             continue;
         }
         if !status.is_success() {
@@ -135,6 +137,25 @@ async fn get(request: &Request<'_>) -> Result<Vec<u8>, FetchError> {
     Err(FetchError::Invalid(format!(
         "more than {MAX_REDIRECTS} redirects"
     )))
+}
+
+/// A client whose resolver lets a name be at a local-only address only when `open`.
+fn client(tls: &rustls::ClientConfig, open: bool) -> Client<Https, Empty<&'static [u8]>> {
+    let mut http = HttpConnector::new_with_resolver(Resolver { open });
+    // The TLS layer above decides the scheme.
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// Whether `uri`'s path ends in `.yml` or `.yaml`.
+fn names_yaml(uri: &http::Uri) -> bool {
+    let path = uri.path().to_ascii_lowercase();
+    path.ends_with(".yml") || path.ends_with(".yaml")
 }
 
 /// Where a redirect points, relative locations resolved against `from`.
@@ -240,7 +261,8 @@ mod tests {
             .unwrap();
         let config = Arc::new(config);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("https://{}/a.yml", listener.local_addr().unwrap());
+        let listener_addr = listener.local_addr().unwrap().to_string();
+        let url = format!("https://{listener_addr}/a.yml");
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
@@ -253,7 +275,7 @@ mod tests {
             secret_header: None,
             max_bytes: 1024,
             timeout: std::time::Duration::from_secs(10),
-            trusted_hosts: &["127.0.0.1".to_string()],
+            trusted_hosts: &[listener_addr],
         };
         match Http.get(&request) {
             Err(FetchError::Unreachable(why)) => {

@@ -84,10 +84,11 @@ pub struct Options {
     /// The main file's name relative to the project root, as messages show it.
     pub main_file: String,
     /// Variables `include:` locations may use (`$CI_PROJECT_PATH`, `$CI_COMMIT_REF_NAME`, ...),
-    /// and `expand_vars` in a `spec:` input.
+    /// and, but for the [`Options::private_variables`], `expand_vars` in a `spec:` input.
     pub variables: Vec<(String, String)>,
     /// The names in [`Options::variables`] the person gave (`--var`): never put into a
-    /// `remote:` or `template:` URL, where the file would choose the host they go to.
+    /// `remote:` or `template:` URL, where the file would choose the host they go to, and
+    /// never expanded by `expand_vars` (which would hide them from that check).
     pub private_variables: Vec<String>,
     /// The main file's `spec:inputs` (`--input NAME=VALUE`).
     pub inputs: Vec<(String, String)>,
@@ -95,6 +96,10 @@ pub struct Options {
     pub gitlab_url: String,
     /// Where `template:` names are looked up (a base URL ending in `/`).
     pub template_base: String,
+    /// More servers (`host:port`) that may be at a local-only address of this machine,
+    /// beside those of [`Options::gitlab_url`] and [`Options::template_base`]: none in a run;
+    /// tests name their loopback servers here.
+    pub local_servers: Vec<String>,
     /// Sent with `project:` fetches to [`Options::gitlab_url`] only, never printed.
     pub token: Option<Token>,
     /// An environment variable holding a token that is not sent (the config does not name
@@ -120,12 +125,28 @@ pub struct Options {
 }
 
 impl Options {
-    /// The hosts the person named: the GitLab instance's and the templates'. Only these may
-    /// be at a local-only address of this machine (`guard.rs`).
+    /// The servers the person named (host and port): the GitLab instance's, the templates'
+    /// and [`Options::local_servers`]. Only these may be at a local-only address of this
+    /// machine (`guard.rs`).
     fn trusted_hosts(&self) -> Vec<String> {
         [&self.gitlab_url, &self.template_base]
             .into_iter()
-            .filter_map(|url| guard::host_of(url))
+            .filter_map(|url| guard::server_of(url))
+            .chain(self.local_servers.iter().cloned())
+            .collect()
+    }
+
+    /// What `expand_vars` may expand: [`Options::variables`] but the person's `--var`s.
+    /// GitLab's `expand_vars` leaves masked variables as written, and a local run cannot
+    /// tell which `--var` stands for a masked one; expanded, a value would reach a
+    /// `remote:` URL as plain text that no `$NAME` check sees, or be cut by `truncate` into
+    /// pieces no masking finds. Left as `$NAME`, it is expanded (or refused) by the rules of
+    /// wherever it lands.
+    fn expandable(&self) -> Vec<(String, String)> {
+        self.variables
+            .iter()
+            .filter(|(name, _)| !self.private_variables.contains(name))
+            .cloned()
             .collect()
     }
 
@@ -138,6 +159,7 @@ impl Options {
             inputs: Vec::new(),
             gitlab_url: "https://gitlab.com".to_string(),
             template_base: TEMPLATE_BASE.to_string(),
+            local_servers: Vec::new(),
             token: None,
             unused_token: None,
             projects: HashMap::new(),

@@ -55,6 +55,7 @@ pub(super) fn targets(
     place: &Place,
     root: &Path,
     options: &Options,
+    work: &mut glob::Work,
 ) -> Result<Vec<Target>, String> {
     let shown = &entry.written;
     let targets = match (&entry.location, place) {
@@ -70,7 +71,7 @@ pub(super) fn targets(
                  (with --var) or name the file"
             ))
         }
-        (Location::Local(path), _) => local(path, place, root)?,
+        (Location::Local(path), _) => local(path, place, root, work)?,
         (
             Location::Project {
                 project,
@@ -95,7 +96,7 @@ pub(super) fn targets(
                      there, not patterns"
                 ));
             }
-            local(file, &place, root)?
+            local(file, &place, root, work)?
         }
         (Location::Remote { url, integrity }, _) => vec![Target {
             identity: format!("remote:{url}"),
@@ -154,7 +155,12 @@ fn yaml_name(location: &str) -> bool {
 }
 
 /// `path` in the project `place` stands for, a pattern expanded where the files can be listed.
-fn local(path: &str, place: &Place, root: &Path) -> Result<Vec<Target>, String> {
+fn local(
+    path: &str,
+    place: &Place,
+    root: &Path,
+    work: &mut glob::Work,
+) -> Result<Vec<Target>, String> {
     // `/a.yml`, `./a.yml` and `a//b.yml` name the same files as `a.yml` and `a/b.yml`.
     let parts: Vec<&str> = path
         .split('/')
@@ -174,7 +180,7 @@ fn local(path: &str, place: &Place, root: &Path) -> Result<Vec<Target>, String> 
     };
     let paths = match (glob::is_pattern(path), dir) {
         (false, _) => vec![path.to_string()],
-        (true, Some(dir)) => glob::files(dir, path)?,
+        (true, Some(dir)) => glob::files(dir, path, work)?,
         (true, None) => {
             return Err(format!(
                 "`local: {path}` has a `*` inside a file fetched from the GitLab API, whose \
@@ -280,15 +286,23 @@ mod tests {
         };
         let options = Options::new(".gitlab-ci.yml");
         let root = Path::new("/nonexistent");
+        let mut work = glob::Work::new();
         for bad in [
             "https://h/admin/delete?.yml",
             "https://h/x#.yml",
             "https://h/a.yml?x",
         ] {
-            let e = targets(&entry(bad), &Place::Root, root, &options).unwrap_err();
+            let e = targets(&entry(bad), &Place::Root, root, &options, &mut work).unwrap_err();
             assert!(e.contains("is not a YAML file"), "{bad}: {e}");
         }
-        assert!(targets(&entry("https://h/ci/a.yml"), &Place::Root, root, &options).is_ok());
+        let ok = targets(
+            &entry("https://h/ci/a.yml"),
+            &Place::Root,
+            root,
+            &options,
+            &mut work,
+        );
+        assert!(ok.is_ok());
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::yaml::{Mapping, Value};
 use super::entry::{self, Entry};
 use super::error::{entry_line, Error};
 use super::merge::deep_merge;
-use super::read;
 use super::source::{self, Place, Target};
+use super::{glob, read};
 use super::{Included, Merged, Options, Skipped, Source};
 
 /// What all files together may cost once loaded: the parser's own bound for one file, as
@@ -39,6 +39,7 @@ pub(super) fn run(root: &Path, main_text: &str, options: &Options) -> Result<Mer
         chain: vec![0],
         left: MAX_LOADED,
         fetch_time: read::Budget::new(options.total_timeout),
+        glob_work: glob::Work::new(),
     };
     let config = walk.file(0, &Place::Root, None)?;
     Ok(Merged {
@@ -69,6 +70,8 @@ struct Walk<'a> {
     left: usize,
     /// What fetching more files may still take.
     fetch_time: read::Budget,
+    /// What matching more `*` patterns may still cost.
+    glob_work: glob::Work,
 }
 
 impl Walk<'_> {
@@ -92,8 +95,9 @@ impl Walk<'_> {
                 if !self.passes(index, place, &entry)? {
                     continue;
                 }
-                let targets = source::targets(&entry, place, self.root, self.options)
-                    .map_err(|m| self.error(index, &entry.written, m))?;
+                let targets =
+                    source::targets(&entry, place, self.root, self.options, &mut self.glob_work)
+                        .map_err(|m| self.error(index, &entry.written, m))?;
                 if targets.is_empty() {
                     self.warnings.push(format!(
                         "{}: include `{}` matches no file, so it adds nothing (GitLab skips it \
@@ -233,7 +237,7 @@ impl Walk<'_> {
                 .collect(),
             _ => Vec::new(),
         };
-        let read = read_file(text, name, &given, &self.options.variables, self.left)
+        let read = read_file(text, name, &given, &self.options.expandable(), self.left)
             .map_err(|e| Error::new(name, e.line(), e.message()))?;
         self.left = self
             .left

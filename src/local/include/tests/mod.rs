@@ -32,6 +32,16 @@ fn options() -> Options {
     options
 }
 
+/// [`options`] with the test server at `base` (`http://127.0.0.1:PORT`) named, as the
+/// person names a server on this machine: only that port of loopback may be fetched from.
+fn serving(base: &str) -> Options {
+    let mut options = options();
+    options
+        .local_servers
+        .push(base.trim_start_matches("http://").to_string());
+    options
+}
+
 fn run(root: &Path, main: &str, options: &Options) -> Result<Merged, Error> {
     resolve(root, main, options)
 }

@@ -7,8 +7,8 @@ use crate::local::include::{Token, TokenKind};
 
 const REMOTE: &str = "remote: {script: r}\n";
 
-fn cached(cache: &Path) -> Options {
-    let mut options = options();
+fn cached(cache: &Path, base: &str) -> Options {
+    let mut options = serving(base);
     options.cache_dir = Some(cache.to_path_buf());
     options
 }
@@ -22,12 +22,12 @@ fn remote_includes_are_fetched_as_strings_or_remote_entries() {
         format!("include: {url}\n"),
         format!("include:\n  - remote: '{url}'\n"),
     ] {
-        let merged = run(dir.path(), &main, &options()).unwrap();
+        let merged = run(dir.path(), &main, &serving(&server.base)).unwrap();
         assert_eq!(keys(&merged), ["remote"]);
         assert_eq!(merged.file_of("remote").name, url);
     }
     // No token ever goes to a remote file's host.
-    let mut options = options();
+    let mut options = serving(&server.base);
     options.token = Some(Token::new(TokenKind::Private, "secret-token"));
     run(dir.path(), &format!("include: {url}\n"), &options).unwrap();
     assert!(server
@@ -154,7 +154,12 @@ fn local_includes_inside_remote_files_are_refused_as_in_gitlab() {
     let server = Server::start(&[("/r.yml", ok("include: local.yml\n"))]);
     let dir = project(&[("local.yml", "a: 1\n")]);
     let url = format!("{}/r.yml", server.base);
-    let e = run(dir.path(), &format!("include: {url}\n"), &options()).unwrap_err();
+    let e = run(
+        dir.path(),
+        &format!("include: {url}\n"),
+        &serving(&server.base),
+    )
+    .unwrap_err();
     assert_eq!(e.file(), url);
     assert!(e.message().contains("belongs to no project"), "{e}");
 }
@@ -165,7 +170,7 @@ fn copies_are_kept_used_and_refreshed() {
     let cache = tempfile::tempdir().unwrap();
     let dir = project(&[]);
     let main = format!("include: {}/r.yml\n", server.base);
-    let mut options = cached(cache.path());
+    let mut options = cached(cache.path(), &server.base);
     assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["first"]);
     // The server changes: the kept copy is still used, without asking the server...
     server.set("/r.yml", ok("second: {script: b}\n"));
@@ -186,7 +191,7 @@ fn offline_runs_use_kept_copies_and_say_where_the_cache_is() {
     let base = closed_base();
     let url = format!("{base}/r.yml");
     let main = format!("include:\n  - remote: {url}\n");
-    let mut options = cached(cache.path());
+    let mut options = cached(cache.path(), &base);
     let e = run(dir.path(), &main, &options).unwrap_err();
     let path = super::super::cache::path_for(cache.path(), &url);
     assert!(
@@ -220,7 +225,7 @@ fn fetches_are_bounded_and_follow_redirects() {
         ("/gone.yml", status(500)),
     ]);
     let dir = project(&[]);
-    let mut options = options();
+    let mut options = serving(&server.base);
     options.max_file_bytes = 1024;
     let base = &server.base;
     let e = run(dir.path(), &format!("include: {base}/big.yml\n"), &options).unwrap_err();
@@ -253,9 +258,10 @@ fn remote_integrity_is_checked() {
     };
     // The server's body is empty: the file is refused as empty only once its hash matched.
     let empty = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
-    let e = run(dir.path(), &main(empty), &options()).unwrap_err();
+    let options = serving(&server.base);
+    let e = run(dir.path(), &main(empty), &options).unwrap_err();
     assert!(e.message().ends_with("is empty"), "{e}");
-    let e = run(dir.path(), &main("sha256-AAAA"), &options()).unwrap_err();
+    let e = run(dir.path(), &main("sha256-AAAA"), &options).unwrap_err();
     assert!(
         e.message().contains("does not match its `integrity:`"),
         "{e}"
@@ -290,6 +296,10 @@ fn remote_includes_cannot_reach_this_machines_local_addresses() {
             "/away.yml",
             redirect(&format!("http://localhost:{port}/ci/r.yml")),
         ),
+        (
+            "/port.yml",
+            redirect(&format!("http://127.0.0.1:{port}/ci/r.yml")),
+        ),
     ]);
     options.gitlab_url = named.base.clone();
     let merged = run(
@@ -306,7 +316,46 @@ fn remote_includes_cannot_reach_this_machines_local_addresses() {
     )
     .unwrap_err();
     assert!(e.message().contains("`localhost` is at"), "{e}");
+    // Naming a server names its port: another port of the same host (a database, a
+    // metrics endpoint) stays closed, written or reached by a redirect.
+    for url in [
+        format!("http://127.0.0.1:{port}/ci/r.yml"),
+        format!("{}/port.yml", named.base),
+    ] {
+        let e = run(dir.path(), &format!("include: {url}\n"), &options).unwrap_err();
+        assert!(e.message().contains("`127.0.0.1` is at"), "{url}: {e}");
+    }
     assert!(server.seen().is_empty(), "{:?}", server.seen());
+}
+
+/// A URL's path must name a YAML file, and so must every redirect: else the file's own
+/// server could send this machine's GET to any endpoint (`/admin/delete`) of any host.
+#[test]
+fn redirects_must_name_yaml_files_too() {
+    let target = Server::start(&[("/admin/delete", ok(REMOTE)), ("/ci/r.yml", ok(REMOTE))]);
+    let first = Server::start(&[
+        ("/a.yml", redirect(&format!("{}/admin/delete", target.base))),
+        ("/b.yml", redirect(&format!("{}/ci/r.yml", target.base))),
+    ]);
+    let dir = project(&[]);
+    let mut options = serving(&first.base);
+    options
+        .local_servers
+        .push(target.base.trim_start_matches("http://").into());
+    let e = run(
+        dir.path(),
+        &format!("include: {}/a.yml\n", first.base),
+        &options,
+    )
+    .unwrap_err();
+    assert!(e.message().contains("does not end in .yml or .yaml"), "{e}");
+    assert!(target.seen().is_empty(), "{:?}", target.seen());
+    let merged = run(
+        dir.path(),
+        &format!("include: {}/b.yml\n", first.base),
+        &options,
+    );
+    assert_eq!(keys(&merged.unwrap()), ["remote"]);
 }
 
 /// A `--var` value (a project variable's stand-in, maybe a secret) never goes into a URL the
@@ -343,6 +392,47 @@ fn var_values_never_go_into_remote_or_template_urls() {
         keys(&run(dir.path(), &main, &options).unwrap()),
         ["remote", "local"]
     );
+}
+
+/// `expand_vars` in a `spec:` input leaves a `--var` as written (GitLab leaves masked
+/// variables so, and any `--var` may stand for one): expanded, its value would reach the URL
+/// as plain text, past the check of `$NAME`s above. Predefined variables are expanded.
+#[test]
+fn expand_vars_cannot_carry_a_var_value_into_a_url() {
+    let server = Server::start(&[("/ci/main.yml", ok(REMOTE))]);
+    let dir = project(&[("ci/.keep", "")]);
+    let mut options = serving(&server.base);
+    options.variables = vec![
+        ("CI_COMMIT_BRANCH".into(), "main".into()),
+        ("TOKENISH".into(), "s3cretvalue".into()),
+    ];
+    options.private_variables = vec!["TOKENISH".into()];
+    let base = &server.base;
+    let header =
+        |default: &str| format!("spec:\n  inputs:\n    u:\n      default: '{default}'\n---\n");
+    let url = format!("{base}/ci/$[[ inputs.u | expand_vars ]].yml");
+    // In the main file, and in an included one given the value by its entry's `inputs:`.
+    let nested = "include:\n  - local: ci/n.yml\n    inputs: {u: '$TOKENISH'}\n".to_string();
+    std::fs::write(
+        dir.path().join("ci/n.yml"),
+        format!("spec:\n  inputs:\n    u:\n---\ninclude: '{url}'\n"),
+    )
+    .unwrap();
+    for main in [format!("{}include: '{url}'\n", header("$TOKENISH")), nested] {
+        let e = run(dir.path(), &main, &options).unwrap_err();
+        assert!(e.message().contains("a --var value"), "{main}: {e}");
+        assert!(!e.message().contains("s3cret"), "{e}");
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    let main = format!("{}include: '{url}'\n", header("$CI_COMMIT_BRANCH"));
+    assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["remote"]);
+    // Where a `--var` may go, it still arrives, expanded there.
+    let main = format!(
+        "{}include: 'ci/$[[ inputs.u | expand_vars ]].yml'\n",
+        header("$TOKENISH")
+    );
+    std::fs::write(dir.path().join("ci/s3cretvalue.yml"), "l: {script: l}\n").unwrap();
+    assert_eq!(keys(&run(dir.path(), &main, &options).unwrap()), ["l"]);
 }
 
 /// A server answering each include slowly cannot hold a run past the time all fetches may

@@ -56,7 +56,8 @@ fn on(vars: &'static [(&'static str, &'static str)]) -> Run<'static> {
 /// The relative files and folders under `root`, as `RefFacts` lists a checkout's.
 fn paths(root: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    for file in super::super::glob::files(root, "**").unwrap() {
+    for file in super::super::glob::files(root, "**", &mut super::super::glob::Work::new()).unwrap()
+    {
         let mut dir = Path::new(&file).parent();
         while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
             found.push(d.to_string_lossy().into_owned());
