@@ -39,13 +39,7 @@ pub struct Keys {
 /// `-non_protected` cache, is not read: a local run's ref is never protected.)
 pub fn keys(cache: &Cache, variables: &[(String, String)], root: &Path, protected: bool) -> Keys {
     let expanded = |text: &str| {
-        let lookup = |name: &str| {
-            variables
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let lookup = |name: &str| expand::last(variables, name);
         expand::expand(text, lookup, 1024).unwrap_or_default()
     };
     let suffixed = |key: &str| format!("{}{}", file_name(key), suffix(protected));
@@ -79,13 +73,7 @@ pub fn policy(cache: &Cache, variables: &[(String, String)]) -> Result<CachePoli
     let CachePolicy::Variable(written) = &cache.policy else {
         return Ok(cache.policy.clone());
     };
-    let lookup = |name: &str| {
-        variables
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let lookup = |name: &str| expand::last(variables, name);
     let value = expand::expand(written, lookup, 1024).unwrap_or_default();
     match value.as_str() {
         "" | "pull-push" => Ok(CachePolicy::PullPush),

@@ -60,6 +60,14 @@ pub fn set(vars: &mut Vec<(String, String)>, key: &str, value: &str) {
     }
 }
 
+/// The value of `name` in `vars`, the one set last winning (a list of layers, not a map).
+pub fn last<'v>(vars: &'v [(String, String)], name: &str) -> Option<&'v str> {
+    vars.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Expand `$NAME` and `${NAME}`; `$$` is a literal `$`; unknown names expand to nothing.
 /// `None` once the result would be longer than `limit` bytes, found before it is built.
 pub fn expand<'v>(

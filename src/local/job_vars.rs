@@ -118,12 +118,7 @@ fn services(
     vars: &[(String, String)],
     origins: &Origins,
 ) -> Result<Vec<ServiceRequest>, String> {
-    let lookup = |name: &str| {
-        vars.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let lookup = |name: &str| expand::last(vars, name);
     let plain = |text: &String| {
         expand::expand(text, lookup, expand::MAX_VALUE).ok_or_else(|| {
             format!(

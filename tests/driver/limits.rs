@@ -372,7 +372,7 @@ fn a_warm_sidecar_keeps_its_images_healthcheck_at_the_floor() {
     let warm = crate::warm::warm_sidecars(runner, slot);
     assert_eq!(warm.len(), 1, "{warm:?}");
     assert_eq!(interval(&warm[0]), Some(1_000_000_000), "{}", warm[0]);
-    crate::warm::collect(runner);
+    crate::harness::collect_runner(runner);
 }
 
 /// In dind mode the sidecar's memory limit bounds the containers the job starts inside it:

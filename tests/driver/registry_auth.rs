@@ -48,6 +48,54 @@ pub(crate) fn private_image(made: &mut Made, registry: &Registry, name: &str, ma
     assert!(!on_engine(name), "{name} is still on the engine");
 }
 
+/// A registry that wants a login (`USER` and `password()`), and what this test made for it.
+pub(crate) struct Private {
+    pub registry: Registry,
+    pub address: String,
+    pub made: Made,
+}
+
+impl Private {
+    pub(crate) fn start() -> Private {
+        let registry = Registry::start_with_login(USER, &password());
+        let address = registry.address();
+        Private {
+            registry,
+            address,
+            made: Made::default(),
+        }
+    }
+
+    /// A new private image named after `label` (pushed, then off the engine): its name and
+    /// the marker its `/marker` holds.
+    pub(crate) fn image(&mut self, label: &str) -> (String, String) {
+        let tag = unique_tag(label);
+        let name = self.registry.image(&tag);
+        let marker = format!("{label} {tag}");
+        private_image(
+            &mut self.made,
+            &self.registry,
+            &name,
+            &format!("{marker}\n"),
+        );
+        (name, marker)
+    }
+}
+
+/// The driver config naming `image`, with the runner's own login file `auth_config` ("" for
+/// none).
+pub(crate) fn config_naming(image: &str, auth_config: &str) -> String {
+    format!("image: {image}\nregistry:\n  auth_config: \"{auth_config}\"\n")
+}
+
+/// A runner's login file (`config.json` in a directory of its own) holding `password`.
+pub(crate) fn runner_file(address: &str, password: &str) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, auths(address, USER, password)).unwrap();
+    (dir, file)
+}
+
 /// Push `name` with a client config of its own (the host's is never touched).
 fn push_as(registry: &Registry, name: &str) {
     let config = TempDir::new().unwrap();
@@ -85,6 +133,18 @@ pub(crate) fn run_marker(job: &Job) -> (String, String) {
     job.cleanup().ok();
     remove_kept(job);
     (prepare.stderr.clone(), run.stdout.trim().to_string())
+}
+
+/// Prepare fails with `code`; then cleanup, and nothing left. Returns prepare's stderr and
+/// its last line (the one the runner shows as the job's error).
+#[track_caller]
+pub(crate) fn failed_prepare(job: &Job, code: i32) -> (String, String) {
+    let prepare = job.prepare();
+    prepare.expect(code);
+    job.cleanup().ok();
+    remove_kept(job);
+    let last = prepare.stderr.lines().last().unwrap_or_default();
+    (prepare.stderr.clone(), last.to_string())
 }
 
 #[track_caller]
@@ -127,112 +187,70 @@ fn each_source<'a>(
 /// prepare line names the source, and the job runs what was pushed.
 #[test]
 fn a_private_job_image_is_pulled_with_each_credential_source() {
-    let registry = Registry::start_with_login(USER, &password());
-    let address = registry.address();
+    let mut private = Private::start();
+    let address = private.address.clone();
     let right = auths(&address, USER, &password());
-    let file = TempDir::new().unwrap();
-    let config_json = file.path().join("config.json");
-    std::fs::write(&config_json, &right).unwrap();
-    let mut made = Made::default();
+    let (_dir, config_json) = runner_file(&address, &password());
     let sources = each_source(&right, &address);
     for (what, with_source, named) in sources {
-        let tag = unique_tag("auth");
-        let name = registry.image(&tag);
-        private_image(&mut made, &registry, &name, &format!("{what} {tag}\n"));
+        let (name, pushed) = private.image("auth");
         let auth_config = match what {
             "runner file" => config_json.display().to_string(),
             _ => String::new(),
         };
-        let config = format!("image: {name}\nregistry:\n  auth_config: \"{auth_config}\"\n");
-        let job = with_source(job(&config));
+        let job = with_source(job(&config_naming(&name, &auth_config)));
         let (prepare, marker) = run_marker(&job);
         eprintln!("{prepare}");
-        assert_eq!(marker, format!("{what} {tag}"), "{prepare}");
+        assert_eq!(marker, pushed, "{what}: {prepare}");
         let line = format!("executor: pulling image {name} with credentials from {named}");
         assert!(prepare.contains(&line), "{what}: {prepare}");
         assert!(!prepare.contains(&password()), "{prepare}");
-        made.remove_and_check();
     }
+    private.made.remove_and_check();
 }
 
 /// Without a login, or with a wrong password: the job's error (exit 1), one line naming the
 /// image, the registry and which source was tried; no password in it.
 #[test]
 fn a_refused_login_is_the_jobs_error_naming_registry_and_source() {
-    let registry = Registry::start_with_login(USER, &password());
-    let address = registry.address();
-    let mut made = Made::default();
-    let tag = unique_tag("refused");
-    let name = registry.image(&tag);
-    private_image(&mut made, &registry, &name, "never run\n");
-    let config = format!("image: {name}\nregistry:\n  auth_config: \"\"\n");
+    let mut private = Private::start();
+    let address = private.address.clone();
+    let (name, _) = private.image("refused");
+    let config = config_naming(&name, "");
 
     let wrong = job(&config).var(
         "DOCKER_AUTH_CONFIG",
         &auths(&address, USER, "wrong-password-5b1e"),
     );
-    let prepare = wrong.prepare();
-    prepare.expect(1);
-    let last = prepare
-        .stderr
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    eprintln!("{}", prepare.stderr);
+    let (stderr, last) = failed_prepare(&wrong, 1);
     assert!(
         last.contains(&format!("registry {address} refused"))
             && last.contains(&name)
             && last.contains("the job's DOCKER_AUTH_CONFIG"),
-        "{}",
-        prepare.stderr
+        "{stderr}"
     );
-    assert!(
-        !prepare.stderr.contains("wrong-password-5b1e"),
-        "{}",
-        prepare.stderr
-    );
-    wrong.cleanup().ok();
-    remove_kept(&wrong);
+    assert!(!stderr.contains("wrong-password-5b1e"), "{stderr}");
 
-    let without = job(&config);
-    let prepare = without.prepare();
-    prepare.expect(1);
-    let last = prepare
-        .stderr
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
+    let (stderr, last) = failed_prepare(&job(&config), 1);
     assert!(
         last.contains(&format!("registry {address} refused")) && last.contains("no credentials"),
-        "{}",
-        prepare.stderr
+        "{stderr}"
     );
-    without.cleanup().ok();
-    remove_kept(&without);
 
     // The right login, a tag the registry lacks: the engine says "not found" (as it does for
     // a registry's `denied`); the line still names the registry and the source tried.
-    let missing = registry.image(&unique_tag("absent"));
-    let absent = job(&format!(
-        "image: {missing}\nregistry:\n  auth_config: \"\"\n"
-    ))
-    .var("DOCKER_AUTH_CONFIG", &auths(&address, USER, &password()));
-    let prepare = absent.prepare();
-    prepare.expect(1);
-    let last = prepare.stderr.lines().last().unwrap_or_default();
+    let missing = private.registry.image(&unique_tag("absent"));
+    let absent = job(&config_naming(&missing, ""))
+        .var("DOCKER_AUTH_CONFIG", &auths(&address, USER, &password()));
+    let (stderr, last) = failed_prepare(&absent, 1);
     assert!(
         last.contains(&format!("{missing} is not in registry {address}"))
             && last.contains("or credentials from the job's DOCKER_AUTH_CONFIG may not read it"),
-        "{}",
-        prepare.stderr
+        "{stderr}"
     );
-    assert!(!prepare.stderr.contains(&password()), "{}", prepare.stderr);
-    absent.cleanup().ok();
-    remove_kept(&absent);
+    assert!(!stderr.contains(&password()), "{stderr}");
     assert!(!on_engine(&name));
-    made.remove_and_check();
+    private.made.remove_and_check();
 }
 
 /// A registry that does not answer: a system failure (exit 2, the runner retries), naming it.
@@ -242,55 +260,41 @@ fn a_registry_that_does_not_answer_is_a_system_failure() {
     let address = registry.address();
     registry.stop();
     let name = registry.image(&unique_tag("down"));
-    let job = job(&format!("image: {name}\nregistry:\n  auth_config: \"\"\n"))
-        .payload_registry_login(&address);
-    let prepare = job.prepare();
-    prepare.expect(2);
-    let last = prepare.stderr.lines().last().unwrap_or_default();
+    let job = job(&config_naming(&name, "")).payload_registry_login(&address);
+    let (stderr, last) = failed_prepare(&job, 2);
     assert!(
         last.contains(&format!(
             "from registry {address} with credentials from the job payload"
         )),
-        "{}",
-        prepare.stderr
+        "{stderr}"
     );
-    job.cleanup().ok();
-    remove_kept(&job);
 }
 
 /// The job's `DOCKER_AUTH_CONFIG` comes before the runner's: a wrong password in the runner's
 /// file does not stop a job that brings the right one.
 #[test]
 fn the_jobs_docker_auth_config_comes_before_the_runners() {
-    let registry = Registry::start_with_login(USER, &password());
-    let address = registry.address();
-    let file = TempDir::new().unwrap();
-    let config_json = file.path().join("config.json");
-    std::fs::write(&config_json, auths(&address, USER, "stale-password")).unwrap();
-    let mut made = Made::default();
-    let tag = unique_tag("order");
-    let name = registry.image(&tag);
-    private_image(&mut made, &registry, &name, &format!("job's {tag}\n"));
-    let config = format!(
-        "image: {name}\nregistry:\n  auth_config: {}\n",
-        config_json.display()
-    );
+    let mut private = Private::start();
+    let address = private.address.clone();
+    let (_dir, config_json) = runner_file(&address, "stale-password");
+    let (name, pushed) = private.image("order");
+    let config = config_naming(&name, &config_json.display().to_string());
     let job = job(&config).var("DOCKER_AUTH_CONFIG", &auths(&address, USER, &password()));
     let (prepare, marker) = run_marker(&job);
-    assert_eq!(marker, format!("job's {tag}"));
+    assert_eq!(marker, pushed);
     assert!(
         prepare.contains("with credentials from the job's DOCKER_AUTH_CONFIG"),
         "{prepare}"
     );
-    made.remove_and_check();
+    private.made.remove_and_check();
 }
 
 /// A credential helper the runner's config names is run (`docker-credential-test`, a script
 /// on the driver's PATH); one the job's `DOCKER_AUTH_CONFIG` names never is.
 #[test]
 fn only_the_runners_credential_helpers_are_run() {
-    let registry = Registry::start_with_login(USER, &password());
-    let address = registry.address();
+    let mut private = Private::start();
+    let address = private.address.clone();
     let bin = TempDir::new().unwrap();
     let ran = bin.path().join("ran");
     let helper = bin.path().join("docker-credential-test");
@@ -314,44 +318,32 @@ fn only_the_runners_credential_helpers_are_run() {
         std::env::var("PATH").unwrap()
     );
     let helpers = format!(r#"{{"credHelpers": {{"{address}": "test"}}}}"#);
-    let mut made = Made::default();
 
     // The job's config names the helper: not run, so no credentials, and the registry refuses.
-    let tag = unique_tag("helper");
-    let name = registry.image(&tag);
-    private_image(&mut made, &registry, &name, &format!("helper {tag}\n"));
-    let config = format!("image: {name}\nregistry:\n  auth_config: \"\"\n");
+    let (name, pushed) = private.image("helper");
+    let config = config_naming(&name, "");
     let jobs = job(&config)
         .env("PATH", &path)
         .var("DOCKER_AUTH_CONFIG", &helpers);
-    let prepare = jobs.prepare();
-    prepare.expect(1);
+    let (stderr, _) = failed_prepare(&jobs, 1);
     assert!(
-        prepare
-            .stderr
-            .contains("the job's DOCKER_AUTH_CONFIG names credential helpers"),
-        "{}",
-        prepare.stderr
+        stderr.contains("the job's DOCKER_AUTH_CONFIG names credential helpers"),
+        "{stderr}"
     );
     assert!(!ran.exists(), "the job's helper was run");
-    jobs.cleanup().ok();
-    remove_kept(&jobs);
 
     // The runner's config names it: run with the registry on stdin, and the pull works.
     let file = bin.path().join("config.json");
     std::fs::write(&file, &helpers).unwrap();
-    let config = format!(
-        "image: {name}\nregistry:\n  auth_config: {}\n",
-        file.display()
-    );
+    let config = config_naming(&name, &file.display().to_string());
     let runners = job(&config).env("PATH", &path);
     let (prepare, marker) = run_marker(&runners);
-    assert_eq!(marker, format!("helper {tag}"), "{prepare}");
+    assert_eq!(marker, pushed, "{prepare}");
     assert_eq!(
         std::fs::read_to_string(&ran).unwrap().trim(),
         format!("get {address}")
     );
-    made.remove_and_check();
+    private.made.remove_and_check();
 }
 
 /// An image from GitLab's registry that another job pulled is on the engine; under
@@ -359,41 +351,33 @@ fn only_the_runners_credential_helpers_are_run() {
 /// whose login does runs it without pulling again.
 #[test]
 fn a_private_image_on_the_engine_serves_only_jobs_whose_login_reaches_it() {
-    let registry = Registry::start_with_login(USER, &password());
-    let address = registry.address();
-    let mut made = Made::default();
-    let tag = unique_tag("shared");
-    let name = registry.image(&tag);
-    private_image(&mut made, &registry, &name, &format!("private {tag}\n"));
-    let config = format!("image: {name}\nregistry:\n  auth_config: \"\"\n");
+    let mut private = Private::start();
+    let address = private.address.clone();
+    let (name, pushed) = private.image("shared");
+    let config = config_naming(&name, "");
 
     let first = job(&config).payload_registry_login(&address);
     let (_, marker) = run_marker(&first);
-    assert_eq!(marker, format!("private {tag}"));
+    assert_eq!(marker, pushed);
     assert!(on_engine(&name));
 
     let other = job(&config).var(
         "DOCKER_AUTH_CONFIG",
         &auths(&address, USER, "another-projects-token"),
     );
-    let prepare = other.prepare();
-    prepare.expect(1);
-    let last = prepare.stderr.lines().last().unwrap_or_default();
+    let (stderr, last) = failed_prepare(&other, 1);
     assert!(
         last.contains(&format!(
             "image {name} is on this engine, but registry {address}"
         )),
-        "{}",
-        prepare.stderr
+        "{stderr}"
     );
-    other.cleanup().ok();
-    remove_kept(&other);
 
     let again = job(&config).payload_registry_login(&address);
     let (prepare, marker) = run_marker(&again);
-    assert_eq!(marker, format!("private {tag}"));
+    assert_eq!(marker, pushed);
     assert!(!prepare.contains("pulling image"), "{prepare}");
-    made.remove_and_check();
+    private.made.remove_and_check();
 }
 
 /// The runner's own login for the registry comes before the payload's for pulls, but it does
@@ -401,43 +385,27 @@ fn a_private_image_on_the_engine_serves_only_jobs_whose_login_reaches_it() {
 /// with the job's own payload login, which here is another project's token and is refused.
 #[test]
 fn a_runners_login_does_not_skip_the_private_image_check() {
-    let registry = Registry::start_with_login(USER, &password());
-    let address = registry.address();
-    let file = TempDir::new().unwrap();
-    let config_json = file.path().join("config.json");
-    std::fs::write(&config_json, auths(&address, USER, &password())).unwrap();
-    let mut made = Made::default();
-    let tag = unique_tag("vouch");
-    let name = registry.image(&tag);
-    private_image(&mut made, &registry, &name, &format!("vouch {tag}\n"));
-    let config = format!(
-        "image: {name}\nregistry:\n  auth_config: {}\n",
-        config_json.display()
-    );
+    let mut private = Private::start();
+    let address = private.address.clone();
+    let (_dir, config_json) = runner_file(&address, &password());
+    let (name, pushed) = private.image("vouch");
+    let config = config_naming(&name, &config_json.display().to_string());
 
     let first = job(&config).payload_registry_login(&address);
     let (_, marker) = run_marker(&first);
-    assert_eq!(marker, format!("vouch {tag}"));
+    assert_eq!(marker, pushed);
 
     let other = job(&config).payload_registry_token(&address, "glcbt-another-projects-token");
-    let prepare = other.prepare();
-    prepare.expect(1);
+    let (stderr, _) = failed_prepare(&other, 1);
     assert!(
-        prepare.stderr.contains(&format!(
+        stderr.contains(&format!(
             "image {name} is on this engine, but registry {address} does not let this job read \
              it with credentials from the job payload"
         )),
-        "{}",
-        prepare.stderr
+        "{stderr}"
     );
-    assert!(
-        !prepare.stderr.contains("another-projects"),
-        "{}",
-        prepare.stderr
-    );
-    other.cleanup().ok();
-    remove_kept(&other);
-    made.remove_and_check();
+    assert!(!stderr.contains("another-projects"), "{stderr}");
+    private.made.remove_and_check();
 }
 
 /// A service image, the helper image and the dind sidecar's image from a registry that wants
@@ -445,26 +413,21 @@ fn a_runners_login_does_not_skip_the_private_image_check() {
 /// lines name the source for each.
 #[test]
 fn a_private_service_helper_and_dind_image_are_pulled_with_each_credential_source() {
-    let registry = Registry::start_with_login(USER, &password());
-    let address = registry.address();
+    let mut private = Private::start();
+    let address = private.address.clone();
     let right = auths(&address, USER, &password());
-    let file = TempDir::new().unwrap();
-    let config_json = file.path().join("config.json");
-    std::fs::write(&config_json, &right).unwrap();
-    let mut made = Made::default();
-    let dind = registry.image(&unique_tag("dind"));
-    made.add(&dind);
+    let (_dir, config_json) = runner_file(&address, &password());
+    let dind = private.registry.image(&unique_tag("dind"));
+    private.made.add(&dind);
     docker(&["tag", crate::harness::DIND_IMAGE, &dind]);
-    push_as(&registry, &dind);
-    let helper = registry.image(&unique_tag("helper"));
-    made.add(&helper);
+    push_as(&private.registry, &dind);
+    let helper = private.registry.image(&unique_tag("helper"));
+    private.made.add(&helper);
     docker(&["tag", crate::harness::JOB_IMAGE, &helper]);
-    push_as(&registry, &helper);
+    push_as(&private.registry, &helper);
     let sources = each_source(&right, &address);
     for (what, with_source, named) in sources {
-        let tag = unique_tag("svc");
-        let service = registry.image(&tag);
-        private_image(&mut made, &registry, &service, &format!("{what} {tag}\n"));
+        let (service, _) = private.image("svc");
         docker(&["rmi", &dind, &helper]);
         let auth_config = match what {
             "runner file" => config_json.display().to_string(),
@@ -495,5 +458,5 @@ fn a_private_service_helper_and_dind_image_are_pulled_with_each_credential_sourc
         job.cleanup().ok();
         remove_kept(&job);
     }
-    made.remove_and_check();
+    private.made.remove_and_check();
 }

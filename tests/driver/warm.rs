@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::harness::{build_image, docker, labelled, Job, DIND_IMAGE, JOB_IMAGE};
+use crate::harness::{build_image, docker, Job, DIND_IMAGE, JOB_IMAGE};
 use crate::spawned::container_state;
 
 /// prepare of a job that must adopt the warm sidecar its slot holds.
@@ -103,22 +103,6 @@ pub fn warm_sidecars(runner: &str, slot: &str) -> Vec<String> {
     .collect()
 }
 
-/// gc of `runner` as a default config runs it (`dind.warm` off, so every warm set goes) with
-/// every idle cache dropped; then nothing of the runner may remain.
-pub fn collect(runner: &str) {
-    let gc = Job::with_config("", "").call(&[
-        "gc",
-        "--grace",
-        "0s",
-        "--drop-caches",
-        "--runner-id",
-        runner,
-    ]);
-    gc.ok();
-    let label = format!("io.executor.runner-id={runner}");
-    assert_eq!(labelled(&label), Vec::<String>::new(), "{}", gc.stderr);
-}
-
 fn warm_job(config: &str, runner: &str, slot: &str) -> Job {
     Job::with_config("dind", config)
         .runner(runner)
@@ -183,7 +167,7 @@ fn cleanup_returns_before_the_warm_sidecars_daemon_boots() {
         .ok();
     second.cleanup().ok();
     second.assert_nothing_left();
-    collect(runner);
+    crate::harness::collect_runner(runner);
 }
 
 /// A warm set whose sidecar runs another image id than the job's dind image now names (the
@@ -229,5 +213,5 @@ fn a_warm_set_running_another_image_id_is_refused() {
     third.cleanup().ok();
     third.assert_nothing_left();
     first.assert_nothing_left();
-    collect(runner);
+    crate::harness::collect_runner(runner);
 }

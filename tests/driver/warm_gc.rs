@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{docker, Call, Job, DIND_IMAGE, JOB_IMAGE};
 use crate::spawned::{container_state, PROGRESS_LIMIT};
-use crate::warm::{collect, warm_sidecars, Teardown};
+use crate::warm::{warm_sidecars, Teardown};
 
 const RUNNER: &str = "962";
 
@@ -128,5 +128,5 @@ fn gc_removes_free_warm_sets_that_stopped_aged_or_lost_their_sidecar() {
         aged_out.stderr
     );
     assert_eq!(set_left(&keys[2]), Vec::<String>::new());
-    collect(RUNNER);
+    crate::harness::collect_runner(RUNNER);
 }

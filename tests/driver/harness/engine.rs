@@ -113,7 +113,8 @@ pub fn build_image(image: &str, dockerfile: &str, files: &[(&str, &str)]) {
     ]);
 }
 
-/// gc of a runner with every idle cache dropped; then nothing of it may remain.
+/// gc of a runner as a default config runs it (`dind.warm` off, so every warm set goes), with
+/// every idle cache dropped; then nothing of it may remain.
 pub fn collect_runner(runner: &str) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
         .args([

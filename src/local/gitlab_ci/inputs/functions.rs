@@ -48,13 +48,7 @@ pub(super) fn split_args(function: &str) -> Option<&str> {
 /// variable are replaced by its value (one level: a value is not expanded again); anything
 /// else stays as written.
 pub(super) fn expand_existing(text: &str, variables: &[(String, String)]) -> String {
-    let lookup = |name: &str| {
-        variables
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let lookup = |name: &str| crate::local::expand::last(variables, name);
     let bytes = text.as_bytes();
     let name_len = |from: usize| -> usize {
         let mut end = from;

@@ -15,32 +15,27 @@ pub enum RulesOf {
     Workflow,
 }
 
+/// The keys a rule of a job and a rule of `workflow:` both take; each takes one more.
+const SHARED_KEYS: [&str; 8] = [
+    "if",
+    "changes",
+    "exists",
+    "when",
+    "start_in",
+    "allow_failure",
+    "variables",
+    "needs",
+];
+
 impl RulesOf {
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            RulesOf::Job => &[
-                "if",
-                "changes",
-                "exists",
-                "when",
-                "start_in",
-                "allow_failure",
-                "variables",
-                "needs",
-                "interruptible",
-            ],
-            RulesOf::Workflow => &[
-                "if",
-                "changes",
-                "exists",
-                "when",
-                "start_in",
-                "allow_failure",
-                "variables",
-                "needs",
-                "auto_cancel",
-            ],
-        }
+    fn keys(self) -> [&'static str; 9] {
+        let own = match self {
+            RulesOf::Job => "interruptible",
+            RulesOf::Workflow => "auto_cancel",
+        };
+        let mut keys = [own; 9];
+        keys[..8].copy_from_slice(&SHARED_KEYS);
+        keys
     }
 
     fn whens(self) -> &'static [When] {
@@ -130,7 +125,7 @@ fn rule(value: &Value, index: usize, of: RulesOf) -> Result<Rule, String> {
             ))
         }
     };
-    check_keys(map, of.keys())?;
+    check_keys(map, &of.keys())?;
     let condition = match set(map, "if") {
         None => None,
         Some(Value::String(text)) => {
