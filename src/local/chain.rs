@@ -14,13 +14,14 @@ use super::driver::{fail, EXIT_INTERRUPTED};
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{AllowFailure, Job, NamedOnce, Need, Pipeline};
 use super::job::LocalJob;
+use super::job_vars::Awaited;
 use super::report::Report;
 use crate::cli::RunArgs;
 use crate::settings::Settings;
 
 mod order;
 
-pub use order::{needs_order, sources, stage_order};
+pub use order::{dotenv_sources, needs_order, sources, stage_order};
 
 pub async fn run(
     settings: &Settings,
@@ -80,7 +81,14 @@ pub async fn run(
             }
             artifacts_in.extend(output.archive.clone().map(|a| (source.clone(), a)));
         }
-        let mut local = match LocalJob::new(settings, args, file, &decided, facts) {
+        // A dry run has no job's dotenv values; a run has those of the jobs it ran.
+        let mut writers = dotenv_sources(job, pipeline);
+        writers.retain(|w| args.dry_run || !outputs.iter().any(|(n, _)| n == w));
+        let awaited = Awaited {
+            sources: &writers,
+            dry_run: args.dry_run,
+        };
+        let mut local = match LocalJob::new(settings, args, file, &decided, facts, awaited) {
             Ok(local) => local,
             Err(message) => return fail(report, &message),
         };

@@ -15,6 +15,7 @@ use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::{self, Job, Pipeline, When};
 use super::include;
 use super::job::LocalJob;
+use super::job_vars::Awaited;
 use super::pipeline_view;
 use super::report::Report;
 use super::runner::{lookup, write_script};
@@ -106,7 +107,13 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     // The variables GitLab would give it: `workflow:rules` and the deciding rule's on top.
     let mut decided = job.clone();
     decided.variables = decision.variables.clone();
-    let local = match LocalJob::new(settings, &args, &file, &decided, &facts) {
+    // Run alone, the job has no dotenv values from the jobs before it.
+    let sources = chain::dotenv_sources(job, &pipeline);
+    let awaited = Awaited {
+        sources: &sources,
+        dry_run: args.dry_run,
+    };
+    let local = match LocalJob::new(settings, &args, &file, &decided, &facts, awaited) {
         Ok(local) => local,
         Err(message) => return fail(&report, &message),
     };

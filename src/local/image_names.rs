@@ -149,7 +149,7 @@ fn aliases_problem(list: &str) -> Option<&'static str> {
 }
 
 /// `text` for a one-line message: control characters escaped, at most `max` characters.
-fn shown(text: &str, max: usize) -> String {
+pub(super) fn shown(text: &str, max: usize) -> String {
     let mut out: String = text
         .chars()
         .take(max)

@@ -14,7 +14,7 @@ use super::expand;
 use super::gitlab_ci::rules::Decision;
 use super::gitlab_ci::Job;
 use super::job_lines::JobPlace;
-use super::job_vars::{self, Given};
+use super::job_vars::{self, Awaited, Given};
 use super::masking;
 use super::report::Report;
 use super::runner::{lookup, runner_env, write_payload};
@@ -54,6 +54,7 @@ impl LocalJob {
         file: &Path,
         job: &Job,
         facts: &RefFacts,
+        awaited: Awaited,
     ) -> Result<LocalJob, String> {
         // The run's checkout, read once for all its jobs (git is asked only then), and the
         // person's `--var`s, parsed and checked once too.
@@ -74,6 +75,7 @@ impl LocalJob {
             local: &settings.local,
             overrides: &person,
             default_image: &settings.image,
+            awaited,
         };
         // The builds directory depends on the mode, which the variables choose: work the
         // variables out with the default one, then again if the job's plan moves it (socket
@@ -112,11 +114,17 @@ impl LocalJob {
         // Where the checkout goes is the run's, as gitlab-runner's build directory is its own.
         let project_dir = lookup(&built.runner, "CI_PROJECT_DIR").unwrap_or_default();
         let variables = built.variables;
-        let notes = built
+        let mut notes: Vec<String> = built
             .set_by_file
             .iter()
             .map(|(name, note)| format!("{} {note}", place.variable(name)))
             .collect();
+        notes.extend(
+            built
+                .notes
+                .iter()
+                .map(|(key, note)| format!("{}: {note}", place.key(key))),
+        );
         let carry = Carry::for_job(job, &variables, &checkout, &ids.project_id);
         Ok(LocalJob {
             name: job.name.clone(),

@@ -5,7 +5,7 @@
 use super::checkout::Checkout;
 use super::expand;
 use super::gitlab_ci::Job;
-use super::image_names::{expand_checked, Kind, Origins, Written};
+use super::image_names::{expand_checked, shown, Kind, Origins, Written};
 use super::kept_vars;
 use super::vars::{self, JobFacts, LocalIds};
 use crate::payload::ServiceRequest;
@@ -22,6 +22,54 @@ pub(super) struct Given<'a> {
     pub overrides: &'a [(String, String)],
     /// The image of a job without `image:`: the config's.
     pub default_image: &'a str,
+    /// Jobs whose dotenv reports reach this one with values this run does not have.
+    pub awaited: Awaited<'a>,
+}
+
+/// The jobs before this one whose dotenv reports set variables this run cannot know (a job run
+/// alone, or any dry run): a name in `image:` or `services:` that uses an unset variable may
+/// be waiting for one of them.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Awaited<'a> {
+    pub sources: &'a [String],
+    /// A dry run shows such an image as written and leaves such a service out, with a note;
+    /// a run refuses the image, naming the jobs, and skips the service as GitLab would.
+    pub dry_run: bool,
+}
+
+impl Awaited<'_> {
+    /// The jobs, as a message names them.
+    fn named(&self) -> String {
+        let names: Vec<String> = self.sources.iter().map(|n| format!("`{n}`")).collect();
+        names.join(", ")
+    }
+
+    /// What a refusal of a name with the unset variables `unset` adds: where they may come from.
+    fn hint(&self, unset: &[&str]) -> String {
+        match unset.is_empty() || self.sources.is_empty() {
+            true => String::new(),
+            false => format!(
+                "; or run with --needs: the dotenv report of {} may set it",
+                self.named()
+            ),
+        }
+    }
+
+    /// The note of a dry run that shows `key: text` as written, or leaves it out.
+    fn note(&self, key: &str, text: &str, unset: &[&str], as_written: bool) -> String {
+        let names: Vec<String> = unset.iter().map(|n| format!("`{n}`")).collect();
+        let what = match as_written {
+            true => "is shown as written",
+            false => "is left out of this dry run",
+        };
+        format!(
+            "`{key}: {}` {what}: {} not set until the dotenv report of {}, which a run \
+             with --needs passes on",
+            shown(text, 200),
+            names.join(", ") + if unset.len() == 1 { " is" } else { " are" },
+            self.named()
+        )
+    }
 }
 
 /// A job's variables: what its scripts see, and what the driver sees.
@@ -33,6 +81,9 @@ pub(super) struct Built {
     pub runner: Vec<(String, String)>,
     /// Predefined variables the file set, each with a note that reads after "job `NAME` ".
     pub set_by_file: Vec<(&'static str, String)>,
+    /// What a person should know of the job's image and services (one left out, one shown
+    /// as written), each with the job's key it is about (`image`, `services`).
+    pub notes: Vec<(&'static str, String)>,
 }
 
 /// Why a job cannot run: a one-line message, and the job's key to point at (`image`,
@@ -72,6 +123,7 @@ pub(super) fn build(given: &Given, builds_dir: &str) -> Result<Built, Refused> {
         person: given.overrides,
         file: &job.variables,
     };
+    let mut notes = Vec::new();
     let image = match job.image.as_ref().filter(|i| !i.name.is_empty()) {
         Some(image) => {
             let written = Written {
@@ -80,9 +132,17 @@ pub(super) fn build(given: &Given, builds_dir: &str) -> Result<Built, Refused> {
                 kind: Kind::Image,
                 fix: "image",
             };
-            expand::literal(
-                &expand_checked(&written, &variables, &origins).map_err(refused("image"))?,
-            )
+            let unset = unset(&image.name, &variables);
+            if given.awaited.dry_run && !unset.is_empty() && !given.awaited.sources.is_empty() {
+                let note = given.awaited.note("image", &image.name, &unset, true);
+                notes.push(("image", note));
+                expand::literal(&image.name)
+            } else {
+                let hint = given.awaited.hint(&unset);
+                let checked = expand_checked(&written, &variables, &origins)
+                    .map_err(|message| message + &hint);
+                expand::literal(&checked.map_err(refused("image"))?)
+            }
         }
         // The config's, or none (the driver's default) when `image:` is written empty.
         None => match job.image {
@@ -90,7 +150,14 @@ pub(super) fn build(given: &Given, builds_dir: &str) -> Result<Built, Refused> {
             None => given.default_image.to_string(),
         },
     };
-    let services = services(&job.services, &variables, &origins).map_err(refused("services"))?;
+    let services = services(
+        &job.services,
+        &variables,
+        &origins,
+        &given.awaited,
+        &mut notes,
+    )
+    .map_err(refused("services"))?;
     let made = [
         ("CI_JOB_IMAGE".to_string(), image),
         (
@@ -106,7 +173,15 @@ pub(super) fn build(given: &Given, builds_dir: &str) -> Result<Built, Refused> {
         variables,
         runner,
         set_by_file: kept.set_by_file,
+        notes,
     })
+}
+
+/// The names `text` refers to that have no value (unset or empty) in `vars`.
+fn unset<'t>(text: &'t str, vars: &[(String, String)]) -> Vec<&'t str> {
+    let mut names = expand::references(text);
+    names.retain(|n| !n.is_empty() && expand::last(vars, n).is_none_or(str::is_empty));
+    names
 }
 
 /// The job's services with their names and aliases expanded and checked, and their other
@@ -117,6 +192,8 @@ fn services(
     services: &[ServiceRequest],
     vars: &[(String, String)],
     origins: &Origins,
+    awaited: &Awaited,
+    notes: &mut Vec<(&'static str, String)>,
 ) -> Result<Vec<ServiceRequest>, String> {
     let lookup = |name: &str| expand::last(vars, name);
     let plain = |text: &String| {
@@ -144,7 +221,26 @@ fn services(
         let nothing = |text: &str| {
             expand::expand(text, lookup, expand::MAX_VALUE).is_some_and(|v| v.is_empty())
         };
+        let mut waiting = unset(&service.name, vars);
+        waiting.extend(
+            service
+                .alias
+                .as_deref()
+                .map(|a| unset(a, vars))
+                .unwrap_or_default(),
+        );
+        if awaited.dry_run && !waiting.is_empty() && !awaited.sources.is_empty() {
+            let note = awaited.note("services: name", &service.name, &waiting, false);
+            notes.push(("services", note));
+            continue;
+        }
         if nothing(&service.name) && service.alias.as_deref().is_none_or(nothing) {
+            let note = format!(
+                "`services: name: {}` expands to nothing, so no service starts, as on GitLab{}",
+                shown(&service.name, 200),
+                awaited.hint(&waiting).replace("; or run", "; run")
+            );
+            notes.push(("services", note));
             continue;
         }
         let name = Written {
@@ -154,7 +250,8 @@ fn services(
             fix: "services",
         };
         let mut expanded = service.clone();
-        expanded.name = expand_checked(&name, vars, origins)?;
+        let hint = awaited.hint(&waiting);
+        expanded.name = expand_checked(&name, vars, origins).map_err(|m| m + &hint)?;
         expanded.alias = match service.alias.as_deref() {
             // A name written as it is goes as it is: the plan checks it.
             Some(alias) if !expand::references(alias).is_empty() => {
@@ -164,7 +261,7 @@ fn services(
                     kind: Kind::Aliases,
                     fix: "services",
                 };
-                Some(expand_checked(&written, vars, origins)?)
+                Some(expand_checked(&written, vars, origins).map_err(|m| m + &hint)?)
             }
             other => other.map(str::to_string),
         };

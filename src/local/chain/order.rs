@@ -194,5 +194,22 @@ pub fn sources<'r>(job: &Job, ran: &'r [String], pipeline: &Pipeline) -> Vec<&'r
         .collect()
 }
 
+/// The jobs whose dotenv reports (`artifacts:reports:dotenv`) reach `job` once every job before
+/// it has run: those of [`sources`] that write one, in file order. Their variables are unknown
+/// until they run, so a job that names one in `image:` or `services:` can only be shown.
+pub fn dotenv_sources(job: &Job, pipeline: &Pipeline) -> Vec<String> {
+    let all: Vec<String> = pipeline.jobs.iter().map(|j| j.name.clone()).collect();
+    let writes_dotenv = |name: &str| {
+        pipeline
+            .job(name)
+            .is_ok_and(|j| j.artifacts.as_ref().is_some_and(|a| !a.dotenv.is_empty()))
+    };
+    sources(job, &all, pipeline)
+        .into_iter()
+        .filter(|name| *name != job.name && writes_dotenv(name))
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -6,8 +6,23 @@ use crate::settings::Settings;
 
 /// `job` of `yaml` built with `--var`s `person`: its refusal as one line, or what it built.
 fn build_job(yaml: &str, job: &str, person: &[(&str, &str)]) -> Result<Built, String> {
+    build_awaiting(yaml, job, person, None)
+}
+
+/// The same, with the job's dotenv sources awaited as a run (`Some(false)`) or a dry run
+/// (`Some(true)`) awaits them.
+fn build_awaiting(
+    yaml: &str,
+    job: &str,
+    person: &[(&str, &str)],
+    dry_run: Option<bool>,
+) -> Result<Built, String> {
     let pipeline = gitlab_ci::parse(yaml, ".gitlab-ci.yml").unwrap();
     let job = pipeline.job(job).unwrap();
+    let sources = match dry_run {
+        Some(_) => crate::local::chain::dotenv_sources(job, &pipeline),
+        None => Vec::new(),
+    };
     let checkout = Checkout::fake(Some("main"), None, Some("group/app"));
     let overrides = pairs(person);
     let ids = LocalIds::new(&checkout).overridden(&overrides);
@@ -19,6 +34,10 @@ fn build_job(yaml: &str, job: &str, person: &[(&str, &str)]) -> Result<Built, St
         local: &settings.local,
         overrides: &overrides,
         default_image: "docker:cli",
+        awaited: Awaited {
+            sources: &sources,
+            dry_run: dry_run.unwrap_or_default(),
+        },
     };
     build(&given, "/builds").map_err(|e| e.to_string())
 }
@@ -257,4 +276,63 @@ fn predefined_ids_the_file_sets_reach_the_job_and_not_the_driver() {
     assert_eq!(get(&built.runner, "CI_JOB_ID"), Some("77"));
     assert_eq!(get(&built.variables, "CI_JOB_ID"), Some("77"));
     assert!(!built.set_by_file.iter().any(|(n, _)| *n == "CI_JOB_ID"));
+}
+
+const DOTENV: &str = "
+stages: [build, deploy]
+env: {stage: build, script: a, artifacts: {reports: {dotenv: build.env}}}
+uses:
+  stage: deploy
+  image: ${FROM_ENV}
+  services: [{name: $SVC_FROM_ENV, alias: cache}, $LONE_FROM_ENV, postgres:16]
+  script: b
+";
+
+/// A dry run cannot know what a job before it writes to its dotenv report: an image that uses
+/// such a variable is shown as written, a service left out, each with a note naming the job.
+#[test]
+fn a_dry_run_shows_a_name_from_a_dotenv_report_as_written() {
+    let built = build_awaiting(DOTENV, "uses", &[], Some(true)).unwrap();
+    assert_eq!(get(&built.runner, "CI_JOB_IMAGE"), Some("${FROM_ENV}"));
+    let json = get(&built.runner, "CI_JOB_SERVICES").unwrap();
+    let services: Vec<ServiceRequest> = serde_json::from_str(json).unwrap();
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["postgres:16"]);
+    let notes: Vec<&str> = built.notes.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(
+        notes,
+        [
+            "`image: ${FROM_ENV}` is shown as written: `FROM_ENV` is not set until the dotenv \
+             report of `env`, which a run with --needs passes on",
+            "`services: name: $SVC_FROM_ENV` is left out of this dry run: `SVC_FROM_ENV` is not \
+             set until the dotenv report of `env`, which a run with --needs passes on",
+            "`services: name: $LONE_FROM_ENV` is left out of this dry run: `LONE_FROM_ENV` is \
+             not set until the dotenv report of `env`, which a run with --needs passes on",
+        ]
+    );
+}
+
+/// Run alone, the same job is refused (an image must not fall back to a default), and the
+/// message says where the value would come from; a service named by an unset variable alone
+/// is skipped as on GitLab, with a note.
+#[test]
+fn a_run_without_the_dotenv_report_refuses_naming_the_job_that_writes_it() {
+    assert_eq!(
+        build_awaiting(DOTENV, "uses", &[], Some(false))
+            .err()
+            .unwrap(),
+        "`image: ${FROM_ENV}` expands to nothing: `FROM_ENV` is not set; set it with \
+         `--var FROM_ENV=VALUE` or in `variables:`; or run with --needs: the dotenv report of \
+         `env` may set it"
+    );
+    let set = [("FROM_ENV", "alpine"), ("SVC_FROM_ENV", "redis")];
+    let built = build_awaiting(DOTENV, "uses", &set, Some(false));
+    let notes: Vec<String> = built.unwrap().notes.into_iter().map(|(_, n)| n).collect();
+    assert_eq!(
+        notes,
+        [
+            "`services: name: $LONE_FROM_ENV` expands to nothing, so no service starts, as on \
+          GitLab; run with --needs: the dotenv report of `env` may set it"
+        ]
+    );
 }

@@ -120,7 +120,8 @@ impl View {
                     .iter()
                     .filter(|(job, _)| &job.stage == stage)
                     .map(|(job, decision)| {
-                        let mut view = job_view(job, decision, images, resolve);
+                        let writers = super::chain::dotenv_sources(job, pipeline);
+                        let mut view = job_view(job, decision, images, resolve, &writers);
                         if view.runs {
                             view.notes.extend(missing::notes(&view, &names, &running));
                         }
@@ -153,11 +154,14 @@ impl View {
     }
 }
 
+/// The view of one job. A name that uses a variable no one set yet, when jobs before it write
+/// dotenv reports (`writers`), is shown as written with a note: the value may come from them.
 fn job_view(
     job: &Job,
     decision: &Decision,
     images: &BTreeMap<String, String>,
     resolve: &Resolve,
+    writers: &[String],
 ) -> JobView {
     let mapped = with_local_images(job, images);
     let resolved = resolve(&decision.variables);
@@ -169,10 +173,21 @@ fn job_view(
             .map(|(_, v)| v.as_str())
     };
     // Past the bound a run refuses the job; the view shows the text as written.
-    let expanded =
-        |text: &str| expand::expand(text, lookup, expand::MAX_VALUE).unwrap_or(text.into());
+    let mut notes = decision.notes.clone();
+    let mut expanded = |text: &str| match awaited_note(text, lookup, writers) {
+        Some(note) => {
+            notes.push(note);
+            text.to_string()
+        }
+        None => expand::expand(text, lookup, expand::MAX_VALUE).unwrap_or(text.into()),
+    };
     let written = mapped.image.map(|i| i.name);
-    let image = written.as_deref().map(expanded);
+    let image = written.as_deref().map(&mut expanded);
+    let services = mapped
+        .services
+        .into_iter()
+        .map(|s| (expanded(&s.name), s.alias))
+        .collect();
     // A rule's `needs:` names jobs only; GitLab takes their artifacts as for a plain name.
     let (needs, needs_from_rule) = match &decision.needs {
         Some(names) => (
@@ -194,17 +209,39 @@ fn job_view(
         image_as_written: written.filter(|w| image.as_ref() != Some(w)),
         image,
         mode: resolved.mode.clone(),
-        services: mapped
-            .services
-            .into_iter()
-            .map(|s| (expanded(&s.name), s.alias))
-            .collect(),
+        services,
         needs,
         needs_from_rule,
         dependencies: job.dependencies.clone(),
         variables: decision.variables.iter().map(|(k, _)| k.clone()).collect(),
-        notes: decision.notes.clone(),
+        notes,
     }
+}
+
+/// A note when `text` uses variables `lookup` has no value for and jobs before it write dotenv
+/// reports (`writers`): the view then shows it as written.
+fn awaited_note<'v>(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<&'v str>,
+    writers: &[String],
+) -> Option<String> {
+    let mut unset = expand::references(text);
+    unset.retain(|n| !n.is_empty() && lookup(n).is_none_or(str::is_empty));
+    if unset.is_empty() || writers.is_empty() {
+        return None;
+    }
+    let quoted = |names: &mut dyn Iterator<Item = &str>| -> String {
+        names
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(format!(
+        "{} {} not set until the dotenv report of {}: shown as written",
+        quoted(&mut unset.iter().copied()),
+        if unset.len() == 1 { "is" } else { "are" },
+        quoted(&mut writers.iter().map(String::as_str))
+    ))
 }
 
 /// Print the view of `pipeline` for this ref, with the includes `skipped` by their rules:

@@ -286,3 +286,38 @@ fn skipped_includes_are_one_line_each_before_the_stages() {
         serde_json::json!([])
     );
 }
+
+/// A name that uses a variable a job before it sets in its dotenv report is shown as written,
+/// with a note naming that job; without such a job it is expanded as ever (to nothing here).
+#[test]
+fn a_name_waiting_for_a_dotenv_report_is_shown_as_written() {
+    let file = "stages: [build, deploy]
+env: {stage: build, script: a, artifacts: {reports: {dotenv: build.env}}}
+uses:
+  stage: deploy
+  image: $FROM_ENV/app
+  services: [{name: $SVC_FROM_ENV, alias: cache}]
+  script: b
+alone: {stage: deploy, needs: [], image: $FROM_ENV/app, script: c}
+";
+    let pipeline = parse(file, ".gitlab-ci.yml").unwrap();
+    let view = view(&pipeline);
+    let job = |name: &str| {
+        let mut jobs = view.stages.iter().flat_map(|s| &s.jobs);
+        jobs.find(|j| j.name == name).unwrap()
+    };
+    let uses = job("uses");
+    assert_eq!(uses.image.as_deref(), Some("$FROM_ENV/app"));
+    assert_eq!(uses.image_as_written, None);
+    assert_eq!(uses.services[0].0, "$SVC_FROM_ENV");
+    assert_eq!(
+        notes_of(&view, "uses"),
+        [
+            "`FROM_ENV` is not set until the dotenv report of `env`: shown as written",
+            "`SVC_FROM_ENV` is not set until the dotenv report of `env`: shown as written",
+        ]
+    );
+    let alone = job("alone");
+    assert_eq!(alone.image.as_deref(), Some("/app"));
+    assert!(notes_of(&view, "alone").is_empty());
+}

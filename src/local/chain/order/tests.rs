@@ -175,3 +175,29 @@ fn a_matrix_need_of_a_combination_the_job_does_not_make_is_an_error_naming_it() 
         ))
     );
 }
+
+/// A job's dotenv sources are the jobs it takes artifacts from that write a dotenv report: its
+/// `needs:` (with `artifacts: true`), its `dependencies:`, or every earlier stage's job.
+#[test]
+fn dotenv_sources_are_the_artifact_sources_that_write_a_report() {
+    let file = "stages: [build, test, deploy]
+env: {stage: build, script: a, artifacts: {reports: {dotenv: build.env}}}
+plain: {stage: build, script: b, artifacts: {paths: [bin/]}}
+quiet: {stage: build, script: c, artifacts: {reports: {dotenv: q.env}}}
+by-stage: {stage: test, script: d}
+by-needs: {stage: test, script: e, needs: [plain, {job: quiet, artifacts: false}, env]}
+no-needs: {stage: test, script: f, needs: []}
+by-deps: {stage: deploy, script: g, dependencies: [quiet]}
+";
+    let pipeline = parse(file, ".gitlab-ci.yml").unwrap();
+    for (name, want) in [
+        ("env", &[][..]),
+        ("by-stage", &["env", "quiet"]),
+        ("by-needs", &["env"]),
+        ("no-needs", &[]),
+        ("by-deps", &["quiet"]),
+    ] {
+        let job = pipeline.job(name).unwrap();
+        assert_eq!(dotenv_sources(job, &pipeline), strings(want), "{name}");
+    }
+}
