@@ -12,7 +12,7 @@ use super::consent;
 use super::decisions::RefFacts;
 use super::driver::{fail, EXIT_INTERRUPTED};
 use super::gitlab_ci::rules::Decision;
-use super::gitlab_ci::{AllowFailure, Job, NamedOnce, Need, Pipeline};
+use super::gitlab_ci::{AllowFailure, Job, NamedOnce, Pipeline};
 use super::job::LocalJob;
 use super::report::Report;
 use crate::cli::RunArgs;
@@ -212,7 +212,7 @@ fn with_rule_needs(pipeline: &Pipeline, decisions: &[(&Job, Decision)]) -> Pipel
     for job in &mut pipeline.jobs {
         let decided = decisions.iter().find(|(j, _)| j.name == job.name);
         if let Some(needs) = decided.and_then(|(_, d)| d.needs.as_ref()) {
-            job.needs = Some(needs.iter().map(|name| Need::plain(name)).collect());
+            job.needs = Some(needs.clone());
         }
     }
     pipeline
@@ -229,6 +229,41 @@ fn may_fail(allow: &AllowFailure, code: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::gitlab_ci::parse;
+    use crate::local::gitlab_ci::rules::{Changes, Context};
+
+    #[test]
+    fn a_rules_needs_replace_the_jobs_with_their_artifacts_and_optional() {
+        let text = "build: {script: x, artifacts: {paths: [bin/]}}\n\
+                    lint: {script: x}\n\
+                    test:\n  script: x\n  needs: [lint]\n  rules:\n    - if: $CI_COMMIT_BRANCH\n      \
+                    needs: [{job: build, artifacts: false}, lint, {job: docs, optional: true}]\n";
+        let pipeline = parse(text, ".gitlab-ci.yml").unwrap();
+        let predefined = vec![("CI_COMMIT_BRANCH".to_string(), "main".to_string())];
+        let cx = Context {
+            predefined: &predefined,
+            overrides: &[],
+            exists: &|_| false,
+            changes: &|_| Changes::Unknown,
+        };
+        let decisions: Vec<(&Job, Decision)> = pipeline
+            .jobs
+            .iter()
+            .map(|job| (job, pipeline.decide(job, &cx)))
+            .collect();
+        let ruled = with_rule_needs(&pipeline, &decisions);
+        // The rule's needs run first; its optional need of a job the file lacks is skipped.
+        let (order, notes) = needs_order(&ruled, "test").unwrap();
+        assert_eq!(order, ["build", "lint", "test"]);
+        assert_eq!(
+            notes,
+            ["`test` needs `docs` (optional), which is not in the file; skipped"]
+        );
+        // `artifacts: false` in the rule keeps `build`'s artifacts from the job.
+        let ran = vec!["build".to_string(), "lint".to_string()];
+        let test = ruled.job("test").unwrap();
+        assert_eq!(sources(test, &ran, &ruled), ["lint"]);
+    }
 
     #[test]
     fn allow_failure_lets_a_job_fail_with_any_or_the_listed_codes() {

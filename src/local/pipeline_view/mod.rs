@@ -173,12 +173,8 @@ fn job_view(
         |text: &str| expand::expand(text, lookup, expand::MAX_VALUE).unwrap_or(text.into());
     let written = mapped.image.map(|i| i.name);
     let image = written.as_deref().map(expanded);
-    // A rule's `needs:` names jobs only; GitLab takes their artifacts as for a plain name.
     let (needs, needs_from_rule) = match &decision.needs {
-        Some(names) => (
-            Some(names.iter().map(|name| Need::plain(name)).collect()),
-            true,
-        ),
+        Some(needs) => (Some(needs.clone()), true),
         None => (job.needs.clone(), false),
     };
     JobView {
