@@ -11,7 +11,7 @@ use super::carry::Output;
 use super::consent;
 use super::decisions::RefFacts;
 use super::driver::{fail, EXIT_INTERRUPTED};
-use super::gitlab_ci::rules::Decision;
+use super::gitlab_ci::rules::{Decision, When};
 use super::gitlab_ci::{AllowFailure, Job, NamedOnce, Pipeline};
 use super::job::LocalJob;
 use super::report::Report;
@@ -180,6 +180,18 @@ fn plan(
                 }
                 d.runs || args.force
             })
+            // GitLab runs a `when: on_failure` job only after an earlier job failed, and a
+            // failed job stops this run before the next stage's jobs.
+            .filter(|(j, d)| {
+                let waits = d.runs && d.when == When::OnFailure && !args.force;
+                if waits {
+                    report.note(&format!(
+                        "`{}` runs only after an earlier job fails (when: on_failure); not run",
+                        j.name
+                    ));
+                }
+                !waits
+            })
             .map(|(j, _)| j.name.clone())
             .collect();
         if jobs.is_empty() {
@@ -263,6 +275,39 @@ mod tests {
         let ran = vec!["build".to_string(), "lint".to_string()];
         let test = ruled.job("test").unwrap();
         assert_eq!(sources(test, &ran, &ruled), ["lint"]);
+    }
+
+    #[test]
+    fn a_stage_run_leaves_out_on_failure_jobs_unless_forced() {
+        let text = "variables: {EXECUTOR_DOCKER_MODE: none}\n\
+                    ok: {stage: test, script: x}\n\
+                    cleanup: {stage: test, script: x, when: on_failure}\n\
+                    deploy: {stage: test, script: x, when: manual}\n";
+        let pipeline = parse(text, ".gitlab-ci.yml").unwrap();
+        let cx = Context {
+            predefined: &[],
+            overrides: &[],
+            exists: &|_| false,
+            changes: &|_| Changes::Unknown,
+        };
+        let decisions: Vec<(&Job, Decision)> = pipeline
+            .jobs
+            .iter()
+            .map(|job| (job, pipeline.decide(job, &cx)))
+            .collect();
+        let mut args = crate::local::consent::tests_args();
+        args.stage = Some("test".into());
+        let report = Report::detect(Some("1"));
+        // A manual job is asked for with its stage; an on_failure one waits for a failure.
+        assert_eq!(
+            plan(&args, &pipeline, &decisions, &report).unwrap(),
+            ["ok", "deploy"]
+        );
+        args.force = true;
+        assert_eq!(
+            plan(&args, &pipeline, &decisions, &report).unwrap(),
+            ["ok", "cleanup", "deploy"]
+        );
     }
 
     #[test]
