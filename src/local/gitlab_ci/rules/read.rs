@@ -293,7 +293,8 @@ fn paths(value: &Value) -> Result<Vec<String>, String> {
 /// `artifacts:`, `optional:` and `parallel:`, which keep their meaning; lists inside the list
 /// count as their entries. A need of another project or pipeline GitLab refuses in a rule.
 fn needs(value: &Value) -> Result<Vec<super::super::Need>, String> {
-    let needs = super::super::needs::needs(value).map_err(|m| format!("has `needs:` that {m}"))?;
+    let needs =
+        super::super::needs::needs(value).map_err(|m| format!("has invalid `needs:`: {m}"))?;
     match needs.iter().find(|n| n.from.is_some()) {
         Some(need) => Err(format!(
             "has a `needs:` entry `{}` from another project or pipeline, which GitLab allows \

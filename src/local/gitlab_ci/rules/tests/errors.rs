@@ -53,7 +53,7 @@ const CASES: &[(&str, usize, &str)] = &[
     (
         "job:\n  script: x\n  rules:\n    - needs: [{job: a, artifacts: maybe}]\n",
         3,
-        "has `needs:` that entry `artifacts:` must be true or false",
+        "has invalid `needs:`: entry `artifacts:` must be true or false",
     ),
     (
         "job:\n  script: x\n  rules: []\n",
