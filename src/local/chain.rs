@@ -11,8 +11,8 @@ use super::carry::Output;
 use super::consent;
 use super::decisions::RefFacts;
 use super::driver::{fail, EXIT_INTERRUPTED};
-use super::gitlab_ci::rules::Decision;
-use super::gitlab_ci::{AllowFailure, Job, NamedOnce, Need, Pipeline};
+use super::gitlab_ci::rules::{Decision, When};
+use super::gitlab_ci::{AllowFailure, Job, NamedOnce, Pipeline};
 use super::job::LocalJob;
 use super::job_vars::Awaited;
 use super::report::Report;
@@ -188,6 +188,18 @@ fn plan(
                 }
                 d.runs || args.force
             })
+            // GitLab runs a `when: on_failure` job only after an earlier job failed, and a
+            // failed job stops this run before the next stage's jobs.
+            .filter(|(j, d)| {
+                let waits = d.runs && d.when == When::OnFailure && !args.force;
+                if waits {
+                    report.note(&format!(
+                        "`{}` runs only after an earlier job fails (when: on_failure); not run",
+                        j.name
+                    ));
+                }
+                !waits
+            })
             .map(|(j, _)| j.name.clone())
             .collect();
         if jobs.is_empty() {
@@ -220,7 +232,7 @@ fn with_rule_needs(pipeline: &Pipeline, decisions: &[(&Job, Decision)]) -> Pipel
     for job in &mut pipeline.jobs {
         let decided = decisions.iter().find(|(j, _)| j.name == job.name);
         if let Some(needs) = decided.and_then(|(_, d)| d.needs.as_ref()) {
-            job.needs = Some(needs.iter().map(|name| Need::plain(name)).collect());
+            job.needs = Some(needs.clone());
         }
     }
     pipeline
@@ -237,6 +249,74 @@ fn may_fail(allow: &AllowFailure, code: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::gitlab_ci::parse;
+    use crate::local::gitlab_ci::rules::{Changes, Context};
+
+    #[test]
+    fn a_rules_needs_replace_the_jobs_with_their_artifacts_and_optional() {
+        let text = "build: {script: x, artifacts: {paths: [bin/]}}\n\
+                    lint: {script: x}\n\
+                    test:\n  script: x\n  needs: [lint]\n  rules:\n    - if: $CI_COMMIT_BRANCH\n      \
+                    needs: [{job: build, artifacts: false}, lint, {job: docs, optional: true}]\n";
+        let pipeline = parse(text, ".gitlab-ci.yml").unwrap();
+        let predefined = vec![("CI_COMMIT_BRANCH".to_string(), "main".to_string())];
+        let cx = Context {
+            predefined: &predefined,
+            overrides: &[],
+            exists: &|_| false,
+            changes: &|_| Changes::Unknown,
+        };
+        let decisions: Vec<(&Job, Decision)> = pipeline
+            .jobs
+            .iter()
+            .map(|job| (job, pipeline.decide(job, &cx)))
+            .collect();
+        let ruled = with_rule_needs(&pipeline, &decisions);
+        // The rule's needs run first; its optional need of a job the file lacks is skipped.
+        let (order, notes) = needs_order(&ruled, "test").unwrap();
+        assert_eq!(order, ["build", "lint", "test"]);
+        assert_eq!(
+            notes,
+            ["`test` needs `docs` (optional), which is not in the file; skipped"]
+        );
+        // `artifacts: false` in the rule keeps `build`'s artifacts from the job.
+        let ran = vec!["build".to_string(), "lint".to_string()];
+        let test = ruled.job("test").unwrap();
+        assert_eq!(sources(test, &ran, &ruled), ["lint"]);
+    }
+
+    #[test]
+    fn a_stage_run_leaves_out_on_failure_jobs_unless_forced() {
+        let text = "variables: {EXECUTOR_DOCKER_MODE: none}\n\
+                    ok: {stage: test, script: x}\n\
+                    cleanup: {stage: test, script: x, when: on_failure}\n\
+                    deploy: {stage: test, script: x, when: manual}\n";
+        let pipeline = parse(text, ".gitlab-ci.yml").unwrap();
+        let cx = Context {
+            predefined: &[],
+            overrides: &[],
+            exists: &|_| false,
+            changes: &|_| Changes::Unknown,
+        };
+        let decisions: Vec<(&Job, Decision)> = pipeline
+            .jobs
+            .iter()
+            .map(|job| (job, pipeline.decide(job, &cx)))
+            .collect();
+        let mut args = crate::local::consent::tests_args();
+        args.stage = Some("test".into());
+        let report = Report::detect(Some("1"));
+        // A manual job is asked for with its stage; an on_failure one waits for a failure.
+        assert_eq!(
+            plan(&args, &pipeline, &decisions, &report).unwrap(),
+            ["ok", "deploy"]
+        );
+        args.force = true;
+        assert_eq!(
+            plan(&args, &pipeline, &decisions, &report).unwrap(),
+            ["ok", "cleanup", "deploy"]
+        );
+    }
 
     #[test]
     fn allow_failure_lets_a_job_fail_with_any_or_the_listed_codes() {

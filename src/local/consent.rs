@@ -55,6 +55,26 @@ pub fn check(settings: &Settings, args: &RunArgs, env: &JobEnv) -> Result<(), St
     ))
 }
 
+/// Local-form arguments with nothing given, for tests to fill in.
+#[cfg(test)]
+pub(crate) fn tests_args() -> RunArgs {
+    RunArgs {
+        args: Vec::new(),
+        file: None,
+        mode: None,
+        vars: Vec::new(),
+        dry_run: false,
+        json: false,
+        force: false,
+        changes_from: None,
+        refresh: false,
+        inputs: Vec::new(),
+        gitlab_token: None,
+        needs: false,
+        stage: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,19 +82,8 @@ mod tests {
 
     fn args(mode: Option<ModeArg>) -> RunArgs {
         RunArgs {
-            args: Vec::new(),
-            file: None,
             mode,
-            vars: Vec::new(),
-            dry_run: false,
-            json: false,
-            force: false,
-            changes_from: None,
-            refresh: false,
-            inputs: Vec::new(),
-            gitlab_token: None,
-            needs: false,
-            stage: None,
+            ..tests_args()
         }
     }
 

@@ -29,8 +29,10 @@ pub struct RefFacts {
 /// Where `changes:` compares from.
 #[derive(Clone)]
 enum ChangeSource {
-    /// A ref (the person's `--changes-from`, or `origin/<default branch>`).
-    From(String),
+    /// The person's `--changes-from`: a ref git must know.
+    Given(String),
+    /// `origin/<default branch>`, which may not be fetched here.
+    DefaultBranch(String),
     /// Nothing to compare with: GitLab then counts `changes:` as matched.
     Unknown,
 }
@@ -60,11 +62,11 @@ impl RefFacts {
         let default = vars_get(&predefined, "CI_DEFAULT_BRANCH");
         let branch = vars_get(&predefined, "CI_COMMIT_BRANCH");
         let changes = match (&args.changes_from, default, branch) {
-            (Some(reference), _, _) => ChangeSource::From(reference.clone()),
+            (Some(reference), _, _) => ChangeSource::Given(reference.clone()),
             // On the default branch itself GitLab compares with the previous push, which a
             // checkout does not know.
             (None, Some(default), Some(branch)) if default != branch => {
-                ChangeSource::From(format!("origin/{default}"))
+                ChangeSource::DefaultBranch(format!("origin/{default}"))
             }
             _ => ChangeSource::Unknown,
         };
@@ -207,11 +209,14 @@ fn paths_under(dir: &Path) -> Vec<String> {
 /// The pipeline's own change set.
 fn own_changes(checkout: &Checkout, source: &ChangeSource) -> Changes {
     match source {
-        ChangeSource::From(reference) => match checkout.changed_since(reference) {
+        ChangeSource::Given(reference) => match checkout.changed_since(reference) {
             Ok(files) => Changes::Known(files),
-            // The default branch may not be fetched here: nothing to compare with.
-            Err(_) if self_default(reference) => Changes::Unknown,
             Err(message) => Changes::BadRef(format!("--changes-from: {message}")),
+        },
+        // The default branch may not be fetched here: nothing to compare with.
+        ChangeSource::DefaultBranch(reference) => match checkout.changed_since(reference) {
+            Ok(files) => Changes::Known(files),
+            Err(_) => Changes::Unknown,
         },
         ChangeSource::Unknown => Changes::Unknown,
     }
@@ -225,11 +230,50 @@ fn changes_against(checkout: &Checkout, reference: &str) -> Changes {
     }
 }
 
-/// Whether `reference` is the default-branch ref this module chose itself (not the person's).
-fn self_default(reference: &str) -> bool {
-    reference.starts_with("origin/")
-}
-
 fn vars_get<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
     vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_changes_from_is_an_error_and_an_unfetched_default_branch_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+                .args(args)
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "-q", "."]);
+        std::fs::write(dir.path().join("a.txt"), "a\n").unwrap();
+        git(&["add", "."]);
+        git(&["commit", "-qm", "one"]);
+        std::fs::write(dir.path().join("a.txt"), "b\n").unwrap();
+        let checkout = Checkout::find(dir.path());
+        // The person's ref, `origin/...` too, must be one git knows.
+        for given in ["origin/no-such-branch", "no-such-ref"] {
+            let changes = own_changes(&checkout, &ChangeSource::Given(given.into()));
+            assert!(
+                matches!(&changes, Changes::BadRef(m) if m.starts_with("--changes-from: ")),
+                "{given}: {changes:?}"
+            );
+        }
+        let changes = own_changes(&checkout, &ChangeSource::Given("HEAD".into()));
+        assert!(
+            matches!(&changes, Changes::Known(files) if files == &["a.txt"]),
+            "{changes:?}"
+        );
+        // The default branch this run chose, not fetched here: nothing to compare with.
+        let unfetched = ChangeSource::DefaultBranch("origin/main".into());
+        assert!(matches!(
+            own_changes(&checkout, &unfetched),
+            Changes::Unknown
+        ));
+    }
 }

@@ -109,3 +109,28 @@ pub fn write_script(tmp: &Path, stage: &str, text: &str) -> Result<PathBuf, Stri
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::checkout::Checkout;
+
+    #[test]
+    fn var_values_are_private_in_the_payload_so_no_service_gets_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ids = LocalIds::new(&Checkout::fake(Some("main"), None, None));
+        let variables = vec![
+            ("POSTGRES_DB".to_string(), "app".to_string()),
+            ("DEPLOY_TOKEN".to_string(), "from --var".to_string()),
+        ];
+        write_payload(tmp.path(), &ids, &variables, &["DEPLOY_TOKEN".into()], None).unwrap();
+        let facts = crate::payload::load(&tmp.path().join("response.json")).unwrap();
+        let public: Vec<&str> = facts
+            .public_variables
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert!(public.contains(&"POSTGRES_DB"), "{public:?}");
+        assert!(!public.contains(&"DEPLOY_TOKEN"), "{public:?}");
+    }
+}

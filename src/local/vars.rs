@@ -346,6 +346,26 @@ mod tests {
     }
 
     #[test]
+    fn the_default_branch_is_the_configs_then_origin_heads_then_main() {
+        let mut checkout = Checkout::fake(Some("feature"), None, None);
+        checkout.default_branch = Some("master".into());
+        let named = "local:\n  default_branch: trunk\n";
+        assert_eq!(
+            get(&predefined_for(&checkout, named), "CI_DEFAULT_BRANCH"),
+            Some("trunk")
+        );
+        assert_eq!(
+            get(&predefined_for(&checkout, ""), "CI_DEFAULT_BRANCH"),
+            Some("master")
+        );
+        checkout.default_branch = None;
+        assert_eq!(
+            get(&predefined_for(&checkout, ""), "CI_DEFAULT_BRANCH"),
+            Some("main")
+        );
+    }
+
+    #[test]
     fn node_total_is_one_and_node_index_unset_without_parallel() {
         let vars = predefined_for(&Checkout::fake(Some("main"), None, None), "");
         assert_eq!(get(&vars, "CI_NODE_TOTAL"), Some("1"));

@@ -38,7 +38,7 @@ pub struct Local {
     pub registry: String,
     /// An image the file names, replaced by a local one.
     pub images: BTreeMap<String, String>,
-    /// `CI_DEFAULT_BRANCH` when the checkout does not say (its `origin/HEAD`).
+    /// `CI_DEFAULT_BRANCH`, over what the checkout says (its `origin/HEAD`).
     pub default_branch: Option<String>,
 }
 

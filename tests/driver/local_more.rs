@@ -99,9 +99,17 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     // An error line is coloured on a terminal ...
     let coloured = on_terminal("");
     assert!(coloured.contains("\x1b[31m"), "{coloured:?}");
-    // ... and plain with NO_COLOR.
+    // ... and plain with NO_COLOR ...
     let plain = on_terminal("NO_COLOR=1");
     assert!(!plain.contains('\x1b'), "{plain:?}");
+    // ... and plain off a terminal (a pipe), NO_COLOR unset.
+    let (code, stdout, stderr) = checkout.run(&["build-dind", "--dry-run"]);
+    assert_eq!(code, 125, "{stderr}");
+    assert!(stderr.contains("error"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stdout.contains('\x1b'),
+        "{stderr:?}"
+    );
 }
 
 /// The configured engine is not there: executor itself failed, not the job (exit 125), and the

@@ -110,16 +110,19 @@ impl LocalJob {
             report.failed("restore_cache", message, std::time::Duration::ZERO);
             return Ok(1);
         }
+        // Said once for every cache, `policy: push` ones too: none is kept.
+        let Some(dir) = &self.carry.cache_dir else {
+            if self.carry.caches(&self.env).next().is_some() {
+                report.note("cache: not restored nor kept: set HOME or XDG_CACHE_HOME");
+            }
+            return Ok(0);
+        };
         let pulled = self
             .carry
             .caches(&self.env)
             .filter(|(_, policy, _)| **policy != CachePolicy::Push);
         for (_, _, keys) in pulled {
             let key = &keys.key;
-            let Some(dir) = &self.carry.cache_dir else {
-                report.note("cache: not restored nor kept: set HOME or XDG_CACHE_HOME");
-                return Ok(0);
-            };
             let Some((found, archive)) = cache::load(dir, keys) else {
                 report.note(&format!(
                     "cache `{key}`: none kept yet in {}",

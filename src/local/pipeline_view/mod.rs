@@ -188,12 +188,8 @@ fn job_view(
         .into_iter()
         .map(|s| (expanded(&s.name), s.alias))
         .collect();
-    // A rule's `needs:` names jobs only; GitLab takes their artifacts as for a plain name.
     let (needs, needs_from_rule) = match &decision.needs {
-        Some(names) => (
-            Some(names.iter().map(|name| Need::plain(name)).collect()),
-            true,
-        ),
+        Some(needs) => (Some(needs.clone()), true),
         None => (job.needs.clone(), false),
     };
     JobView {

@@ -19,7 +19,7 @@ pub struct Decision {
     /// place of [`super::super::Job::variables`] when it runs (values as written).
     pub variables: Vec<(String, String)>,
     /// `needs:` of the rule that decided, replacing the job's own.
-    pub needs: Option<Vec<String>>,
+    pub needs: Option<Vec<super::super::Need>>,
     pub cause: Cause,
     /// What a local run could not check as GitLab would (no change set known,
     /// `kubernetes: active`, `exists: project:`), one line each.

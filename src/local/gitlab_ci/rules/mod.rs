@@ -102,8 +102,8 @@ pub struct Rule {
     pub allow_failure: Option<bool>,
     /// `variables:` the job gets when this rule decides, over its own.
     pub variables: Vec<(String, String)>,
-    /// `needs:` job names that replace the job's when this rule decides.
-    pub needs: Option<Vec<String>>,
+    /// `needs:` that replace the job's when this rule decides.
+    pub needs: Option<Vec<super::Need>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

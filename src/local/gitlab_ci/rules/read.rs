@@ -283,27 +283,19 @@ fn paths(value: &Value) -> Result<Vec<String>, String> {
     Ok(list)
 }
 
-/// `needs:` of a rule: job names, or mappings with `job:`, read as a job's `needs:` is
-/// (GitLab builds both with `Entry::Needs`): lists inside the list count as their entries.
-fn needs(value: &Value) -> Result<Vec<String>, String> {
-    let Some(items) = super::super::needs::flattened(value) else {
-        return Err(format!(
-            "has `needs:` {}, which must be a list of jobs",
-            describe(value)
-        ));
-    };
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::String(name) => Ok(name.clone()),
-            Value::Mapping(map) => match map.get("job") {
-                Some(Value::String(name)) => Ok(name.clone()),
-                _ => Err("has a `needs:` entry without a `job:` name".into()),
-            },
-            other => Err(format!(
-                "has `needs:` entry {}, which must be a job name",
-                describe(other)
-            )),
-        })
-        .collect()
+/// `needs:` of a rule, read as a job's `needs:` is (GitLab builds both with `Entry::Needs`,
+/// a rule's with `allowed_needs: [job]`): job names, or mappings with `job:` and its
+/// `artifacts:`, `optional:` and `parallel:`, which keep their meaning; lists inside the list
+/// count as their entries. A need of another project or pipeline GitLab refuses in a rule.
+fn needs(value: &Value) -> Result<Vec<super::super::Need>, String> {
+    let needs =
+        super::super::needs::needs(value).map_err(|m| format!("has invalid `needs:`: {m}"))?;
+    match needs.iter().find(|n| n.from.is_some()) {
+        Some(need) => Err(format!(
+            "has a `needs:` entry `{}` from another project or pipeline, which GitLab allows \
+             only in a job's own `needs:`",
+            need.job
+        )),
+        None => Ok(needs),
+    }
 }

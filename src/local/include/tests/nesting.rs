@@ -121,6 +121,20 @@ fn depth_and_count_limits_name_the_chain() {
             None => assert_eq!(result.unwrap().includes.len(), 5),
         }
     }
+    // The limits a run has: GitLab's 150 files, and a file included again counts again.
+    let defaults = Options::new(".gitlab-ci.yml");
+    assert_eq!((defaults.max_includes, defaults.max_depth), (150, 100));
+    let dir = project(&[("same.yml", "job: {script: x}\n")]);
+    let mut options = options();
+    options.max_includes = 2;
+    let twice = "include: [same.yml, same.yml]\n";
+    assert!(run(dir.path(), twice, &options).is_ok());
+    let thrice = "include: [same.yml, same.yml, same.yml]\n";
+    let e = run(dir.path(), thrice, &options).unwrap_err();
+    assert!(
+        e.message().contains("GitLab's limit of 2 included files"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -451,6 +451,12 @@ fn slow_servers_cannot_stall_a_run_past_the_total_fetch_time() {
     let dir = project(&[]);
     let mut options = options();
     options.fetch = Box::new(Slow);
+    // A run's own bounds: 10 s a fetch, 30 s for all of them.
+    let defaults = Options::new(".gitlab-ci.yml");
+    assert_eq!(
+        (defaults.timeout, defaults.total_timeout),
+        (Duration::from_secs(10), Duration::from_secs(30))
+    );
     options.total_timeout = Duration::from_secs(1);
     let main: String = (0..20)
         .map(|i| format!("- https://slow.example/{i}.yml\n"))

@@ -46,6 +46,16 @@ const CASES: &[(&str, usize, &str)] = &[
         "`rules[2]` has `if:` with an invalid expression `${B}` at column 1",
     ),
     (
+        "job:\n  script: x\n  rules:\n    - needs: [{job: a, project: g/p, ref: main}]\n",
+        3,
+        "has a `needs:` entry `a` from another project or pipeline, which GitLab allows only in a job's own `needs:`",
+    ),
+    (
+        "job:\n  script: x\n  rules:\n    - needs: [{job: a, artifacts: maybe}]\n",
+        3,
+        "has invalid `needs:`: entry `artifacts:` must be true or false",
+    ),
+    (
         "job:\n  script: x\n  rules: []\n",
         3,
         "`rules:` is an empty list, which GitLab rejects",
