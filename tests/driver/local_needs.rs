@@ -13,6 +13,7 @@ build:
   script:
     - mkdir -p out/sub && echo \"built-$((6*7))\" > out/sub/app.txt && echo junk > out/app.o
     - echo \"BUILD_VERSION=1.2.$((1+2))\" > build.env && echo \"notes-$((5+5))\" > notes.txt
+    - echo \"TEST_IMAGE=$CI_JOB_IMAGE\" >> build.env
   artifacts:
     paths: [out/, '*.txt']
     exclude: ['out/*.o']
@@ -21,7 +22,9 @@ test:
   stage: test
   variables: {EXECUTOR_DOCKER_MODE: none}
   needs: [build]
+  image: $TEST_IMAGE
   script:
+    - echo \"image $CI_JOB_IMAGE\"
     - cat out/sub/app.txt notes.txt
     - test ! -e out/app.o && echo \"no-$((1+1))-object\"
     - echo \"version $BUILD_VERSION\"
@@ -69,7 +72,23 @@ fn needs_hand_on_artifacts_and_dotenv_variables() {
     );
     assert!(stdout.contains("no-2-object"), "{stdout}");
     assert!(stdout.contains("version 1.2.3"), "{stdout}");
+    // The image named by a dotenv variable is expanded with it, as the runner does.
+    let image = format!("image {}", crate::harness::JOB_IMAGE);
+    assert!(stdout.contains(&image), "{stdout}");
     checkout.assert_nothing_left();
+
+    // A dry run cannot know the value: it shows the image as written, naming the job.
+    let (code, stdout, stderr) = run(
+        &checkout,
+        cache.path(),
+        &["test", "--dry-run", "--file", "needs.yml"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("image: $TEST_IMAGE"), "{stdout}");
+    assert!(
+        stderr.contains("`TEST_IMAGE` is not set until the dotenv report of `build`"),
+        "{stderr}"
+    );
 }
 
 #[test]
