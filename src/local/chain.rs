@@ -58,6 +58,23 @@ pub async fn run(
             ));
             continue;
         }
+        // A job `--needs` runs for another waits for what GitLab waits for: an on_failure one
+        // for a failure, which stops this run first; a manual or delayed one for a person or a
+        // timer, which a local run does not have.
+        let for_another = args.stage.is_none() && at + 1 < planned.len();
+        if for_another && decision.runs && decision.when == When::OnFailure && !args.force {
+            report.note(&format!(
+                "skipping `{name}`: it runs only after an earlier job fails (when: on_failure); \
+                 pass --force to run it"
+            ));
+            continue;
+        }
+        if decision.runs && matches!(decision.when, When::Manual | When::Delayed) {
+            report.note(&format!(
+                "`{name}` is `when: {}` on GitLab; this run starts it at once",
+                decision.when.name()
+            ));
+        }
         if let Some(note) = ignored.note(pipeline, job) {
             report.note(&note);
         }

@@ -169,3 +169,47 @@ fn a_failed_need_stops_the_run_and_a_stage_runs_only_its_own_jobs() {
     );
     checkout.assert_nothing_left();
 }
+
+const WAITING: &str = "stages: [build, test]
+rescue: {stage: build, when: on_failure, script: [echo rescue]}
+approve: {stage: build, when: manual, script: [echo approve]}
+target:
+  stage: test
+  needs: [rescue, approve]
+  script: [echo target]
+";
+
+/// `--needs` does not run a needed `when: on_failure` job when nothing failed (GitLab would
+/// not either), unless forced; a needed manual job runs at once, with a note saying so.
+#[test]
+fn needs_skip_an_on_failure_need_and_start_a_manual_one_at_once() {
+    let checkout = Checkout::new();
+    std::fs::write(checkout.dir.path().join("waiting.yml"), WAITING).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["target", "--needs", "--dry-run", "--file", "waiting.yml"];
+    let (code, stdout, stderr) = run(&checkout, cache.path(), &args);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("skipping `rescue`: it runs only after an earlier job fails"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`approve` is `when: manual` on GitLab; this run starts it at once"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("job: rescue from"), "{stdout}");
+    assert!(stdout.contains("job: approve from") && stdout.contains("job: target from"));
+
+    let forced = [
+        "target",
+        "--needs",
+        "--dry-run",
+        "--force",
+        "--file",
+        "waiting.yml",
+    ];
+    let (code, stdout, stderr) = run(&checkout, cache.path(), &forced);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("job: rescue from"), "{stdout}");
+    checkout.assert_nothing_left();
+}
