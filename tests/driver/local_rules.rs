@@ -112,3 +112,80 @@ fn a_job_from_an_included_file_runs() {
     assert!(stderr.contains("ci/jobs/hello.yml"), "{stderr}");
     checkout.assert_nothing_left();
 }
+
+const TEMPLATE: &str = "spec:
+  inputs:
+    greeting:
+      default: hello
+---
+.lines:
+  variables: {EXECUTOR_DOCKER_MODE: none}
+  before_script:
+    - echo \"before $[[ inputs.greeting ]]\"
+.scripts:
+  common:
+    - echo \"common-$((2*21))\"
+";
+
+const TEMPLATED: &str = "include:
+  - local: templates/lines.yml
+    inputs:
+      greeting: bonjour
+workflow:
+  rules:
+    - if: $CI_COMMIT_BRANCH
+stages: [test, deploy]
+.after: &after
+  after_script:
+    - echo \"after-$((3*3))\"
+test:
+  <<: *after
+  stage: test
+  extends: .lines
+  parallel:
+    matrix:
+      - OS: [debian, alpine]
+        VERSION: ['12']
+  rules:
+    - exists: [main.yml]
+  script:
+    - !reference [.scripts, common]
+    - echo \"matrix $OS $VERSION\"
+deploy:
+  extends: .lines
+  stage: deploy
+  rules:
+    - if: $CI_COMMIT_BRANCH == \"production\"
+  script: [echo deploy]
+";
+
+/// A file of the kind GitLab's templates are (an include with `spec: inputs:`, `workflow:
+/// rules`, anchors, `extends:`, `!reference`, `parallel: matrix:`, `rules:` with `exists:`
+/// and `if:`) lists, dry-runs and runs one of its matrix jobs.
+#[test]
+fn a_template_like_file_lists_dry_runs_and_runs() {
+    let checkout = Checkout::new();
+    let dir = checkout.dir.path();
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("templates/lines.yml"), TEMPLATE).unwrap();
+    std::fs::write(dir.join("main.yml"), TEMPLATED).unwrap();
+
+    let (code, listed, stderr) = checkout.run(&["--file", "main.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    for name in ["test: [debian, 12]", "test: [alpine, 12]", "deploy"] {
+        assert!(listed.contains(name), "{name}: {listed}");
+    }
+
+    let (code, view, stderr) = checkout.run(&["--file", "main.yml", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(view.contains("2 of 3 jobs run"), "{view}");
+    assert!(view.contains("deploy: excluded"), "{view}");
+
+    let job = "test: [debian, 12]";
+    let (code, stdout, stderr) = checkout.run(&[job, "--file", "main.yml"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for line in ["before bonjour", "common-42", "matrix debian 12", "after-9"] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    checkout.assert_nothing_left();
+}
