@@ -59,17 +59,9 @@ impl RefFacts {
         };
         let predefined = vars::predefined(&facts, &checkout, &ids, &settings.local);
         let paths = paths_of(&checkout);
-        let default = vars_get(&predefined, "CI_DEFAULT_BRANCH");
-        let branch = vars_get(&predefined, "CI_COMMIT_BRANCH");
-        let changes = match (&args.changes_from, default, branch) {
-            (Some(reference), _, _) => ChangeSource::Given(reference.clone()),
-            // On the default branch itself GitLab compares with the previous push, which a
-            // checkout does not know.
-            (None, Some(default), Some(branch)) if default != branch => {
-                ChangeSource::DefaultBranch(format!("origin/{default}"))
-            }
-            _ => ChangeSource::Unknown,
-        };
+        // The person's `--var`s over the predefined ones, as `if:` rules see them.
+        let given = |key: &str| vars_get_last(&overrides, key).or(vars_get(&predefined, key));
+        let changes = change_source(args.changes_from.as_deref(), given);
         Ok(RefFacts {
             predefined,
             overrides,
@@ -206,6 +198,24 @@ fn paths_under(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// What `changes:` compares with: the person's `--changes-from`, else the default branch (as
+/// `vars` name it and the branch) unless the run is on it.
+fn change_source<'v>(
+    changes_from: Option<&str>,
+    vars: impl Fn(&str) -> Option<&'v str>,
+) -> ChangeSource {
+    let (default, branch) = (vars("CI_DEFAULT_BRANCH"), vars("CI_COMMIT_BRANCH"));
+    match (changes_from, default, branch) {
+        (Some(reference), _, _) => ChangeSource::Given(reference.to_string()),
+        // On the default branch itself GitLab compares with the previous push, which a
+        // checkout does not know.
+        (None, Some(default), Some(branch)) if default != branch => {
+            ChangeSource::DefaultBranch(format!("origin/{default}"))
+        }
+        _ => ChangeSource::Unknown,
+    }
+}
+
 /// The pipeline's own change set.
 fn own_changes(checkout: &Checkout, source: &ChangeSource) -> Changes {
     match source {
@@ -234,9 +244,35 @@ fn vars_get<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
     vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+fn vars_get_last<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    vars.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `changes:` compares with the default branch the run's variables name, `--var`s
+    /// included, as `if:` rules see them; on that branch there is nothing to compare with.
+    #[test]
+    fn changes_compare_with_the_default_branch_the_variables_name() {
+        let vars = |default: &'static str, branch: &'static str| {
+            move |key: &str| match key {
+                "CI_DEFAULT_BRANCH" => Some(default),
+                "CI_COMMIT_BRANCH" => Some(branch),
+                _ => None,
+            }
+        };
+        let source = change_source(None, vars("develop", "feature"));
+        assert!(matches!(&source, ChangeSource::DefaultBranch(r) if r == "origin/develop"));
+        let source = change_source(None, vars("develop", "develop"));
+        assert!(matches!(source, ChangeSource::Unknown));
+        let source = change_source(Some("v1.0"), vars("develop", "develop"));
+        assert!(matches!(&source, ChangeSource::Given(r) if r == "v1.0"));
+    }
 
     #[test]
     fn an_unknown_changes_from_is_an_error_and_an_unfetched_default_branch_is_not() {
