@@ -45,7 +45,12 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     };
     let (pipeline, skipped) = match load(settings, &args, &file, &facts, &report) {
         Ok(loaded) => loaded,
-        Err(message) => return fail(&report, &message),
+        // An include's location may hold a `--var` value (`local: ci/$NAME.yml`), which its
+        // errors show expanded: masked as every other message masks them.
+        Err(message) => {
+            let secrets = super::masking::secrets(facts.overrides());
+            return fail(&report, &super::masking::text(&message, &secrets));
+        }
     };
     let decisions = facts.decide_all(&pipeline);
     if args.needs || args.stage.is_some() {
@@ -177,8 +182,9 @@ fn load(
     // `rules:` on entries are decided against the facts the jobs are decided against.
     options.hooks = Box::new(include::IncludeRules::new(facts.include_rules()));
     let mut merged = include::resolve(root, &text, &options).map_err(|e| e.to_string())?;
+    let secrets = super::masking::secrets(facts.overrides());
     for warning in &merged.warnings {
-        report.note(warning);
+        report.note(&super::masking::text(warning, &secrets));
     }
     let skipped = std::mem::take(&mut merged.skipped);
     let pipeline = merged.parse().map_err(|e| e.to_string())?;
