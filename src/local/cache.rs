@@ -119,13 +119,24 @@ fn files_hash(files: &[String], root: &Path) -> Option<String> {
         let Some(path) = inside(root, file) else {
             continue;
         };
-        let Ok(bytes) = std::fs::read(&path) else {
+        // Streamed, not read whole: the checkout's files are its writer's, and one of many
+        // GiB named in `key: files:` would have been held in memory at once.
+        let Ok(mut reader) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let Ok(meta) = reader.metadata() else {
             continue;
         };
         context.update(file.as_bytes());
         context.update(&[0]);
-        context.update(&(bytes.len() as u64).to_le_bytes());
-        context.update(&bytes);
+        context.update(&meta.len().to_le_bytes());
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            match std::io::Read::read(&mut reader, &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => context.update(&chunk[..n]),
+            }
+        }
         found = true;
     }
     let digest = context.finish();

@@ -156,9 +156,37 @@ pub async fn run(
             ));
         }
         ran.push(name.clone());
-        outputs.push((name.clone(), output));
+        if let Err(message) = hold(&mut outputs, name, output) {
+            return fail(report, &message);
+        }
     }
     0
+}
+
+/// The most all artifacts archives held for later jobs of one run may take together. Each
+/// is at most 64 MiB ([`super::carry::MAX_ARTIFACTS`]), but a run keeps every one a later job
+/// takes in memory until the end: 50 jobs' (GitLab's `needs:` limit) would be 3 GiB on this
+/// machine, whatever the jobs' own memory limits.
+const MAX_HELD: usize = 256 << 20;
+
+/// Keep `output` of job `name` for the later jobs, unless its archive would take what all
+/// held archives take past [`MAX_HELD`]: then a message to stop the run with.
+fn hold(outputs: &mut Vec<(String, Output)>, name: &str, output: Output) -> Result<(), String> {
+    let held: usize = outputs
+        .iter()
+        .filter_map(|(_, o)| o.archive.as_ref().map(Vec::len))
+        .sum();
+    let more = output.archive.as_ref().map_or(0, Vec::len);
+    if held + more > MAX_HELD {
+        return Err(format!(
+            "the artifacts of `{name}` ({} MiB) and of the jobs before it together pass {} MiB, \
+             the most a local run holds for later jobs; stopping",
+            more >> 20,
+            MAX_HELD >> 20
+        ));
+    }
+    outputs.push((name.to_string(), output));
+    Ok(())
 }
 
 /// The jobs to run, in order, with notes said on the way.
@@ -333,6 +361,27 @@ mod tests {
             plan(&args, &pipeline, &decisions, &report).unwrap(),
             ["ok", "cleanup", "deploy"]
         );
+    }
+
+    /// Archives held for later jobs stop at their total bound, with a message naming the job.
+    #[test]
+    fn held_artifacts_are_bounded_together() {
+        let output = |mib: usize| Output {
+            archive: Some(vec![0; mib << 20]),
+            dotenv: Vec::new(),
+        };
+        let mut outputs = Vec::new();
+        for i in 0..4 {
+            hold(&mut outputs, &format!("j{i}"), output(64)).unwrap();
+        }
+        // Jobs without artifacts are still held (their dotenv may matter).
+        hold(&mut outputs, "plain", Output::default()).unwrap();
+        let e = hold(&mut outputs, "last", output(1)).unwrap_err();
+        assert!(
+            e.contains("artifacts of `last`") && e.contains("256 MiB"),
+            "{e}"
+        );
+        assert_eq!(outputs.len(), 5);
     }
 
     #[test]

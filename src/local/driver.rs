@@ -46,7 +46,12 @@ pub async fn run(settings: &Settings, args: RunArgs, env: &JobEnv) -> i32 {
     };
     let (pipeline, skipped) = match load(settings, &args, &file, &facts, &report) {
         Ok(loaded) => loaded,
-        Err(message) => return fail(&report, &message),
+        // An include's location may hold a `--var` value (`local: ci/$NAME.yml`), which its
+        // errors show expanded: masked as every other message masks them.
+        Err(message) => {
+            let secrets = super::masking::secrets(facts.overrides());
+            return fail(&report, &super::masking::text(&message, &secrets));
+        }
     };
     let decisions = facts.decide_all(&pipeline);
     if args.needs || args.stage.is_some() {
@@ -140,12 +145,7 @@ fn load(
     facts: &RefFacts,
     report: &Report,
 ) -> Result<(Pipeline, Vec<include::Skipped>), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        format!(
-            "cannot read {} ({e}); run executor in a checkout with a .gitlab-ci.yml or pass --file",
-            file.display()
-        )
-    })?;
+    let text = read_pipeline(file, facts.root())?;
     let shown = file.display().to_string();
     let inputs = args
         .inputs
@@ -189,8 +189,9 @@ fn load(
     // `rules:` on entries are decided against the facts the jobs are decided against.
     options.hooks = Box::new(include::IncludeRules::new(facts.include_rules()));
     let mut merged = include::resolve(root, &text, &options).map_err(|e| e.to_string())?;
+    let secrets = super::masking::secrets(facts.overrides());
     for warning in &merged.warnings {
-        report.note(warning);
+        report.note(&super::masking::text(warning, &secrets));
     }
     let skipped = std::mem::take(&mut merged.skipped);
     let pipeline = merged.parse().map_err(|e| e.to_string())?;
@@ -198,6 +199,77 @@ fn load(
         report.note(warning);
     }
     Ok((pipeline, skipped))
+}
+
+/// The most of the pipeline file a local run reads (an included file may hold 1 MiB): as much
+/// as `job_lines` reads again to find lines, far more than GitLab's 2 MB for a whole pipeline.
+const MAX_PIPELINE_BYTES: u64 = 4 << 20;
+
+/// The pipeline file's text, read bounded. The checkout's files are its writer's: a
+/// `.gitlab-ci.yml` that is a link to `/dev/zero` was read until the memory ran out, and one
+/// linking to a file elsewhere on this machine made that file the pipeline, its content shown
+/// in messages and merged into jobs. So a file named inside the checkout `root` must still be
+/// in it once its links are followed (a file the person names outside it is read where it
+/// is), and must be a regular file no larger than [`MAX_PIPELINE_BYTES`].
+fn read_pipeline(file: &Path, root: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |why: &dyn std::fmt::Display| {
+        format!(
+            "cannot read {} ({why}); run executor in a checkout with a .gitlab-ci.yml or pass \
+             --file",
+            file.display()
+        )
+    };
+    let real = file.canonicalize().map_err(|e| cannot(&e))?;
+    let named = std::path::absolute(file).map(|p| lexical(&p));
+    let roots = [
+        std::path::absolute(root).map(|p| lexical(&p)).ok(),
+        root.canonicalize().ok(),
+    ];
+    let named_inside = named
+        .as_ref()
+        .is_ok_and(|n| roots.iter().flatten().any(|r| n.starts_with(r)));
+    let real_root = root.canonicalize().map_err(|e| cannot(&e))?;
+    if named_inside && !real.starts_with(&real_root) {
+        return Err(cannot(&format!(
+            "it is a link to {}, outside the checkout {}; a checkout's pipeline file must be \
+             in it: pass --file with that path if you mean it",
+            real.display(),
+            real_root.display()
+        )));
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| cannot(&e))?;
+    if !meta.is_file() {
+        return Err(cannot(&"it is not a regular file"));
+    }
+    let mut text = String::new();
+    std::fs::File::open(&real)
+        .map_err(|e| cannot(&e))?
+        .take(MAX_PIPELINE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| cannot(&e))?;
+    if text.len() as u64 > MAX_PIPELINE_BYTES {
+        return Err(cannot(&format!(
+            "it is larger than {} MiB, the most a local run reads",
+            MAX_PIPELINE_BYTES >> 20
+        )));
+    }
+    Ok(text)
+}
+
+/// `path` with `.` and `..` taken out as written (no links followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// `--input NAME=VALUE`.
@@ -445,7 +517,47 @@ pub(super) enum Stop {
 
 #[cfg(test)]
 mod tests {
-    use super::gitlab_token;
+    use super::{gitlab_token, read_pipeline, MAX_PIPELINE_BYTES};
+
+    /// A checkout's pipeline file that links out of it (to another file, to `/dev/zero`) is
+    /// refused, and a large one is not read whole; a link inside the checkout, and a file the
+    /// person names outside it, are read.
+    #[test]
+    fn the_pipeline_file_stays_in_the_checkout_and_is_read_bounded() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.yml");
+        std::fs::write(&secret, "token: hunter2\n").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        std::fs::create_dir(root.join("ci")).unwrap();
+        std::fs::write(root.join("ci/real.yml"), "job: {script: [x]}\n").unwrap();
+        symlink(&secret, root.join(".gitlab-ci.yml")).unwrap();
+        symlink("/dev/zero", root.join("zero.yml")).unwrap();
+        symlink("ci/real.yml", root.join("inside.yml")).unwrap();
+        symlink(outside.path(), root.join("out")).unwrap();
+        for name in [
+            ".gitlab-ci.yml",
+            "zero.yml",
+            "out/secret.yml",
+            "ci/../out/secret.yml",
+        ] {
+            let e = read_pipeline(&root.join(name), root).unwrap_err();
+            assert!(e.contains("outside the checkout"), "{name}: {e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        assert!(read_pipeline(&root.join("inside.yml"), root)
+            .unwrap()
+            .starts_with("job:"));
+        // Named by the person outside the checkout: read where it is.
+        assert!(read_pipeline(&secret, root).is_ok());
+        let big = root.join("big.yml");
+        std::fs::write(&big, vec![b'#'; MAX_PIPELINE_BYTES as usize + 1]).unwrap();
+        let e = read_pipeline(&big, root).unwrap_err();
+        assert!(e.contains("larger than 4 MiB"), "{e}");
+        let e = read_pipeline(&root.join("ci"), root).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

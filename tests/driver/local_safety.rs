@@ -170,7 +170,7 @@ fn a_checkouts_git_config_cannot_ship_files_from_outside_it() {
 /// (each one `${PREVIOUS}` ten times) would expand to ~10 GB while the local run builds its
 /// variables, and 2.3 KB of `!reference` fan-out would do the same to the parser. Each ends
 /// quickly with a one-line error (exit 125), the driver's peak staying under the bound that
-/// docs/security.md states.
+/// docs/security.md states. So do 2,000 distinct `=~` patterns, each compiled and kept.
 #[test]
 fn a_pipeline_file_cannot_expand_without_bound() {
     let checkout = Checkout::new();
@@ -190,7 +190,19 @@ fn a_pipeline_file_cannot_expand_without_bound() {
     references.push_str(&format!(
         "boom:\n  image: {JOB_IMAGE}\n  script: [!reference [.l8, script]]\n"
     ));
+    // Distinct patterns, each near the most one may compile to (`\w{9}`): compiled and kept
+    // without bound, 2,000 of them took some 800 MB (35,000 took a dry run past 2 GiB and
+    // 10 minutes).
+    let mut patterns = format!("boom:\n  image: {JOB_IMAGE}\n  script: [echo hi]\n  rules:\n");
+    for i in 0..2_000 {
+        patterns.push_str(&format!("    - if: $X =~ /\\w{{9}}{i}/\n"));
+    }
     let cases = [
+        (
+            "patterns.yml",
+            patterns,
+            "patterns together are larger than a local run compiles",
+        ),
         (
             "variables.yml",
             variables,

@@ -321,6 +321,42 @@ fn var_values_the_file_puts_in_names_are_masked_in_dry_runs() {
 /// command is shown up to 40 characters, then `…`) or quotes it in a refusal on stderr; and
 /// `expand_vars` cannot cut one into pieces masking does not know (it leaves a `--var` as
 /// written, as GitLab leaves a masked variable, so the image expands it whole).
+/// A `--var` value in an include's location (`local:`, `project:`) is masked in the
+/// include's error, which shows the location expanded.
+#[test]
+fn var_values_in_include_locations_are_masked_in_their_errors() {
+    let checkout = checkout();
+    let dir = checkout.dir.path();
+    std::fs::write(
+        dir.join("inc.yml"),
+        "include:\n  - local: ci/$NAME.yml\na: {script: [\"true\"]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("proj.yml"),
+        "include:\n  - project: g/$NAME\n    file: a.yml\na: {script: [\"true\"]}\n",
+    )
+    .unwrap();
+    // `project:` files come from a closed port of this machine, never the network.
+    let config = dir.join("executor.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("local:\n  gitlab_url: http://127.0.0.1:9\n");
+    std::fs::write(&config, text).unwrap();
+    let secret = "s3cr3t-n4me-of-a-file";
+    let var = format!("NAME={secret}");
+    for file in ["inc.yml", "proj.yml"] {
+        for args in [vec!["--dry-run"], vec!["a"]] {
+            let mut all = args.clone();
+            all.extend(["--file", file, "--var", &var]);
+            let (code, shown, stderr) = checkout.run(&all);
+            let both = format!("{shown}{stderr}");
+            assert_eq!(code, 125, "{file} {args:?}: {both}");
+            assert!(!both.contains("s3cr3t"), "{file} {args:?}: {both}");
+            assert!(both.contains("[MASKED]"), "{file} {args:?}: {both}");
+        }
+    }
+}
+
 #[test]
 fn var_values_stay_masked_when_quoted_cut_or_refused() {
     let checkout = checkout();

@@ -249,3 +249,23 @@ fn a_policy_variable_is_read_when_the_job_runs_as_the_runner_reads_it() {
         Ok(CachePolicy::PullPush)
     );
 }
+
+/// Files are hashed in chunks (never held whole), to the same key as before: the path, a NUL,
+/// the length and the content.
+#[test]
+fn key_files_are_hashed_streaming_with_the_same_key() {
+    let root = tempfile::tempdir().unwrap();
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(root.path().join("big.lock"), &content).unwrap();
+    let mut want = ring::digest::Context::new(&ring::digest::SHA256);
+    want.update(b"big.lock");
+    want.update(&[0]);
+    want.update(&(content.len() as u64).to_le_bytes());
+    want.update(&content);
+    let want: String = want.finish().as_ref()[..20]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let got = super::files_hash(&["big.lock".to_string()], root.path());
+    assert_eq!(got.as_deref(), Some(want.as_str()));
+}

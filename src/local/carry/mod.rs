@@ -158,8 +158,12 @@ impl Source<'_> {
 }
 
 /// The variables of the dotenv files in `archive` (regular files only, each read bounded).
+/// GitLab keeps one dotenv report per job, however many files make it, and its limits (5 KiB,
+/// 20 variables) are the report's: so they bound the files together here too, or a job
+/// listing thousands of files would hand on thousands of variables.
 pub fn dotenv_from(archive: &[u8], files: &[String]) -> Result<Vec<(String, String)>, String> {
     let mut variables = Vec::new();
+    let mut total = 0usize;
     let mut tar = tar::Archive::new(archive);
     let entries = tar
         .entries()
@@ -188,9 +192,24 @@ pub fn dotenv_from(archive: &[u8], files: &[String]) -> Result<Vec<(String, Stri
             &mut bytes,
         )
         .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        total += bytes.len();
+        if total > dotenv::MAX_BYTES {
+            return Err(format!(
+                "the report's files hold more than {} bytes together; GitLab accepts at most \
+                 that",
+                dotenv::MAX_BYTES
+            ));
+        }
         let read = dotenv::parse(&bytes).map_err(|m| format!("`{path}` {m}"))?;
         for (key, value) in read {
             crate::local::expand::set(&mut variables, &key, &value);
+        }
+        if variables.len() > dotenv::MAX_VARIABLES {
+            return Err(format!(
+                "the report's files set more than {} variables together; GitLab accepts at \
+                 most that",
+                dotenv::MAX_VARIABLES
+            ));
         }
     }
     Ok(variables)
@@ -240,6 +259,24 @@ mod tests {
         assert!(dotenv_from(&big, &wanted)
             .unwrap_err()
             .contains("GitLab accepts at most 5120"));
+    }
+
+    /// The limits are the whole report's: several files together may not pass them.
+    #[test]
+    fn dotenv_limits_bound_the_files_together() {
+        let twelve: String = (0..12).map(|i| format!("V{i}=x\n")).collect();
+        let other: String = (0..12).map(|i| format!("W{i}=x\n")).collect();
+        let wanted = vec!["a.env".to_string(), "b.env".to_string()];
+        let archive = tar_of(&[("a.env", twelve.as_bytes()), ("b.env", other.as_bytes())]);
+        let e = dotenv_from(&archive, &wanted).unwrap_err();
+        assert!(e.contains("more than 20 variables"), "{e}");
+        // The same names twice count once.
+        let archive = tar_of(&[("a.env", twelve.as_bytes()), ("b.env", twelve.as_bytes())]);
+        assert_eq!(dotenv_from(&archive, &wanted).unwrap().len(), 12);
+        let half = format!("A={}\n", "x".repeat(dotenv::MAX_BYTES / 2));
+        let archive = tar_of(&[("a.env", half.as_bytes()), ("b.env", half.as_bytes())]);
+        let e = dotenv_from(&archive, &wanted).unwrap_err();
+        assert!(e.contains("more than 5120 bytes"), "{e}");
     }
 
     #[test]

@@ -82,19 +82,20 @@ fn fetched(
     budget: &mut Budget,
 ) -> Result<Vec<u8>, String> {
     let name = &target.name;
+    let header = match (token, &options.token) {
+        (true, Some(token)) => Some(token.header()),
+        _ => None,
+    };
+    // Keyed by the token sent too: a copy read with a token serves only runs that send it.
     let kept = options
         .cache_dir
         .as_deref()
-        .map(|dir| cache::path_for(dir, url));
+        .map(|dir| cache::path_for(dir, url, header));
     if let (false, Some(path)) = (options.refresh, &kept) {
         if let Some(bytes) = cache::read(path, options.max_file_bytes) {
             return Ok(bytes);
         }
     }
-    let header = match (token, &options.token) {
-        (true, Some(token)) => Some(token.header()),
-        _ => None,
-    };
     if budget.left.is_zero() {
         return Err(format!(
             "include `{name}` was not fetched: fetching the includes took {} s in all, the \

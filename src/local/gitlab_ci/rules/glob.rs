@@ -3,6 +3,7 @@
 //! `rules:exists` also `FNM_DOTMATCH` (wildcards match names starting with a dot) and
 //! `FNM_EXTGLOB` (`{a,b}` alternatives). `only:changes` has `FNM_PATHNAME` alone.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 /// How a glob is matched.
@@ -29,8 +30,38 @@ pub const POLICY: Flavor = Flavor {
 /// Brace alternatives multiply; past this many a glob is matched as written.
 const MAX_ALTERNATIVES: usize = 1024;
 
-/// Whether `path` (relative, `/`-separated) matches `glob`.
+/// The steps all matches on one thread may take together (a run decides its rules on one).
+/// One match is bounded (see [`Matcher`]), but a file picks how many are made: up to 50
+/// globs of 1,024 brace alternatives in each `exists:`/`changes:`, against every file of a
+/// checkout the same person may have written, in as many rules as a file holds (a 65 KB file
+/// held a dry run for minutes). Past this, every glob counts as matching, as GitLab counts an
+/// `exists:` glob past its 10,000 checks.
+const MAX_STEPS: u64 = 50_000_000;
+
+thread_local! {
+    static STEPS_LEFT: Cell<u64> = const { Cell::new(MAX_STEPS) };
+}
+
+/// Take `n` steps from this thread's budget; `false` once it is spent.
+fn spend(n: u64) -> bool {
+    STEPS_LEFT.with(|left| match left.get().checked_sub(n) {
+        Some(rest) => {
+            left.set(rest);
+            true
+        }
+        None => {
+            left.set(0);
+            false
+        }
+    })
+}
+
+/// Whether `path` (relative, `/`-separated) matches `glob`; `true` once this thread's
+/// [`MAX_STEPS`] are spent.
 pub fn matches(glob: &str, path: &str, flavor: Flavor) -> bool {
+    if !spend(1 + glob.len() as u64 + path.len() as u64) {
+        return true;
+    }
     let path: Vec<char> = path.chars().collect();
     let alternatives = if flavor.braces {
         expand_braces(glob)
@@ -38,12 +69,17 @@ pub fn matches(glob: &str, path: &str, flavor: Flavor) -> bool {
         vec![glob.to_string()]
     };
     alternatives.iter().any(|alternative| {
+        if !spend(alternative.len() as u64) {
+            return true;
+        }
         let pattern: Vec<char> = alternative.chars().collect();
-        Matcher {
+        let mut matcher = Matcher {
             dotmatch: flavor.dotmatch,
             failed: HashSet::new(),
-        }
-        .at(&pattern, &path, true)
+            spent: false,
+        };
+        let matched = matcher.at(&pattern, &path, true);
+        matched || matcher.spent
     })
 }
 
@@ -55,11 +91,17 @@ pub fn matches(glob: &str, path: &str, flavor: Flavor) -> bool {
 struct Matcher {
     dotmatch: bool,
     failed: HashSet<(usize, usize, bool)>,
+    /// The thread's budget ran out during this match: it stops, and counts as matching.
+    spent: bool,
 }
 
 impl Matcher {
     /// `pattern` against `path`; `segment_start` says `path` begins a name (for dot rules).
     fn at(&mut self, pattern: &[char], path: &[char], segment_start: bool) -> bool {
+        if self.spent || !spend(1) {
+            self.spent = true;
+            return false;
+        }
         let step = (pattern.len(), path.len(), segment_start);
         if self.failed.contains(&step) {
             return false;
@@ -258,6 +300,29 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(20))
             .expect("the match ends within 20 s");
         assert_eq!(results, (false, false, true));
+    }
+
+    /// Many matches together stop at the thread's budget: past it every glob counts as
+    /// matching (as GitLab counts `exists:` past 10,000 checks) and costs nothing more.
+    #[test]
+    fn all_matches_of_a_thread_are_bounded() {
+        std::thread::spawn(|| {
+            super::STEPS_LEFT.with(|left| left.set(1_000_000));
+            let glob = format!("src/{}*.zz", "{a,b}".repeat(10));
+            let started = std::time::Instant::now();
+            let mut calls = 0;
+            while !matches(&glob, "src/file.txt", RULES) {
+                calls += 1;
+                assert!(calls < 1_000, "the budget never ran out");
+            }
+            assert!(calls > 0, "one match alone fits the budget");
+            assert!(matches("nothing", "else", POLICY));
+            assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        })
+        .join()
+        .unwrap();
+        // Another thread has its own budget.
+        assert!(!matches("nothing", "else", POLICY));
     }
 
     #[test]

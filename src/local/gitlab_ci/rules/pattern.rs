@@ -12,8 +12,9 @@
 //! Only a GitLab quirk is kept on purpose: a body of one character (`/a/`) is not a pattern
 //! to GitLab's lexer, so it is a syntax error in an expression (GitLab's docs say so).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 
@@ -44,7 +45,10 @@ impl Pattern {
         if !flags.chars().all(|c| FLAGS.contains(&c)) {
             return Ok(None);
         }
-        let regex = compile(body, flags)?;
+        let regex = compiled()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(body, flags)?;
         Ok(Some(Pattern { source, regex }))
     }
 
@@ -57,8 +61,83 @@ impl Pattern {
     }
 }
 
-/// `(?flags)body`, compiled; the error is the regex crate's first line.
-fn compile(body: &str, flags: &str) -> Result<Regex, String> {
+/// The size limits a pattern is compiled with, smallest first: ordinary patterns fit the
+/// first two (`/^(main|master)$/` needs 4 KiB, `/^release\/\w+$/` 64 KiB); the last is the
+/// most one pattern may take.
+const TIERS: [usize; 4] = [16 << 10, 64 << 10, 256 << 10, 1 << 20];
+/// What compiling one process's patterns may cost in all, in [`TIERS`] units: about 2,000
+/// plain patterns or 400 with `\w`, and a run's peak memory stays under 64 MiB.
+const COMPILE_BUDGET: usize = 32 << 20;
+
+/// Compiled patterns, kept by flags and body, and what compiling new ones may still cost.
+///
+/// A file's patterns are compiled as it is read, and a compiled pattern holds about its size
+/// limit in memory: 35,000 distinct `/\w{9}N/` patterns in a 1 MiB file once took a dry run
+/// past 2 GiB and 10 minutes, still growing. So each compile attempt is charged the limit it
+/// ran with (and the body's length), the same pattern met again (`extends:`, `!reference`,
+/// `$VAR =~ $PATTERN` in many jobs) is compiled once, and once [`COMPILE_BUDGET`] is spent a
+/// new pattern is refused with a message: memory and time stay bounded whatever the file.
+struct Compiled {
+    by_text: HashMap<(String, String), Regex>,
+    left: usize,
+}
+
+impl Compiled {
+    fn new(budget: usize) -> Compiled {
+        Compiled {
+            by_text: HashMap::new(),
+            left: budget,
+        }
+    }
+
+    /// `/body/flags`, compiled once; the error is one line naming the pattern.
+    fn get(&mut self, body: &str, flags: &str) -> Result<Regex, String> {
+        let key = (body.to_string(), flags.to_string());
+        if let Some(regex) = self.by_text.get(&key) {
+            return Ok(regex.clone());
+        }
+        let mut too_big = String::new();
+        for limit in TIERS {
+            let cost = limit.saturating_add(body.len());
+            let Some(left) = self.left.checked_sub(cost) else {
+                return Err(format!(
+                    "regular expression /{}/ not compiled: the file's patterns together are \
+                     larger than a local run compiles ({} MiB); use fewer or smaller ones",
+                    shown(body),
+                    COMPILE_BUDGET >> 20
+                ));
+            };
+            self.left = left;
+            match compile(body, flags, limit) {
+                Ok(regex) => {
+                    self.by_text.insert(key, regex.clone());
+                    return Ok(regex);
+                }
+                Err((true, message)) => too_big = message,
+                Err((false, message)) => return Err(message),
+            }
+        }
+        Err(too_big)
+    }
+}
+
+/// The process's compiled patterns.
+fn compiled() -> &'static Mutex<Compiled> {
+    static COMPILED: OnceLock<Mutex<Compiled>> = OnceLock::new();
+    COMPILED.get_or_init(|| Mutex::new(Compiled::new(COMPILE_BUDGET)))
+}
+
+/// A pattern's body for a message: at most 100 characters.
+fn shown(body: &str) -> String {
+    match body.char_indices().nth(100) {
+        Some((at, _)) => format!("{}…", &body[..at]),
+        None => body.to_string(),
+    }
+}
+
+/// `(?flags)body`, compiled within `limit` bytes; the error says whether the limit was what
+/// failed, and is the regex crate's first line.
+fn compile(body: &str, flags: &str, limit: usize) -> Result<Regex, (bool, String)> {
     let mut builder = RegexBuilder::new(body);
     builder
         .case_insensitive(flags.contains('i'))
@@ -66,8 +145,9 @@ fn compile(body: &str, flags: &str) -> Result<Regex, String> {
         .dot_matches_new_line(flags.contains('s'))
         .swap_greed(flags.contains('U'))
         // Patterns come from files; a modest limit keeps a hostile one cheap.
-        .size_limit(1 << 20);
+        .size_limit(limit);
     builder.build().map_err(|e| {
+        let too_big = matches!(e, regex::Error::CompiledTooBig(_));
         let text = e.to_string();
         let last = text
             .lines()
@@ -77,7 +157,10 @@ fn compile(body: &str, flags: &str) -> Result<Regex, String> {
             .trim()
             .trim_start_matches("error: ")
             .to_string();
-        format!("invalid regular expression /{body}/ ({last})")
+        (
+            too_big,
+            format!("invalid regular expression /{}/ ({last})", shown(body)),
+        )
     })
 }
 
@@ -110,7 +193,40 @@ impl fmt::Debug for Pattern {
 
 #[cfg(test)]
 mod tests {
-    use super::{literal_len, Pattern};
+    use super::{literal_len, Compiled, Pattern, TIERS};
+
+    /// Patterns met again are compiled once; new ones past the budget are refused, each
+    /// attempt (a too-large one too) charged; a large but allowed pattern still compiles.
+    #[test]
+    fn compiling_patterns_is_bounded_in_all() {
+        let mut compiled = Compiled::new(4 * TIERS[0] + 100);
+        for _ in 0..10 {
+            assert!(compiled.get("^main$", "").is_ok());
+        }
+        assert!(compiled.get("^dev$", "i").is_ok());
+        assert!(compiled.get("^a1$", "").is_ok());
+        assert!(compiled.get("^a2$", "").is_ok());
+        let e = compiled.get("^a3$", "").unwrap_err();
+        assert!(e.contains("larger than a local run compiles"), "{e}");
+        // Those compiled are still served.
+        assert!(compiled.get("^main$", "").unwrap().is_match("main"));
+
+        let mut compiled = Compiled::new(TIERS.iter().sum::<usize>() + 100);
+        // Needs the largest tier (the smaller ones are too small for it).
+        assert!(compiled.get("\\w{8}", "").is_ok());
+        assert!(compiled.get("x", "").is_err());
+        // A pattern past the largest limit is refused as too big, as before.
+        let mut compiled = Compiled::new(1 << 30);
+        let e = compiled.get("\\w{60}", "").unwrap_err();
+        assert!(e.contains("invalid regular expression"), "{e}");
+        // A syntax error is one attempt, not three.
+        let mut compiled = Compiled::new(TIERS[0] + 10);
+        assert!(compiled.get("(", "").unwrap_err().contains("invalid"));
+        assert!(compiled
+            .get("(", "")
+            .unwrap_err()
+            .contains("larger than a local run compiles"));
+    }
 
     #[test]
     fn literals_are_found_as_gitlabs_lexer_finds_them() {

@@ -125,6 +125,34 @@ fn project_api_refusals_say_what_to_check() {
     assert!(!e.to_string().contains("t0ken"));
 }
 
+/// A private project's file read with a token is kept for runs with that token only: another
+/// checkout's file naming the same `project:` file in a run without the token (or with
+/// another) asks the server, which refuses it, instead of being served the kept copy.
+#[test]
+fn project_files_kept_from_a_run_with_a_token_serve_no_run_without_it() {
+    let api = "/api/v4/projects/g%2Fprivate/repository/files/ci.yml/raw";
+    let server = Server::start(&[(api, ok("private: {script: p}\n"))]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut options = cached(cache.path(), &server.base);
+    options.gitlab_url = server.base.clone();
+    options.token = Some(Token::new(TokenKind::Private, "token-one"));
+    let dir = project(&[]);
+    let main = "include:\n  - project: g/private\n    file: ci.yml\n";
+    assert_eq!(keys(&run(dir.path(), main, &options).unwrap()), ["private"]);
+    // The same token is served the kept copy, without asking again.
+    assert_eq!(keys(&run(dir.path(), main, &options).unwrap()), ["private"]);
+    assert_eq!(server.seen().len(), 1);
+    // The server now refuses anyone without the token (as GitLab does for a private project).
+    server.set(api, status(404));
+    options.token = None;
+    let e = run(dir.path(), main, &options).unwrap_err();
+    assert!(e.message().contains("answers HTTP 404"), "{e}");
+    options.token = Some(Token::new(TokenKind::Private, "token-two"));
+    let e = run(dir.path(), main, &options).unwrap_err();
+    assert!(e.message().contains("answers HTTP 404"), "{e}");
+    assert_eq!(server.seen().len(), 3);
+}
+
 #[test]
 fn projects_mapped_to_a_local_clone_are_read_from_it() {
     let clone = project(&[
@@ -193,7 +221,7 @@ fn offline_runs_use_kept_copies_and_say_where_the_cache_is() {
     let main = format!("include:\n  - remote: {url}\n");
     let mut options = cached(cache.path(), &base);
     let e = run(dir.path(), &main, &options).unwrap_err();
-    let path = super::super::cache::path_for(cache.path(), &url);
+    let path = super::super::cache::path_for(cache.path(), &url, None);
     assert!(
         e.message()
             .starts_with(&format!("include `{url}` could not be fetched (")),
