@@ -17,6 +17,7 @@ mod render;
 pub mod services;
 mod spec;
 pub mod warm;
+pub mod warm_job;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
