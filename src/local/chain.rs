@@ -297,6 +297,25 @@ mod tests {
     use crate::local::gitlab_ci::parse;
     use crate::local::gitlab_ci::rules::{Changes, Context};
 
+    /// Each job of `pipeline` decided for a push with `predefined`, no file existing and no
+    /// changes known.
+    fn decided<'p>(
+        pipeline: &'p Pipeline,
+        predefined: &[(String, String)],
+    ) -> Vec<(&'p Job, Decision)> {
+        let cx = Context {
+            predefined,
+            overrides: &[],
+            exists: &|_| false,
+            changes: &|_| Changes::Unknown,
+        };
+        pipeline
+            .jobs
+            .iter()
+            .map(|job| (job, pipeline.decide(job, &cx)))
+            .collect()
+    }
+
     #[test]
     fn a_rules_needs_replace_the_jobs_with_their_artifacts_and_optional() {
         let text = "build: {script: x, artifacts: {paths: [bin/]}}\n\
@@ -305,17 +324,7 @@ mod tests {
                     needs: [{job: build, artifacts: false}, lint, {job: docs, optional: true}]\n";
         let pipeline = parse(text, ".gitlab-ci.yml").unwrap();
         let predefined = vec![("CI_COMMIT_BRANCH".to_string(), "main".to_string())];
-        let cx = Context {
-            predefined: &predefined,
-            overrides: &[],
-            exists: &|_| false,
-            changes: &|_| Changes::Unknown,
-        };
-        let decisions: Vec<(&Job, Decision)> = pipeline
-            .jobs
-            .iter()
-            .map(|job| (job, pipeline.decide(job, &cx)))
-            .collect();
+        let decisions = decided(&pipeline, &predefined);
         let ruled = with_rule_needs(&pipeline, &decisions);
         // The rule's needs run first; its optional need of a job the file lacks is skipped.
         let (order, notes) = needs_order(&ruled, "test").unwrap();
@@ -337,17 +346,7 @@ mod tests {
                     cleanup: {stage: test, script: x, when: on_failure}\n\
                     deploy: {stage: test, script: x, when: manual}\n";
         let pipeline = parse(text, ".gitlab-ci.yml").unwrap();
-        let cx = Context {
-            predefined: &[],
-            overrides: &[],
-            exists: &|_| false,
-            changes: &|_| Changes::Unknown,
-        };
-        let decisions: Vec<(&Job, Decision)> = pipeline
-            .jobs
-            .iter()
-            .map(|job| (job, pipeline.decide(job, &cx)))
-            .collect();
+        let decisions = decided(&pipeline, &[]);
         let mut args = crate::local::consent::tests_args();
         args.stage = Some("test".into());
         let report = Report::detect(Some("1"));

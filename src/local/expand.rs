@@ -102,6 +102,17 @@ pub fn references(value: &str) -> Vec<&str> {
     names
 }
 
+/// The names `value` refers to that `lookup` has no value for (unset, or set empty), each
+/// once, in the order written: what would expand to nothing.
+pub fn unset_references<'t, 'v>(
+    value: &'t str,
+    lookup: impl Fn(&str) -> Option<&'v str>,
+) -> Vec<&'t str> {
+    let mut names = references(value);
+    names.retain(|n| !n.is_empty() && lookup(n).is_none_or(str::is_empty));
+    names
+}
+
 /// `text` written so that [`layer`] keeps it as it is (`$` as `$$`): a value already
 /// expanded, still counted against the caps.
 pub fn literal(text: &str) -> String {

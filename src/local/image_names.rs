@@ -59,12 +59,7 @@ pub(super) fn expand_checked(
     vars: &[(String, String)],
     origins: &Origins,
 ) -> Result<String, String> {
-    let lookup = |name: &str| {
-        vars.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let lookup = |name: &str| expand::last(vars, name);
     let quoted = format!("`{}: {}`", written.key, shown(written.text, 200));
     let value = expand::expand(written.text, lookup, expand::MAX_VALUE).ok_or_else(|| {
         format!(
@@ -86,11 +81,7 @@ pub(super) fn expand_checked(
         true => "expands to nothing".to_string(),
         false => format!("expands to a name Docker refuses ({why})"),
     };
-    let unset: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| lookup(n).is_none_or(str::is_empty))
-        .collect();
+    let unset = expand::unset_references(written.text, lookup);
     if !unset.is_empty() {
         let states: Vec<String> = unset
             .iter()

@@ -179,9 +179,7 @@ pub(super) fn build(given: &Given, builds_dir: &str) -> Result<Built, Refused> {
 
 /// The names `text` refers to that have no value (unset or empty) in `vars`.
 fn unset<'t>(text: &'t str, vars: &[(String, String)]) -> Vec<&'t str> {
-    let mut names = expand::references(text);
-    names.retain(|n| !n.is_empty() && expand::last(vars, n).is_none_or(str::is_empty));
-    names
+    expand::unset_references(text, |n| expand::last(vars, n))
 }
 
 /// The job's services with their names and aliases expanded and checked, and their other

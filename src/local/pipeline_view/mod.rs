@@ -221,8 +221,7 @@ fn awaited_note<'v>(
     lookup: impl Fn(&str) -> Option<&'v str>,
     writers: &[String],
 ) -> Option<String> {
-    let mut unset = expand::references(text);
-    unset.retain(|n| !n.is_empty() && lookup(n).is_none_or(str::is_empty));
+    let unset = expand::unset_references(text, lookup);
     if unset.is_empty() || writers.is_empty() {
         return None;
     }
