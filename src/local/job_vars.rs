@@ -46,10 +46,16 @@ impl Awaited<'_> {
 
     /// What a refusal of a name with the unset variables `unset` adds: where they may come from.
     fn hint(&self, unset: &[&str]) -> String {
+        self.pointer(unset, "; or run")
+    }
+
+    /// `lead` and where the unset variables `unset` may come from, if jobs before write dotenv
+    /// reports; else nothing.
+    fn pointer(&self, unset: &[&str], lead: &str) -> String {
         match unset.is_empty() || self.sources.is_empty() {
             true => String::new(),
             false => format!(
-                "; or run with --needs: the dotenv report of {} may set it",
+                "{lead} with --needs: the dotenv report of {} may set it",
                 self.named()
             ),
         }
@@ -236,7 +242,7 @@ fn services(
             let note = format!(
                 "`services: name: {}` expands to nothing, so no service starts, as on GitLab{}",
                 shown(&service.name, 200),
-                awaited.hint(&waiting).replace("; or run", "; run")
+                awaited.pointer(&waiting, "; run")
             );
             notes.push(("services", note));
             continue;
