@@ -67,7 +67,9 @@ pub fn sweep(
             .ok()
             .and_then(|m| SystemTime::now().duration_since(m).ok())
             .unwrap_or_default();
-        if !meta.is_dir() || age < grace {
+        // A link is a job's name for an adopted warm job set's directory (`warm.jobs`).
+        let link = meta.file_type().is_symlink();
+        if !(meta.is_dir() || link) || age < grace {
             continue;
         }
         let dir = entry.path().display().to_string();
@@ -78,7 +80,11 @@ pub fn sweep(
             removed += 1;
             continue;
         }
-        match std::fs::remove_dir_all(entry.path()) {
+        let gone = match link {
+            true => std::fs::remove_file(entry.path()),
+            false => std::fs::remove_dir_all(entry.path()),
+        };
+        match gone {
             Ok(()) => {
                 say(&format!(
                     "removed builds directory {dir} (its job has nothing left)"
@@ -108,7 +114,8 @@ mod tests {
             std::fs::create_dir(root.path().join(name)).unwrap();
             std::fs::write(root.path().join(name).join("f"), "x").unwrap();
         }
-        // A link named like a job's directory is not followed.
+        // A link named like a job's directory (an adopted warm job set's, `warm.jobs`) is
+        // removed, never followed.
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("keep"), "x").unwrap();
         std::os::unix::fs::symlink(outside.path(), root.path().join("executor-r7-p1-c0-j4"))
@@ -118,8 +125,8 @@ mod tests {
             sweep(&root_s, Some("7"), live, Duration::from_secs(3600), false),
             0
         );
-        assert_eq!(sweep(&root_s, Some("7"), live, Duration::ZERO, true), 1);
-        assert_eq!(sweep(&root_s, Some("7"), live, Duration::ZERO, false), 1);
+        assert_eq!(sweep(&root_s, Some("7"), live, Duration::ZERO, true), 2);
+        assert_eq!(sweep(&root_s, Some("7"), live, Duration::ZERO, false), 2);
         let left: Vec<String> = std::fs::read_dir(root.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -128,14 +135,10 @@ mod tests {
             !left.contains(&"executor-r7-p1-c0-j1".to_string()),
             "{left:?}"
         );
-        for kept in [
-            "executor-r7-p1-c0-j2",
-            "executor-r8-p1-c0-j3",
-            "other",
-            "executor-r7-p1-c0-j4",
-        ] {
+        for kept in ["executor-r7-p1-c0-j2", "executor-r8-p1-c0-j3", "other"] {
             assert!(left.contains(&kept.to_string()), "{kept}: {left:?}");
         }
+        assert!(!left.contains(&"executor-r7-p1-c0-j4".to_string()));
         assert!(outside.path().join("keep").exists());
     }
 

@@ -19,10 +19,14 @@ use crate::cli::GcArgs;
 use crate::disk::Unmeasured;
 use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
-use crate::plan::owner::manager_of;
+use crate::plan::owner::{manager_of, owner_of, Owner};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_CACHE};
+use crate::plan::warm_job::warm_job_name;
 use crate::plan::LABEL_JOB_KEY;
 use crate::settings::{human_size, parse_duration, DockerHost, Settings};
+
+/// How long a claimed warm job set is given to be renamed by the prepare that claimed it.
+const CLAIM_SETTLE: Duration = Duration::from_secs(2);
 
 /// What one gc run decided and did.
 struct Tally {
@@ -43,8 +47,15 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
 
     // Jobs left alone keep their socket builds directories (below).
     let mut kept = std::collections::BTreeSet::new();
-    for (key, job) in sweep::footprints(&engine, runner).await? {
+    for (key, mut job) in sweep::footprints(&engine, runner).await? {
         let age = Duration::from_secs((now - job.newest).max(0) as u64);
+        // A job that adopted a warm job set runs in a container made before the job was known,
+        // without its labels: its name says it is the job's.
+        if !job.live {
+            job.live = docker::container_running(&engine, &format!("{key}-job"))
+                .await?
+                .unwrap_or(false);
+        }
         let why = if age >= max_age {
             format!("newest resource {} old, past gc.max_age", human(age))
         } else if !job.live && age >= grace {
@@ -71,7 +82,48 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
         }
         tally.collected += 1;
     }
+    let verb = if args.dry_run {
+        "would collect"
+    } else {
+        "collected"
+    };
+    say(&format!(
+        "gc {verb} {} jobs; left {} live or recent jobs alone",
+        tally.collected, tally.kept
+    ));
+    (tally.collected, tally.kept) = (0, 0);
+    for (key, set) in sweep::warm_footprints(&engine, runner).await? {
+        let age = Duration::from_secs((now - set.newest).max(0) as u64);
+        match warm_verdict(settings, &key, &set, age, (grace, max_age)) {
+            Some(why) if args.dry_run => {
+                say(&format!("would remove warm set {key} ({why})"));
+                tally.collected += 1;
+            }
+            Some(why) => {
+                if remove_warm(&engine, settings, &key, &set).await? {
+                    say(&format!("removed warm set {key} ({why})"));
+                    tally.collected += 1;
+                } else {
+                    tally.kept += 1;
+                }
+            }
+            None => tally.kept += 1,
+        }
+    }
+
+    if tally.collected + tally.kept > 0 {
+        say(&format!(
+            "gc {verb} {} warm sets; left {} alone",
+            tally.collected, tally.kept
+        ));
+    }
     crate::stage::host_dirs::sweep_tasks(&engine, runner, grace, args.dry_run).await?;
+    // Warm job sets' builds directories are kept with their sets, and the link a job that
+    // adopted one has in its own name with it.
+    for (key, set) in sweep::warm_footprints(&engine, runner).await? {
+        kept.extend(adopter(&set).map(|(job, _)| job));
+        kept.insert(key);
+    }
     // Socket jobs' builds directories on this host: a collected job's now has nothing left
     // on the engine, and so has one whose cleanup stopped after the engine's part.
     if matches!(settings.docker_host, DockerHost::Unix(_)) {
@@ -94,46 +146,6 @@ pub async fn gc(settings: &Settings, args: GcArgs) -> StageResult {
         .await;
     }
 
-    let verb = if args.dry_run {
-        "would collect"
-    } else {
-        "collected"
-    };
-    say(&format!(
-        "gc {verb} {} jobs; left {} live or recent jobs alone",
-        tally.collected, tally.kept
-    ));
-    (tally.collected, tally.kept) = (0, 0);
-    for (key, set) in sweep::warm_footprints(&engine, runner).await? {
-        let age = Duration::from_secs((now - set.newest).max(0) as u64);
-        match warm_verdict(settings, &key, &set, age, grace) {
-            Some(why) if args.dry_run => {
-                say(&format!("would remove warm set {key} ({why})"));
-                tally.collected += 1;
-            }
-            // Claimed the way a job adopts it, so a set adopted meanwhile stays its job's.
-            Some(why) => {
-                let holds_cache = set
-                    .containers
-                    .iter()
-                    .any(|c| c.labels.contains_key(LABEL_WARM_CACHE));
-                if crate::stage::warm::discard(&engine, &key, holds_cache, true).await? {
-                    say(&format!("removed warm set {key} ({why})"));
-                    tally.collected += 1;
-                } else {
-                    tally.kept += 1;
-                }
-            }
-            None => tally.kept += 1,
-        }
-    }
-
-    if tally.collected + tally.kept > 0 {
-        say(&format!(
-            "gc {verb} {} warm sets; left {} alone",
-            tally.collected, tally.kept
-        ));
-    }
     caches(&engine, settings, runner, args.drop_caches, args.dry_run).await?;
     mirrors(&engine, settings, args.drop_caches, args.dry_run).await
 }
@@ -187,21 +199,46 @@ async fn mirrors(
     Ok(())
 }
 
-/// Why a warm set should go, or `None` to keep it. One adopted by a job is the job's (its job
-/// container carries the warm key) and goes with the job.
+/// Why a warm set should go, or `None` to keep it. A warm sidecar adopted by a job is the
+/// job's (its job container carries the warm key and the job's labels) and goes with the job.
+/// A warm job set adopted by a job is that job's containers, renamed: it is judged as a job
+/// (`gc.max_age`, or its job container stopped).
 fn warm_verdict(
     settings: &Settings,
     key: &str,
     set: &sweep::Footprint,
     age: Duration,
-    grace: Duration,
+    limits: (Duration, Duration),
 ) -> Option<String> {
+    let (grace, max_age) = limits;
     if set
         .containers
         .iter()
         .any(|c| c.labels.contains_key(LABEL_JOB_KEY))
     {
         return None;
+    }
+    if let Some((_, job)) = adopter(set) {
+        return match job.running {
+            _ if age >= max_age => Some(format!(
+                "its job's newest resource {} old, past gc.max_age",
+                human(age)
+            )),
+            false if age >= grace => Some("its job's container stopped".into()),
+            _ => None,
+        };
+    }
+    if let Some(job) = set.containers.iter().find(|c| c.name == warm_job_name(key)) {
+        return match job.running {
+            _ if !settings.warm_jobs && manager_of(key) == settings.manager_id => {
+                Some("warm.jobs is off".into())
+            }
+            false if age >= grace => Some("its job container stopped".into()),
+            _ if age >= settings.warm_max_age + grace => {
+                Some(format!("{} old, past warm.max_age", human(age)))
+            }
+            _ => None,
+        };
     }
     let sidecar = set
         .containers
@@ -219,6 +256,52 @@ fn warm_verdict(
         None if age >= grace => Some("it has no sidecar".into()),
         _ => None,
     }
+}
+
+/// The job that adopted a warm job set, by its key, and its job container: the set's member
+/// whose name (which the driver chose) is a job container's.
+fn adopter(set: &sweep::Footprint) -> Option<(String, &docker::dind::Listed)> {
+    set.containers.iter().find_map(|c| match owner_of(&c.name) {
+        Owner::Job(job) if c.name == format!("{job}-job") => Some((job, c)),
+        _ => None,
+    })
+}
+
+/// Remove a warm set gc judged. A free one is claimed the way a job adopts it, so one adopted
+/// meanwhile stays its job's; an adopted warm job set goes as its job does.
+async fn remove_warm(
+    engine: &Engine,
+    settings: &Settings,
+    key: &str,
+    set: &sweep::Footprint,
+) -> Result<bool, Failure> {
+    if let Some((job, _)) = adopter(set) {
+        let removed = docker::dind::remove_job(engine, &job).await?;
+        crate::stage::warm_job::remove_dir(settings, key);
+        return Ok(!removed.is_empty());
+    }
+    if set.containers.iter().any(|c| c.name == warm_job_name(key)) {
+        if crate::stage::warm_job::discard(engine, settings, key).await? {
+            return Ok(true);
+        }
+        // Its token is gone: a prepare claimed it. One adopting it now renames the job
+        // container within milliseconds; one killed between the claim and the rename left it
+        // as it was, and only then is it gc's.
+        tokio::time::sleep(CLAIM_SETTLE).await;
+        if docker::container_running(engine, &warm_job_name(key))
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        crate::stage::warm_job::remove(engine, settings, key).await?;
+        return Ok(true);
+    }
+    let holds_cache = set
+        .containers
+        .iter()
+        .any(|c| c.labels.contains_key(LABEL_WARM_CACHE));
+    crate::stage::warm::discard(engine, key, holds_cache, true).await
 }
 
 /// Report each project layer cache; drop idle ones over the cap, or all idle ones if asked.
@@ -311,7 +394,7 @@ mod tests {
         let grace = Duration::from_secs(600);
         let young = Duration::from_secs(1);
         let verdict = |key: &str, running: bool, age: Duration| {
-            warm_verdict(&settings, key, &set(key, running), age, grace)
+            warm_verdict(&settings, key, &set(key, running), age, (grace, DAY))
         };
         let mine = "executor-r7-mmine-c0-wabc";
         let theirs = "executor-r7-mtheirs-c0-wabc";
@@ -324,5 +407,61 @@ mod tests {
             verdict(theirs, false, grace).as_deref(),
             Some("its sidecar stopped")
         );
+    }
+
+    const DAY: Duration = Duration::from_secs(86400);
+
+    fn member(name: &str, running: bool) -> Listed {
+        Listed {
+            name: name.into(),
+            labels: Default::default(),
+            running,
+            created: 0,
+            image_id: String::new(),
+        }
+    }
+
+    /// A free warm job set goes when `warm.jobs` is off (this manager's), when its container
+    /// stopped, or past `warm.max_age`; one adopted by a job is judged as that job: kept while
+    /// its container runs (until `gc.max_age`), taken once it stopped.
+    #[test]
+    fn warm_job_sets_are_judged_free_or_as_their_job() {
+        let on = Settings::from_text("warm:\n  jobs: true\n  max_age: 1h\n", "t").unwrap();
+        let off = Settings::from_text("", "t").unwrap();
+        let key = "executor-r7-c0-wabc";
+        let free = |running| sweep::Footprint {
+            containers: vec![member(&format!("{key}-job"), running)],
+            ..Default::default()
+        };
+        let adopted = |running| sweep::Footprint {
+            containers: vec![
+                member("executor-r7-p2-c0-j9-job", running),
+                member(&format!("{key}-helper"), running),
+            ],
+            ..Default::default()
+        };
+        let grace = Duration::from_secs(600);
+        let young = Duration::from_secs(1);
+        let verdict = |settings: &Settings, set: &sweep::Footprint, age| {
+            warm_verdict(settings, key, set, age, (grace, DAY))
+        };
+        assert_eq!(verdict(&on, &free(true), young), None);
+        assert_eq!(
+            verdict(&off, &free(true), young).as_deref(),
+            Some("warm.jobs is off")
+        );
+        assert_eq!(
+            verdict(&on, &free(false), grace).as_deref(),
+            Some("its job container stopped")
+        );
+        let aged = Duration::from_secs(3600) + grace;
+        assert!(verdict(&on, &free(true), aged).is_some_and(|v| v.contains("warm.max_age")));
+        // Adopted: warm.jobs off or past warm.max_age does not matter, the job does.
+        assert_eq!(verdict(&off, &adopted(true), aged), None);
+        assert_eq!(
+            verdict(&on, &adopted(false), grace).as_deref(),
+            Some("its job's container stopped")
+        );
+        assert!(verdict(&on, &adopted(true), DAY).is_some_and(|v| v.contains("gc.max_age")));
     }
 }

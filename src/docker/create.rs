@@ -103,6 +103,12 @@ pub async fn image_health(engine: &Engine, image: &str) -> Result<[i64; 2], Fail
     Ok(facts.map_or([0, 0], |f| f.health_intervals))
 }
 
+/// What prepare needs of `image` when it is on the engine (never pulled), for a container
+/// made outside prepare (a warm job container).
+pub async fn image_facts(engine: &Engine, image: &str) -> Result<Option<ImageFacts>, Failure> {
+    inspect_image(engine, image).await
+}
+
 /// The image's id and entrypoint when it is on the engine, read bounded (`raw`): an image whose
 /// configuration is larger than [`raw::MAX_INSPECT`] is refused before anything is made from
 /// it, and so is one carrying the driver's own labels.

@@ -32,8 +32,8 @@ use crate::settings::{DockerHost, Settings};
 
 pub use bounded::{MAX_JOB_READ, PROBE_TIME};
 pub use create::{
-    create_container, create_network, create_volume, ensure_image, image_health, start_container,
-    ImageFacts,
+    create_container, create_network, create_volume, ensure_image, image_facts, image_health,
+    start_container, ImageFacts,
 };
 pub use exec::{exec_output, exec_script, exec_status, exec_status_as_root, signal_all, OpenLine};
 pub use exec_input::exec_with_input;

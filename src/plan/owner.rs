@@ -8,7 +8,7 @@
 pub enum Owner {
     /// `executor-r<r>[-m<manager>]-p<p>-c<c>-j<j>-<role>`: the job with this key.
     Job(String),
-    /// `executor-r<r>[-m<manager>]-c<c>-w<nonce>-dind`: the warm set with this key.
+    /// `executor-r<r>[-m<manager>]-c<c>-w<nonce>-{dind,job,helper}`: the warm set with this key.
     Warm(String),
     /// Anything else: not the driver's.
     Foreign,
@@ -45,7 +45,7 @@ pub fn owner_of(name: &str) -> Owner {
         {
             Owner::Job(format!("executor-{stem}-{p}-{c}-{j}"))
         }
-        [c, w, "dind"]
+        [c, w, "dind" | "job" | "helper"]
             if numbered(c, 'c')
                 && w.strip_prefix('w').is_some_and(|n| {
                     !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -99,10 +99,12 @@ mod tests {
         ] {
             assert_eq!(owner_of(name), job, "{name}");
         }
-        assert_eq!(
-            owner_of("executor-r1-c3-wk3x9-dind"),
-            Owner::Warm("executor-r1-c3-wk3x9".into())
-        );
+        for role in ["dind", "job", "helper"] {
+            assert_eq!(
+                owner_of(&format!("executor-r1-c3-wk3x9-{role}")),
+                Owner::Warm("executor-r1-c3-wk3x9".into())
+            );
+        }
         for name in [
             "my-container",
             "executor-r1-p2-c3-j44-job-copy",
@@ -110,7 +112,7 @@ mod tests {
             "executor-rx-p2-c3-j44-job",
             "executor-r1-p2-c3-j-job",
             "executor-r1-c3-w-dind",
-            "executor-r1-c3-wk3x9-job",
+            "executor-r1-c3-wk3x9-svc0",
             "executor-r1-c3-wk.x-dind",
         ] {
             assert_eq!(owner_of(name), Owner::Foreign, "{name}");
@@ -143,7 +145,7 @@ mod tests {
             "executor-r1-m12345678901234567-p2-c3-j44-job",
             "executor-r1-m0f3a9c21-x-p2-c3-j44-job",
             "executor-r1-m0f3a9c21-p2-c3-j44-job-copy",
-            "executor-r1-m0f3a9c21-c3-wk3x9-job",
+            "executor-r1-m0f3a9c21-c3-wk3x9-svc0",
             "executor-m0f3a9c21-p2-c3-j44-job",
         ] {
             assert_eq!(owner_of(name), Owner::Foreign, "{name}");

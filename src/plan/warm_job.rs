@@ -11,10 +11,47 @@
 //! slot is in the volume's name. What the job's labels alone say of one job (its key, id and
 //! pipeline) is left out; the image's id is compared apart, as for warm sidecars.
 
-use super::{ContainerSpec, Plan, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_PIPELINE_ID};
+use std::collections::BTreeMap;
+
+use super::warm::{warm_token_name, LABEL_WARM_KEY};
+use super::{
+    ContainerSpec, Mount, Plan, VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_PIPELINE_ID,
+    LABEL_ROLE,
+};
+use crate::settings::Mode;
 
 /// What stands for the job's key in a template.
 const KEY_MARK: &str = "{key}";
+
+/// Label of a warm job container: the [`Plan::warm_job_template`] it was made for.
+pub const LABEL_WARM_JOB_TEMPLATE: &str = "io.executor.warm-job-template";
+
+/// A warm job set to create: what a job of the slot would have, made under a warm key
+/// ([`super::warm::warm_key`]) for no job yet.
+#[derive(Debug, Clone)]
+pub struct WarmJobSet {
+    pub key: String,
+    pub network: String,
+    pub network_labels: BTreeMap<String, String>,
+    /// The builds volume (none mode); socket mode's builds directory is made by the engine.
+    pub volumes: Vec<VolumeSpec>,
+    /// Created last, removed by whoever takes the set (see `super::warm::WarmSet::token`).
+    pub token: VolumeSpec,
+    pub job: ContainerSpec,
+    pub helper: Option<ContainerSpec>,
+    /// Socket mode: the set's builds directory on the engine's host.
+    pub builds_host_dir: Option<String>,
+}
+
+/// The job container's name in the warm set `key`.
+pub fn warm_job_name(key: &str) -> String {
+    format!("{key}-job")
+}
+
+/// The helper container's name in the warm set `key`.
+pub fn warm_helper_name(key: &str) -> String {
+    format!("{key}-helper")
+}
 
 impl Plan {
     /// What the job container (and the helper container, with `helper.mode: container`) must
@@ -40,6 +77,116 @@ impl Plan {
             "login_dir": self.login_dir,
         });
         template.to_string().replace(&key, KEY_MARK)
+    }
+}
+
+impl Plan {
+    /// Why this job's containers cannot be started ahead of time, or `None` when they can.
+    /// dind jobs keep warm sidecars (`dind.warm`) instead.
+    pub fn warm_job_refusal(&self) -> Option<&'static str> {
+        if self.mode == Mode::Dind || self.sidecar.is_some() {
+            return Some("dind jobs start warm through dind.warm");
+        }
+        if self.login_dir.is_some() || self.mirror {
+            return Some("its plan has dind parts");
+        }
+        None
+    }
+
+    /// The warm set this (finished) job's plan makes for the slot's next job, named `key`:
+    /// every name, mount and variable that holds the job's key holds `key` instead, the labels
+    /// that say which job it was are gone, and the job container carries the template. A
+    /// spec that would still name the job is refused: nothing of one job reaches the next.
+    pub fn warm_job_set(&self, key: &str) -> Result<WarmJobSet, String> {
+        if let Some(why) = self.warm_job_refusal() {
+            return Err(why.into());
+        }
+        let job_key = self.identity.key();
+        let swap = |text: &str| text.replace(&job_key, key);
+        let relabel = |labels: &BTreeMap<String, String>| {
+            let mut labels = labels.clone();
+            for job_only in [LABEL_JOB_KEY, LABEL_JOB_ID, LABEL_PIPELINE_ID] {
+                labels.remove(job_only);
+            }
+            labels.insert(LABEL_WARM_KEY.into(), key.into());
+            labels
+        };
+        let rekey = |spec: &ContainerSpec, name: String| {
+            let mut spec = spec.clone();
+            spec.name = name;
+            spec.network = swap(&spec.network);
+            spec.labels = relabel(&spec.labels);
+            for (_, value) in &mut spec.env {
+                *value = swap(value);
+            }
+            for part in spec.cmd.iter_mut().chain(spec.entrypoint.iter_mut()) {
+                for arg in part.iter_mut() {
+                    *arg = swap(arg);
+                }
+            }
+            for mount in &mut spec.mounts {
+                match mount {
+                    Mount::Volume { name, .. } => *name = swap(name),
+                    Mount::HostDir { path } => *path = swap(path),
+                    Mount::Bind { source, target } | Mount::BindReadOnly { source, target } => {
+                        *source = swap(source);
+                        *target = swap(target);
+                    }
+                    Mount::Tmpfs { target } => *target = swap(target),
+                }
+            }
+            let shown = format!("{spec:?}");
+            match shown.contains(&job_key) {
+                true => Err(format!(
+                    "its {} container would still name the job",
+                    spec.role.as_str()
+                )),
+                false => Ok(spec),
+            }
+        };
+        let mut job = rekey(&self.job, warm_job_name(key))?;
+        job.labels
+            .insert(LABEL_WARM_JOB_TEMPLATE.into(), self.warm_job_template());
+        let helper = match &self.helper {
+            Some(helper) => Some(rekey(helper, warm_helper_name(key))?),
+            None => None,
+        };
+        let volumes = self
+            .volumes
+            .iter()
+            .map(|v| VolumeSpec {
+                name: swap(&v.name),
+                labels: relabel(&v.labels),
+            })
+            .collect();
+        let mut token_labels = relabel(&self.network_labels);
+        token_labels.insert(LABEL_ROLE.into(), "warm-token".into());
+        Ok(WarmJobSet {
+            key: key.to_string(),
+            network: swap(&self.network),
+            network_labels: relabel(&self.network_labels),
+            volumes,
+            token: VolumeSpec {
+                name: warm_token_name(key),
+                labels: token_labels,
+            },
+            job,
+            helper,
+            builds_host_dir: self.builds_host_dir.as_deref().map(swap),
+        })
+    }
+
+    /// This plan once it adopts the warm job set `key`: its containers (renamed to the job's
+    /// names) are on the set's network, its services join them there, and nothing of its own
+    /// network and volumes is made.
+    pub fn adopt_job_set(&self, key: &str) -> Plan {
+        let mut plan = self.clone();
+        plan.network = key.to_string();
+        plan.volumes.clear();
+        for service in &mut plan.services {
+            service.network = key.to_string();
+        }
+        plan
     }
 }
 
@@ -101,5 +248,53 @@ mod tests {
         for (what, other) in others {
             assert_ne!(other.warm_job_template(), base, "{what}");
         }
+    }
+
+    /// A finished job's plan makes a warm set that names no job (no key, id or pipeline
+    /// anywhere in it) and that the slot's next job of the same project fits exactly: its
+    /// template is the one the set's job container carries; the builds directory (socket
+    /// mode) and the builds volume (none mode) are the set's own.
+    #[test]
+    fn a_warm_set_names_no_job_and_fits_the_next_job() {
+        let settings = settings("");
+        let warm = "executor-r1-c0-wk3x9";
+        let mut later = facts();
+        later.job_id = Some(2002);
+        later.pipeline_id = Some("66".into());
+        for mode in ["socket", "none"] {
+            let first = plan(&settings, &job(&[mode_var(mode)]), Some(&facts())).unwrap();
+            let next = plan(&settings, &job(&[mode_var(mode)]), Some(&later)).unwrap();
+            let set = first.warm_job_set(warm).unwrap();
+            let shown = format!("{set:?}");
+            assert!(!shown.contains(&first.identity.key()), "{mode}: {shown}");
+            assert!(!shown.contains("1001"), "{mode}: {shown}");
+            assert_eq!(set.job.name, format!("{warm}-job"));
+            assert_eq!(set.job.network, warm);
+            assert_eq!(
+                set.job.labels.get(super::LABEL_WARM_JOB_TEMPLATE),
+                Some(&next.warm_job_template()),
+                "{mode}"
+            );
+            match mode {
+                "socket" => {
+                    let dir = set.builds_host_dir.clone().unwrap();
+                    assert!(dir.ends_with(&format!("/{warm}")), "{dir}");
+                    assert!(set.volumes.is_empty());
+                }
+                _ => assert_eq!(set.volumes[0].name, format!("{warm}-builds")),
+            }
+            let adopted = next.adopt_job_set(warm);
+            assert_eq!(adopted.network, warm);
+            assert!(adopted.volumes.is_empty());
+            assert_eq!(adopted.job.name, next.job.name);
+        }
+    }
+
+    /// dind jobs keep warm sidecars instead: no warm job set is made from their plans.
+    #[test]
+    fn dind_jobs_make_no_warm_job_set() {
+        let settings = settings("");
+        let dind = plan(&settings, &job(&[mode_var("dind")]), Some(&facts())).unwrap();
+        assert!(dind.warm_job_set("executor-r1-c0-wk3x9").is_err());
     }
 }

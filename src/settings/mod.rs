@@ -285,6 +285,11 @@ pub struct Settings {
     pub gc_grace: Duration,
     /// `executor gc`: a job whose newest resource is this old is collected even if it runs.
     pub gc_max_age: Duration,
+    /// `warm.jobs`: after a job's cleanup, start the slot's next job container (and helper)
+    /// ahead of time, for a job of the same project and settings to adopt.
+    pub warm_jobs: bool,
+    /// `warm.max_age`: a warm job set older than this is not adopted but replaced.
+    pub warm_max_age: Duration,
     /// `local:`: what local runs stand in for (the protocol form never reads it).
     pub local: Local,
 }

@@ -30,6 +30,7 @@ pub struct RawSettings {
     pub container: Option<super::raw_container::RawContainer>,
     pub policy: Option<RawPolicy>,
     pub gc: Option<RawGc>,
+    pub warm: Option<RawWarm>,
     pub limits: Option<super::limits::RawLimits>,
     pub runner: Option<RawRunner>,
     pub local: Option<super::local::RawLocal>,
@@ -234,4 +235,12 @@ pub fn load(text: &str) -> Result<RawSettings, crate::yaml::Error> {
         return Ok(RawSettings::default());
     }
     crate::yaml::from_str(text)
+}
+
+/// `warm:`: job containers started ahead of time for a slot's next job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with jobs and max_age")]
+pub struct RawWarm {
+    pub jobs: Option<bool>,
+    pub max_age: Option<String>,
 }

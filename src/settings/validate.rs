@@ -62,12 +62,15 @@ pub(super) fn validate(raw: RawSettings, env: &super::EngineEnv) -> Result<Setti
     let limits = super::limits::validate(raw.limits)?;
     let policy = policy::validate(raw.policy, &modes_allowed, limits.max)?;
     let gc = raw.gc.unwrap_or_default();
+    let warm = raw.warm.unwrap_or_default();
     let raw_container = raw.container;
     let mut settings = Settings {
         limits,
         policy,
         gc_grace: duration(gc.grace, "10m", vec!["gc", "grace"])?,
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
+        warm_jobs: warm.jobs.unwrap_or(false),
+        warm_max_age: duration(warm.max_age, "1h", vec!["warm", "max_age"])?,
         local: super::local::validate(raw.local)?,
         docker_host: super::engine::docker_host(&docker, env)?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,

@@ -7,10 +7,12 @@
 
 use std::time::Duration;
 
-use super::{cache, prepare::trusted_facts, warm};
+use super::{cache, prepare::trusted_facts, warm, warm_job};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, StageResult};
+use crate::plan::owner::{owner_of, Owner};
+use crate::plan::warm::LABEL_WARM_KEY;
 use crate::plan::{self, JobIdentity, Plan, DIND_DATA_DIR};
 use crate::settings::Settings;
 
@@ -32,9 +34,16 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     };
     let engine = Engine::connect(settings)?;
     let key = identity.key();
-    let prepared = docker::container_running(&engine, &identity.job_container())
-        .await?
-        .is_some();
+    let job_container = identity.job_container();
+    let (prepared, job_labels) = futures_util::join!(
+        docker::container_running(&engine, &job_container),
+        docker::dind::labels_of(&engine, &job_container),
+    );
+    let prepared = prepared?.is_some();
+    // An adopted warm job set: its builds directory (socket mode) goes with the job's.
+    let warm_set = job_labels?
+        .and_then(|labels| labels.get(LABEL_WARM_KEY).cloned())
+        .filter(|key| owner_of(&format!("{key}-job")) == Owner::Warm(key.clone()));
     // The job's own plan says what it had; a job whose plan fails created nothing.
     let plan = plan::plan(settings, env, facts.as_ref()).ok();
     // What the sidecar really ran on: a job whose project cache was held by a live daemon ran
@@ -71,26 +80,48 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
                 super::host_dirs::remove(&engine, settings, p, dir).await;
             }
         }
+        if let Some(key) = &warm_set {
+            warm_job::remove_dir(settings, key);
+        }
         Ok(())
+    };
+    // `warm.jobs`: the slot's next job container, started while this job's are removed.
+    let refill = plan
+        .as_ref()
+        .filter(|p| prepared && warm_job::wanted(settings, env, p).is_ok());
+    let refilled = async {
+        if let Some(p) = refill {
+            match warm_job::replenish(&engine, settings, p).await {
+                Ok(Ok(key)) => say(&format!(
+                    "started warm job set {key} for the slot's next job"
+                )),
+                Ok(Err(why)) => say(&format!("no warm job set for the slot's next job: {why}")),
+                Err(e) => say(&format!("could not start a warm job set: {e}")),
+            }
+        }
     };
     // A job that ran without the slot's cache leaves the slot's warm-up to the cache's holder.
     let warm = plan
         .as_ref()
         .filter(|_| had_sidecar && !fell_back && settings.dind_warm);
-    match warm {
-        // The next sidecar shares nothing with this job's, so both happen at once; with a
-        // layer cache the old daemon must let go of the volume first.
-        Some(p) if p.cache_volume.is_none() => {
-            let (removed, ()) = futures_util::join!(removal, warm_up(&engine, p));
-            removed
+    let cleaned = async {
+        match warm {
+            // The next sidecar shares nothing with this job's, so both happen at once; with a
+            // layer cache the old daemon must let go of the volume first.
+            Some(p) if p.cache_volume.is_none() => {
+                let (removed, ()) = futures_util::join!(removal, warm_up(&engine, p));
+                removed
+            }
+            Some(p) => {
+                removal.await?;
+                warm_up(&engine, p).await;
+                Ok(())
+            }
+            None => removal.await,
         }
-        Some(p) => {
-            removal.await?;
-            warm_up(&engine, p).await;
-            Ok(())
-        }
-        None => removal.await,
-    }
+    };
+    let (cleaned, ()) = futures_util::join!(cleaned, refilled);
+    cleaned
 }
 
 /// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).

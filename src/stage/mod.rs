@@ -19,3 +19,4 @@ mod service_ports;
 mod services;
 mod sidecar;
 pub mod warm;
+pub mod warm_job;

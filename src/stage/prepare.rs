@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use super::halt::{self, Halt};
-use super::{cache, entrypoint, images, login, readiness, service_logs, services, sidecar, warm};
+use super::{
+    cache, entrypoint, images, login, readiness, service_logs, services, sidecar, warm, warm_job,
+};
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
@@ -57,8 +59,9 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     // Independent looks at the engine, at once: each is a few milliseconds that would
     // otherwise add up before the first create. The job's network and volumes need only the
     // MTU and an earlier attempt's leftovers gone, not the images: they are made alongside
-    // (unless a warm dind set may bring its own).
-    let early = !(settings.dind_warm && plan.sidecar.is_some());
+    // (unless a warm set, dind's or a job's, may bring its own).
+    let warm_jobs = warm_job::wanted(settings, env, &plan).is_ok();
+    let early = !(warm_jobs || settings.dind_warm && plan.sidecar.is_some());
     let (about, world, images, cache_dir, cpus) = futures_util::join!(
         engine.about(),
         clear_the_way(&engine, &plan, early, halt),
@@ -100,20 +103,10 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         .as_ref()
         .and_then(|s| images::of(&images, s))
         .map(|facts| facts.id.clone());
-    let plan = plan
-        .with_mtu(mtu)
-        .with_image_ids(|c| images::of(&images, c).map(|f| f.id.clone()))
-        .with_image_health(|c| images::of(&images, c).map_or([0, 0], |f| f.health_intervals))
-        .with_entrypoints(|c| images::of(&images, c).map_or(&[], |f| f.entrypoint.as_slice()));
-    let (plan, clamped) = plan.with_cpu_count(cpus);
+    let (plan, clamped) = finish_plan(settings, plan, &images, mtu, cpus);
     for line in clamped {
         say(&line);
     }
-    let job_image_user = images::of(&images, &plan.job).map(|f| f.user.clone());
-    let mirror_image = images.get(&(settings.mirror.image.clone(), None));
-    let mut plan = plan;
-    plan.mirror_image_id = mirror_image.map(|f| f.id.clone()).filter(|_| plan.mirror);
-    let plan = plan.with_image_user(settings, job_image_user.as_deref().unwrap_or_default());
     // Socket mode's builds root closed to other users, alongside the containers' start (on a
     // remote engine it takes a container of its own; the job's directory in it is made by
     // the engine at the job container's create, either way).
@@ -124,6 +117,20 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         }
     };
     halt.check("the job's first create")?;
+    let mut unfit_jobs = Vec::new();
+    // The kept cache_dir looked at again (see `cache_dir_taken`): a set holding it is adopted
+    // only while no other live job does.
+    if warm_jobs && !cache_dir_taken(&engine, settings, &plan).await? {
+        let found = warm_job::adopt(&engine, settings, &plan).await?;
+        if let Some(adopted) = found.adopted {
+            let (result, ()) = futures_util::join!(
+                start_warm_job(&engine, settings, env, adopted, started, halt),
+                warm_job::discard_all(&engine, settings, found.unfit),
+            );
+            return result;
+        }
+        unfit_jobs = found.unfit;
+    }
     let mut unfit = Vec::new();
     if settings.dind_warm {
         let found = warm::adopt(&engine, settings, &plan, sidecar_image_id.as_deref()).await?;
@@ -136,12 +143,71 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
         }
         unfit = found.unfit;
     }
-    let (result, (), ()) = futures_util::join!(
+    let (result, (), (), ()) = futures_util::join!(
         start_cold(&engine, settings, env, plan, made, started, halt),
         warm::discard_all(&engine, unfit),
+        warm_job::discard_all(&engine, settings, unfit_jobs),
         secure_root,
     );
     result
+}
+
+/// With a warm job set adopted, its containers already run under the job's names: what is
+/// left is the job's own part (services, the entrypoints' record, the directories given to
+/// the image's user).
+async fn start_warm_job(
+    engine: &Engine,
+    settings: &Settings,
+    env: &JobEnv,
+    plan: Plan,
+    started: Instant,
+    halt: &Halt,
+) -> StageResult {
+    let since = super::log_lines::now();
+    halt.check("the job's services")?;
+    let (job, helper, services) = futures_util::join!(
+        async {
+            await_entrypoint(engine, &plan, &plan.job, halt).await?;
+            open_dirs(engine, &plan).await?;
+            login::give(engine, env, &plan).await
+        },
+        async {
+            match &plan.helper {
+                Some(helper) => await_entrypoint(engine, &plan, helper, halt).await,
+                None => Ok(()),
+            }
+        },
+        services::start(engine, &plan),
+    );
+    job.and(helper).and(services)?;
+    wait_for_services(engine, settings, env, &plan, halt).await?;
+    super::limit_hits::memory_hits(engine, env, &plan.identity.key(), since).await;
+    ready(&plan, started);
+    Ok(())
+}
+
+/// The plan with what the engine said: the network's MTU, each container's image (its id,
+/// HEALTHCHECK, entrypoint and user) and the engine's CPUs; and the lines saying which limits
+/// were clamped to them. A warm job set is made through this too (`warm_job::replenish`), so
+/// it fits the next job's plan exactly.
+pub fn finish_plan(
+    settings: &Settings,
+    plan: Plan,
+    images: &images::Found,
+    mtu: Option<u32>,
+    cpus: Option<u64>,
+) -> (Plan, Vec<String>) {
+    let plan = plan
+        .with_mtu(mtu)
+        .with_image_ids(|c| images::of(images, c).map(|f| f.id.clone()))
+        .with_image_health(|c| images::of(images, c).map_or([0, 0], |f| f.health_intervals))
+        .with_entrypoints(|c| images::of(images, c).map_or(&[], |f| f.entrypoint.as_slice()));
+    let (mut plan, clamped) = plan.with_cpu_count(cpus);
+    let job_image_user = images::of(images, &plan.job).map(|f| f.user.clone());
+    let mirror_image = images.get(&(settings.mirror.image.clone(), None));
+    plan.mirror_image_id = mirror_image.map(|f| f.id.clone()).filter(|_| plan.mirror);
+    let plan = plan.with_image_user(settings, job_image_user.as_deref().unwrap_or_default());
+    (plan, clamped)
 }
 
 /// No warm sidecar: create the job's network, volumes and sidecar, and start both containers.

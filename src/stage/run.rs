@@ -13,7 +13,7 @@ use super::{log_lines, ownership, service_logs};
 use crate::docker::{self, Engine, OpenLine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure, StageResult};
-use crate::plan::{helper, JobIdentity};
+use crate::plan::{helper, JobIdentity, JOB_KEY_VARIABLE};
 use crate::settings::{HelperMode, Settings};
 use crate::signal::{Signals, Stop};
 
@@ -39,9 +39,11 @@ rc=$?; rm -f "$s"; exit $rc"#;
 /// files the job's user can change (`ownership`). In the helper container it also makes sure
 /// `gitlab-runner` is callable: the container's keep-alive links it at start, but prepare does
 /// not wait for that, so a stage right after prepare could come first.
-fn stage_shell(env: &JobEnv, stage: &str, in_helper: bool) -> String {
+fn stage_shell(env: &JobEnv, key: &str, stage: &str, in_helper: bool) -> String {
+    // The job's key after the recorded environment: a warm job container (`warm.jobs`) was
+    // started before the job was known, and its environment names the warm set instead.
     format!(
-        "{}\n{}{}{STAGE_SHELL}",
+        "{}\nexport {JOB_KEY_VARIABLE}={key}\n{}{}{STAGE_SHELL}",
         crate::plan::entrypoint::load_env(),
         if in_helper {
             helper::LINK_RUNNER_BINARY
@@ -76,7 +78,7 @@ pub async fn run(settings: &Settings, env: &JobEnv, script: &Path, stage: &str) 
     let command = vec![
         "/bin/sh".into(),
         "-c".into(),
-        stage_shell(env, stage, in_helper),
+        stage_shell(env, &identity.key(), stage, in_helper),
     ];
     if stage == super::limit_hits::LAST_STAGE {
         super::limit_hits::usage_report(&engine, &identity.key()).await;

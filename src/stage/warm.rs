@@ -249,7 +249,7 @@ async fn adopted(engine: &Engine, label: &str) -> Result<bool, Failure> {
 
 /// A random part for the warm set's names, so no one can name a set before it exists: 64 bits
 /// from the kernel (the time, should `/dev/urandom` be unreadable), in base 36.
-fn nonce() -> String {
+pub(super) fn nonce() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 8];
     let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));

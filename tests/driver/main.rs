@@ -59,3 +59,4 @@ mod trust_slots;
 mod warm;
 mod warm_adopt;
 mod warm_gc;
+mod warm_jobs;

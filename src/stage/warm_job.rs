@@ -1,0 +1,326 @@
+//! `warm.jobs`: after a job's cleanup, the slot's next job container (and helper container)
+//! is created and started ahead of time, on a network and volumes of its own, for the image
+//! and settings the slot's last job had (`plan::warm_job` has the naming and the template).
+//! Prepare adopts a set only if it fits the job exactly: same template (which holds the image
+//! id, the mode, every setting fixed at create, and the project's `cache_dir` volume, so the
+//! project, slot and ref protection), running, younger than `warm.max_age`. Any other free set
+//! of the slot is removed, and the job starts cold.
+//!
+//! What cannot be fixed ahead of time is done at adoption: the containers are renamed to the
+//! job's names (so `run`, `cleanup` and `gc` find them as the job's, and their warm-key label
+//! takes the set along at cleanup); the job's key reaches its stage shells through `run`;
+//! services start as for a cold job. In socket mode the builds directory the runner was told
+//! about (named by the job's key) is a link to the set's, on the host and in the containers.
+
+use std::time::Duration;
+
+use crate::docker::{self, Engine};
+use crate::env::JobEnv;
+use crate::outcome::{say, Failure};
+use crate::plan::owner::{owner_of, Owner};
+use crate::plan::warm::{warm_key, warm_token_name, LABEL_WARM_KEY};
+use crate::plan::warm_job::{warm_helper_name, warm_job_name, WarmJobSet, LABEL_WARM_JOB_TEMPLATE};
+use crate::plan::{Plan, Role, LABEL_MANAGER_ID, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT};
+use crate::settings::{Mode, Settings};
+
+use super::{cache, images, prepare, warm};
+
+/// A `ln` in a started container answers at once; this is for an engine under load.
+const LINK_TIME: Duration = Duration::from_secs(30);
+
+/// Whether this job may use warm job sets at all, or why not (said once by the caller).
+pub fn wanted(settings: &Settings, env: &JobEnv, plan: &Plan) -> Result<(), &'static str> {
+    if !settings.warm_jobs {
+        return Err("warm.jobs is off");
+    }
+    if env.no_warm() {
+        return Err("--no-warm");
+    }
+    if let Some(why) = plan.warm_job_refusal() {
+        return Err(why);
+    }
+    // The builds directory is linked on the engine's host, which is only this one's disk.
+    if plan.mode == Mode::Socket && !settings.docker_host.is_local() {
+        return Err("socket mode on a remote engine starts cold");
+    }
+    Ok(())
+}
+
+/// What prepare found among the slot's warm job sets.
+pub struct Found {
+    /// The plan once adopted (containers renamed and running), if one fit.
+    pub adopted: Option<Plan>,
+    /// Warm sets that do not fit this job, for the caller to remove while the job starts.
+    pub unfit: Vec<String>,
+}
+
+/// Adopt the slot's warm job set if one fits the finished plan (see the module comment).
+pub async fn adopt(engine: &Engine, settings: &Settings, plan: &Plan) -> Result<Found, Failure> {
+    let mut found = Found {
+        adopted: None,
+        unfit: Vec::new(),
+    };
+    let template = plan.warm_job_template();
+    let now = docker::sweep::unix_now();
+    let mut chosen = None;
+    for (key, listed) in free_sets(engine, plan).await? {
+        let why_not = if !listed.running {
+            Some("is not running")
+        } else if now - listed.created >= settings.warm_max_age.as_secs() as i64 {
+            Some("is older than warm.max_age")
+        } else if plan.job.image_id.as_deref() != Some(listed.image_id.as_str()) {
+            Some("runs another image")
+        } else if listed.labels.get(LABEL_WARM_JOB_TEMPLATE) != Some(&template) {
+            Some("was made for other settings")
+        } else if chosen.is_some() {
+            Some("is one too many")
+        } else {
+            None
+        };
+        match why_not {
+            None => chosen = Some(key),
+            Some(why) => {
+                say(&format!("warm job set {key} {why}: replacing it"));
+                found.unfit.push(key);
+            }
+        }
+    }
+    let Some(key) = chosen else {
+        return Ok(found);
+    };
+    // The claim, as for warm sidecars: of this job and anyone discarding the set (another
+    // job's prepare or cleanup, gc) exactly one removes the token; the loser starts cold.
+    if !docker::dind::remove_volume_named(engine, &warm_token_name(&key)).await? {
+        return Ok(found);
+    }
+    match take_over(engine, settings, plan, &key).await {
+        Ok(true) => {
+            say(&format!("adopted warm job set {key}"));
+            found.adopted = Some(plan.adopt_job_set(&key));
+        }
+        // Gone since it was listed, or it cannot be linked: start cold without it.
+        Ok(false) => remove(engine, settings, &key).await?,
+        Err(e) => {
+            remove(engine, settings, &key).await?;
+            return Err(e);
+        }
+    }
+    Ok(found)
+}
+
+/// Rename the claimed set's containers to the job's, job container first: it carries the warm
+/// key, so from then on cleanup and gc take the whole set along with the job. Then, in socket
+/// mode, the job's builds directory is made a link to the set's. `false`: the set cannot be
+/// used (a container went, or the link could not be made) and is the caller's to remove.
+async fn take_over(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+    key: &str,
+) -> Result<bool, Failure> {
+    if !docker::dind::rename_container(engine, &warm_job_name(key), &plan.job.name).await? {
+        return Ok(false);
+    }
+    if let Some(helper) = &plan.helper {
+        if !docker::dind::rename_container(engine, &warm_helper_name(key), &helper.name).await? {
+            return Ok(false);
+        }
+    }
+    let Some(dir) = &plan.builds_host_dir else {
+        return Ok(true);
+    };
+    let root = settings.socket_builds_host_dir.trim_end_matches('/');
+    let link = format!("{root}/{}", plan.identity.key());
+    if *dir != link {
+        return Ok(false);
+    }
+    // A relative link: `<root>/<job key>` names `<root>/<warm key>` on the host and in the
+    // containers alike, which mount the set's directory at the same path.
+    if let Err(e) = host_link(key, &link) {
+        say(&format!("could not link builds directory {link}: {e}"));
+        return Ok(false);
+    }
+    for container in std::iter::once(&plan.job).chain(plan.helper.as_ref()) {
+        let ln = vec![
+            "ln".to_string(),
+            "-s".into(),
+            "--".into(),
+            key.to_string(),
+            link.clone(),
+        ];
+        let linked = docker::exec_status_as_root(engine, &container.name, ln, LINK_TIME).await?;
+        if linked != Some(0) {
+            say(&format!(
+                "could not link builds directory {link} in {} (ln: {linked:?})",
+                container.name
+            ));
+            let _ = std::fs::remove_file(&link);
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `<root>/<job key>` on this host made a link to `<root>/<warm key>`; whatever an earlier
+/// attempt of this job left at that path (its own link or directory) goes first.
+fn host_link(key: &str, link: &str) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(link) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(link)?,
+        Ok(_) => std::fs::remove_file(link)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::os::unix::fs::symlink(key, link)
+}
+
+/// Remove warm job sets that did not fit; a failure is said and left to gc.
+pub async fn discard_all(engine: &Engine, settings: &Settings, unfit: Vec<String>) {
+    let removals = unfit.iter().map(|key| discard(engine, settings, key));
+    for (key, result) in unfit
+        .iter()
+        .zip(futures_util::future::join_all(removals).await)
+    {
+        if let Err(e) = result {
+            say(&format!("could not remove warm job set {key}: {e}"));
+        }
+    }
+}
+
+/// Remove a free warm job set unless a job adopts it first (the token decides, as for warm
+/// sidecars); returns whether it was removed.
+pub async fn discard(engine: &Engine, settings: &Settings, key: &str) -> Result<bool, Failure> {
+    if !docker::dind::remove_volume_named(engine, &warm_token_name(key)).await? {
+        return Ok(false);
+    }
+    remove(engine, settings, key).await?;
+    Ok(true)
+}
+
+/// Remove everything of the set `key`, its builds directory on this host included.
+pub async fn remove(engine: &Engine, settings: &Settings, key: &str) -> Result<(), Failure> {
+    docker::remove_labelled(engine, &format!("{LABEL_WARM_KEY}={key}")).await?;
+    remove_dir(settings, key);
+    Ok(())
+}
+
+/// A warm set's builds directory on this host (socket mode's; none elsewhere). The key is
+/// read from a label only after the name it came from was checked (`owner_of`), or made here.
+pub fn remove_dir(settings: &Settings, key: &str) {
+    if !settings.docker_host.is_local() || key.contains('/') || !key.starts_with("executor-") {
+        return;
+    }
+    let dir = format!(
+        "{}/{key}",
+        settings.socket_builds_host_dir.trim_end_matches('/')
+    );
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => say(&format!("could not remove builds directory {dir}: {e}")),
+    }
+}
+
+/// Start a fresh warm job set for the finished job's slot, for its image and settings,
+/// replacing any free one the slot still has. Returns its key, or why none was made.
+pub async fn replenish(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+) -> Result<Result<String, String>, Failure> {
+    for (key, _) in free_sets(engine, plan).await? {
+        discard(engine, settings, &key).await?;
+    }
+    // The project's cache_dir held by another live job (one that forged this slot): a set
+    // made now would share it with that job once adopted.
+    if cache::cache_dir_busy(engine, settings, plan).await? {
+        return Ok(Err("the project's cache_dir volume is in use".into()));
+    }
+    let mut found = images::Found::new();
+    for container in std::iter::once(&plan.job).chain(plan.helper.as_ref()) {
+        let Some(facts) = docker::image_facts(engine, &container.image).await? else {
+            return Ok(Err(format!(
+                "image {} is no longer on the engine",
+                crate::plan::shown_name(&container.image)
+            )));
+        };
+        found.insert((container.image.clone(), container.platform.clone()), facts);
+    }
+    let mtu = match plan.mtu {
+        Some(mtu) => Some(mtu),
+        None => docker::probe::engine_mtu(engine).await,
+    };
+    let cpus = engine.cpu_count().await;
+    let (finished, _) = prepare::finish_plan(settings, plan.clone(), &found, mtu, cpus);
+    let id = &plan.identity;
+    let key = warm_key(
+        &id.runner_id,
+        &id.manager_id,
+        &id.concurrent_id,
+        &warm::nonce(),
+    );
+    let set = match finished.warm_job_set(&key) {
+        Ok(set) => set,
+        Err(why) => return Ok(Err(why)),
+    };
+    if let Err(e) = create(engine, &finished, &set).await {
+        // Half a warm set is no use to anyone.
+        remove(engine, settings, &key).await?;
+        return Err(e);
+    }
+    Ok(Ok(key))
+}
+
+/// The set's network and volumes, its containers started, and its token last: only a
+/// complete set can be claimed.
+async fn create(engine: &Engine, plan: &Plan, set: &WarmJobSet) -> Result<(), Failure> {
+    let volumes = set
+        .volumes
+        .iter()
+        .chain(std::iter::once(&plan.cache_dir_volume))
+        .map(|v| docker::create_volume(engine, v));
+    let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
+    futures_util::try_join!(network, futures_util::future::try_join_all(volumes))?;
+    let start = |spec| async move {
+        docker::create_container(engine, spec).await?;
+        docker::start_container(engine, &spec.name).await
+    };
+    futures_util::try_join!(start(&set.job), async {
+        match &set.helper {
+            Some(helper) => start(helper).await,
+            None => Ok(()),
+        }
+    })?;
+    docker::create_volume(engine, &set.token).await?;
+    Ok(())
+}
+
+/// The slot's warm job sets that no job adopted (an adopted one's job container bears its
+/// job's name), by key.
+async fn free_sets(
+    engine: &Engine,
+    plan: &Plan,
+) -> Result<Vec<(String, docker::dind::Listed)>, Failure> {
+    let id = &plan.identity;
+    let labels = [
+        LABEL_WARM_KEY.to_string(),
+        format!("{LABEL_RUNNER_ID}={}", id.runner_id),
+        format!("{LABEL_SLOT}={}", id.concurrent_id),
+        format!("{LABEL_ROLE}={}", Role::Job.as_str()),
+    ];
+    let listed = docker::dind::containers_labelled(engine, &labels).await?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|listed| {
+            let key = listed.labels.get(LABEL_WARM_KEY)?.clone();
+            let manager = listed
+                .labels
+                .get(LABEL_MANAGER_ID)
+                .map_or("", String::as_str);
+            // The key is used as a name (and a directory's), so it must be one the driver
+            // makes: read from the container's name, which the label must agree with.
+            let named = owner_of(&listed.name) == Owner::Warm(key.clone());
+            (named && listed.name == warm_job_name(&key) && manager == id.manager_id)
+                .then_some((key, listed))
+        })
+        .collect())
+}
