@@ -44,6 +44,10 @@ pub enum Command {
     /// Remove what killed or crashed jobs left behind; a running job is left alone until
     /// gc.max_age.
     Gc(GcArgs),
+    /// Started by cleanup with `warm.jobs`: make the slot's next warm job set, detached from
+    /// the runner, with the job's payload on stdin.
+    #[command(hide = true)]
+    WarmUp,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +147,11 @@ pub struct RunArgs {
     /// Run the jobs of this stage that run on this ref, one after another (local form).
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
+
+    /// Neither adopt a warm job container (`warm.jobs`) nor leave one for the next run
+    /// (local form).
+    #[arg(long)]
+    pub no_warm: bool,
 }
 
 impl RunArgs {
@@ -160,6 +169,7 @@ impl RunArgs {
             || self.gitlab_token.is_some()
             || self.needs
             || self.stage.is_some()
+            || self.no_warm
     }
 }
 

@@ -39,9 +39,6 @@ pub const DOCKER_TLS_CERTDIR: &str = "DOCKER_TLS_CERTDIR";
 /// Extra subject alternative names for dind's server certificate.
 /// Marks the environment `executor run` builds for a local job's stages.
 pub const LOCAL_RUN: &str = "EXECUTOR_LOCAL_RUN";
-/// Set by `executor run --no-warm`: the job neither adopts nor leaves a warm job set. Plain
-/// environment, which a job's variables (`CUSTOM_ENV_*`) cannot set.
-pub const NO_WARM: &str = "EXECUTOR_NO_WARM";
 pub const DOCKER_TLS_SAN: &str = "DOCKER_TLS_SAN";
 
 /// Exit codes used when the runner did not say (they have been 1 and 2 since 12.1).
@@ -66,8 +63,9 @@ pub struct JobEnv {
     /// Set by `executor run` for the stages of a local run (`EXECUTOR_LOCAL_RUN`): one
     /// person's own jobs, on their own engine.
     local_run: bool,
-    /// `executor run --no-warm` (`EXECUTOR_NO_WARM=1`): no warm job set is adopted or made.
-    no_warm: bool,
+    /// Every pair this was made from, for a process the driver starts for the same job
+    /// (`warm_job::refill_later`).
+    all: Vec<(String, String)>,
 }
 
 impl JobEnv {
@@ -91,10 +89,11 @@ impl JobEnv {
             docker_config: None,
             home: None,
             local_run: false,
-            no_warm: false,
+            all: Vec::new(),
         };
         for (key, value) in vars {
-            let (key, value) = (key.into(), value.into());
+            let (key, value): (String, String) = (key.into(), value.into());
+            env.all.push((key.clone(), value.clone()));
             if let Some(name) = key.strip_prefix(CUSTOM_ENV_PREFIX) {
                 env.job_vars.insert(name.to_string(), value);
                 continue;
@@ -118,7 +117,6 @@ impl JobEnv {
                 "DOCKER_CONFIG" => env.docker_config = non_empty_path(value),
                 "HOME" => env.home = non_empty_path(value),
                 LOCAL_RUN => env.local_run = value == "1",
-                NO_WARM => env.no_warm = value == "1",
                 _ => {}
             }
         }
@@ -135,9 +133,9 @@ impl JobEnv {
         }))
     }
 
-    /// Whether warm job sets are off for this job (`executor run --no-warm`).
-    pub fn no_warm(&self) -> bool {
-        self.no_warm
+    /// Every `(name, value)` this environment was made from.
+    pub fn all(&self) -> &[(String, String)] {
+        &self.all
     }
 
     pub fn build_failure_code(&self) -> i32 {

@@ -17,7 +17,7 @@ pub use image::JobImage;
 pub use ports::ServicePort;
 
 /// A payload larger than this is not a job payload; refuse it rather than read it all.
-const MAX_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What the policy and the job's identity may rely on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use crate::stage;
 
 /// The settings a local run uses: `--mode` is the person's own word, so it is offered even
 /// when the defaults leave it out; a config file that lists `mode.allowed` still decides.
+/// `--no-warm` turns `warm.jobs` off for the run.
 pub fn settings_for(settings: &Settings, args: &RunArgs) -> Settings {
     let mut settings = settings.clone();
     if let Some(mode) = args.mode.and_then(|m| Mode::parse(m.as_str())) {
@@ -19,6 +20,8 @@ pub fn settings_for(settings: &Settings, args: &RunArgs) -> Settings {
             settings.modes_allowed.push(mode);
         }
     }
+    // `--no-warm`: neither adopt a warm job set nor leave one.
+    settings.warm_jobs &= !args.no_warm;
     settings
 }
 
@@ -72,6 +75,7 @@ pub(crate) fn tests_args() -> RunArgs {
         gitlab_token: None,
         needs: false,
         stage: None,
+        no_warm: false,
     }
 }
 

@@ -290,6 +290,9 @@ pub struct Settings {
     pub warm_jobs: bool,
     /// `warm.max_age`: a warm job set older than this is not adopted but replaced.
     pub warm_max_age: Duration,
+    /// The file these settings were read from (`None`: built-in defaults or a text), for a
+    /// process the driver starts to read the same (`warm_job::refill_later`).
+    pub file: Option<std::path::PathBuf>,
     /// `local:`: what local runs stand in for (the protocol form never reads it).
     pub local: Local,
 }
@@ -324,7 +327,12 @@ impl Settings {
             None => (Path::new(DEFAULT_CONFIG_PATH), false),
         };
         match std::fs::read_to_string(path) {
-            Ok(text) => Settings::from_text_in(&text, &path.display().to_string(), &engine_env),
+            Ok(text) => {
+                let mut settings =
+                    Settings::from_text_in(&text, &path.display().to_string(), &engine_env)?;
+                settings.file = Some(path.to_path_buf());
+                Ok(settings)
+            }
             Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => {
                 Settings::from_text_in("", DEFAULT_CONFIG_PATH, &engine_env)
             }

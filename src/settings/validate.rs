@@ -71,6 +71,7 @@ pub(super) fn validate(raw: RawSettings, env: &super::EngineEnv) -> Result<Setti
         gc_max_age: duration(gc.max_age, "24h", vec!["gc", "max_age"])?,
         warm_jobs: warm.jobs.unwrap_or(false),
         warm_max_age: duration(warm.max_age, "1h", vec!["warm", "max_age"])?,
+        file: None,
         local: super::local::validate(raw.local)?,
         docker_host: super::engine::docker_host(&docker, env)?,
         docker_timeout: duration(docker.timeout, "120s", vec!["docker", "timeout"])?,

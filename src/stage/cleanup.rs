@@ -88,16 +88,21 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     // `warm.jobs`: the slot's next job container, started while this job's are removed.
     let refill = plan
         .as_ref()
-        .filter(|p| prepared && warm_job::wanted(settings, env, p).is_ok());
+        .filter(|p| prepared && warm_job::wanted(settings, p).is_ok());
+    // A runner's job leaves it to a process of its own, so the runner's next job is not held
+    // up; a local run (whose settings a person's flags changed) makes it here, meanwhile.
     let refilled = async {
-        if let Some(p) = refill {
-            match warm_job::replenish(&engine, settings, p).await {
-                Ok(Ok(key)) => say(&format!(
-                    "started warm job set {key} for the slot's next job"
-                )),
-                Ok(Err(why)) => say(&format!("no warm job set for the slot's next job: {why}")),
+        match refill {
+            Some(p) if env.local_run() => match warm_job::replenish(&engine, settings, p).await {
+                Ok(Ok(key)) => say(&format!("started warm job set {key} for the next run")),
+                Ok(Err(why)) => say(&format!("no warm job set for the next run: {why}")),
                 Err(e) => say(&format!("could not start a warm job set: {e}")),
-            }
+            },
+            Some(_) => match warm_job::refill_later(settings, env) {
+                Ok(()) => say("starting a warm job set for the slot's next job"),
+                Err(e) => say(&format!("could not start a warm job set: {e}")),
+            },
+            None => {}
         }
     };
     // A job that ran without the slot's cache leaves the slot's warm-up to the cache's holder.

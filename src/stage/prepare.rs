@@ -60,7 +60,7 @@ async fn steps(settings: &Settings, env: &JobEnv, halt: &Halt) -> StageResult {
     // otherwise add up before the first create. The job's network and volumes need only the
     // MTU and an earlier attempt's leftovers gone, not the images: they are made alongside
     // (unless a warm set, dind's or a job's, may bring its own).
-    let warm_jobs = warm_job::wanted(settings, env, &plan).is_ok();
+    let warm_jobs = warm_job::wanted(settings, &plan).is_ok();
     let early = !(warm_jobs || settings.dind_warm && plan.sidecar.is_some());
     let (about, world, images, cache_dir, cpus) = futures_util::join!(
         engine.about(),

@@ -12,8 +12,6 @@
 //! services start as for a cold job. In socket mode the builds directory the runner was told
 //! about (named by the job's key) is a link to the set's, on the host and in the containers.
 
-use std::time::Duration;
-
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure};
@@ -25,16 +23,10 @@ use crate::settings::{Mode, Settings};
 
 use super::{cache, images, prepare, warm};
 
-/// A `ln` in a started container answers at once; this is for an engine under load.
-const LINK_TIME: Duration = Duration::from_secs(30);
-
 /// Whether this job may use warm job sets at all, or why not (said once by the caller).
-pub fn wanted(settings: &Settings, env: &JobEnv, plan: &Plan) -> Result<(), &'static str> {
+pub fn wanted(settings: &Settings, plan: &Plan) -> Result<(), &'static str> {
     if !settings.warm_jobs {
         return Err("warm.jobs is off");
-    }
-    if env.no_warm() {
-        return Err("--no-warm");
     }
     if let Some(why) = plan.warm_job_refusal() {
         return Err(why);
@@ -140,18 +132,17 @@ async fn take_over(
         say(&format!("could not link builds directory {link}: {e}"));
         return Ok(false);
     }
-    for container in std::iter::once(&plan.job).chain(plan.helper.as_ref()) {
-        let ln = vec![
-            "ln".to_string(),
-            "-s".into(),
-            "--".into(),
-            key.to_string(),
-            link.clone(),
-        ];
-        let linked = docker::exec_status_as_root(engine, &container.name, ln, LINK_TIME).await?;
-        if linked != Some(0) {
+    let name = plan.identity.key();
+    let links = std::iter::once(&plan.job)
+        .chain(plan.helper.as_ref())
+        .map(|c| docker::dind::put_link(engine, &c.name, root, &name, key));
+    for (container, linked) in std::iter::once(&plan.job)
+        .chain(plan.helper.as_ref())
+        .zip(futures_util::future::join_all(links).await)
+    {
+        if let Err(e) = linked {
             say(&format!(
-                "could not link builds directory {link} in {} (ln: {linked:?})",
+                "could not link builds directory {link} in {}: {e}",
                 container.name
             ));
             let _ = std::fs::remove_file(&link);
@@ -268,6 +259,76 @@ pub async fn replenish(
         return Err(e);
     }
     Ok(Ok(key))
+}
+
+/// cleanup's part of `warm.jobs`: start `executor warm-up` (`refill_now`) detached from the
+/// runner, so the job's cleanup returns once the job's own resources are gone and the next
+/// set's containers start meanwhile. The child gets the payload on a pipe (the runner removes
+/// the job's temp dir, and the file with it, once cleanup returns), reads the same config
+/// file, runs in a process group of its own (the runner signals cleanup's group when it
+/// times out) and writes nothing where the runner reads.
+pub fn refill_later(settings: &Settings, env: &JobEnv) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let payload = match env.job_response_file() {
+        Some(path) => read_bounded(std::fs::File::open(path).map_err(|e| e.to_string())?)?,
+        None => Vec::new(),
+    };
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut command = std::process::Command::new(exe);
+    if let Some(file) = &settings.file {
+        command.arg("--config").arg(file);
+    }
+    let mut child = command
+        .arg("warm-up")
+        // The job's environment as this process got it (a local run builds its own, on top
+        // of the person's: their DOCKER_HOST names the engine).
+        .envs(env.all().iter().cloned())
+        .env_remove(crate::env::JOB_RESPONSE_FILE)
+        .env("TMPDIR", "/tmp")
+        .current_dir("/")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(&payload).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// `executor warm-up`: the slot's next warm job set, for the job whose payload is on stdin
+/// (empty: no payload, as `payload.required: false` allows).
+pub async fn refill_now(settings: &Settings, env: &JobEnv) -> crate::outcome::StageResult {
+    let payload = read_bounded(std::io::stdin()).map_err(Failure::System)?;
+    let facts = match payload.is_empty() {
+        true => None,
+        false => Some(crate::payload::parse(&payload).map_err(Failure::System)?),
+    };
+    let plan = crate::plan::plan(settings, env, facts.as_ref()).map_err(|e| Failure::User(e.0))?;
+    if let Err(why) = wanted(settings, &plan) {
+        return Err(Failure::User(why.into()));
+    }
+    let engine = Engine::connect(settings)?;
+    match replenish(&engine, settings, &plan).await? {
+        Ok(_) => Ok(()),
+        Err(why) => Err(Failure::User(why)),
+    }
+}
+
+/// All of `from`, up to the payload's own limit.
+fn read_bounded(from: impl std::io::Read) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    from.take(crate::payload::MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    match bytes.len() as u64 > crate::payload::MAX_BYTES {
+        true => Err("the job payload is too large".into()),
+        false => Ok(bytes),
+    }
 }
 
 /// The set's network and volumes, its containers started, and its token last: only a

@@ -18,14 +18,14 @@ fn warm_job(mode: &str, slot: &str, extra: &str) -> Job {
 }
 
 /// The slot's free warm job containers: `<id> <name> <state>`.
-fn warm_sets(slot: &str) -> Vec<String> {
+fn warm_sets(runner: &str, slot: &str) -> Vec<String> {
     docker(&[
         "ps",
         "-a",
         "--filter",
         "label=io.executor.warm-key",
         "--filter",
-        &format!("label=io.executor.runner-id={RUNNER}"),
+        &format!("label=io.executor.runner-id={runner}"),
         "--filter",
         &format!("label=io.executor.slot={slot}"),
         "--filter",
@@ -38,17 +38,47 @@ fn warm_sets(slot: &str) -> Vec<String> {
     .collect()
 }
 
-/// cleanup that must leave a fresh warm job set for the slot.
+/// cleanup that must leave a fresh warm job set for the slot: it returns once the job's own
+/// resources are gone, and the set is made by a process it started; wait until the set is
+/// complete (its token volume, made last, is there).
 #[track_caller]
-fn cleanup_warming(job: &Job) {
+pub fn cleanup_warming(job: &Job, runner: &str, slot: &str) {
     let cleaned = job.cleanup();
     cleaned.ok();
     assert!(
-        cleaned.stderr.contains("started warm job set"),
+        cleaned.stderr.contains("starting a warm job set"),
         "{}",
         cleaned.stderr
     );
     job.assert_nothing_left();
+    wait_for_warm_set(runner, slot);
+}
+
+/// Wait (up to 60 s) until the slot has a complete free warm job set.
+#[track_caller]
+pub fn wait_for_warm_set(runner: &str, slot: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let tokens = docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            "label=io.executor.role=warm-token",
+            "--filter",
+            &format!("label=io.executor.runner-id={runner}"),
+            "--filter",
+            &format!("label=io.executor.slot={slot}"),
+        ]);
+        if !tokens.trim().is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no warm job set for runner {runner} slot {slot} after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// prepare that must adopt (or must not) the slot's warm job set.
@@ -82,8 +112,8 @@ fn a_warm_job_set_is_adopted_fresh_in_socket_and_none_mode() {
                 "mkdir -p \"$CI_PROJECT_DIR\" && echo one > \"$CI_PROJECT_DIR/left\" && echo one > /tmp/left",
             )
             .ok();
-        cleanup_warming(&first);
-        let warm = warm_sets(slot);
+        cleanup_warming(&first, RUNNER, slot);
+        let warm = warm_sets(RUNNER, slot);
         assert_eq!(warm.len(), 1, "{mode}: {warm:?}");
         assert!(warm[0].ends_with("running"), "{warm:?}");
         let warm_id = warm[0].split(' ').next().unwrap().to_string();
@@ -127,8 +157,8 @@ fn a_warm_job_set_is_adopted_fresh_in_socket_and_none_mode() {
             sibling.ok();
             assert!(sibling.stdout.contains("two"), "{}", sibling.stdout);
         }
-        cleanup_warming(&second);
-        let warm = warm_sets(slot);
+        cleanup_warming(&second, RUNNER, slot);
+        let warm = warm_sets(RUNNER, slot);
         assert_eq!(warm.len(), 1, "{mode}: {warm:?}");
         assert!(!warm[0].starts_with(&warm_id), "a new one: {warm:?}");
         if mode == "socket" {
@@ -156,4 +186,54 @@ fn a_warm_job_set_is_adopted_fresh_in_socket_and_none_mode() {
         "only the kept cache_dir volumes: {left:?}"
     );
     collect_runner(RUNNER);
+}
+
+/// Local runs use warm job sets too: a second `executor run JOB` in the same checkout adopts
+/// the container the first run's cleanup started, and finds nothing of the first run in it;
+/// `--no-warm` neither adopts nor leaves one. Runner 983 is this test's own (it collects it).
+#[test]
+fn a_second_local_run_adopts_and_no_warm_skips_it() {
+    use crate::checkout::Checkout;
+    const LOCAL_RUNNER: &str = "983";
+    collect_runner(LOCAL_RUNNER);
+    let checkout = Checkout::new();
+    let dir = checkout.dir.path();
+    let config = std::fs::read_to_string(dir.join("executor.yaml")).unwrap();
+    std::fs::write(
+        dir.join("executor.yaml"),
+        format!("{config}warm:\n  jobs: true\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        "warm-check:\n  image: $JOB_IMAGE\n  variables:\n    EXECUTOR_DOCKER_MODE: none\n  \
+         script:\n    - test -e /tmp/marker && echo \"marker of run $((1+1))\" || true\n    \
+         - touch /tmp/marker\n",
+    )
+    .unwrap();
+    let run = |job_id: &str, extra: &[&str]| {
+        let mut command = checkout.command(&["warm-check"]);
+        command.args(["--var", "CI_RUNNER_ID=983", "--var", "CI_CONCURRENT_ID=62"]);
+        command
+            .args(["--var", &format!("CI_JOB_ID={job_id}")])
+            .args(extra);
+        let (code, stdout, stderr) = checkout.output_of(command);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(!stdout.contains("marker of run 2"), "{stdout}");
+        stderr
+    };
+    let base = &checkout.job_id;
+    let first = run(&format!("{base}1"), &[]);
+    assert!(!first.contains("adopted warm job set"), "{first}");
+    assert!(first.contains("started warm job set"), "{first}");
+    let second = run(&format!("{base}2"), &[]);
+    assert!(second.contains("adopted warm job set"), "{second}");
+    let third = run(&format!("{base}3"), &["--no-warm"]);
+    assert!(
+        !third.contains("adopted warm job set") && !third.contains("started warm job set"),
+        "{third}"
+    );
+    // The set the second run left is still there for a later run; gc (warm.jobs off) takes it.
+    assert_eq!(warm_sets(LOCAL_RUNNER, "62").len(), 1);
+    collect_runner(LOCAL_RUNNER);
 }
