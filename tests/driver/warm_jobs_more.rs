@@ -244,7 +244,7 @@ fn a_set_for_another_image_is_refused_and_the_job_starts_cold() {
     let build = |teardown: &mut Teardown, n: u8| {
         teardown.build(
             image,
-            &format!("FROM {JOB_IMAGE}\nLABEL io.executor.test.build={n}\n"),
+            &format!("FROM {JOB_IMAGE}\nLABEL warm-jobs-more.build={n}\n"),
             &[],
         )
     };
