@@ -452,6 +452,13 @@ const SLOW: &str =
     r#"[{"name":"executor-test/http:1","alias":"slow","command":["sh","-c","exec sleep 600"]}]"#;
 const HOLD: &str = "services:\n  wait_timeout: 4s\n";
 
+/// When a stopped prepare is stopped: at a point it reached, or this many ms after its start.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Point(Point),
+    Delay(u64),
+}
+
 /// Whether volume `name` exists.
 fn volume_exists(name: &str) -> bool {
     let found = docker(&["volume", "ls", "-q", "--filter", &format!("name=^{name}$")]);
@@ -472,15 +479,19 @@ fn a_prepare_stopped_around_adoption_leaves_nothing_cleanup_or_gc_cannot_take() 
     let slot = "80";
     let mut seen = Vec::new();
     let mut any_job = None;
-    for (point, signal) in [
-        (Point::FirstLooks, "KILL"),
-        (Point::FirstLooks, "TERM"),
-        (Point::Exists("job"), "KILL"),
-        (Point::Exists("job"), "TERM"),
-        (Point::Runs("svc0"), "KILL"),
-        (Point::Runs("svc0"), "TERM"),
-    ] {
-        let what = format!("{point:?} SIG{signal}");
+    // SIGKILL a few milliseconds apart from prepare's start lands before, in and after the
+    // claim and the renames (which take milliseconds: "Docker engine" is printed just before).
+    let early = [0, 40, 60, 80, 120, 200].map(|ms| (At::Delay(ms), "KILL"));
+    let late = [
+        (At::Point(Point::FirstLooks), "KILL"),
+        (At::Point(Point::FirstLooks), "TERM"),
+        (At::Point(Point::Exists("job")), "KILL"),
+        (At::Point(Point::Exists("job")), "TERM"),
+        (At::Point(Point::Runs("svc0")), "KILL"),
+        (At::Point(Point::Runs("svc0")), "TERM"),
+    ];
+    for (at, signal) in early.into_iter().chain(late) {
+        let what = format!("{at:?} SIG{signal}");
         let set = match free_sets(KILLS, slot).as_slice() {
             [] => cold_job_warming(&job(KILLS, "socket", slot, HOLD), KILLS, slot),
             [set] => set.clone(),
@@ -489,7 +500,10 @@ fn a_prepare_stopped_around_adoption_leaves_nothing_cleanup_or_gc_cannot_take() 
         assert_waiting(&set);
         let stopped = job(KILLS, "socket", slot, HOLD).payload_services(SLOW, &[]);
         let prepare = stopped.start(&["prepare"]);
-        reach(&stopped, &prepare, point);
+        match at {
+            At::Point(point) => reach(&stopped, &prepare, point),
+            At::Delay(ms) => std::thread::sleep(Duration::from_millis(ms)),
+        }
         prepare.signal(signal);
         let ended = prepare.end();
         if signal == "KILL" {
@@ -511,7 +525,7 @@ fn a_prepare_stopped_around_adoption_leaves_nothing_cleanup_or_gc_cannot_take() 
             (true, false) => "claimed",
             (false, _) => "adopted",
         };
-        if matches!(point, Point::Exists(_) | Point::Runs(_)) {
+        if matches!(at, At::Point(Point::Exists(_) | Point::Runs(_))) {
             assert_eq!(state, "adopted", "{what}: {}", ended.stderr);
         }
         if signal == "TERM" && state == "adopted" {
