@@ -622,6 +622,15 @@ fn a_set_a_killed_adoption_left_blocks_no_job_and_is_taken() {
         "{}",
         prepared.stderr
     );
+    // Said to be replaced, as every set that is not the one taken; but its claim is gone, so
+    // the discard (which must take the claim first) leaves it.
+    assert!(
+        prepared.stderr.contains(&format!(
+            "warm job set {claimed} is one too many: replacing it\n"
+        )),
+        "{}",
+        prepared.stderr
+    );
     assert_eq!(warm_key_of(&third), fresh);
     run_ok(&third);
     let fresh = cleanup_warming(&third);
