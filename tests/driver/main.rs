@@ -60,3 +60,4 @@ mod warm;
 mod warm_adopt;
 mod warm_gc;
 mod warm_jobs;
+mod warm_jobs_more;
