@@ -228,7 +228,13 @@ fn warm_verdict(
             _ => None,
         };
     }
-    if let Some(job) = set.containers.iter().find(|c| c.name == warm_job_name(key)) {
+    let has_sidecar = set
+        .containers
+        .iter()
+        .any(|c| c.name == warm_sidecar_name(key));
+    // A warm dind set's job container goes with its sidecar, judged below.
+    let free_job = set.containers.iter().find(|c| c.name == warm_job_name(key));
+    if let Some(job) = free_job.filter(|_| !has_sidecar) {
         return match job.running {
             _ if !settings.warm_jobs && manager_of(key) == settings.manager_id => {
                 Some("warm.jobs is off".into())
@@ -280,7 +286,11 @@ async fn remove_warm(
         crate::stage::warm_job::remove_dir(settings, key);
         return Ok(!removed.is_empty());
     }
-    if set.containers.iter().any(|c| c.name == warm_job_name(key)) {
+    let has_sidecar = set
+        .containers
+        .iter()
+        .any(|c| c.name == warm_sidecar_name(key));
+    if !has_sidecar && set.containers.iter().any(|c| c.name == warm_job_name(key)) {
         if crate::stage::warm_job::discard(engine, settings, key).await? {
             return Ok(true);
         }

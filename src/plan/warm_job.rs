@@ -81,14 +81,13 @@ impl Plan {
 }
 
 impl Plan {
-    /// Why this job's containers cannot be started ahead of time, or `None` when they can.
-    /// dind jobs keep warm sidecars (`dind.warm`) instead.
+    /// Why this job's containers cannot be started ahead of time, or `None` when they can. A
+    /// dind job's are part of its warm sidecar's set (`dind.warm` with `warm.jobs`): only the
+    /// job and helper containers of [`Plan::warm_job_set`] are used there, named and mounted
+    /// as the sidecar's set names its network and volumes.
     pub fn warm_job_refusal(&self) -> Option<&'static str> {
-        if self.mode == Mode::Dind || self.sidecar.is_some() {
-            return Some("dind jobs start warm through dind.warm");
-        }
-        if self.login_dir.is_some() || self.mirror {
-            return Some("its plan has dind parts");
+        if self.mode == Mode::Dind && self.sidecar.is_none() {
+            return Some("a dind plan without its sidecar");
         }
         None
     }
@@ -290,11 +289,24 @@ mod tests {
         }
     }
 
-    /// dind jobs keep warm sidecars instead: no warm job set is made from their plans.
+    /// A dind job's warm job container is made for its warm sidecar's set: it mounts the
+    /// set's socket, certificate and builds volumes (as `warm_set` names them) and names no job.
     #[test]
-    fn dind_jobs_make_no_warm_job_set() {
+    fn a_dind_jobs_warm_container_mounts_the_warm_sidecars_volumes() {
         let settings = settings("");
         let dind = plan(&settings, &job(&[mode_var("dind")]), Some(&facts())).unwrap();
-        assert!(dind.warm_job_set("executor-r1-c0-wk3x9").is_err());
+        let key = "executor-r1-c0-wk3x9";
+        let jobs = dind.warm_job_set(key).unwrap();
+        let sidecar = dind.warm_set(key).unwrap();
+        assert!(!format!("{jobs:?}").contains(&dind.identity.key()));
+        for mount in &jobs.job.mounts {
+            if let super::Mount::Volume { name, .. } = mount {
+                let in_set = sidecar.volumes.iter().any(|v| v.name == *name);
+                assert!(in_set || !name.starts_with(key), "{name}");
+            }
+        }
+        assert!(jobs.job.mounts.iter().any(
+            |m| matches!(m, super::Mount::Volume { name, .. } if *name == format!("{key}-dind-sock"))
+        ));
     }
 }

@@ -114,12 +114,12 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
             // The next sidecar shares nothing with this job's, so both happen at once; with a
             // layer cache the old daemon must let go of the volume first.
             Some(p) if p.cache_volume.is_none() => {
-                let (removed, ()) = futures_util::join!(removal, warm_up(&engine, p));
+                let (removed, ()) = futures_util::join!(removal, warm_up(&engine, settings, p));
                 removed
             }
             Some(p) => {
                 removal.await?;
-                warm_up(&engine, p).await;
+                warm_up(&engine, settings, p).await;
                 Ok(())
             }
             None => removal.await,
@@ -134,14 +134,14 @@ const SETTLE: Duration = Duration::from_secs(1);
 
 /// Start the slot's next sidecar. A failure here is not the finished job's: say it and go on;
 /// the next job then starts cold.
-async fn warm_up(engine: &Engine, plan: &Plan) {
+async fn warm_up(engine: &Engine, settings: &Settings, plan: &Plan) {
     let plan = match plan.mtu {
         Some(_) => plan.clone(),
         None => plan
             .clone()
             .with_mtu(docker::probe::engine_mtu(engine).await),
     };
-    match warm::replenish(engine, &plan).await {
+    match warm::replenish(engine, settings, &plan).await {
         Ok(key) => say(&format!(
             "started warm sidecar {key} for the slot's next job"
         )),

@@ -297,14 +297,22 @@ async fn start_adopted(
     let since = super::log_lines::now();
     join_mirror(engine, settings, &plan).await?;
     halt.check("the job container")?;
+    let running = adopted.job_running;
     let (job, helper, services, sidecar) = futures_util::join!(
         async {
-            docker::start_container(engine, &plan.job.name).await?;
+            if !running {
+                docker::start_container(engine, &plan.job.name).await?;
+            }
             await_entrypoint(engine, &plan, &plan.job, halt).await?;
             open_dirs(engine, &plan).await?;
             login::give(engine, env, &plan).await
         },
-        start_helper(engine, &plan, halt),
+        async {
+            match (&plan.helper, running) {
+                (Some(helper), true) => await_entrypoint(engine, &plan, helper, halt).await,
+                _ => start_helper(engine, &plan, halt).await,
+            }
+        },
         services::start(engine, &plan),
         halt.or(
             "the dind daemon's answer",

@@ -26,6 +26,9 @@ pub struct Adopted {
     pub plan: Plan,
     /// Where the adopted sidecar's socket volume lives on the engine's host.
     pub socket_dir: Option<String>,
+    /// Whether the set's job container (and helper container) was taken too (`warm.jobs`):
+    /// then they run already, under the job's names.
+    pub job_running: bool,
 }
 
 /// What prepare found among the slot's warm sidecars.
@@ -100,8 +103,11 @@ pub async fn adopt(
     }
     let adopted = plan.adopt(&key);
     // The job container first: it carries the warm key, so from here on cleanup and gc see
-    // the set as this job's, whatever happens next.
-    docker::create_container(engine, &adopted.job).await?;
+    // the set as this job's, whatever happens next. With `warm.jobs` the set's own may fit.
+    let job_running = super::warm_job::take_with_sidecar(engine, settings, plan, &key).await?;
+    if !job_running {
+        docker::create_container(engine, &adopted.job).await?;
+    }
     if !docker::dind::rename_container(engine, &warm_sidecar_name(&key), &spec.name).await? {
         // Gone since it was listed: start cold.
         docker::remove_job_resources(engine, &plan.identity.key()).await?;
@@ -112,6 +118,7 @@ pub async fn adopt(
     found.adopted = Some(Adopted {
         plan: adopted,
         socket_dir,
+        job_running,
     });
     Ok(found)
 }
@@ -133,7 +140,11 @@ pub async fn discard_all(engine: &Engine, unfit: Vec<Unfit>) {
 
 /// Start a fresh warm set for the plan's slot, replacing any the slot still has. The sidecar
 /// is started, not waited for: its daemon boots while the runner fetches the next job.
-pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> {
+pub async fn replenish(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+) -> Result<String, Failure> {
     for warm in free_sets(engine, plan).await? {
         let holds_cache = warm.listed.labels.contains_key(LABEL_WARM_CACHE);
         discard(engine, &warm.key, holds_cache, false).await?;
@@ -162,7 +173,26 @@ pub async fn replenish(engine: &Engine, plan: &Plan) -> Result<String, Failure> 
             .map(|v| docker::create_volume(engine, v));
         let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
         futures_util::try_join!(network, futures_util::future::try_join_all(volumes))?;
-        sidecar::start(engine, &set.sidecar, plan.tls.as_ref()).await
+        // `warm.jobs`: the job container (and helper) started beside the sidecar.
+        let jobs = async {
+            if !settings.warm_jobs {
+                return Ok(());
+            }
+            match super::warm_job::finished_set(engine, settings, plan, &key).await? {
+                Ok((_, jobs)) => super::warm_job::start_containers(engine, &jobs).await,
+                Err(why) => {
+                    say(&format!(
+                        "no warm job container for the slot's next job: {why}"
+                    ));
+                    Ok(())
+                }
+            }
+        };
+        futures_util::try_join!(
+            sidecar::start(engine, &set.sidecar, plan.tls.as_ref()),
+            jobs
+        )?;
+        Ok::<_, Failure>(())
     };
     if let Err(e) = created.await {
         // Half a warm set is no use to anyone.

@@ -28,6 +28,10 @@ pub fn wanted(settings: &Settings, plan: &Plan) -> Result<(), &'static str> {
     if !settings.warm_jobs {
         return Err("warm.jobs is off");
     }
+    // A dind job's warm job container comes with its warm sidecar (`stage::warm`).
+    if plan.sidecar.is_some() {
+        return Err("dind jobs take theirs with the warm sidecar (dind.warm)");
+    }
     if let Some(why) = plan.warm_job_refusal() {
         return Err(why);
     }
@@ -226,22 +230,6 @@ pub async fn replenish(
     if cache::cache_dir_busy(engine, settings, plan).await? {
         return Ok(Err("the project's cache_dir volume is in use".into()));
     }
-    let mut found = images::Found::new();
-    for container in std::iter::once(&plan.job).chain(plan.helper.as_ref()) {
-        let Some(facts) = docker::image_facts(engine, &container.image).await? else {
-            return Ok(Err(format!(
-                "image {} is no longer on the engine",
-                crate::plan::shown_name(&container.image)
-            )));
-        };
-        found.insert((container.image.clone(), container.platform.clone()), facts);
-    }
-    let mtu = match plan.mtu {
-        Some(mtu) => Some(mtu),
-        None => docker::probe::engine_mtu(engine).await,
-    };
-    let cpus = engine.cpu_count().await;
-    let (finished, _) = prepare::finish_plan(settings, plan.clone(), &found, mtu, cpus);
     let id = &plan.identity;
     let key = warm_key(
         &id.runner_id,
@@ -249,8 +237,8 @@ pub async fn replenish(
         &id.concurrent_id,
         &warm::nonce(),
     );
-    let set = match finished.warm_job_set(&key) {
-        Ok(set) => set,
+    let (finished, set) = match finished_set(engine, settings, plan, &key).await? {
+        Ok(made) => made,
         Err(why) => return Ok(Err(why)),
     };
     if let Err(e) = create(engine, &finished, &set).await {
@@ -331,16 +319,35 @@ fn read_bounded(from: impl std::io::Read) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The set's network and volumes, its containers started, and its token last: only a
-/// complete set can be claimed.
-async fn create(engine: &Engine, plan: &Plan, set: &WarmJobSet) -> Result<(), Failure> {
-    let volumes = set
-        .volumes
-        .iter()
-        .chain(std::iter::once(&plan.cache_dir_volume))
-        .map(|v| docker::create_volume(engine, v));
-    let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
-    futures_util::try_join!(network, futures_util::future::try_join_all(volumes))?;
+/// The finished job's plan as the next job's prepare will have it (its images read on the
+/// engine, never pulled; MTU, CPUs), and the warm job set `key` made from it; or why none.
+pub async fn finished_set(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+    key: &str,
+) -> Result<Result<(Plan, WarmJobSet), String>, Failure> {
+    let mut found = images::Found::new();
+    for container in std::iter::once(&plan.job).chain(plan.helper.as_ref()) {
+        let Some(facts) = docker::image_facts(engine, &container.image).await? else {
+            return Ok(Err(format!(
+                "image {} is no longer on the engine",
+                crate::plan::shown_name(&container.image)
+            )));
+        };
+        found.insert((container.image.clone(), container.platform.clone()), facts);
+    }
+    let mtu = match plan.mtu {
+        Some(mtu) => Some(mtu),
+        None => docker::probe::engine_mtu(engine).await,
+    };
+    let cpus = engine.cpu_count().await;
+    let (finished, _) = prepare::finish_plan(settings, plan.clone(), &found, mtu, cpus);
+    Ok(finished.warm_job_set(key).map(|set| (finished, set)))
+}
+
+/// The set's job container (and helper container) created and started.
+pub async fn start_containers(engine: &Engine, set: &WarmJobSet) -> Result<(), Failure> {
     let start = |spec| async move {
         docker::create_container(engine, spec).await?;
         docker::start_container(engine, &spec.name).await
@@ -351,6 +358,83 @@ async fn create(engine: &Engine, plan: &Plan, set: &WarmJobSet) -> Result<(), Fa
             None => Ok(()),
         }
     })?;
+    Ok(())
+}
+
+/// In a claimed warm dind set (`dind.warm` with `warm.jobs`): take its job container (and
+/// helper container) if they fit the job as a warm job set must, renaming them to the job's
+/// names, job container first; otherwise remove them, for prepare to create the job's own.
+/// Returns whether they were taken.
+pub async fn take_with_sidecar(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+    key: &str,
+) -> Result<bool, Failure> {
+    let label = format!("{LABEL_WARM_KEY}={key}");
+    let members = docker::dind::containers_labelled(engine, &[label]).await?;
+    let job = members.iter().find(|c| c.name == warm_job_name(key));
+    let helper = members.iter().find(|c| c.name == warm_helper_name(key));
+    if job.is_none() && helper.is_none() {
+        return Ok(false);
+    }
+    let why_not = match job {
+        None => Some("is missing"),
+        Some(_) if !settings.warm_jobs => Some("warm.jobs is off"),
+        Some(job) if !job.running => Some("is not running"),
+        Some(job) if plan.job.image_id.as_deref() != Some(job.image_id.as_str()) => {
+            Some("runs another image")
+        }
+        Some(job) if job.labels.get(LABEL_WARM_JOB_TEMPLATE) != Some(&plan.warm_job_template()) => {
+            Some("was made for other settings")
+        }
+        Some(_) if plan.helper.is_some() != helper.is_some_and(|h| h.running) => {
+            Some("has no running helper container")
+        }
+        Some(_) => {
+            let renamed =
+                docker::dind::rename_container(engine, &warm_job_name(key), &plan.job.name).await?;
+            let helper_renamed = match &plan.helper {
+                Some(h) if renamed => {
+                    docker::dind::rename_container(engine, &warm_helper_name(key), &h.name).await?
+                }
+                _ => renamed,
+            };
+            if helper_renamed {
+                say(&format!("adopted the warm job container of {key}"));
+                return Ok(true);
+            }
+            Some("went away")
+        }
+    };
+    if let Some(why) = why_not {
+        say(&format!("warm job container of {key} {why}: replacing it"));
+    }
+    // Whatever of them is left, under either name, before the job's own are created.
+    for name in [
+        warm_job_name(key),
+        warm_helper_name(key),
+        plan.job.name.clone(),
+    ]
+    .into_iter()
+    .chain(plan.helper.as_ref().map(|h| h.name.clone()))
+    {
+        docker::remove_container_named(engine, &name).await?;
+    }
+    Ok(false)
+}
+
+/// The set's network and volumes, its containers started, and its token last: only a
+/// complete set can be claimed.
+async fn create(engine: &Engine, plan: &Plan, set: &WarmJobSet) -> Result<(), Failure> {
+    let volumes = set
+        .volumes
+        .iter()
+        .chain(std::iter::once(&plan.cache_dir_volume))
+        .map(|v| docker::create_volume(engine, v));
+    let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
+    futures_util::try_join!(network, futures_util::future::try_join_all(volumes))?;
+    start_containers(engine, set).await?;
     docker::create_volume(engine, &set.token).await?;
     Ok(())
 }
