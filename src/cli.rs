@@ -47,7 +47,10 @@ pub enum Command {
     /// Started by cleanup with `warm.jobs`: make the slot's next warm job set, detached from
     /// the runner, with the job's payload on stdin.
     #[command(hide = true)]
-    WarmUp,
+    WarmUp {
+        /// The new set's key, chosen (and said) by cleanup.
+        key: String,
+    },
 }
 
 #[derive(Debug, Args)]

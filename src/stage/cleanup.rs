@@ -93,13 +93,18 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     // up; a local run (whose settings a person's flags changed) makes it here, meanwhile.
     let refilled = async {
         match refill {
-            Some(p) if env.local_run() => match warm_job::replenish(&engine, settings, p).await {
-                Ok(Ok(key)) => say(&format!("started warm job set {key} for the next run")),
-                Ok(Err(why)) => say(&format!("no warm job set for the next run: {why}")),
-                Err(e) => say(&format!("could not start a warm job set: {e}")),
-            },
-            Some(_) => match warm_job::refill_later(settings, env) {
-                Ok(()) => say("starting a warm job set for the slot's next job"),
+            Some(p) if env.local_run() => {
+                let key = warm_job::new_key(p);
+                match warm_job::replenish(&engine, settings, p, &key).await {
+                    Ok(Ok(key)) => say(&format!("started warm job set {key} for the next run")),
+                    Ok(Err(why)) => say(&format!("no warm job set for the next run: {why}")),
+                    Err(e) => say(&format!("could not start a warm job set: {e}")),
+                }
+            }
+            Some(p) => match warm_job::refill_later(settings, env, p) {
+                Ok(key) => say(&format!(
+                    "starting warm job set {key} for the slot's next job"
+                )),
                 Err(e) => say(&format!("could not start a warm job set: {e}")),
             },
             None => {}

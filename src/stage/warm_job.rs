@@ -221,6 +221,7 @@ pub async fn replenish(
     engine: &Engine,
     settings: &Settings,
     plan: &Plan,
+    key: &str,
 ) -> Result<Result<String, String>, Failure> {
     for (key, _) in free_sets(engine, plan).await? {
         discard(engine, settings, &key).await?;
@@ -230,13 +231,7 @@ pub async fn replenish(
     if cache::cache_dir_busy(engine, settings, plan).await? {
         return Ok(Err("the project's cache_dir volume is in use".into()));
     }
-    let id = &plan.identity;
-    let key = warm_key(
-        &id.runner_id,
-        &id.manager_id,
-        &id.concurrent_id,
-        &warm::nonce(),
-    );
+    let key = key.to_string();
     let (finished, set) = match finished_set(engine, settings, plan, &key).await? {
         Ok(made) => made,
         Err(why) => return Ok(Err(why)),
@@ -255,7 +250,7 @@ pub async fn replenish(
 /// the job's temp dir, and the file with it, once cleanup returns), reads the same config
 /// file, runs in a process group of its own (the runner signals cleanup's group when it
 /// times out) and writes nothing where the runner reads.
-pub fn refill_later(settings: &Settings, env: &JobEnv) -> Result<(), String> {
+pub fn refill_later(settings: &Settings, env: &JobEnv, plan: &Plan) -> Result<String, String> {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
     let payload = match env.job_response_file() {
@@ -267,8 +262,10 @@ pub fn refill_later(settings: &Settings, env: &JobEnv) -> Result<(), String> {
     if let Some(file) = &settings.file {
         command.arg("--config").arg(file);
     }
+    let key = new_key(plan);
     let mut child = command
         .arg("warm-up")
+        .arg(&key)
         // The job's environment as this process got it (a local run builds its own, on top
         // of the person's: their DOCKER_HOST names the engine).
         .envs(env.all().iter().cloned())
@@ -284,12 +281,27 @@ pub fn refill_later(settings: &Settings, env: &JobEnv) -> Result<(), String> {
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(&payload).map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(key)
+}
+
+/// A new warm key for the plan's slot.
+pub fn new_key(plan: &Plan) -> String {
+    let id = &plan.identity;
+    warm_key(
+        &id.runner_id,
+        &id.manager_id,
+        &id.concurrent_id,
+        &warm::nonce(),
+    )
 }
 
 /// `executor warm-up`: the slot's next warm job set, for the job whose payload is on stdin
 /// (empty: no payload, as `payload.required: false` allows).
-pub async fn refill_now(settings: &Settings, env: &JobEnv) -> crate::outcome::StageResult {
+pub async fn refill_now(
+    settings: &Settings,
+    env: &JobEnv,
+    key: &str,
+) -> crate::outcome::StageResult {
     let payload = read_bounded(std::io::stdin()).map_err(Failure::System)?;
     let facts = match payload.is_empty() {
         true => None,
@@ -299,11 +311,26 @@ pub async fn refill_now(settings: &Settings, env: &JobEnv) -> crate::outcome::St
     if let Err(why) = wanted(settings, &plan) {
         return Err(Failure::User(why.into()));
     }
+    // The key is used as names: only one the driver makes for this job's slot is taken.
+    if new_key_shape(&plan, key).is_none() {
+        return Err(Failure::User(format!(
+            "{key} is not a warm key of this job's slot"
+        )));
+    }
     let engine = Engine::connect(settings)?;
-    match replenish(&engine, settings, &plan).await? {
+    match replenish(&engine, settings, &plan, key).await? {
         Ok(_) => Ok(()),
         Err(why) => Err(Failure::User(why)),
     }
+}
+
+/// `Some` when `key` is a warm key of the plan's runner, manager and slot.
+fn new_key_shape(plan: &Plan, key: &str) -> Option<()> {
+    let id = &plan.identity;
+    let stem = warm_key(&id.runner_id, &id.manager_id, &id.concurrent_id, "");
+    let nonce = key.strip_prefix(&stem)?;
+    let named = owner_of(&warm_job_name(key)) == Owner::Warm(key.to_string());
+    (named && !nonce.is_empty()).then_some(())
 }
 
 /// All of `from`, up to the payload's own limit.

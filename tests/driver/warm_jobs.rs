@@ -46,7 +46,7 @@ pub fn cleanup_warming(job: &Job, runner: &str, slot: &str) {
     let cleaned = job.cleanup();
     cleaned.ok();
     assert!(
-        cleaned.stderr.contains("starting a warm job set"),
+        cleaned.stderr.contains("starting warm job set "),
         "{}",
         cleaned.stderr
     );
@@ -236,4 +236,21 @@ fn a_second_local_run_adopts_and_no_warm_skips_it() {
     // The set the second run left is still there for a later run; gc (warm.jobs off) takes it.
     assert_eq!(warm_sets(LOCAL_RUNNER, "62").len(), 1);
     collect_runner(LOCAL_RUNNER);
+}
+
+/// Wait (up to 60 s) until the warm set `key` is complete: its token volume, made last, exists.
+#[track_caller]
+pub fn wait_for_token(key: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let token = format!("{key}-token");
+    while docker(&["volume", "ls", "-q", "--filter", &format!("name=^{token}$")])
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "warm set {key} not complete after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

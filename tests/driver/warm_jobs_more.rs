@@ -144,10 +144,13 @@ fn cleanup_warming(job: &Job) -> String {
     started_set(&cleaned).unwrap_or_else(|| panic!("no warm set: {}", cleaned.stderr))
 }
 
-/// The key of the warm set a cleanup says it started.
+/// The key of the warm set a cleanup says it started, once that set is complete (cleanup
+/// leaves it to a process of its own and returns).
 fn started_set(cleaned: &Call) -> Option<String> {
-    let (_, rest) = cleaned.stderr.split_once("started warm job set ")?;
-    Some(rest.split(' ').next()?.to_string())
+    let (_, rest) = cleaned.stderr.split_once("starting warm job set ")?;
+    let key = rest.split(' ').next()?.to_string();
+    crate::warm_jobs::wait_for_token(&key);
+    Some(key)
 }
 
 /// A whole cold job (nothing waits in its slot) whose cleanup leaves the slot's set: its key.
