@@ -254,3 +254,62 @@ pub fn wait_for_token(key: &str) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// With `dind.warm` too, a dind job's cleanup starts the slot's next sidecar together with
+/// its job and helper containers; the next dind job adopts all of them, and finds its own key
+/// and a working, empty daemon, and nothing of the first job.
+#[test]
+fn a_dind_job_adopts_its_warm_sidecar_with_the_job_container() {
+    const DIND_RUNNER: &str = "984";
+    collect_runner(DIND_RUNNER);
+    let config = format!(
+        "image: {JOB_IMAGE}\ndind:\n  image: {}\n  warm: true\n{ALL_MODES}warm:\n  jobs: true\n",
+        crate::harness::DIND_IMAGE
+    );
+    let dind_job = || {
+        Job::with_config("dind", &config)
+            .runner(DIND_RUNNER)
+            .var("CI_CONCURRENT_ID", "63")
+    };
+    let first = dind_job();
+    let prepared = first.prepare();
+    prepared.ok();
+    assert!(!prepared.stderr.contains("adopted"), "{}", prepared.stderr);
+    first.run("build_script", "touch /tmp/left").ok();
+    let cleaned = first.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("started warm sidecar"),
+        "{}",
+        cleaned.stderr
+    );
+    first.assert_nothing_left();
+
+    let second = dind_job();
+    let prepared = second.prepare();
+    prepared.ok();
+    for line in ["adopted warm sidecar", "adopted the warm job container of"] {
+        assert!(
+            prepared.stderr.contains(line),
+            "{line}: {}",
+            prepared.stderr
+        );
+    }
+    let out = second.run(
+        "build_script",
+        "test -e /tmp/left && echo 'first job file'\n\
+         echo \"key=$EXECUTOR_JOB_KEY\"\n\
+         docker info --format 'containers={{.Containers}}'",
+    );
+    out.ok();
+    assert!(!out.stdout.contains("first job file"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("key={}\n", second.key())),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("containers=0"), "{}", out.stdout);
+    second.cleanup().ok();
+    second.assert_nothing_left();
+    collect_runner(DIND_RUNNER);
+}
