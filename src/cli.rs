@@ -50,6 +50,10 @@ pub enum Command {
     WarmUp {
         /// The new set's key, chosen (and said) by cleanup.
         key: String,
+        /// A mode the job's run offered beyond the config file's defaults (`executor run
+        /// --mode`), so the set is made for the plan the run had.
+        #[arg(long = "allow-mode", value_name = "MODE")]
+        allow_modes: Vec<String>,
     },
 }
 

@@ -89,25 +89,16 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     let refill = plan
         .as_ref()
         .filter(|p| prepared && warm_job::wanted(settings, p).is_ok());
-    // A runner's job leaves it to a process of its own, so the runner's next job is not held
-    // up; a local run (whose settings a person's flags changed) makes it here, meanwhile.
+    // The next set is made by a process of its own, so neither the runner's next job nor the
+    // person at the terminal waits for it.
     let refilled = async {
-        match refill {
-            Some(p) if env.local_run() => {
-                let key = warm_job::new_key(p);
-                match warm_job::replenish(&engine, settings, p, &key).await {
-                    Ok(Ok(key)) => say(&format!("started warm job set {key} for the next run")),
-                    Ok(Err(why)) => say(&format!("no warm job set for the next run: {why}")),
-                    Err(e) => say(&format!("could not start a warm job set: {e}")),
-                }
-            }
-            Some(p) => match warm_job::refill_later(settings, env, p) {
+        if let Some(p) = refill {
+            match warm_job::refill_later(settings, env, p) {
                 Ok(key) => say(&format!(
                     "starting warm job set {key} for the slot's next job"
                 )),
                 Err(e) => say(&format!("could not start a warm job set: {e}")),
-            },
-            None => {}
+            }
         }
     };
     // A job that ran without the slot's cache leaves the slot's warm-up to the cache's holder.

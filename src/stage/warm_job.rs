@@ -263,9 +263,15 @@ pub fn refill_later(settings: &Settings, env: &JobEnv, plan: &Plan) -> Result<St
         command.arg("--config").arg(file);
     }
     let key = new_key(plan);
+    command.arg("warm-up").arg(&key);
+    // Modes offered beyond the file's defaults (a local run's `--mode`), which the child's
+    // reading of the file would not offer.
+    if !settings.modes_allowed_by_file {
+        for mode in &settings.modes_allowed {
+            command.arg("--allow-mode").arg(mode.as_str());
+        }
+    }
     let mut child = command
-        .arg("warm-up")
-        .arg(&key)
         // The job's environment as this process got it (a local run builds its own, on top
         // of the person's: their DOCKER_HOST names the engine).
         .envs(env.all().iter().cloned())
@@ -301,7 +307,17 @@ pub async fn refill_now(
     settings: &Settings,
     env: &JobEnv,
     key: &str,
+    allow_modes: &[String],
 ) -> crate::outcome::StageResult {
+    let mut settings = settings.clone();
+    if !settings.modes_allowed_by_file {
+        for mode in allow_modes.iter().filter_map(|m| Mode::parse(m)) {
+            if !settings.modes_allowed.contains(&mode) {
+                settings.modes_allowed.push(mode);
+            }
+        }
+    }
+    let settings = &settings;
     let payload = read_bounded(std::io::stdin()).map_err(Failure::System)?;
     let facts = match payload.is_empty() {
         true => None,

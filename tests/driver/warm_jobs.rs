@@ -223,14 +223,26 @@ fn a_second_local_run_adopts_and_no_warm_skips_it() {
         stderr
     };
     let base = &checkout.job_id;
+    // The run returns once its own containers are gone; the set is made by a process it
+    // started, and waited for here as a person's next run would find it.
+    let started = |stderr: &str| {
+        let (_, rest) = stderr.split_once("starting warm job set ")?;
+        let key = rest.split(' ').next()?.to_string();
+        wait_for_token(&key);
+        Some(key)
+    };
     let first = run(&format!("{base}1"), &[]);
     assert!(!first.contains("adopted warm job set"), "{first}");
-    assert!(first.contains("started warm job set"), "{first}");
+    let key = started(&first).unwrap_or_else(|| panic!("{first}"));
     let second = run(&format!("{base}2"), &[]);
-    assert!(second.contains("adopted warm job set"), "{second}");
+    assert!(
+        second.contains(&format!("adopted warm job set {key}")),
+        "{second}"
+    );
+    started(&second).unwrap_or_else(|| panic!("{second}"));
     let third = run(&format!("{base}3"), &["--no-warm"]);
     assert!(
-        !third.contains("adopted warm job set") && !third.contains("started warm job set"),
+        !third.contains("adopted warm job set") && !third.contains("warm job set"),
         "{third}"
     );
     // The set the second run left is still there for a later run; gc (warm.jobs off) takes it.
