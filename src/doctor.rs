@@ -6,6 +6,7 @@ mod container;
 
 use crate::docker::{self, probe, Engine};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
+use crate::plan::warm_job::warm_job_name;
 use crate::registry::Registries;
 use crate::settings::{human_size, DindCache, HelperMode, Mode, PullPolicy, Settings};
 
@@ -117,6 +118,28 @@ async fn dind_extras(out: &mut Findings, engine: &Engine, s: &Settings) {
             .count();
         if waiting > 0 || s.dind_warm {
             out.say(Level::Info, &format!("warm sidecars waiting: {waiting}"));
+        }
+        // Warm job sets (`warm.jobs`) not adopted yet: their job container still bears the
+        // set's name. A dind set's job container is counted with its sidecar above.
+        let jobs = warm
+            .iter()
+            .filter(|c| {
+                c.running
+                    && c.labels.get(LABEL_WARM_KEY).is_some_and(|k| {
+                        c.name == warm_job_name(k)
+                            && !warm.iter().any(|o| o.name == warm_sidecar_name(k))
+                    })
+            })
+            .count();
+        if jobs > 0 || s.warm_jobs {
+            out.say(
+                Level::Info,
+                &format!(
+                    "warm job sets waiting: {jobs} (warm.jobs {}, max age {}s)",
+                    if s.warm_jobs { "on" } else { "off" },
+                    s.warm_max_age.as_secs()
+                ),
+            );
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::docker::{self, Engine};
 use crate::env::JobEnv;
 use crate::outcome::{say, Failure};
 use crate::plan::owner::{owner_of, Owner};
-use crate::plan::warm::{warm_key, warm_token_name, LABEL_WARM_KEY};
+use crate::plan::warm::{warm_key, warm_sidecar_name, warm_token_name, LABEL_WARM_KEY};
 use crate::plan::warm_job::{warm_helper_name, warm_job_name, WarmJobSet, LABEL_WARM_JOB_TEMPLATE};
 use crate::plan::{Plan, Role, LABEL_MANAGER_ID, LABEL_ROLE, LABEL_RUNNER_ID, LABEL_SLOT};
 use crate::settings::{Mode, Settings};
@@ -493,11 +493,17 @@ async fn free_sets(
         LABEL_WARM_KEY.to_string(),
         format!("{LABEL_RUNNER_ID}={}", id.runner_id),
         format!("{LABEL_SLOT}={}", id.concurrent_id),
-        format!("{LABEL_ROLE}={}", Role::Job.as_str()),
     ];
     let listed = docker::dind::containers_labelled(engine, &labels).await?;
+    // A warm dind set's job container is its sidecar's (`stage::warm`), never a free job set.
+    let sidecars: Vec<String> = listed
+        .iter()
+        .filter(|c| c.labels.get(LABEL_ROLE).map(String::as_str) == Some(Role::Dind.as_str()))
+        .map(|c| c.name.clone())
+        .collect();
     Ok(listed
         .into_iter()
+        .filter(|c| c.labels.get(LABEL_ROLE).map(String::as_str) == Some(Role::Job.as_str()))
         .filter_map(|listed| {
             let key = listed.labels.get(LABEL_WARM_KEY)?.clone();
             let manager = listed
@@ -507,7 +513,11 @@ async fn free_sets(
             // The key is used as a name (and a directory's), so it must be one the driver
             // makes: read from the container's name, which the label must agree with.
             let named = owner_of(&listed.name) == Owner::Warm(key.clone());
-            (named && listed.name == warm_job_name(&key) && manager == id.manager_id)
+            let with_sidecar = sidecars.contains(&warm_sidecar_name(&key));
+            (named
+                && !with_sidecar
+                && listed.name == warm_job_name(&key)
+                && manager == id.manager_id)
                 .then_some((key, listed))
         })
         .collect())

@@ -176,6 +176,19 @@ fn a_warm_job_set_is_adopted_fresh_in_socket_and_none_mode() {
             assert_eq!(left.len(), 1, "only the new warm set's: {left:?}");
         }
     }
+    // doctor counts the sets waiting (this test's, and any other's on the engine).
+    let waiting = {
+        let _turn = crate::doctor::turn();
+        crate::harness::doctor(&config("")).1
+    };
+    let count = waiting
+        .split_once("warm job sets waiting: ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse::<u32>().ok());
+    assert!(count.is_some_and(|n| n >= 2), "{waiting}");
+    assert!(
+        waiting.contains("(warm.jobs on, max age 3600s)"),
+        "{waiting}"
+    );
     let gc = Job::with_config("", "").call(&["gc", "--runner-id", RUNNER]);
     gc.ok();
     assert!(gc.stderr.contains("warm.jobs is off"), "{}", gc.stderr);
@@ -321,7 +334,35 @@ fn a_dind_job_adopts_its_warm_sidecar_with_the_job_container() {
         out.stdout
     );
     assert!(out.stdout.contains("containers=0"), "{}", out.stdout);
-    second.cleanup().ok();
+    let cleaned = second.cleanup();
+    cleaned.ok();
     second.assert_nothing_left();
+    // A none-mode job of the slot leaves the waiting dind set (and its job container) alone.
+    let (_, rest) = cleaned
+        .stderr
+        .split_once("started warm sidecar ")
+        .unwrap_or_else(|| panic!("{}", cleaned.stderr));
+    let dind_set = rest.split(' ').next().unwrap().to_string();
+    let other = Job::with_config("none", &config)
+        .runner(DIND_RUNNER)
+        .var("CI_CONCURRENT_ID", "63");
+    let prepared = other.prepare();
+    prepared.ok();
+    assert!(
+        !prepared.stderr.contains("replacing"),
+        "{}",
+        prepared.stderr
+    );
+    for member in ["dind", "job"] {
+        let state = docker(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}}",
+            &format!("{dind_set}-{member}"),
+        ]);
+        assert_eq!(state.trim(), "running", "{member}");
+    }
+    other.cleanup().ok();
+    other.assert_nothing_left();
     collect_runner(DIND_RUNNER);
 }

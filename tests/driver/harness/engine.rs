@@ -116,6 +116,9 @@ pub fn build_image(image: &str, dockerfile: &str, files: &[(&str, &str)]) {
 /// gc of a runner as a default config runs it (`dind.warm` off, so every warm set goes), with
 /// every idle cache dropped; then nothing of it may remain.
 pub fn collect_runner(runner: &str) {
+    // A cleanup with `warm.jobs` leaves the next set to a detached `executor warm-up`; one
+    // still at work would add resources after gc looked.
+    wait_for_warm_ups();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
         .args([
             "gc",
@@ -135,4 +138,21 @@ pub fn collect_runner(runner: &str) {
     );
     let label = format!("io.executor.runner-id={runner}");
     assert_eq!(labelled(&label), Vec::<String>::new());
+}
+
+/// Wait (up to 60 s) until no detached `executor warm-up` (started by a cleanup with
+/// `warm.jobs`) runs on this machine.
+pub fn wait_for_warm_ups() {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let running = std::process::Command::new("pgrep")
+            .args(["-f", "executor.* warm-up "])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !running {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
