@@ -77,7 +77,10 @@ pub async fn adopt(
         } else if chosen.is_some() {
             Some("is one too many")
         } else {
-            None
+            // `warm.jobs`: the job container beside the daemon had it at hand since it started.
+            super::warm_job::unfit_beside_sidecar(engine, settings, plan, &warm.key)
+                .await?
+                .map(|_| "had a job container that does not fit this job beside it")
         };
         match why_not {
             None => chosen = Some(warm.key),
