@@ -171,7 +171,6 @@ pub async fn replenish(
         let volumes = set
             .volumes
             .iter()
-            .chain(std::iter::once(&set.token))
             .chain(plan.cache_volume.as_ref())
             .map(|v| docker::create_volume(engine, v));
         let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
@@ -195,6 +194,10 @@ pub async fn replenish(
             sidecar::start(engine, &set.sidecar, plan.tls.as_ref()),
             jobs
         )?;
+        // The token last: only a complete set can be claimed. A job claiming it before its
+        // job container came would get that container (the finished job's image, another
+        // project's perhaps) started beside its own, with its daemon at hand.
+        docker::create_volume(engine, &set.token).await?;
         Ok::<_, Failure>(())
     };
     if let Err(e) = created.await {

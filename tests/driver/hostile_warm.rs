@@ -12,6 +12,16 @@ use crate::warm::Teardown;
 const DIND_RUNNER: &str = "985";
 const NONE_RUNNER: &str = "986";
 
+/// Held by runner 985's tests throughout: each ends with a gc of the runner, which would take
+/// the other's waiting sets.
+static DIND_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn dind_config() -> String {
+    format!(
+        "image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n  warm: true\n{ALL_MODES}warm:\n  jobs: true\n"
+    )
+}
+
 /// The free warm sets of `runner` (their `role` container still bears the set's own name).
 fn free_keys(runner: &str, role: &str) -> Vec<String> {
     docker(&[
@@ -60,6 +70,7 @@ fn started_set(stderr: &str) -> Option<String> {
 fn a_warm_daemon_another_projects_image_touched_is_not_adopted() {
     const POISON_IMAGE: &str = "executor-test/hostile-warm-poison:1";
     const PLANTED: &str = "planted-by-another-project";
+    let _lock = DIND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     collect_runner(DIND_RUNNER);
     let mut teardown = Teardown::new(DIND_RUNNER);
     teardown.build(
@@ -77,9 +88,7 @@ fn a_warm_daemon_another_projects_image_touched_is_not_adopted() {
             ),
         )],
     );
-    let config = format!(
-        "image: {JOB_IMAGE}\ndind:\n  image: {DIND_IMAGE}\n  warm: true\n{ALL_MODES}warm:\n  jobs: true\n"
-    );
+    let config = dind_config();
     let dind_job = || {
         Job::with_config("dind", &config)
             .runner(DIND_RUNNER)
@@ -148,6 +157,82 @@ fn a_warm_daemon_another_projects_image_touched_is_not_adopted() {
     );
     victim.cleanup().ok();
     victim.assert_nothing_left();
+    collect_runner(DIND_RUNNER);
+}
+
+/// Unix time now, as `docker events` takes it.
+fn now() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+}
+
+/// A warm dind set can be claimed (its token exists) only once the job container beside its
+/// sidecar runs. Were the token there first, a job of another project could claim the set in
+/// between, find no job container beside the sidecar, create its own, and then have the
+/// finished job's container (that project's image) started in its set, beside its job, with
+/// its daemon and builds volume at hand for the rest of its job.
+#[test]
+fn a_warm_dind_set_can_be_claimed_only_once_its_job_container_runs() {
+    let _lock = DIND_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    collect_runner(DIND_RUNNER);
+    let _teardown = Teardown::new(DIND_RUNNER);
+    let job = Job::with_config("dind", &dind_config())
+        .runner(DIND_RUNNER)
+        .var("CI_CONCURRENT_ID", "6");
+    job.prepare().ok();
+    job.run("build_script", "true").ok();
+    let since = now();
+    let cleaned = job.cleanup();
+    cleaned.ok();
+    assert!(
+        cleaned.stderr.contains("started warm sidecar"),
+        "{}",
+        cleaned.stderr
+    );
+    job.assert_nothing_left();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let until = now();
+    let keys = free_keys(DIND_RUNNER, "dind");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let key = &keys[0];
+    let events: Vec<String> = docker(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "type=container",
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes \"name\"}}",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect();
+    let at = |what: &str| {
+        events
+            .iter()
+            .position(|e| e.starts_with(what))
+            .unwrap_or_else(|| panic!("no `{what}` in {events:#?}"))
+    };
+    let token = at(&format!("volume create {key}-token"));
+    for started in ["job", "dind"] {
+        let container = format!("{key}-{started}");
+        let start = events
+            .iter()
+            .position(|e| {
+                e.starts_with("container start ") && e.ends_with(&format!(" {container}"))
+            })
+            .unwrap_or_else(|| panic!("{container} not started: {events:#?}"));
+        assert!(
+            start < token,
+            "{container} started after the token: {events:#?}"
+        );
+    }
     collect_runner(DIND_RUNNER);
 }
 
