@@ -77,7 +77,10 @@ pub async fn adopt(
         } else if chosen.is_some() {
             Some("is one too many")
         } else {
-            None
+            // `warm.jobs`: the job container beside the daemon had it at hand since it started.
+            super::warm_job::unfit_beside_sidecar(engine, settings, plan, &warm.key)
+                .await?
+                .map(|_| "had a job container that does not fit this job beside it")
         };
         match why_not {
             None => chosen = Some(warm.key),
@@ -168,7 +171,6 @@ pub async fn replenish(
         let volumes = set
             .volumes
             .iter()
-            .chain(std::iter::once(&set.token))
             .chain(plan.cache_volume.as_ref())
             .map(|v| docker::create_volume(engine, v));
         let network = docker::create_network(engine, &set.network, &set.network_labels, plan.mtu);
@@ -192,6 +194,10 @@ pub async fn replenish(
             sidecar::start(engine, &set.sidecar, plan.tls.as_ref()),
             jobs
         )?;
+        // The token last: only a complete set can be claimed. A job claiming it before its
+        // job container came would get that container (the finished job's image, another
+        // project's perhaps) started beside its own, with its daemon at hand.
+        docker::create_volume(engine, &set.token).await?;
         Ok::<_, Failure>(())
     };
     if let Err(e) = created.await {

@@ -404,10 +404,58 @@ pub async fn start_containers(engine: &Engine, set: &WarmJobSet) -> Result<(), F
     Ok(())
 }
 
+/// Why a warm dind set (`dind.warm` with `warm.jobs`) may not be adopted by this job because
+/// of the job container (and helper container) started beside its sidecar, or `None`. They
+/// ran the finished job's image with the set's daemon at hand (its socket, `DOCKER_HOST`)
+/// before any job came, and whatever that image did there (images, containers, volumes in
+/// the daemon) stays in it: a set whose job container does not fit this job exactly, so was
+/// made for another project, ref protection or image, or stopped, is no one else's to adopt.
+/// A set without them (none were made) holds nothing but a fresh daemon.
+pub async fn unfit_beside_sidecar(
+    engine: &Engine,
+    settings: &Settings,
+    plan: &Plan,
+    key: &str,
+) -> Result<Option<&'static str>, Failure> {
+    let label = format!("{LABEL_WARM_KEY}={key}");
+    let members = docker::dind::containers_labelled(engine, &[label]).await?;
+    let job = members.iter().find(|c| c.name == warm_job_name(key));
+    let helper = members.iter().find(|c| c.name == warm_helper_name(key));
+    Ok(match (job, helper) {
+        (None, None) => None,
+        _ => unfit(settings, plan, job, helper),
+    })
+}
+
+/// Why the set's job container (`job`) and helper container (`helper`) do not fit this job.
+fn unfit(
+    settings: &Settings,
+    plan: &Plan,
+    job: Option<&docker::dind::Listed>,
+    helper: Option<&docker::dind::Listed>,
+) -> Option<&'static str> {
+    match job {
+        None => Some("is missing"),
+        Some(_) if !settings.warm_jobs => Some("warm.jobs is off"),
+        Some(job) if !job.running => Some("is not running"),
+        Some(job) if plan.job.image_id.as_deref() != Some(job.image_id.as_str()) => {
+            Some("runs another image")
+        }
+        Some(job) if job.labels.get(LABEL_WARM_JOB_TEMPLATE) != Some(&plan.warm_job_template()) => {
+            Some("was made for other settings")
+        }
+        Some(_) if plan.helper.is_some() != helper.is_some_and(|h| h.running) => {
+            Some("has no running helper container")
+        }
+        Some(_) => None,
+    }
+}
+
 /// In a claimed warm dind set (`dind.warm` with `warm.jobs`): take its job container (and
 /// helper container) if they fit the job as a warm job set must, renaming them to the job's
 /// names, job container first; otherwise remove them, for prepare to create the job's own.
-/// Returns whether they were taken.
+/// Returns whether they were taken. (A set whose containers did not fit was refused before
+/// the claim, [`unfit_beside_sidecar`]; this holds for a set that lost them since.)
 pub async fn take_with_sidecar(
     engine: &Engine,
     settings: &Settings,
@@ -421,20 +469,9 @@ pub async fn take_with_sidecar(
     if job.is_none() && helper.is_none() {
         return Ok(false);
     }
-    let why_not = match job {
-        None => Some("is missing"),
-        Some(_) if !settings.warm_jobs => Some("warm.jobs is off"),
-        Some(job) if !job.running => Some("is not running"),
-        Some(job) if plan.job.image_id.as_deref() != Some(job.image_id.as_str()) => {
-            Some("runs another image")
-        }
-        Some(job) if job.labels.get(LABEL_WARM_JOB_TEMPLATE) != Some(&plan.warm_job_template()) => {
-            Some("was made for other settings")
-        }
-        Some(_) if plan.helper.is_some() != helper.is_some_and(|h| h.running) => {
-            Some("has no running helper container")
-        }
-        Some(_) => {
+    let why_not = match unfit(settings, plan, job, helper) {
+        Some(why) => Some(why),
+        None => {
             let renamed =
                 docker::dind::rename_container(engine, &warm_job_name(key), &plan.job.name).await?;
             let helper_renamed = match &plan.helper {

@@ -19,6 +19,7 @@ mod features;
 mod gc;
 mod harness;
 mod hostile;
+mod hostile_warm;
 mod limits;
 mod local;
 mod local_more;
