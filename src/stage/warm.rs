@@ -152,6 +152,7 @@ pub async fn replenish(
         let holds_cache = warm.listed.labels.contains_key(LABEL_WARM_CACHE);
         discard(engine, &warm.key, holds_cache, false).await?;
     }
+    super::warm_job::sweep_remnants(engine, settings, plan).await;
     let id = &plan.identity;
     let key = warm_key(&id.runner_id, &id.manager_id, &id.concurrent_id, &nonce());
     // Clamped as the adopting job's prepare clamps, or the engine refuses it and no template

@@ -226,6 +226,7 @@ pub async fn replenish(
     for (key, _) in free_sets(engine, plan).await? {
         discard(engine, settings, &key).await?;
     }
+    sweep_remnants(engine, settings, plan).await;
     // The project's cache_dir held by another live job (one that forged this slot): a set
     // made now would share it with that job once adopted.
     if cache::cache_dir_busy(engine, settings, plan).await? {
@@ -360,6 +361,41 @@ fn read_bounded(from: impl std::io::Read) -> Result<Vec<u8>, String> {
         true => Err("the job payload is too large".into()),
         false => Ok(bytes),
     }
+}
+
+/// How old a warm set without containers must be before a cleanup of its slot takes it as a
+/// remnant: a set being made has its network and volumes for a moment before its containers,
+/// for well under this.
+const REMNANT_AGE: i64 = 30;
+
+/// What of the slot's warm sets a killed removal left: a network and volumes, no container
+/// (a prepare killed while it discarded an unfit set, or a cleanup killed mid-removal). Taken
+/// when the slot's next set is made, so the engine's network address pools (about 30
+/// networks by default) are not held by remnants until gc's grace has passed. Returns how many.
+pub async fn sweep_remnants(engine: &Engine, settings: &Settings, plan: &Plan) -> usize {
+    let id = &plan.identity;
+    let slot_stem = warm_key(&id.runner_id, &id.manager_id, &id.concurrent_id, "");
+    let Ok(sets) = docker::sweep::warm_footprints(engine, Some(&id.runner_id)).await else {
+        return 0;
+    };
+    let now = docker::sweep::unix_now();
+    let mut taken = 0;
+    for (key, set) in sets {
+        let ours = key
+            .strip_prefix(&slot_stem)
+            .is_some_and(|nonce| !nonce.is_empty() && !nonce.contains('-'));
+        if !ours || !set.containers.is_empty() || now - set.newest < REMNANT_AGE {
+            continue;
+        }
+        match remove(engine, settings, &key).await {
+            Ok(()) => {
+                say(&format!("removed remnants of warm set {key}"));
+                taken += 1;
+            }
+            Err(e) => say(&format!("could not remove remnants of warm set {key}: {e}")),
+        }
+    }
+    taken
 }
 
 /// The finished job's plan as the next job's prepare will have it (its images read on the

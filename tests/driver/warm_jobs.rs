@@ -366,3 +366,41 @@ fn a_dind_job_adopts_its_warm_sidecar_with_the_job_container() {
     other.assert_nothing_left();
     collect_runner(DIND_RUNNER);
 }
+
+/// What a removal killed midway leaves of a warm set (its network and a volume, no container)
+/// is taken when the slot's next set is made, once older than a set being made can be: the
+/// engine's network address pools are not held by remnants until gc's grace has passed.
+#[test]
+fn remnants_of_a_killed_removal_go_with_the_slots_next_set() {
+    const REMNANT_RUNNER: &str = "987";
+    collect_runner(REMNANT_RUNNER);
+    let first = Job::with_config("none", &config(""))
+        .runner(REMNANT_RUNNER)
+        .var("CI_CONCURRENT_ID", "64");
+    let stem = format!("{}-c64-w", crate::harness::stem(REMNANT_RUNNER));
+    let remnant = format!("{stem}remnant1");
+    let labels = [
+        "--label".to_string(),
+        format!("io.executor.warm-key={remnant}"),
+        "--label".to_string(),
+        format!("io.executor.runner-id={REMNANT_RUNNER}"),
+        "--label".to_string(),
+        "io.executor.slot=64".to_string(),
+    ];
+    let mut net = vec!["network", "create"];
+    net.extend(labels.iter().map(String::as_str));
+    net.push(&remnant);
+    docker(&net);
+    let volume = format!("{remnant}-builds");
+    let mut vol = vec!["volume", "create"];
+    vol.extend(labels.iter().map(String::as_str));
+    vol.push(&volume);
+    docker(&vol);
+    // Older than a set being made can be.
+    std::thread::sleep(std::time::Duration::from_secs(31));
+    first.prepare().ok();
+    cleanup_warming(&first, REMNANT_RUNNER, "64");
+    let left = labelled(&format!("io.executor.warm-key={remnant}"));
+    assert_eq!(left, Vec::<String>::new());
+    collect_runner(REMNANT_RUNNER);
+}
