@@ -47,6 +47,17 @@ pub async fn put_link(
     };
     let bytes =
         packed().map_err(|e| Failure::System(format!("pack a link for {container}: {e}")))?;
+    upload(engine, container, base, bytes, "a link").await
+}
+
+/// Extract the tar `bytes` under `base` in a container; `what` names them in an error.
+async fn upload(
+    engine: &Engine,
+    container: &str,
+    base: &str,
+    bytes: Vec<u8>,
+    what: &str,
+) -> Result<(), Failure> {
     let options = UploadToContainerOptionsBuilder::default()
         .path(base)
         .build();
@@ -54,7 +65,7 @@ pub async fn put_link(
         .docker
         .upload_to_container(container, Some(options), bollard::body_full(bytes.into()))
         .await
-        .map_err(|e| Failure::system(format!("put a link into {container}:{base}"), e))
+        .map_err(|e| Failure::system(format!("put {what} into {container}:{base}"), e))
 }
 
 /// Write `files` under `base` in a created (not yet started) container, in one tar upload;
@@ -79,14 +90,7 @@ pub async fn put_files(
     let bytes = archive
         .into_inner()
         .map_err(|e| Failure::System(format!("pack files for {container}: {e}")))?;
-    let options = UploadToContainerOptionsBuilder::default()
-        .path(base)
-        .build();
-    engine
-        .docker
-        .upload_to_container(container, Some(options), bollard::body_full(bytes.into()))
-        .await
-        .map_err(|e| Failure::system(format!("put files into {container}:{base}"), e))
+    upload(engine, container, base, bytes, "files").await
 }
 
 /// Rename a container; `Ok(false)` when it no longer exists.

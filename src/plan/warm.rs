@@ -52,6 +52,17 @@ pub fn warm_key(runner_id: &str, manager_id: &str, slot: &str, nonce: &str) -> S
     )
 }
 
+/// A job resource's labels made a warm set's: those that name one job (its key, id and
+/// pipeline) gone, the warm key added. Shared by warm sidecars and warm job sets.
+pub fn warm_labels(labels: &BTreeMap<String, String>, key: &str) -> BTreeMap<String, String> {
+    let mut labels = labels.clone();
+    for job_only in [LABEL_JOB_KEY, LABEL_JOB_ID, LABEL_PIPELINE_ID] {
+        labels.remove(job_only);
+    }
+    labels.insert(LABEL_WARM_KEY.into(), key.into());
+    labels
+}
+
 /// The sidecar name of the warm set `key`.
 pub fn warm_sidecar_name(key: &str) -> String {
     format!("{key}-dind")
@@ -105,14 +116,7 @@ impl Plan {
     pub fn warm_set(&self, key: &str) -> Option<WarmSet> {
         let template = self.warm_template()?;
         let job_key = self.identity.key();
-        let relabel = |labels: &BTreeMap<String, String>| {
-            let mut labels = labels.clone();
-            for job_only in [LABEL_JOB_KEY, LABEL_JOB_ID, LABEL_PIPELINE_ID] {
-                labels.remove(job_only);
-            }
-            labels.insert(LABEL_WARM_KEY.into(), key.into());
-            labels
-        };
+        let relabel = |labels: &BTreeMap<String, String>| warm_labels(labels, key);
         let rename = |name: &str| match name.strip_prefix(&job_key) {
             Some(suffix) => format!("{key}{suffix}"),
             None => name.to_string(),

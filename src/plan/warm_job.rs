@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::warm::{warm_token_name, LABEL_WARM_KEY};
+use super::warm::{warm_labels, warm_token_name};
 use super::{
     ContainerSpec, Mount, Plan, VolumeSpec, LABEL_JOB_ID, LABEL_JOB_KEY, LABEL_PIPELINE_ID,
     LABEL_ROLE,
@@ -102,14 +102,7 @@ impl Plan {
         }
         let job_key = self.identity.key();
         let swap = |text: &str| text.replace(&job_key, key);
-        let relabel = |labels: &BTreeMap<String, String>| {
-            let mut labels = labels.clone();
-            for job_only in [LABEL_JOB_KEY, LABEL_JOB_ID, LABEL_PIPELINE_ID] {
-                labels.remove(job_only);
-            }
-            labels.insert(LABEL_WARM_KEY.into(), key.into());
-            labels
-        };
+        let relabel = |labels: &BTreeMap<String, String>| warm_labels(labels, key);
         let rekey = |spec: &ContainerSpec, name: String| {
             let mut spec = spec.clone();
             spec.name = name;
