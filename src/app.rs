@@ -49,9 +49,11 @@ async fn protocol(command: Command, settings: &Settings, env: &JobEnv) -> StageR
         }
         Command::Cleanup => stage::cleanup::cleanup(settings, env).await,
         Command::Gc(args) => crate::gc::gc(settings, args).await,
-        Command::WarmUp { key, allow_modes } => {
-            stage::warm_job::refill_now(settings, env, &key, &allow_modes).await
-        }
+        Command::WarmUp {
+            key,
+            allow_modes,
+            remove_networks,
+        } => stage::warm_job::refill_now(settings, env, &key, &allow_modes, &remove_networks).await,
         // Dispatched in `run` before the settings are required; nothing to do here.
         Command::Doctor => Ok(()),
     }

@@ -54,6 +54,10 @@ pub enum Command {
         /// --mode`), so the set is made for the plan the run had.
         #[arg(long = "allow-mode", value_name = "MODE")]
         allow_modes: Vec<String>,
+        /// A finished job's network (by id) to remove meanwhile, which its cleanup left to
+        /// this process.
+        #[arg(long = "remove-network", value_name = "ID")]
+        remove_networks: Vec<String>,
     },
 }
 

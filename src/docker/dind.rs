@@ -8,10 +8,10 @@ use bollard::query_parameters::{
     RenameContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 
-use super::{is_not_found, remove_job_resources, remove_labelled, Engine, Removed};
+use super::{is_not_found, remove_labelled_but, Engine, Networks, Removed};
 use crate::outcome::Failure;
 use crate::plan::warm::LABEL_WARM_KEY;
-use crate::plan::{LABEL_ROLE, LABEL_RUNNER_ID, ROLE_CACHE, ROLE_CACHE_DIR};
+use crate::plan::{LABEL_JOB_KEY, LABEL_ROLE, LABEL_RUNNER_ID, ROLE_CACHE, ROLE_CACHE_DIR};
 use crate::tls::CertFile;
 
 /// A container as a list shows it.
@@ -221,19 +221,36 @@ pub async fn labels_of(
 /// Remove a job's resources and any warm set it adopted (found from its job container's label
 /// or its renamed sidecar), so a job that adopted one leaves as little as one that did not.
 pub async fn remove_job(engine: &Engine, key: &str) -> Result<Removed, Failure> {
+    let (removed, _) = remove_job_but(engine, key, Networks::Remove).await?;
+    Ok(removed)
+}
+
+/// As [`remove_job`], with `networks` saying whether the networks go too; returns the ids of
+/// those kept.
+pub async fn remove_job_but(
+    engine: &Engine,
+    key: &str,
+    networks: Networks,
+) -> Result<(Removed, Vec<String>), Failure> {
     let (job, sidecar) = (format!("{key}-job"), format!("{key}-dind"));
     let (job, sidecar) = futures_util::join!(labels_of(engine, &job), labels_of(engine, &sidecar));
+    let mut labels = vec![format!("{LABEL_JOB_KEY}={key}")];
     let mut warm_keys = Vec::new();
-    for labels in [job?, sidecar?].into_iter().flatten() {
-        warm_keys.extend(labels.get(LABEL_WARM_KEY).cloned());
+    for found in [job?, sidecar?].into_iter().flatten() {
+        warm_keys.extend(found.get(LABEL_WARM_KEY).cloned());
     }
-    let mut removed = remove_job_resources(engine, key).await?;
     warm_keys.sort();
     warm_keys.dedup();
-    for warm in warm_keys {
-        removed += remove_labelled(engine, &format!("{LABEL_WARM_KEY}={warm}")).await?;
+    labels.extend(warm_keys.iter().map(|w| format!("{LABEL_WARM_KEY}={w}")));
+    let (mut removed, mut kept) = (Removed::default(), Vec::new());
+    for label in labels {
+        let (more, networks) = remove_labelled_but(engine, &label, networks).await?;
+        removed += more;
+        kept.extend(networks);
     }
-    Ok(removed)
+    kept.sort();
+    kept.dedup();
+    Ok((removed, kept))
 }
 
 /// Whether volume `name` exists (an engine that does not answer counts as no).

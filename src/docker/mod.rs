@@ -41,7 +41,8 @@ pub use exec_read::exec_read;
 pub use pull::Pulls;
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,
-    remove_labelled, remove_other_networks, wait_until_exit, Removed,
+    remove_labelled, remove_labelled_but, remove_networks, remove_other_networks, wait_until_exit,
+    Networks, Removed,
 };
 
 /// A connection to the engine.

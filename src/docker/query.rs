@@ -80,6 +80,27 @@ pub async fn remove_job_resources(engine: &Engine, key: &str) -> Result<Removed,
 /// Remove every container, network and volume carrying `label` (`name=value`), as
 /// [`remove_job_resources`] does for a job.
 pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Failure> {
+    let (removed, _) = remove_labelled_but(engine, label, Networks::Remove).await?;
+    Ok(removed)
+}
+
+/// What a removal does with the networks it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Networks {
+    Remove,
+    /// Leave them, and return their ids: removing a bridge network takes the engine ~0.2 s,
+    /// which a caller can hand to a process of its own ([`remove_networks`]). Ids, not the
+    /// label: a retried prepare of the same job makes a new network with the same label.
+    Keep,
+}
+
+/// As [`remove_labelled`], with `networks` saying whether its networks go too; returns what
+/// was removed and the ids of the networks kept.
+pub async fn remove_labelled_but(
+    engine: &Engine,
+    label: &str,
+    keep: Networks,
+) -> Result<(Removed, Vec<String>), Failure> {
     let key = label;
     let mut removed = Removed::default();
     let mut pass = 0;
@@ -94,7 +115,10 @@ pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Fa
         );
         let (networks, volumes) = (networks?, volumes?);
         removed.containers += count(remove_all(engine, containers?, remove_container).await)?;
-        let networks = remove_all(engine, networks, remove_network).await;
+        let (networks, kept) = match keep {
+            Networks::Remove => (remove_all(engine, networks, remove_network).await, vec![]),
+            Networks::Keep => (vec![], networks),
+        };
         let volumes = remove_all(engine, volumes, remove_volume).await;
         let in_use = networks
             .iter()
@@ -103,7 +127,7 @@ pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Fa
         if !in_use || pass == REMOVAL_PASSES {
             removed.networks += count(networks)?;
             removed.volumes += count(volumes)?;
-            return Ok(removed);
+            return Ok((removed, kept));
         }
         removed.networks += networks
             .iter()
@@ -115,6 +139,32 @@ pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Fa
             .count();
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Remove networks by id (ones [`Networks::Keep`] left), going round again while one is
+/// still in use, as [`remove_labelled`] does. Returns how many were removed.
+pub async fn remove_networks(engine: &Engine, ids: &[String]) -> Result<usize, Failure> {
+    let mut left = ids.to_vec();
+    let mut removed = 0;
+    for pass in 1..=REMOVAL_PASSES {
+        let trying = std::mem::take(&mut left);
+        let results = remove_all(engine, trying.clone(), remove_network).await;
+        let mut in_use = Vec::new();
+        for (id, result) in trying.into_iter().zip(results) {
+            match result? {
+                Removal::Removed => removed += 1,
+                Removal::Gone => {}
+                Removal::InUse(failure) if pass == REMOVAL_PASSES => return Err(failure),
+                Removal::InUse(_) => in_use.push(id),
+            }
+        }
+        if in_use.is_empty() {
+            break;
+        }
+        left = in_use;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(removed)
 }
 
 async fn remove_all<'a, F, Fut>(

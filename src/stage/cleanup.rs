@@ -58,18 +58,30 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         _ => false,
     };
     let plan = plan.map(|p| if fell_back { p.without_cache() } else { p });
+    // `warm.jobs`: the slot's next job set is made by a process of its own, so neither the
+    // runner's next job nor the person at the terminal waits for it. That process also takes
+    // this job's networks (by id), whose removal is most of a cleanup's time.
+    let refill = plan
+        .as_ref()
+        .filter(|p| prepared && !had_sidecar && warm_job::wanted(settings, p).is_ok());
+    let networks = match refill {
+        Some(_) => docker::Networks::Keep,
+        None => docker::Networks::Remove,
+    };
     let removal = async {
         let evict = match (&plan, had_sidecar) {
             (Some(p), true) => cache::retire(&engine, settings, p).await,
             _ => None,
         };
-        let mut removed = docker::dind::remove_job(&engine, &key).await?;
+        let (mut removed, mut kept) = docker::dind::remove_job_but(&engine, &key, networks).await?;
         if !prepared {
             // No job container: prepare failed or was killed, perhaps with a create request
             // still in flight, which the engine completes after its caller is gone. Look once
             // more when such a request has had time to land.
             tokio::time::sleep(SETTLE).await;
-            removed += docker::dind::remove_job(&engine, &key).await?;
+            let (more, networks) = docker::dind::remove_job_but(&engine, &key, networks).await?;
+            removed += more;
+            kept.extend(networks);
         }
         if let Some(volume) = evict {
             docker::dind::remove_volume_named(&engine, &volume).await?;
@@ -83,46 +95,67 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         if let Some(key) = &warm_set {
             warm_job::remove_dir(settings, key);
         }
-        Ok(())
-    };
-    // `warm.jobs`: the slot's next job container, started while this job's are removed.
-    let refill = plan
-        .as_ref()
-        .filter(|p| prepared && warm_job::wanted(settings, p).is_ok());
-    // The next set is made by a process of its own, so neither the runner's next job nor the
-    // person at the terminal waits for it.
-    let refilled = async {
-        if let Some(p) = refill {
-            match warm_job::refill_later(settings, env, p) {
-                Ok(key) => say(&format!(
-                    "starting warm job set {key} for the slot's next job"
-                )),
-                Err(e) => say(&format!("could not start a warm job set: {e}")),
-            }
-        }
+        Ok::<_, crate::outcome::Failure>(kept)
     };
     // A job that ran without the slot's cache leaves the slot's warm-up to the cache's holder.
     let warm = plan
         .as_ref()
         .filter(|_| had_sidecar && !fell_back && settings.dind_warm);
-    let cleaned = async {
-        match warm {
-            // The next sidecar shares nothing with this job's, so both happen at once; with a
-            // layer cache the old daemon must let go of the volume first.
-            Some(p) if p.cache_volume.is_none() => {
-                let (removed, ()) = futures_util::join!(removal, warm_up(&engine, settings, p));
-                removed
-            }
-            Some(p) => {
-                removal.await?;
-                warm_up(&engine, settings, p).await;
-                Ok(())
-            }
-            None => removal.await,
+    let kept = match warm {
+        // The next sidecar shares nothing with this job's, so both happen at once; with a
+        // layer cache the old daemon must let go of the volume first.
+        Some(p) if p.cache_volume.is_none() => {
+            let (kept, ()) = futures_util::join!(removal, warm_up(&engine, settings, p));
+            kept?
         }
+        Some(p) => {
+            let kept = removal.await?;
+            warm_up(&engine, settings, p).await;
+            kept
+        }
+        None => removal.await?,
     };
-    let (cleaned, ()) = futures_util::join!(cleaned, refilled);
-    cleaned
+    match refill {
+        Some(p) => refill_later(&engine, settings, env, p, &kept).await,
+        None => Ok(()),
+    }
+}
+
+/// Hand the slot's next warm job set, and the removal of this job's networks `kept`, to a
+/// process of its own. One that cannot start leaves the networks to this cleanup.
+async fn refill_later(
+    engine: &Engine,
+    settings: &Settings,
+    env: &JobEnv,
+    plan: &Plan,
+    kept: &[String],
+) -> StageResult {
+    match warm_job::refill_later(settings, env, plan, kept) {
+        Ok(key) if kept.is_empty() => {
+            say(&format!(
+                "starting warm job set {key} for the slot's next job"
+            ));
+            Ok(())
+        }
+        Ok(key) => {
+            say(&format!(
+                "starting warm job set {key} for the slot's next job, in a process that also \
+                 removes this job's {}",
+                plural(kept.len(), "network")
+            ));
+            Ok(())
+        }
+        Err(e) => {
+            say(&format!("could not start a warm job set: {e}"));
+            let removed = docker::remove_networks(engine, kept).await?;
+            say(&format!("removed {}", plural(removed, "network")));
+            Ok(())
+        }
+    }
+}
+
+fn plural(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
 }
 
 /// How long after a failed prepare cleanup looks again (a network create takes ~0.1 s here).

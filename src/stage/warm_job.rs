@@ -246,12 +246,18 @@ pub async fn replenish(
 }
 
 /// cleanup's part of `warm.jobs`: start `executor warm-up` (`refill_now`) detached from the
-/// runner, so the job's cleanup returns once the job's own resources are gone and the next
-/// set's containers start meanwhile. The child gets the payload on a pipe (the runner removes
+/// runner, so the job's cleanup returns once the job's containers, volumes and builds
+/// directory are gone; the child makes the next set and removes the job's `networks` (by id:
+/// a retried prepare's new network has the same labels) meanwhile. The child gets the payload on a pipe (the runner removes
 /// the job's temp dir, and the file with it, once cleanup returns), reads the same config
 /// file, runs in a process group of its own (the runner signals cleanup's group when it
 /// times out) and writes nothing where the runner reads.
-pub fn refill_later(settings: &Settings, env: &JobEnv, plan: &Plan) -> Result<String, String> {
+pub fn refill_later(
+    settings: &Settings,
+    env: &JobEnv,
+    plan: &Plan,
+    networks: &[String],
+) -> Result<String, String> {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
     let payload = match env.job_response_file() {
@@ -265,6 +271,9 @@ pub fn refill_later(settings: &Settings, env: &JobEnv, plan: &Plan) -> Result<St
     }
     let key = new_key(plan);
     command.arg("warm-up").arg(&key);
+    for id in networks {
+        command.arg("--remove-network").arg(id);
+    }
     // Modes offered beyond the file's defaults (a local run's `--mode`), which the child's
     // reading of the file would not offer.
     if !settings.modes_allowed_by_file {
@@ -309,6 +318,37 @@ pub async fn refill_now(
     env: &JobEnv,
     key: &str,
     allow_modes: &[String],
+    networks: &[String],
+) -> crate::outcome::StageResult {
+    // Only engine ids: the finished job's networks, as its cleanup listed them.
+    if let Some(bad) = networks.iter().find(|id| !is_engine_id(id)) {
+        return Err(Failure::User(format!("{bad:?} is not a network id")));
+    }
+    let engine = Engine::connect(settings)?;
+    let removed = async {
+        if let Err(e) = docker::remove_networks(&engine, networks).await {
+            // Nobody reads this process's output; gc takes a network left now.
+            say(&format!(
+                "could not remove the finished job's networks: {e}"
+            ));
+        }
+    };
+    let (made, ()) = futures_util::join!(refill(&engine, settings, env, key, allow_modes), removed);
+    made
+}
+
+/// A full engine id: 64 lowercase hex digits.
+fn is_engine_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The set itself, for [`refill_now`].
+async fn refill(
+    engine: &Engine,
+    settings: &Settings,
+    env: &JobEnv,
+    key: &str,
+    allow_modes: &[String],
 ) -> crate::outcome::StageResult {
     let mut settings = settings.clone();
     if !settings.modes_allowed_by_file {
@@ -334,8 +374,7 @@ pub async fn refill_now(
             "{key} is not a warm key of this job's slot"
         )));
     }
-    let engine = Engine::connect(settings)?;
-    match replenish(&engine, settings, &plan, key).await? {
+    match replenish(engine, settings, &plan, key).await? {
         Ok(_) => Ok(()),
         Err(why) => Err(Failure::User(why)),
     }
@@ -594,4 +633,25 @@ async fn free_sets(
                 .then_some((key, listed))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_engine_id;
+
+    #[test]
+    fn only_full_engine_ids_name_networks_to_remove() {
+        let id = "0123456789abcdef".repeat(4);
+        assert!(is_engine_id(&id));
+        for bad in [
+            &id[..63],
+            &format!("{id}0"),
+            &id.to_uppercase(),
+            "executor-r1-p1-c0-j1",
+            "",
+            &format!("{}/", &id[..63]),
+        ] {
+            assert!(!is_engine_id(bad), "{bad}");
+        }
+    }
 }

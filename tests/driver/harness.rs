@@ -142,7 +142,19 @@ impl Job {
         call
     }
 
+    /// The runner's cleanup. With `warm.jobs` it leaves the job's networks and the slot's
+    /// next set to a process of its own, waited for here as the runner's next job would
+    /// (see [`Job::cleanup_returning`] for what holds when cleanup returns).
     pub fn cleanup(&self) -> Call {
+        let call = self.cleanup_returning();
+        if let Some(key) = engine::started_warm_set(&call.stderr) {
+            engine::wait_for_warm_up(&key);
+        }
+        call
+    }
+
+    /// The runner's cleanup, without waiting for a warm-up process it started.
+    pub fn cleanup_returning(&self) -> Call {
         self.call(&["cleanup"])
     }
 

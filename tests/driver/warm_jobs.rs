@@ -3,7 +3,10 @@
 //! it; a set that does not fit is replaced and the job starts cold. Runner 980 is these tests'
 //! own: each ends with `gc` for it, which must never touch another test's warm sets.
 
-use crate::harness::{collect_runner, docker, labelled, Job, ALL_MODES, JOB_IMAGE};
+use crate::harness::{
+    collect_runner, docker, labelled, leftovers, started_warm_set, wait_for_warm_up, Job,
+    ALL_MODES, JOB_IMAGE,
+};
 
 const RUNNER: &str = "980";
 
@@ -38,18 +41,31 @@ fn warm_sets(runner: &str, slot: &str) -> Vec<String> {
     .collect()
 }
 
-/// cleanup that must leave a fresh warm job set for the slot: it returns once the job's own
-/// resources are gone, and the set is made by a process it started; wait until the set is
-/// complete (its token volume, made last, is there).
+/// cleanup that must leave a fresh warm job set for the slot. When it returns, none of the
+/// job's containers (its own, or an adopted set's under the job's names) and volumes is left:
+/// only its networks, which the warm-up process it started removes while it makes the set.
+/// Then wait for that process, and nothing of the job is left at all.
 #[track_caller]
 pub fn cleanup_warming(job: &Job, runner: &str, slot: &str) {
-    let cleaned = job.cleanup();
+    let cleaned = job.cleanup_returning();
     cleaned.ok();
-    assert!(
-        cleaned.stderr.contains("starting warm job set "),
-        "{}",
-        cleaned.stderr
-    );
+    let set = started_warm_set(&cleaned.stderr)
+        .unwrap_or_else(|| panic!("no warm set started: {}", cleaned.stderr));
+    let named = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name=^{}-", job.key()),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert!(named.trim().is_empty(), "containers left: {named}");
+    let left: Vec<String> = leftovers(&job.key())
+        .into_iter()
+        .filter(|l| !l.starts_with("network "))
+        .collect();
+    assert!(left.is_empty(), "left when cleanup returned: {left:?}");
+    wait_for_warm_up(&set);
     job.assert_nothing_left();
     wait_for_warm_set(runner, slot);
 }
@@ -263,7 +279,8 @@ fn a_second_local_run_adopts_and_no_warm_skips_it() {
     collect_runner(LOCAL_RUNNER);
 }
 
-/// Wait (up to 60 s) until the warm set `key` is complete: its token volume, made last, exists.
+/// Wait (up to 60 s) until the warm set `key` is complete (its token volume, made last, exists)
+/// and the process that made it has ended.
 #[track_caller]
 pub fn wait_for_token(key: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -278,6 +295,8 @@ pub fn wait_for_token(key: &str) {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    // The process that made it may still be removing the finished job's networks.
+    wait_for_warm_up(key);
 }
 
 /// With `dind.warm` too, a dind job's cleanup starts the slot's next sidecar together with
@@ -403,4 +422,45 @@ fn remnants_of_a_killed_removal_go_with_the_slots_next_set() {
     let left = labelled(&format!("io.executor.warm-key={remnant}"));
     assert_eq!(left, Vec::<String>::new());
     collect_runner(REMNANT_RUNNER);
+}
+
+/// The runner retries a failed prepare within the same job (same key). A first attempt whose
+/// job container ran had a cleanup that left its network to the warm-up process it started;
+/// that process removes it by id, never the retry's new network of the same labels, so the
+/// retried job runs, and afterwards nothing of it is left.
+#[test]
+fn a_retried_prepare_keeps_its_network_while_the_warm_up_removes_the_first() {
+    const RETRY_RUNNER: &str = "988";
+    collect_runner(RETRY_RUNNER);
+    let job = Job::with_config("none", &config(""))
+        .runner(RETRY_RUNNER)
+        .var("CI_CONCURRENT_ID", "65");
+    let networks = || {
+        docker(&[
+            "network",
+            "ls",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("label=io.executor.job-key={}", job.key()),
+        ])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    job.prepare().ok();
+    let first = networks();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let cleaned = job.cleanup_returning();
+    cleaned.ok();
+    let set = started_warm_set(&cleaned.stderr).unwrap_or_else(|| panic!("{}", cleaned.stderr));
+    // At once, as a retry in a hurry would.
+    job.prepare().ok();
+    wait_for_warm_up(&set);
+    let second = networks();
+    assert_eq!(second.len(), 1, "the retry's own network: {second:?}");
+    assert_ne!(second, first);
+    job.run("build_script", "echo retried").ok();
+    cleanup_warming(&job, RETRY_RUNNER, "65");
+    collect_runner(RETRY_RUNNER);
 }

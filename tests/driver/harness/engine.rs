@@ -140,6 +140,34 @@ pub fn collect_runner(runner: &str) {
     assert_eq!(labelled(&label), Vec::<String>::new());
 }
 
+/// Wait (up to 60 s) until the `executor warm-up` process making warm set `key` has ended:
+/// with `warm.jobs`, a cleanup leaves its job's networks and the slot's next set to it.
+pub fn wait_for_warm_up(key: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pattern = format!("executor.* warm-up {key}( |$)");
+    loop {
+        let running = std::process::Command::new("pgrep")
+            .args(["-f", &pattern])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !running {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "warm-up {key} still running after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The warm set a cleanup or local run says it started (`starting warm job set KEY ...`).
+pub fn started_warm_set(stderr: &str) -> Option<String> {
+    let (_, rest) = stderr.split_once("starting warm job set ")?;
+    Some(rest.split([' ', ',', '\n']).next()?.to_string())
+}
+
 /// Wait (up to 60 s) until no detached `executor warm-up` (started by a cleanup with
 /// `warm.jobs`) runs on this machine.
 pub fn wait_for_warm_ups() {
