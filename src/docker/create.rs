@@ -392,7 +392,8 @@ pub async fn start_container(engine: &Engine, name: &str) -> Result<(), Failure>
     }
 }
 
-/// The `Mounts` entry of a mount; `None` for a [`Mount::HostDir`], which goes in `Binds`.
+/// The `Mounts` entry of a mount; `None` for a [`Mount::HostDir`] or [`Mount::HostDirAt`],
+/// which go in `Binds`.
 fn to_docker_mount(mount: &Mount) -> Option<DockerMount> {
     let (typ, source, target, read_only) = match mount {
         Mount::Volume {
@@ -404,7 +405,7 @@ fn to_docker_mount(mount: &Mount) -> Option<DockerMount> {
         // quietly creating a directory where the socket should be.
         Mount::Bind { source, target } => (MountType::BIND, source, target, false),
         Mount::BindReadOnly { source, target } => (MountType::BIND, source, target, true),
-        Mount::HostDir { .. } => return None,
+        Mount::HostDir { .. } | Mount::HostDirAt { .. } => return None,
         Mount::Tmpfs { target } => {
             return Some(DockerMount {
                 typ: Some(MountType::TMPFS),
@@ -422,11 +423,13 @@ fn to_docker_mount(mount: &Mount) -> Option<DockerMount> {
     })
 }
 
-/// The `Binds` entry of a [`Mount::HostDir`]: the engine creates a missing source directory
-/// for these (and only these), which is what a per-job builds directory wants.
+/// The `Binds` entry of a [`Mount::HostDir`] or [`Mount::HostDirAt`]: the engine creates a
+/// missing source directory for these (and only these), which is what a per-job builds
+/// directory wants.
 fn to_bind(mount: &Mount) -> Option<String> {
     match mount {
         Mount::HostDir { path } => Some(format!("{path}:{path}")),
+        Mount::HostDirAt { source, target } => Some(format!("{source}:{target}")),
         _ => None,
     }
 }

@@ -26,48 +26,6 @@ pub struct Listed {
     pub image_id: String,
 }
 
-/// Make `base/name` a symbolic link to `target` in a container, by a tar upload: no process
-/// runs in the container, so it needs no `ln` and takes no exec.
-pub async fn put_link(
-    engine: &Engine,
-    container: &str,
-    base: &str,
-    name: &str,
-    target: &str,
-) -> Result<(), Failure> {
-    let packed = || -> std::io::Result<Vec<u8>> {
-        let mut archive = tar::Builder::new(Vec::new());
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Symlink);
-        header.set_size(0);
-        header.set_mode(0o777);
-        header.set_mtime(0);
-        archive.append_link(&mut header, name, target)?;
-        archive.into_inner()
-    };
-    let bytes =
-        packed().map_err(|e| Failure::System(format!("pack a link for {container}: {e}")))?;
-    upload(engine, container, base, bytes, "a link").await
-}
-
-/// Extract the tar `bytes` under `base` in a container; `what` names them in an error.
-async fn upload(
-    engine: &Engine,
-    container: &str,
-    base: &str,
-    bytes: Vec<u8>,
-    what: &str,
-) -> Result<(), Failure> {
-    let options = UploadToContainerOptionsBuilder::default()
-        .path(base)
-        .build();
-    engine
-        .docker
-        .upload_to_container(container, Some(options), bollard::body_full(bytes.into()))
-        .await
-        .map_err(|e| Failure::system(format!("put {what} into {container}:{base}"), e))
-}
-
 /// Write `files` under `base` in a created (not yet started) container, in one tar upload;
 /// paths inside mounted volumes land in the volumes.
 pub async fn put_files(
@@ -91,6 +49,24 @@ pub async fn put_files(
         .into_inner()
         .map_err(|e| Failure::System(format!("pack files for {container}: {e}")))?;
     upload(engine, container, base, bytes, "files").await
+}
+
+/// Extract the tar `bytes` under `base` in a container; `what` names them in an error.
+async fn upload(
+    engine: &Engine,
+    container: &str,
+    base: &str,
+    bytes: Vec<u8>,
+    what: &str,
+) -> Result<(), Failure> {
+    let options = UploadToContainerOptionsBuilder::default()
+        .path(base)
+        .build();
+    engine
+        .docker
+        .upload_to_container(container, Some(options), bollard::body_full(bytes.into()))
+        .await
+        .map_err(|e| Failure::system(format!("put {what} into {container}:{base}"), e))
 }
 
 /// Rename a container; `Ok(false)` when it no longer exists.

@@ -128,6 +128,7 @@ fn mount_json(mount: &Mount) -> Value {
         Mount::Bind { source, .. } => ("bind", Some(source.as_str()), false),
         Mount::BindReadOnly { source, .. } => ("bind", Some(source.as_str()), true),
         Mount::HostDir { path } => ("host_dir", Some(path.as_str()), false),
+        Mount::HostDirAt { source, .. } => ("host_dir", Some(source.as_str()), false),
         Mount::Tmpfs { .. } => ("tmpfs", None, false),
     };
     json!({

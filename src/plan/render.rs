@@ -125,6 +125,9 @@ impl fmt::Display for ContainerSpec {
                 Mount::HostDir { path } => {
                     writeln!(f, "  mount: host directory {path} at the same path")?
                 }
+                Mount::HostDirAt { source, target } => {
+                    writeln!(f, "  mount: host directory {source} at {target}")?
+                }
                 Mount::Tmpfs { target } => writeln!(
                     f,
                     "  mount: memory (tmpfs) at {target}, the Docker client's login (dind.login)"

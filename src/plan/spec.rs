@@ -40,6 +40,10 @@ pub enum Mount {
     /// A per-job directory on the engine's host, mounted at the same path and created by the
     /// engine if missing: socket mode's builds directory.
     HostDir { path: String },
+    /// A directory on the engine's host mounted at another path, created by the engine if
+    /// missing: a warm job set's directory, at the builds root, so the directory its job gets
+    /// at adoption (made in it on the host) has the job's path in the containers too.
+    HostDirAt { source: String, target: String },
     /// Memory of the container's own, never on a volume, in an image layer or a commit: the
     /// job's Docker client login (`dind.login`).
     Tmpfs { target: String },
@@ -52,6 +56,7 @@ impl Mount {
             Mount::Volume { target, .. }
             | Mount::Bind { target, .. }
             | Mount::BindReadOnly { target, .. }
+            | Mount::HostDirAt { target, .. }
             | Mount::Tmpfs { target } => target,
             Mount::HostDir { path } => path,
         }

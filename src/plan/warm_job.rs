@@ -119,7 +119,27 @@ impl Plan {
             for mount in &mut spec.mounts {
                 match mount {
                     Mount::Volume { name, .. } => *name = swap(name),
+                    // Socket mode's builds directory: the set's own, mounted at the builds
+                    // root, where the adopting job's directory is made in it (`take_over`).
+                    Mount::HostDir { path }
+                        if Some(path.as_str()) == self.builds_host_dir.as_deref() =>
+                    {
+                        // Never over the container's `/`.
+                        let root = match path.rsplit_once('/') {
+                            Some((root, _)) if !root.is_empty() => root,
+                            _ => return Err("the builds directory is not under a root".into()),
+                        };
+                        let at = Mount::HostDirAt {
+                            source: swap(path),
+                            target: root.to_string(),
+                        };
+                        *mount = at;
+                    }
                     Mount::HostDir { path } => *path = swap(path),
+                    Mount::HostDirAt { source, target } => {
+                        *source = swap(source);
+                        *target = swap(target);
+                    }
                     Mount::Bind { source, target } | Mount::BindReadOnly { source, target } => {
                         *source = swap(source);
                         *target = swap(target);
@@ -272,6 +292,16 @@ mod tests {
                     let dir = set.builds_host_dir.clone().unwrap();
                     assert!(dir.ends_with(&format!("/{warm}")), "{dir}");
                     assert!(set.volumes.is_empty());
+                    // The set's directory at the builds root, where the adopting job's
+                    // directory is made in it and so has its path in the containers.
+                    let root = dir.strip_suffix(&format!("/{warm}")).unwrap();
+                    let at = super::Mount::HostDirAt {
+                        source: dir.clone(),
+                        target: root.to_string(),
+                    };
+                    for spec in std::iter::once(&set.job).chain(set.helper.as_ref()) {
+                        assert!(spec.mounts.contains(&at), "{:?}", spec.mounts);
+                    }
                 }
                 _ => assert_eq!(set.volumes[0].name, format!("{warm}-builds")),
             }

@@ -10,7 +10,8 @@
 //! job's names (so `run`, `cleanup` and `gc` find them as the job's, and their warm-key label
 //! takes the set along at cleanup); the job's key reaches its stage shells through `run`;
 //! services start as for a cold job. In socket mode the builds directory the runner was told
-//! about (named by the job's key) is a link to the set's, on the host and in the containers.
+//! about (named by the job's key) is made in the set's directory, which the containers mount
+//! at the builds root, and on the host is a link to it.
 
 use crate::docker::{self, Engine};
 use crate::env::JobEnv;
@@ -106,8 +107,9 @@ pub async fn adopt(engine: &Engine, settings: &Settings, plan: &Plan) -> Result<
 
 /// Rename the claimed set's containers to the job's, job container first: it carries the warm
 /// key, so from then on cleanup and gc take the whole set along with the job. Then, in socket
-/// mode, the job's builds directory is made a link to the set's. `false`: the set cannot be
-/// used (a container went, or the link could not be made) and is the caller's to remove.
+/// mode, the job's builds directory is made in the set's. `false`: the set cannot be
+/// used (a container went, or the directory or link could not be made) and is the caller's
+/// to remove.
 async fn take_over(
     engine: &Engine,
     settings: &Settings,
@@ -130,42 +132,49 @@ async fn take_over(
     if *dir != link {
         return Ok(false);
     }
-    // A relative link: `<root>/<job key>` names `<root>/<warm key>` on the host and in the
-    // containers alike, which mount the set's directory at the same path.
-    if let Err(e) = host_link(key, &link) {
-        say(&format!("could not link builds directory {link}: {e}"));
+    // The job's directory is made in the set's, which the set's containers mount at the
+    // builds root: there it has the job's path already. On the host, `<root>/<job key>`
+    // becomes a relative link to it, for the containers the job starts through the host's
+    // socket (and its services), which mount that path. Two file system calls, no engine.
+    let name = plan.identity.key();
+    if let Err(e) = job_dir(root, key, &name) {
+        say(&format!(
+            "could not make the job's directory in {root}/{key}: {e}"
+        ));
         return Ok(false);
     }
-    let name = plan.identity.key();
-    let links = std::iter::once(&plan.job)
-        .chain(plan.helper.as_ref())
-        .map(|c| docker::dind::put_link(engine, &c.name, root, &name, key));
-    for (container, linked) in std::iter::once(&plan.job)
-        .chain(plan.helper.as_ref())
-        .zip(futures_util::future::join_all(links).await)
-    {
-        if let Err(e) = linked {
-            say(&format!(
-                "could not link builds directory {link} in {}: {e}",
-                container.name
-            ));
-            let _ = std::fs::remove_file(&link);
-            return Ok(false);
-        }
+    if let Err(e) = host_link(&format!("{key}/{name}"), &link) {
+        say(&format!("could not link builds directory {link}: {e}"));
+        return Ok(false);
     }
     Ok(true)
 }
 
-/// `<root>/<job key>` on this host made a link to `<root>/<warm key>`; whatever an earlier
-/// attempt of this job left at that path (its own link or directory) goes first.
-fn host_link(key: &str, link: &str) -> std::io::Result<()> {
+/// `<root>/<warm key>/<job key>`, made fresh: the set's directory must be the engine's own
+/// (not a link), and nothing may be at the job's name in it yet. A set whose image's process
+/// put something there (it runs before any job) is not used.
+fn job_dir(root: &str, key: &str, name: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let set = format!("{root}/{key}");
+    if !std::fs::symlink_metadata(&set)?.is_dir() {
+        return Err(std::io::Error::other("it is not a directory"));
+    }
+    // The mode the engine gives a cold job's directory it makes.
+    std::fs::DirBuilder::new()
+        .mode(0o755)
+        .create(format!("{set}/{name}"))
+}
+
+/// `<root>/<job key>` on this host made a link to `target` (relative to the root); whatever an
+/// earlier attempt of this job left at that path (its own link or directory) goes first.
+fn host_link(target: &str, link: &str) -> std::io::Result<()> {
     match std::fs::symlink_metadata(link) {
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(link)?,
         Ok(_) => std::fs::remove_file(link)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    std::os::unix::fs::symlink(key, link)
+    std::os::unix::fs::symlink(target, link)
 }
 
 /// Remove warm job sets that did not fit; a failure is said and left to gc.

@@ -2,8 +2,9 @@
 //! a warm container before any job adopts it, and what a job's image labels make the driver
 //! remove, must never reach a job of another project.
 //!
-//! Runner 985 is the dind test's own, 986 the none-mode test's: each test starts by collecting
-//! what a failed run left, and ends proving nothing of its runner is left.
+//! Runner 985 is the dind tests' own, 986 the none-mode test's, 989 the socket-mode test's:
+//! each test starts by collecting what a failed run left, and ends proving nothing of its
+//! runner is left.
 
 use crate::harness::{collect_runner, docker, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
 use crate::spawned::container_state;
@@ -302,4 +303,68 @@ fn an_image_label_naming_another_jobs_warm_set_takes_nothing_of_it() {
     victim.assert_nothing_left();
     started_set(&cleaned.stderr);
     collect_runner(NONE_RUNNER);
+}
+
+/// In socket mode a warm set's containers mount the set's directory at the builds root, and
+/// the adopting job's directory is made in it on the host. What runs in a waiting set before
+/// any job (its image's processes) can write there, and can guess the next job's key (job ids
+/// count up): a link planted at that name, to the host's `/etc`, must not become the job's
+/// builds directory. The job starts cold instead, the set goes without following the link,
+/// and the host's `/etc` is untouched.
+#[test]
+fn a_link_planted_at_the_next_jobs_name_in_a_socket_set_is_not_followed() {
+    const SOCKET_RUNNER: &str = "989";
+    collect_runner(SOCKET_RUNNER);
+    let config = format!("image: {JOB_IMAGE}\n{ALL_MODES}warm:\n  jobs: true\n");
+    let job = || {
+        Job::with_config("socket", &config)
+            .runner(SOCKET_RUNNER)
+            .var("CI_CONCURRENT_ID", "3")
+    };
+    let first = job();
+    first.prepare().ok();
+    first.run("build_script", "true").ok();
+    let cleaned = first.cleanup();
+    cleaned.ok();
+    let set = started_set(&cleaned.stderr).unwrap_or_else(|| panic!("{}", cleaned.stderr));
+
+    let next = job();
+    let dir = next.builds_dir();
+    let root = dir.rsplit_once('/').unwrap().0.to_string();
+    docker(&["exec", &format!("{set}-job"), "ln", "-s", "/etc", &dir]);
+    let planted = std::path::Path::new(&root).join(&set).join(next.key());
+    assert!(planted.is_symlink(), "{planted:?}");
+    let etc_before = std::fs::read_dir("/etc").unwrap().count();
+
+    let prepared = next.prepare();
+    prepared.ok();
+    assert!(
+        !prepared.stderr.contains("adopted warm job set"),
+        "{}",
+        prepared.stderr
+    );
+    assert!(
+        prepared
+            .stderr
+            .contains("could not make the job's directory"),
+        "{}",
+        prepared.stderr
+    );
+    let host_dir = std::fs::symlink_metadata(&dir).unwrap();
+    assert!(host_dir.is_dir(), "a real directory: {host_dir:?}");
+    let out = next.run(
+        "build_script",
+        "mkdir -p \"$CI_PROJECT_DIR\" && echo mine > \"$CI_PROJECT_DIR/f\" && cat \"$CI_PROJECT_DIR/f\"",
+    );
+    out.ok();
+    assert!(out.stdout.contains("mine"), "{}", out.stdout);
+    next.cleanup().ok();
+    next.assert_nothing_left();
+    assert!(
+        !std::path::Path::new(&root).join(&set).exists(),
+        "the set's directory is gone"
+    );
+    assert_eq!(std::fs::read_dir("/etc").unwrap().count(), etc_before);
+    assert!(std::path::Path::new("/etc/hostname").exists());
+    collect_runner(SOCKET_RUNNER);
 }
