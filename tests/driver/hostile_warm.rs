@@ -9,6 +9,7 @@
 use crate::harness::{collect_runner, docker, Job, ALL_MODES, DIND_IMAGE, JOB_IMAGE};
 use crate::spawned::container_state;
 use crate::warm::Teardown;
+use crate::warm_jobs::started_set;
 
 const DIND_RUNNER: &str = "985";
 const NONE_RUNNER: &str = "986";
@@ -51,14 +52,6 @@ fn wait_until(secs: u64, what: &str, check: impl Fn() -> bool) {
         assert!(std::time::Instant::now() < deadline, "{what}");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-}
-
-/// The key of the warm job set a cleanup says it started, once that set is complete.
-fn started_set(stderr: &str) -> Option<String> {
-    let (_, rest) = stderr.split_once("starting warm job set ")?;
-    let key = rest.split(' ').next()?.to_string();
-    crate::warm_jobs::wait_for_token(&key);
-    Some(key)
 }
 
 /// A dind job's cleanup makes the slot's warm sidecar together with a warm job container of

@@ -254,12 +254,7 @@ fn a_second_local_run_adopts_and_no_warm_skips_it() {
     let base = &checkout.job_id;
     // The run returns once its own containers are gone; the set is made by a process it
     // started, and waited for here as a person's next run would find it.
-    let started = |stderr: &str| {
-        let (_, rest) = stderr.split_once("starting warm job set ")?;
-        let key = rest.split(' ').next()?.to_string();
-        wait_for_token(&key);
-        Some(key)
-    };
+    let started = started_set;
     let first = run(&format!("{base}1"), &[]);
     assert!(!first.contains("adopted warm job set"), "{first}");
     let key = started(&first).unwrap_or_else(|| panic!("{first}"));
@@ -297,6 +292,15 @@ pub fn wait_for_token(key: &str) {
     }
     // The process that made it may still be removing the finished job's networks.
     wait_for_warm_up(key);
+}
+
+/// The key of the warm job set a cleanup or local run says it started (its stderr), once
+/// that set is complete and the process that made it has ended.
+#[track_caller]
+pub fn started_set(stderr: &str) -> Option<String> {
+    let key = started_warm_set(stderr)?;
+    wait_for_token(&key);
+    Some(key)
 }
 
 /// With `dind.warm` too, a dind job's cleanup starts the slot's next sidecar together with

@@ -147,10 +147,7 @@ fn cleanup_warming(job: &Job) -> String {
 /// The key of the warm set a cleanup says it started, once that set is complete (cleanup
 /// leaves it to a process of its own and returns).
 fn started_set(cleaned: &Call) -> Option<String> {
-    let (_, rest) = cleaned.stderr.split_once("starting warm job set ")?;
-    let key = rest.split(' ').next()?.to_string();
-    crate::warm_jobs::wait_for_token(&key);
-    Some(key)
+    crate::warm_jobs::started_set(&cleaned.stderr)
 }
 
 /// A whole cold job (nothing waits in its slot) whose cleanup leaves the slot's set: its key.
