@@ -20,7 +20,7 @@ use crate::disk::Unmeasured;
 use crate::docker::{self, sweep, Engine};
 use crate::outcome::{say, Failure, StageResult};
 use crate::plan::owner::{manager_of, owner_of, Owner};
-use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_CACHE};
+use crate::plan::warm::{warm_sidecar_name, warm_token_name, LABEL_WARM_CACHE};
 use crate::plan::warm_job::warm_job_name;
 use crate::plan::LABEL_JOB_KEY;
 use crate::settings::{human_size, parse_duration, DockerHost, Settings};
@@ -218,6 +218,12 @@ fn warm_verdict(
     {
         return None;
     }
+    // No container: remnants of a removal cut short (or a finished job's network its warm-up
+    // process did not get to), or a set being made, which has its network and volumes a
+    // moment before its containers; judged by age alone, whatever is wanted.
+    if set.containers.is_empty() {
+        return (age >= grace).then(|| "it has no containers".into());
+    }
     if let Some((_, job)) = adopter(set) {
         return match job.running {
             _ if age >= max_age => Some(format!(
@@ -235,11 +241,19 @@ fn warm_verdict(
     // A warm dind set's job container goes with its sidecar, judged below.
     let free_job = set.containers.iter().find(|c| c.name == warm_job_name(key));
     if let Some(job) = free_job.filter(|_| !has_sidecar) {
+        // Its token gone: claimed. A set being made gets its token last, within seconds.
+        let claimed = !set.volumes.contains(&warm_token_name(key));
         return match job.running {
             _ if !settings.warm_jobs && manager_of(key) == settings.manager_id => {
                 Some("warm.jobs is off".into())
             }
             false if age >= grace => Some("its job container stopped".into()),
+            // A prepare adopting it renames it within milliseconds of the claim
+            // (`remove_warm` looks again after a pause); one that was killed in between left
+            // it, and no job will take it.
+            true if claimed && age >= grace => {
+                Some("claimed by a prepare that did not adopt it".into())
+            }
             _ if age >= settings.warm_max_age + grace => {
                 Some(format!("{} old, past warm.max_age", human(age)))
             }
@@ -400,6 +414,7 @@ mod tests {
                 created: 0,
                 image_id: String::new(),
             }],
+            volumes: vec![],
         };
         let grace = Duration::from_secs(600);
         let young = Duration::from_secs(1);
@@ -441,7 +456,12 @@ mod tests {
         let key = "executor-r7-c0-wabc";
         let free = |running| sweep::Footprint {
             containers: vec![member(&format!("{key}-job"), running)],
+            volumes: vec![format!("{key}-token")],
             ..Default::default()
+        };
+        let claimed = sweep::Footprint {
+            volumes: vec![],
+            ..free(true)
         };
         let adopted = |running| sweep::Footprint {
             containers: vec![
@@ -466,6 +486,20 @@ mod tests {
         );
         let aged = Duration::from_secs(3600) + grace;
         assert!(verdict(&on, &free(true), aged).is_some_and(|v| v.contains("warm.max_age")));
+        // No containers (a set being made, or what a removal left): by age alone, whatever
+        // warm.jobs and dind.warm say.
+        let empty = sweep::Footprint::default();
+        assert_eq!(verdict(&off, &empty, young), None);
+        assert_eq!(
+            verdict(&off, &empty, grace).as_deref(),
+            Some("it has no containers")
+        );
+        // Claimed (its token gone) and never renamed: past gc.grace, no one will take it.
+        assert_eq!(verdict(&on, &claimed, young), None);
+        assert_eq!(
+            verdict(&on, &claimed, grace).as_deref(),
+            Some("claimed by a prepare that did not adopt it")
+        );
         // Adopted: warm.jobs off or past warm.max_age does not matter, the job does.
         assert_eq!(verdict(&off, &adopted(true), aged), None);
         assert_eq!(

@@ -197,17 +197,17 @@ pub async fn labels_of(
 /// Remove a job's resources and any warm set it adopted (found from its job container's label
 /// or its renamed sidecar), so a job that adopted one leaves as little as one that did not.
 pub async fn remove_job(engine: &Engine, key: &str) -> Result<Removed, Failure> {
-    let (removed, _) = remove_job_but(engine, key, Networks::Remove).await?;
-    Ok(removed)
+    remove_job_but(engine, key, Networks::Remove, &mut Vec::new()).await
 }
 
-/// As [`remove_job`], with `networks` saying whether the networks go too; returns the ids of
-/// those kept.
+/// As [`remove_job`], with `networks` saying whether the networks go too; the ids of those
+/// kept are added to `kept` (also when the removal fails later).
 pub async fn remove_job_but(
     engine: &Engine,
     key: &str,
     networks: Networks,
-) -> Result<(Removed, Vec<String>), Failure> {
+    kept: &mut Vec<String>,
+) -> Result<Removed, Failure> {
     let (job, sidecar) = (format!("{key}-job"), format!("{key}-dind"));
     let (job, sidecar) = futures_util::join!(labels_of(engine, &job), labels_of(engine, &sidecar));
     let mut labels = vec![format!("{LABEL_JOB_KEY}={key}")];
@@ -218,15 +218,11 @@ pub async fn remove_job_but(
     warm_keys.sort();
     warm_keys.dedup();
     labels.extend(warm_keys.iter().map(|w| format!("{LABEL_WARM_KEY}={w}")));
-    let (mut removed, mut kept) = (Removed::default(), Vec::new());
+    let mut removed = Removed::default();
     for label in labels {
-        let (more, networks) = remove_labelled_but(engine, &label, networks).await?;
-        removed += more;
-        kept.extend(networks);
+        removed += remove_labelled_but(engine, &label, networks, kept).await?;
     }
-    kept.sort();
-    kept.dedup();
-    Ok((removed, kept))
+    Ok(removed)
 }
 
 /// Whether volume `name` exists (an engine that does not answer counts as no).

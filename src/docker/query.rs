@@ -80,8 +80,7 @@ pub async fn remove_job_resources(engine: &Engine, key: &str) -> Result<Removed,
 /// Remove every container, network and volume carrying `label` (`name=value`), as
 /// [`remove_job_resources`] does for a job.
 pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Failure> {
-    let (removed, _) = remove_labelled_but(engine, label, Networks::Remove).await?;
-    Ok(removed)
+    remove_labelled_but(engine, label, Networks::Remove, &mut Vec::new()).await
 }
 
 /// What a removal does with the networks it finds.
@@ -94,13 +93,15 @@ pub enum Networks {
     Keep,
 }
 
-/// As [`remove_labelled`], with `networks` saying whether its networks go too; returns what
-/// was removed and the ids of the networks kept.
+/// As [`remove_labelled`], with `networks` saying whether its networks go too; the ids of
+/// those kept are added to `kept` as soon as they are listed, so a removal that fails later
+/// still says which they are.
 pub async fn remove_labelled_but(
     engine: &Engine,
     label: &str,
     keep: Networks,
-) -> Result<(Removed, Vec<String>), Failure> {
+    kept: &mut Vec<String>,
+) -> Result<Removed, Failure> {
     let key = label;
     let mut removed = Removed::default();
     let mut pass = 0;
@@ -113,12 +114,16 @@ pub async fn remove_labelled_but(
             list_networks(engine, key),
             list_volumes(engine, key)
         );
-        let (networks, volumes) = (networks?, volumes?);
+        let (mut networks, volumes) = (networks?, volumes?);
+        if keep == Networks::Keep {
+            for id in std::mem::take(&mut networks) {
+                if !kept.contains(&id) {
+                    kept.push(id);
+                }
+            }
+        }
         removed.containers += count(remove_all(engine, containers?, remove_container).await)?;
-        let (networks, kept) = match keep {
-            Networks::Remove => (remove_all(engine, networks, remove_network).await, vec![]),
-            Networks::Keep => (vec![], networks),
-        };
+        let networks = remove_all(engine, networks, remove_network).await;
         let volumes = remove_all(engine, volumes, remove_volume).await;
         let in_use = networks
             .iter()
@@ -127,7 +132,7 @@ pub async fn remove_labelled_but(
         if !in_use || pass == REMOVAL_PASSES {
             removed.networks += count(networks)?;
             removed.volumes += count(volumes)?;
-            return Ok((removed, kept));
+            return Ok(removed);
         }
         removed.networks += networks
             .iter()

@@ -21,6 +21,8 @@ pub struct Footprint {
     pub newest: i64,
     /// Its containers.
     pub containers: Vec<Listed>,
+    /// The names of its volumes.
+    pub volumes: Vec<String>,
 }
 
 /// Every job with resources on the engine, by job key; only runner `runner_id` when given.
@@ -93,7 +95,9 @@ async fn grouped(
     let volumes = volumes.map_err(|e| Failure::system("list volumes", e))?;
     for v in volumes.volumes.unwrap_or_default() {
         let created = v.created_at.as_deref().and_then(unix_seconds).unwrap_or(0);
-        note(&mut groups, group_by, &v.labels, created);
+        if let Some(group) = note(&mut groups, group_by, &v.labels, created) {
+            group.volumes.push(v.name);
+        }
     }
     Ok(groups)
 }

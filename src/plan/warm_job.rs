@@ -53,6 +53,12 @@ pub fn warm_helper_name(key: &str) -> String {
     format!("{key}-helper")
 }
 
+/// How a warm job set is made from a plan beyond what the plan says (socket mode: the set's
+/// directory mounted at the builds root). Raised whenever that changes, so a set another
+/// version of the driver made (before an upgrade, or after a rollback) is replaced, not
+/// adopted with a layout this version does not expect.
+const WARM_JOB_LAYOUT: u32 = 2;
+
 impl Plan {
     /// What the job container (and the helper container, with `helper.mode: container`) must
     /// be for this job to adopt ones started ahead of time; see the module's comment.
@@ -67,6 +73,7 @@ impl Plan {
             format!("{spec:?}")
         };
         let template = serde_json::json!({
+            "layout": WARM_JOB_LAYOUT,
             "mode": self.mode.as_str(),
             "mtu": self.mtu,
             "job": fixed(&self.job),

@@ -68,20 +68,21 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         Some(_) => docker::Networks::Keep,
         None => docker::Networks::Remove,
     };
+    // The networks kept for that process; filled as they are found, so a removal that fails
+    // midway still hands them on.
+    let mut kept = Vec::new();
     let removal = async {
         let evict = match (&plan, had_sidecar) {
             (Some(p), true) => cache::retire(&engine, settings, p).await,
             _ => None,
         };
-        let (mut removed, mut kept) = docker::dind::remove_job_but(&engine, &key, networks).await?;
+        let mut removed = docker::dind::remove_job_but(&engine, &key, networks, &mut kept).await?;
         if !prepared {
             // No job container: prepare failed or was killed, perhaps with a create request
             // still in flight, which the engine completes after its caller is gone. Look once
             // more when such a request has had time to land.
             tokio::time::sleep(SETTLE).await;
-            let (more, networks) = docker::dind::remove_job_but(&engine, &key, networks).await?;
-            removed += more;
-            kept.extend(networks);
+            removed += docker::dind::remove_job_but(&engine, &key, networks, &mut kept).await?;
         }
         if let Some(volume) = evict {
             docker::dind::remove_volume_named(&engine, &volume).await?;
@@ -95,30 +96,35 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
         if let Some(key) = &warm_set {
             warm_job::remove_dir(settings, key);
         }
-        Ok::<_, crate::outcome::Failure>(kept)
+        Ok::<_, crate::outcome::Failure>(())
     };
     // A job that ran without the slot's cache leaves the slot's warm-up to the cache's holder.
     let warm = plan
         .as_ref()
         .filter(|_| had_sidecar && !fell_back && settings.dind_warm);
-    let kept = match warm {
+    let removed = match warm {
         // The next sidecar shares nothing with this job's, so both happen at once; with a
         // layer cache the old daemon must let go of the volume first.
         Some(p) if p.cache_volume.is_none() => {
-            let (kept, ()) = futures_util::join!(removal, warm_up(&engine, settings, p));
-            kept?
+            let (removed, ()) = futures_util::join!(removal, warm_up(&engine, settings, p));
+            removed
         }
-        Some(p) => {
-            let kept = removal.await?;
-            warm_up(&engine, settings, p).await;
-            kept
-        }
-        None => removal.await?,
+        Some(p) => match removal.await {
+            Ok(()) => {
+                warm_up(&engine, settings, p).await;
+                Ok(())
+            }
+            failed => failed,
+        },
+        None => removal.await,
     };
-    match refill {
+    // The slot's next set is started even when this job's removal failed (as a warm sidecar
+    // is), and takes the networks found.
+    let refilled = match refill {
         Some(p) => refill_later(&engine, settings, env, p, &kept).await,
         None => Ok(()),
-    }
+    };
+    removed.and(refilled)
 }
 
 /// Hand the slot's next warm job set, and the removal of this job's networks `kept`, to a

@@ -40,7 +40,18 @@ pub fn wanted(settings: &Settings, plan: &Plan) -> Result<(), &'static str> {
     if plan.mode == Mode::Socket && !settings.docker_host.is_local() {
         return Err("socket mode on a remote engine starts cold");
     }
+    // The set's directory is made by the engine, as root: only a driver running as root can
+    // make the job's directory in it at adoption.
+    if plan.mode == Mode::Socket && !driver_is_root() {
+        return Err("socket mode's warm sets need the driver to run as root");
+    }
     Ok(())
+}
+
+/// Whether this process runs as root: `/proc/self` belongs to the process's effective user.
+fn driver_is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// What prepare found among the slot's warm job sets.
@@ -69,6 +80,10 @@ pub async fn adopt(engine: &Engine, settings: &Settings, plan: &Plan) -> Result<
             Some("runs another image")
         } else if listed.labels.get(LABEL_WARM_JOB_TEMPLATE) != Some(&template) {
             Some("was made for other settings")
+        } else if !docker::dind::volume_exists(engine, &warm_token_name(&key)).await {
+            // Being made (its token comes last), or claimed by another prepare: not this
+            // job's to take or to remove; gc takes one a killed prepare claimed.
+            continue;
         } else if chosen.is_some() {
             Some("is one too many")
         } else {
@@ -256,11 +271,11 @@ pub async fn replenish(
 
 /// cleanup's part of `warm.jobs`: start `executor warm-up` (`refill_now`) detached from the
 /// runner, so the job's cleanup returns once the job's containers, volumes and builds
-/// directory are gone; the child makes the next set and removes the job's `networks` (by id:
-/// a retried prepare's new network has the same labels) meanwhile. The child gets the payload on a pipe (the runner removes
-/// the job's temp dir, and the file with it, once cleanup returns), reads the same config
-/// file, runs in a process group of its own (the runner signals cleanup's group when it
-/// times out) and writes nothing where the runner reads.
+/// directory are gone; the child removes the job's `networks` (by id: a retried prepare's new
+/// network has the same labels) and then makes the next set. The child gets the payload on a
+/// pipe (the runner removes the job's temp dir, and the file with it, once cleanup returns),
+/// reads the same config file, runs in a process group of its own (the runner signals
+/// cleanup's group when it times out) and writes nothing where the runner reads.
 pub fn refill_later(
     settings: &Settings,
     env: &JobEnv,
@@ -334,16 +349,15 @@ pub async fn refill_now(
         return Err(Failure::User(format!("{bad:?} is not a network id")));
     }
     let engine = Engine::connect(settings)?;
-    let removed = async {
-        if let Err(e) = docker::remove_networks(&engine, networks).await {
-            // Nobody reads this process's output; gc takes a network left now.
-            say(&format!(
-                "could not remove the finished job's networks: {e}"
-            ));
-        }
-    };
-    let (made, ()) = futures_util::join!(refill(&engine, settings, env, key, allow_modes), removed);
-    made
+    // First, so the slot holds no more networks than before while the set's is made (the
+    // engine's address pools are small).
+    if let Err(e) = docker::remove_networks(&engine, networks).await {
+        // Nobody reads this process's output; gc takes a network left now.
+        say(&format!(
+            "could not remove the finished job's networks: {e}"
+        ));
+    }
+    refill(&engine, settings, env, key, allow_modes).await
 }
 
 /// A full engine id: 64 lowercase hex digits.

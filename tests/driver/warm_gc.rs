@@ -97,7 +97,7 @@ fn gc_removes_free_warm_sets_that_stopped_aged_or_lost_their_sidecar() {
     let graceless = gc("1h", "0s");
     for (key, why) in [
         (&keys[0], "its sidecar stopped"),
-        (&keys[1], "it has no sidecar"),
+        (&keys[1], "it has no containers"),
     ] {
         assert!(
             graceless

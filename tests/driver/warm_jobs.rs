@@ -5,7 +5,7 @@
 
 use crate::harness::{
     collect_runner, docker, labelled, leftovers, started_warm_set, wait_for_warm_up, Job,
-    ALL_MODES, JOB_IMAGE,
+    ALL_MODES, BUSYBOX_IMAGE, JOB_IMAGE,
 };
 
 const RUNNER: &str = "980";
@@ -467,4 +467,44 @@ fn a_retried_prepare_keeps_its_network_while_the_warm_up_removes_the_first() {
     job.run("build_script", "echo retried").ok();
     cleanup_warming(&job, RETRY_RUNNER, "65");
     collect_runner(RETRY_RUNNER);
+}
+
+/// A cleanup whose removal fails (here: an unlabelled container the job's builds volume is
+/// mounted in, so the volume stays in use through every pass) fails as a system failure, and
+/// still hands the networks it found to the warm-up process it starts, which removes them:
+/// the failure leaves the volume, held by what is not the driver's, and nothing else.
+#[test]
+fn a_cleanup_whose_removal_fails_still_hands_its_network_on() {
+    const FAILING_RUNNER: &str = "990";
+    collect_runner(FAILING_RUNNER);
+    let job = Job::with_config("none", &config(""))
+        .runner(FAILING_RUNNER)
+        .var("CI_CONCURRENT_ID", "66");
+    job.prepare().ok();
+    job.run("build_script", "true").ok();
+    let holder = format!("{}-holder", job.key()).replace("executor-", "test-");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &holder,
+        "-v",
+        &format!("{}-builds:/x", job.key()),
+        BUSYBOX_IMAGE,
+        "sleep",
+        "300",
+    ]);
+    let cleaned = job.cleanup_returning();
+    docker(&["rm", "-f", &holder]);
+    assert_eq!(cleaned.code, 2, "{}", cleaned.stderr);
+    let set = started_warm_set(&cleaned.stderr)
+        .unwrap_or_else(|| panic!("no warm set started: {}", cleaned.stderr));
+    wait_for_warm_up(&set);
+    let left = leftovers(&job.key());
+    assert!(
+        left.iter().all(|l| l.starts_with("volume ")),
+        "only the held volume may be left: {left:?}"
+    );
+    collect_runner(FAILING_RUNNER);
+    job.assert_nothing_left();
 }
