@@ -458,8 +458,18 @@ fn a_retried_prepare_keeps_its_network_while_the_warm_up_removes_the_first() {
     let cleaned = job.cleanup_returning();
     cleaned.ok();
     let set = started_warm_set(&cleaned.stderr).unwrap_or_else(|| panic!("{}", cleaned.stderr));
-    // At once, as a retry in a hurry would.
-    job.prepare().ok();
+    // The warm-up process held (if it has not done its work yet) while the retry makes its
+    // network, so a removal that went by the job's labels would find that one too.
+    let signal = |sig: &str| {
+        std::process::Command::new("pkill")
+            .args([sig, "-f", &format!("executor.* warm-up {set}( |$)")])
+            .status()
+            .ok()
+    };
+    signal("-STOP");
+    let retried = job.prepare();
+    signal("-CONT");
+    retried.ok();
     wait_for_warm_up(&set);
     let second = networks();
     assert_eq!(second.len(), 1, "the retry's own network: {second:?}");
