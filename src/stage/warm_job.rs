@@ -72,6 +72,12 @@ pub async fn adopt(engine: &Engine, settings: &Settings, plan: &Plan) -> Result<
     let now = docker::sweep::unix_now();
     let mut chosen = None;
     for (key, listed) in free_sets(engine, plan).await? {
+        if !docker::dind::volume_exists(engine, &warm_token_name(&key)).await {
+            // Being made (its token comes last), or claimed by another prepare: not this
+            // job's to take or to remove, nor to speak of; gc takes one a killed prepare
+            // claimed.
+            continue;
+        }
         let why_not = if !listed.running {
             Some("is not running")
         } else if now - listed.created >= settings.warm_max_age.as_secs() as i64 {
@@ -80,10 +86,6 @@ pub async fn adopt(engine: &Engine, settings: &Settings, plan: &Plan) -> Result<
             Some("runs another image")
         } else if listed.labels.get(LABEL_WARM_JOB_TEMPLATE) != Some(&template) {
             Some("was made for other settings")
-        } else if !docker::dind::volume_exists(engine, &warm_token_name(&key)).await {
-            // Being made (its token comes last), or claimed by another prepare: not this
-            // job's to take or to remove; gc takes one a killed prepare claimed.
-            continue;
         } else if chosen.is_some() {
             Some("is one too many")
         } else {

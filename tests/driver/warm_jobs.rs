@@ -42,13 +42,37 @@ fn warm_sets(runner: &str, slot: &str) -> Vec<String> {
 }
 
 /// cleanup that must leave a fresh warm job set for the slot. When it returns, none of the
-/// job's containers (its own, or an adopted set's under the job's names) and volumes is left:
-/// only its networks, which the warm-up process it started removes while it makes the set.
-/// Then wait for that process, and nothing of the job is left at all.
+/// job's containers (its own, or an adopted set's under the job's names), volumes (its own
+/// or the adopted set's) or builds directory is left: only networks, which the warm-up
+/// process it started removes before it makes the next set. Then wait for that process, and
+/// nothing of the job is left at all.
 #[track_caller]
 pub fn cleanup_warming(job: &Job, runner: &str, slot: &str) {
+    let adopted = docker(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"io.executor.warm-key\"}}",
+        &format!("{}-job", job.key()),
+    ])
+    .trim()
+    .to_string();
     let cleaned = job.cleanup_returning();
     cleaned.ok();
+    if !adopted.is_empty() {
+        let left: Vec<String> = labelled(&format!("io.executor.warm-key={adopted}"))
+            .into_iter()
+            .filter(|l| !l.starts_with("network "))
+            .collect();
+        assert!(left.is_empty(), "the adopted set's, at return: {left:?}");
+    }
+    // Socket mode's, on this host (named by the job's key; none mode's is in a volume).
+    let dir = job.builds_dir();
+    if dir.ends_with(&job.key()) {
+        assert!(
+            std::fs::symlink_metadata(&dir).is_err(),
+            "{dir} left at return"
+        );
+    }
     let set = started_warm_set(&cleaned.stderr)
         .unwrap_or_else(|| panic!("no warm set started: {}", cleaned.stderr));
     let named = docker(&[
