@@ -3,6 +3,7 @@
 
 mod config;
 mod container;
+mod networks;
 
 use crate::docker::{self, probe, Engine};
 use crate::plan::warm::{warm_sidecar_name, LABEL_WARM_KEY};
@@ -58,6 +59,7 @@ pub async fn doctor(settings: Result<Settings, String>, source: &str) -> i32 {
         runtime(&mut out, &engine, &settings, dind_image_ready).await;
         container::engine(&mut out, &engine, &settings).await;
         dind_extras(&mut out, &engine, &settings).await;
+        networks::room(&mut out, &engine, &settings).await;
         mirror(&mut out, &engine, &settings).await;
         limits(&mut out, &engine, &settings).await;
     }

@@ -91,3 +91,22 @@ pub async fn privileged_starts(engine: &Engine, image: &str, network: &str) -> R
     let _ = engine.docker.remove_container(&name, Some(options)).await;
     started
 }
+
+/// The engine's bridge networks: for each, whether the driver made it (`io.executor.managed`).
+/// Each takes one subnet of the engine's address pools.
+pub async fn bridge_networks(engine: &Engine) -> Result<Vec<bool>, String> {
+    let filters =
+        std::collections::HashMap::from([("driver".to_string(), vec!["bridge".to_string()])]);
+    let options = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let networks = engine
+        .docker
+        .list_networks(Some(options))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(networks
+        .into_iter()
+        .map(|n| n.labels.unwrap_or_default().contains_key(LABEL_MANAGED))
+        .collect())
+}

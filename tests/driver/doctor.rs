@@ -236,3 +236,26 @@ fn doctor_names_the_runners_credential_sources_and_never_a_secret() {
         "{out}"
     );
 }
+
+/// With warm sets, each slot may hold its job's network and a waiting set's: doctor says
+/// whether the engine's address pools (dockerd's defaults here, about 30 networks) leave room
+/// for two per slot, and warns (without failing) when `slots` is past them.
+#[test]
+fn warm_sets_are_weighed_against_the_engines_address_pools() {
+    let _turn = turn();
+    let base = "image: executor-test/debian:1\nmode:\n  default: none\n  allowed: [none]\nwarm:\n  jobs: true\n";
+    let (code, out) = doctor(base);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warn  warm sets may need 128 networks (2 per slot, slots: 64)"),
+        "{out}"
+    );
+    let (code, out) = doctor(&format!("{base}slots: 4\n"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warm sets need at most 8"), "{out}");
+    assert!(!out.contains("warm sets may need"), "{out}");
+    // Without warm sets, nothing is said of networks.
+    let (_, out) =
+        doctor("image: executor-test/debian:1\nmode:\n  default: none\n  allowed: [none]\n");
+    assert!(!out.contains("networks"), "{out}");
+}
