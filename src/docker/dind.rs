@@ -8,7 +8,7 @@ use bollard::query_parameters::{
     RenameContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 
-use super::{is_not_found, remove_labelled_but, Engine, Networks, Removed};
+use super::{is_not_found, remove_labelled_but, Engine, Removed};
 use crate::outcome::Failure;
 use crate::plan::warm::LABEL_WARM_KEY;
 use crate::plan::{LABEL_JOB_KEY, LABEL_ROLE, LABEL_RUNNER_ID, ROLE_CACHE, ROLE_CACHE_DIR};
@@ -48,17 +48,6 @@ pub async fn put_files(
     let bytes = archive
         .into_inner()
         .map_err(|e| Failure::System(format!("pack files for {container}: {e}")))?;
-    upload(engine, container, base, bytes, "files").await
-}
-
-/// Extract the tar `bytes` under `base` in a container; `what` names them in an error.
-async fn upload(
-    engine: &Engine,
-    container: &str,
-    base: &str,
-    bytes: Vec<u8>,
-    what: &str,
-) -> Result<(), Failure> {
     let options = UploadToContainerOptionsBuilder::default()
         .path(base)
         .build();
@@ -66,7 +55,7 @@ async fn upload(
         .docker
         .upload_to_container(container, Some(options), bollard::body_full(bytes.into()))
         .await
-        .map_err(|e| Failure::system(format!("put {what} into {container}:{base}"), e))
+        .map_err(|e| Failure::system(format!("put files into {container}:{base}"), e))
 }
 
 /// Rename a container; `Ok(false)` when it no longer exists.
@@ -197,16 +186,15 @@ pub async fn labels_of(
 /// Remove a job's resources and any warm set it adopted (found from its job container's label
 /// or its renamed sidecar), so a job that adopted one leaves as little as one that did not.
 pub async fn remove_job(engine: &Engine, key: &str) -> Result<Removed, Failure> {
-    remove_job_but(engine, key, Networks::Remove, &mut Vec::new()).await
+    remove_job_but(engine, key, None).await
 }
 
-/// As [`remove_job`], with `networks` saying whether the networks go too; the ids of those
-/// kept are added to `kept` (also when the removal fails later).
+/// As [`remove_job`]; with `kept`, the networks are left and their ids added to it (also
+/// when the removal fails later), as [`remove_labelled_but`] does.
 pub async fn remove_job_but(
     engine: &Engine,
     key: &str,
-    networks: Networks,
-    kept: &mut Vec<String>,
+    mut kept: Option<&mut Vec<String>>,
 ) -> Result<Removed, Failure> {
     let (job, sidecar) = (format!("{key}-job"), format!("{key}-dind"));
     let (job, sidecar) = futures_util::join!(labels_of(engine, &job), labels_of(engine, &sidecar));
@@ -220,7 +208,7 @@ pub async fn remove_job_but(
     labels.extend(warm_keys.iter().map(|w| format!("{LABEL_WARM_KEY}={w}")));
     let mut removed = Removed::default();
     for label in labels {
-        removed += remove_labelled_but(engine, &label, networks, kept).await?;
+        removed += remove_labelled_but(engine, &label, kept.as_deref_mut()).await?;
     }
     Ok(removed)
 }

@@ -42,7 +42,7 @@ pub use pull::Pulls;
 pub use query::{
     container_running, container_status, logs_tail, remove_container_named, remove_job_resources,
     remove_labelled, remove_labelled_but, remove_networks, remove_other_networks, wait_until_exit,
-    Networks, Removed,
+    Removed,
 };
 
 /// A connection to the engine.

@@ -80,29 +80,19 @@ pub async fn remove_job_resources(engine: &Engine, key: &str) -> Result<Removed,
 /// Remove every container, network and volume carrying `label` (`name=value`), as
 /// [`remove_job_resources`] does for a job.
 pub async fn remove_labelled(engine: &Engine, label: &str) -> Result<Removed, Failure> {
-    remove_labelled_but(engine, label, Networks::Remove, &mut Vec::new()).await
+    remove_labelled_but(engine, label, None).await
 }
 
-/// What a removal does with the networks it finds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Networks {
-    Remove,
-    /// Leave them, and return their ids: removing a bridge network takes the engine ~0.2 s,
-    /// which a caller can hand to a process of its own ([`remove_networks`]). Ids, not the
-    /// label: a retried prepare of the same job makes a new network with the same label.
-    Keep,
-}
-
-/// As [`remove_labelled`], with `networks` saying whether its networks go too; the ids of
-/// those kept are added to `kept` as soon as they are listed, so a removal that fails later
-/// still says which they are.
+/// As [`remove_labelled`]; with `kept`, the networks are left and their ids added to it as
+/// soon as they are listed (so a removal that fails later still says which they are).
+/// Removing a bridge network takes the engine ~0.2 s, which a caller can hand to a process of
+/// its own ([`remove_networks`]); by id, not by label: a retried prepare of the same job makes
+/// a new network with the same label.
 pub async fn remove_labelled_but(
     engine: &Engine,
     label: &str,
-    keep: Networks,
-    kept: &mut Vec<String>,
+    mut kept: Option<&mut Vec<String>>,
 ) -> Result<Removed, Failure> {
-    let key = label;
     let mut removed = Removed::default();
     let mut pass = 0;
     loop {
@@ -110,12 +100,12 @@ pub async fn remove_labelled_but(
         // The three lists at once: a prepare's first step is this look, and on a remote
         // engine each request is a round trip.
         let (containers, networks, volumes) = futures_util::join!(
-            list_containers(engine, key),
-            list_networks(engine, key),
-            list_volumes(engine, key)
+            list_containers(engine, label),
+            list_networks(engine, label),
+            list_volumes(engine, label)
         );
         let (mut networks, volumes) = (networks?, volumes?);
-        if keep == Networks::Keep {
+        if let Some(kept) = kept.as_deref_mut() {
             for id in std::mem::take(&mut networks) {
                 if !kept.contains(&id) {
                     kept.push(id);
@@ -146,7 +136,7 @@ pub async fn remove_labelled_but(
     }
 }
 
-/// Remove networks by id (ones [`Networks::Keep`] left), going round again while one is
+/// Remove networks by id (ones [`remove_labelled_but`] kept), going round again while one is
 /// still in use, as [`remove_labelled`] does. Returns how many were removed.
 pub async fn remove_networks(engine: &Engine, ids: &[String]) -> Result<usize, Failure> {
     let mut left = ids.to_vec();

@@ -35,13 +35,12 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     let engine = Engine::connect(settings)?;
     let key = identity.key();
     let job_container = identity.job_container();
-    let (prepared, job_labels) = futures_util::join!(
-        docker::container_running(&engine, &job_container),
-        docker::dind::labels_of(&engine, &job_container),
-    );
-    let prepared = prepared?.is_some();
-    // An adopted warm job set: its builds directory (socket mode) goes with the job's.
-    let warm_set = job_labels?
+    // One look at the job container: whether it exists (prepare got that far) and, for an
+    // adopted warm job set, its key: the set's builds directory (socket mode) goes with the
+    // job's.
+    let job_labels = docker::dind::labels_of(&engine, &job_container).await?;
+    let prepared = job_labels.is_some();
+    let warm_set = job_labels
         .and_then(|labels| labels.get(LABEL_WARM_KEY).cloned())
         .filter(|key| owner_of(&format!("{key}-job")) == Owner::Warm(key.clone()));
     // The job's own plan says what it had; a job whose plan fails created nothing.
@@ -64,10 +63,6 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
     let refill = plan
         .as_ref()
         .filter(|p| prepared && !had_sidecar && warm_job::wanted(settings, p).is_ok());
-    let networks = match refill {
-        Some(_) => docker::Networks::Keep,
-        None => docker::Networks::Remove,
-    };
     // The networks kept for that process; filled as they are found, so a removal that fails
     // midway still hands them on.
     let mut kept = Vec::new();
@@ -76,13 +71,16 @@ pub async fn cleanup(settings: &Settings, env: &JobEnv) -> StageResult {
             (Some(p), true) => cache::retire(&engine, settings, p).await,
             _ => None,
         };
-        let mut removed = docker::dind::remove_job_but(&engine, &key, networks, &mut kept).await?;
+        let keep = refill.is_some();
+        let mut removed =
+            docker::dind::remove_job_but(&engine, &key, keep.then_some(&mut kept)).await?;
         if !prepared {
             // No job container: prepare failed or was killed, perhaps with a create request
             // still in flight, which the engine completes after its caller is gone. Look once
             // more when such a request has had time to land.
             tokio::time::sleep(SETTLE).await;
-            removed += docker::dind::remove_job_but(&engine, &key, networks, &mut kept).await?;
+            // (Nothing is kept here: only a prepared job's cleanup starts a warm-up.)
+            removed += docker::dind::remove_job(&engine, &key).await?;
         }
         if let Some(volume) = evict {
             docker::dind::remove_volume_named(&engine, &volume).await?;

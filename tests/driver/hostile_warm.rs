@@ -26,22 +26,7 @@ fn dind_config() -> String {
 
 /// The free warm sets of `runner` (their `role` container still bears the set's own name).
 fn free_keys(runner: &str, role: &str) -> Vec<String> {
-    docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        "label=io.executor.warm-key",
-        "--filter",
-        &format!("label=io.executor.runner-id={runner}"),
-        "--format",
-        "{{.Names}} {{.Label \"io.executor.warm-key\"}}",
-    ])
-    .lines()
-    .filter_map(|line| {
-        let (name, key) = line.split_once(' ')?;
-        (name == format!("{key}-{role}")).then(|| key.to_string())
-    })
-    .collect()
+    crate::warm_jobs::free_keys(runner, None, role)
 }
 
 /// Wait (up to `secs`) until `check` holds.
@@ -240,7 +225,7 @@ fn an_image_label_naming_another_jobs_warm_set_takes_nothing_of_it() {
     const LABEL_IMAGE: &str = "executor-test/hostile-warm-label:1";
     collect_runner(NONE_RUNNER);
     let mut teardown = Teardown::new(NONE_RUNNER);
-    let config = format!("image: {JOB_IMAGE}\n{ALL_MODES}warm:\n  jobs: true\n");
+    let config = crate::warm_jobs::config("");
     let job = |slot: &str| {
         Job::with_config("none", &config)
             .runner(NONE_RUNNER)
@@ -308,7 +293,7 @@ fn an_image_label_naming_another_jobs_warm_set_takes_nothing_of_it() {
 fn a_link_planted_at_the_next_jobs_name_in_a_socket_set_is_not_followed() {
     const SOCKET_RUNNER: &str = "989";
     collect_runner(SOCKET_RUNNER);
-    let config = format!("image: {JOB_IMAGE}\n{ALL_MODES}warm:\n  jobs: true\n");
+    let config = crate::warm_jobs::config("");
     let job = || {
         Job::with_config("socket", &config)
             .runner(SOCKET_RUNNER)

@@ -10,35 +10,72 @@ use crate::harness::{
 
 const RUNNER: &str = "980";
 
-fn config(extra: &str) -> String {
+pub fn config(extra: &str) -> String {
     format!("image: {JOB_IMAGE}\n{ALL_MODES}warm:\n  jobs: true\n{extra}")
 }
 
-fn warm_job(mode: &str, slot: &str, extra: &str) -> Job {
+/// A job of `runner` in `mode` and `slot`, with `warm.jobs` on (and `extra` config).
+pub fn job(runner: &str, mode: &str, slot: &str, extra: &str) -> Job {
     Job::with_config(mode, &config(extra))
-        .runner(RUNNER)
+        .runner(runner)
         .var("CI_CONCURRENT_ID", slot)
+}
+
+fn warm_job(mode: &str, slot: &str, extra: &str) -> Job {
+    job(RUNNER, mode, slot, extra)
 }
 
 /// The slot's free warm job containers: `<id> <name> <state>`.
 fn warm_sets(runner: &str, slot: &str) -> Vec<String> {
+    warm_containers(runner, Some(slot), "job", "{{.ID}} {{.Names}} {{.State}}")
+}
+
+/// The warm-set containers of `runner` (of `slot`, when given) in `role`, a line each in the
+/// `docker ps` `format`.
+pub fn warm_containers(runner: &str, slot: Option<&str>, role: &str, format: &str) -> Vec<String> {
+    let mut args = vec![
+        "ps".to_string(),
+        "-a".into(),
+        "--filter".into(),
+        "label=io.executor.warm-key".into(),
+        "--filter".into(),
+        format!("label=io.executor.runner-id={runner}"),
+        "--filter".into(),
+        format!("label=io.executor.role={role}"),
+        "--format".into(),
+        format.into(),
+    ];
+    if let Some(slot) = slot {
+        args.extend(["--filter".into(), format!("label=io.executor.slot={slot}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    docker(&args).lines().map(str::to_string).collect()
+}
+
+/// The keys of the free warm sets of `runner` (of `slot`, when given): those whose `role`
+/// container still bears the set's own name.
+pub fn free_keys(runner: &str, slot: Option<&str>, role: &str) -> Vec<String> {
+    let format = "{{.Names}} {{.Label \"io.executor.warm-key\"}}";
+    warm_containers(runner, slot, role, format)
+        .iter()
+        .filter_map(|line| {
+            let (name, key) = line.split_once(' ')?;
+            (name == format!("{key}-{role}")).then(|| key.to_string())
+        })
+        .collect()
+}
+
+/// The containers named after job `key` (an adopted set's bear the job's names, not its
+/// labels).
+pub fn named_after(key: &str) -> String {
     docker(&[
         "ps",
         "-a",
         "--filter",
-        "label=io.executor.warm-key",
-        "--filter",
-        &format!("label=io.executor.runner-id={runner}"),
-        "--filter",
-        &format!("label=io.executor.slot={slot}"),
-        "--filter",
-        "label=io.executor.role=job",
+        &format!("name=^{key}-"),
         "--format",
-        "{{.ID}} {{.Names}} {{.State}}",
+        "{{.Names}}",
     ])
-    .lines()
-    .map(str::to_string)
-    .collect()
 }
 
 /// cleanup that must leave a fresh warm job set for the slot. When it returns, none of the
@@ -75,14 +112,7 @@ pub fn cleanup_warming(job: &Job, runner: &str, slot: &str) {
     }
     let set = started_warm_set(&cleaned.stderr)
         .unwrap_or_else(|| panic!("no warm set started: {}", cleaned.stderr));
-    let named = docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("name=^{}-", job.key()),
-        "--format",
-        "{{.Names}}",
-    ]);
+    let named = named_after(&job.key());
     assert!(named.trim().is_empty(), "containers left: {named}");
     let left: Vec<String> = leftovers(&job.key())
         .into_iter()
@@ -421,9 +451,7 @@ fn a_dind_job_adopts_its_warm_sidecar_with_the_job_container() {
 fn remnants_of_a_killed_removal_go_with_the_slots_next_set() {
     const REMNANT_RUNNER: &str = "987";
     collect_runner(REMNANT_RUNNER);
-    let first = Job::with_config("none", &config(""))
-        .runner(REMNANT_RUNNER)
-        .var("CI_CONCURRENT_ID", "64");
+    let first = job(REMNANT_RUNNER, "none", "64", "");
     let stem = format!("{}-c64-w", crate::harness::stem(REMNANT_RUNNER));
     let remnant = format!("{stem}remnant1");
     let labels = [
@@ -460,9 +488,7 @@ fn remnants_of_a_killed_removal_go_with_the_slots_next_set() {
 fn a_retried_prepare_keeps_its_network_while_the_warm_up_removes_the_first() {
     const RETRY_RUNNER: &str = "988";
     collect_runner(RETRY_RUNNER);
-    let job = Job::with_config("none", &config(""))
-        .runner(RETRY_RUNNER)
-        .var("CI_CONCURRENT_ID", "65");
+    let job = job(RETRY_RUNNER, "none", "65", "");
     let networks = || {
         docker(&[
             "network",
@@ -511,9 +537,7 @@ fn a_retried_prepare_keeps_its_network_while_the_warm_up_removes_the_first() {
 fn a_cleanup_whose_removal_fails_still_hands_its_network_on() {
     const FAILING_RUNNER: &str = "990";
     collect_runner(FAILING_RUNNER);
-    let job = Job::with_config("none", &config(""))
-        .runner(FAILING_RUNNER)
-        .var("CI_CONCURRENT_ID", "66");
+    let job = job(FAILING_RUNNER, "none", "66", "");
     job.prepare().ok();
     job.run("build_script", "true").ok();
     let holder = format!("{}-holder", job.key()).replace("executor-", "test-");

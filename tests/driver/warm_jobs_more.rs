@@ -10,10 +10,11 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::harness::{collect_runner, docker, labelled, stem, Call, Job, ALL_MODES, JOB_IMAGE};
+use crate::harness::{collect_runner, docker, labelled, stem, Call, Job, JOB_IMAGE};
 use crate::prepare_signals::{reach, Point};
 use crate::spawned::container_state;
 use crate::warm::Teardown;
+use crate::warm_jobs::{config, job};
 
 const REFUSALS: &str = "981";
 const KILLS: &str = "982";
@@ -32,38 +33,9 @@ fn own(runner: &'static str) -> (MutexGuard<'static, ()>, Teardown) {
     (guard, Teardown::new(runner))
 }
 
-fn config(extra: &str) -> String {
-    format!("image: {JOB_IMAGE}\n{ALL_MODES}warm:\n  jobs: true\n{extra}")
-}
-
-fn job(runner: &str, mode: &str, slot: &str, extra: &str) -> Job {
-    Job::with_config(mode, &config(extra))
-        .runner(runner)
-        .var("CI_CONCURRENT_ID", slot)
-}
-
 /// The slot's free warm job sets (their job container still bears the set's own name), by key.
 fn free_sets(runner: &str, slot: &str) -> Vec<String> {
-    docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        "label=io.executor.warm-key",
-        "--filter",
-        &format!("label=io.executor.runner-id={runner}"),
-        "--filter",
-        &format!("label=io.executor.slot={slot}"),
-        "--filter",
-        "label=io.executor.role=job",
-        "--format",
-        "{{.Names}} {{.Label \"io.executor.warm-key\"}}",
-    ])
-    .lines()
-    .filter_map(|line| {
-        let (name, key) = line.split_once(' ')?;
-        (name == format!("{key}-job")).then(|| key.to_string())
-    })
-    .collect()
+    crate::warm_jobs::free_keys(runner, Some(slot), "job")
 }
 
 /// Containers, networks and volumes of the warm set `key`.
@@ -124,14 +96,7 @@ fn run_ok(job: &Job) {
 #[track_caller]
 fn assert_job_gone(job: &Job) {
     job.assert_nothing_left();
-    let named = docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("name=^{}-", job.key()),
-        "--format",
-        "{{.Names}}",
-    ]);
+    let named = crate::warm_jobs::named_after(&job.key());
     assert!(named.trim().is_empty(), "left: {named}");
 }
 
